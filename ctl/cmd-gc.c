@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-gc.c - `blastctl gc`: free blobs at refcount 0 that no live process
+ * pins, tables no root reaches and pins of dead processes, then say what
+ * was freed.
+ */
+#include "ctl.h"
+#include "store.h"
+
+static int gc_report(struct ctl *c, const struct store_gc_stats *s)
+{
+	char b[CTL_BYTES_LEN];
+
+	if (c->json) {
+		json_t *j = json_object();
+
+		j = ctl_json_add(j, "blobs_freed",
+				 ctl_json_u64(s->blobs_freed));
+		j = ctl_json_add(j, "bytes_freed",
+				 ctl_json_u64(s->bytes_freed));
+		j = ctl_json_add(j, "tables_freed",
+				 ctl_json_u64(s->tables_freed));
+		j = ctl_json_add(j, "pins_dropped",
+				 ctl_json_u64(s->pins_dropped));
+		return ctl_json_print(c, j);
+	}
+	ctl_status(c, "gc: freed %llu blobs (%s), %llu tables, %llu stale pins",
+		   (unsigned long long)s->blobs_freed,
+		   ctl_fmt_bytes(b, sizeof(b), s->bytes_freed),
+		   (unsigned long long)s->tables_freed,
+		   (unsigned long long)s->pins_dropped);
+	return 0;
+}
+
+int ctl_cmd_gc(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    CTL_OPTION_HELP,
+	    CTL_OPTION_JSON,
+	    {0},
+	};
+	struct store_gc_stats stats = {0};
+	struct store *st;
+	int o, r;
+
+	o = ctl_getopt(c, argc, argv, "", opts);
+	if (o != -1)
+		return ctl_opt_exit(o);
+	if (optind < argc)
+		return ctl_usage_error(c, "unexpected argument '%s'",
+				       argv[optind]);
+
+	if (ctl_store(c, &st) < 0)
+		return CTL_EXIT_FAIL;
+	r = store_gc(st, &stats);
+	if (r < 0) {
+		ctl_err(c, "cannot collect garbage in store '%s': %s",
+			store_path(st), ctl_strerror(r));
+		return CTL_EXIT_FAIL;
+	}
+	return gc_report(c, &stats) < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - blastctl's entry: global options, the command table, help,
+ * per-command option parsing and the lazily opened store. Each command
+ * lives in its own cmd-NAME.c; ctl.h says how to add one.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "store.h"
+
+static int cmd_help(struct ctl *c, int argc, char **argv);
+
+/* Keep in the order `blastctl help` should list them. */
+static const struct ctl_cmd ctl_cmds[] = {
+    {"init", ctl_cmd_init, "[--json]",
+     "create the store if missing and print its directory",
+     "  --json          print {\"path\": DIR}\n"},
+    {"import", ctl_cmd_import,
+     "NAME DIR [--python PATH] [--threads N] [--json]",
+     "import the directory tree DIR as a new env NAME",
+     "  --python PATH   base interpreter (default: from DIR/pyvenv.cfg)\n"
+     "  --threads N     read and compress with N threads (default: "
+     "CPUs)\n"
+     "  --json          print the import summary as JSON on stdout\n"},
+    {"export", ctl_cmd_export, "REF DIR",
+     "write env or snapshot REF (NAME or NAME@SNAP) into DIR",
+     "  DIR is created if missing and must be empty\n"},
+    {"list", ctl_cmd_list, "[--json]",
+     "list envs: python, logical and stored size, snapshots, mount",
+     "  --json          print envs and store totals as JSON\n"},
+    {"gc", ctl_cmd_gc, "[--json]",
+     "free blobs and tables nothing references any more",
+     "  --json          print what was freed as JSON\n"},
+    {"check", ctl_cmd_check, "[--store] [--deep] [--json]",
+     "check the store's integrity (exit 1 if a problem is found)",
+     "  --store         check the store: tables, refcounts, blobs "
+     "(default)\n"
+     "  --deep          also re-hash every blob\n"
+     "  --json          print the result as JSON\n"},
+    {"help", cmd_help, "[COMMAND]", "show blastctl's or COMMAND's usage", NULL},
+};
+
+#define NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+
+static const struct ctl_cmd *cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (!strcmp(ctl_cmds[i].name, name))
+			return &ctl_cmds[i];
+	return NULL;
+}
+
+static void usage_global(FILE *f, bool full)
+{
+	size_t i;
+
+	fputs("usage: blastctl [--home DIR] [--json] COMMAND [ARGS...]\n", f);
+	if (!full) {
+		fputs("try 'blastctl help' for the list of commands\n", f);
+		return;
+	}
+	fputs("\ncommands:\n", f);
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-8s  %s\n", ctl_cmds[i].name,
+			ctl_cmds[i].summary);
+	fputs("\noptions:\n"
+	      "  --home DIR      the store's directory (default: $BLAST_HOME,\n"
+	      "                  else ${XDG_DATA_HOME:-$HOME/.local/share}/"
+	      "blast)\n"
+	      "  --json          JSON on stdout, for commands that offer it\n"
+	      "  -h, --help      this help; 'blastctl COMMAND --help' for "
+	      "one command\n"
+	      "  --version       print the version\n",
+	      f);
+}
+
+void ctl_usage_print(const struct ctl_cmd *cmd, FILE *f, bool full)
+{
+	if (!cmd) {
+		usage_global(f, full);
+		return;
+	}
+	fprintf(f, "usage: blastctl %s%s%s\n", cmd->name, *cmd->args ? " " : "",
+		cmd->args);
+	if (!full)
+		return;
+	fprintf(f, "\n%s\n", cmd->summary);
+	if (cmd->help)
+		fprintf(f, "\n%s", cmd->help);
+}
+
+/* ---- option parsing ---------------------------------------------- */
+
+static bool lists_json(const struct option *longopts)
+{
+	for (; longopts->name; longopts++)
+		if (longopts->val == CTL_OPT_JSON)
+			return true;
+	return false;
+}
+
+/* Explain a getopt error ('?' unknown, ':' missing value). opterr is 0,
+ * so getopt itself printed nothing. */
+static int opt_error(struct ctl *c, char **argv, int o)
+{
+	const char *arg = argv[optind - 1];
+	bool islong = !strncmp(arg, "--", 2);
+
+	if (o == ':') {
+		if (!islong)
+			return ctl_usage_error(c, "option '-%c' needs a value",
+					       optopt);
+		return ctl_usage_error(c, "option '%s' needs a value", arg);
+	}
+	if (!islong && optopt > 0 && optopt < 0x100)
+		return ctl_usage_error(c, "unknown option '-%c'", optopt);
+	if (islong && optopt && strchr(arg, '='))
+		return ctl_usage_error(c, "option '%.*s' takes no value",
+				       (int)(strchr(arg, '=') - arg), arg);
+	return ctl_usage_error(c, "unknown option '%s'", arg);
+}
+
+int ctl_getopt(struct ctl *c, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	char spec[64];
+	const char *mode = "";
+	int o;
+
+	if (optind == 0 && c->json && !lists_json(longopts)) {
+		ctl_usage_error(c, "--json is not supported by %s",
+				c->cmd->name);
+		return CTL_OPT_BAD;
+	}
+	if (*shortopts == '+') {
+		mode = "+";
+		shortopts++;
+	}
+	snprintf(spec, sizeof(spec), "%s:h%s", mode, shortopts);
+	opterr = 0;
+	for (;;) {
+		o = getopt_long(argc, argv, spec, longopts, NULL);
+		switch (o) {
+		case CTL_OPT_JSON:
+			c->json = true;
+			continue;
+		case 'h':
+		case CTL_OPT_HELP:
+			ctl_usage_print(c->cmd, stdout, true);
+			return CTL_OPT_HELP;
+		case '?':
+		case ':':
+			opt_error(c, argv, o);
+			return CTL_OPT_BAD;
+		default:
+			return o;
+		}
+	}
+}
+
+int ctl_opt_exit(int opt)
+{
+	return opt == CTL_OPT_HELP ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+}
+
+int ctl_parse_uint(struct ctl *c, const char *what, const char *s,
+		   unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v < min || v > max) {
+		ctl_usage_error(c,
+				"invalid value '%s' for %s: expected a number "
+				"from %lu to %lu",
+				s, what, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- the store --------------------------------------------------- */
+
+static void store_log(void *arg, const char *msg)
+{
+	ctl_err(arg, "%s", msg);
+}
+
+/* --home DIR or the default, made absolute (daemons started later must
+ * not depend on our cwd). */
+static int home_resolve(struct ctl *c, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (!c->home_arg)
+		return store_home_default(buf, len);
+	if (c->home_arg[0] == '/') {
+		n = snprintf(buf, len, "%s", c->home_arg);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(buf, len, "%s/%s", cwd, c->home_arg);
+	}
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int ctl_store(struct ctl *c, struct store **out)
+{
+	char home[PATH_MAX];
+	struct store *st;
+	int r;
+
+	if (c->st) {
+		*out = c->st;
+		return 0;
+	}
+	r = home_resolve(c, home, sizeof(home));
+	if (r == -ENOENT && !c->home_arg) {
+		ctl_err(c, "cannot find the store: set BLAST_HOME or HOME, "
+			   "or pass --home DIR");
+		return r;
+	}
+	if (r && !c->home_arg) {
+		ctl_err(c, "cannot find the store: %s", ctl_strerror(r));
+		return r;
+	}
+	if (r) {
+		ctl_err(c, "cannot open store '%s': %s", c->home_arg,
+			ctl_strerror(r));
+		return r;
+	}
+	r = store_open(home, 0, &st);
+	if (r) {
+		ctl_err(c, "cannot open store '%s': %s", home,
+			r == -EPROTO ? "unsupported store format"
+				     : ctl_strerror(r));
+		return r;
+	}
+	store_set_log(st, store_log, c);
+	c->st = st;
+	*out = st;
+	return 0;
+}
+
+/* ---- help and main ----------------------------------------------- */
+
+static int cmd_help(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {CTL_OPTION_HELP, {0}};
+	const struct ctl_cmd *cmd = NULL;
+	int o;
+
+	o = ctl_getopt(c, argc, argv, "", opts);
+	if (o != -1)
+		return ctl_opt_exit(o);
+	if (argc - optind > 1)
+		return ctl_usage_error(c, "too many arguments");
+	if (optind < argc) {
+		cmd = cmd_find(argv[optind]);
+		if (!cmd)
+			return ctl_usage_error(c, "unknown command '%s'",
+					       argv[optind]);
+	}
+	ctl_usage_print(cmd, stdout, true);
+	return CTL_EXIT_OK;
+}
+
+static bool env_on(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Colour on stderr: a terminal, unless NO_COLOR (any value), CLICOLOR=0
+ * or TERM=dumb; CLICOLOR_FORCE forces it even off a terminal (still
+ * never with NO_COLOR). stdout carries data and is never coloured. */
+static void color_init(struct ctl *c)
+{
+	const char *v = getenv("NO_COLOR"), *term = getenv("TERM");
+	const char *cc = getenv("CLICOLOR");
+
+	if (v && *v)
+		c->color_err = false;
+	else if (env_on("CLICOLOR_FORCE"))
+		c->color_err = true;
+	else
+		c->color_err = isatty(STDERR_FILENO) &&
+			       !(cc && !strcmp(cc, "0")) &&
+			       !(term && !strcmp(term, "dumb"));
+}
+
+enum { OPT_HOME = 0x2000, OPT_VERSION };
+
+/* Global options up to the command name. Returns -1 to go on with the
+ * command at argv[*cmd_at], else the exit status. */
+static int parse_global(struct ctl *c, int argc, char **argv, int *cmd_at)
+{
+	static const struct option opts[] = {
+	    {"home", required_argument, NULL, OPT_HOME},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    CTL_OPTION_HELP,
+	    CTL_OPTION_JSON,
+	    {0},
+	};
+	int o;
+
+	optind = 0;
+	while ((o = ctl_getopt(c, argc, argv, "+", opts)) != -1) {
+		switch (o) {
+		case OPT_HOME:
+			if (!*optarg)
+				return ctl_usage_error(c, "--home needs a "
+							  "directory");
+			c->home_arg = optarg;
+			break;
+		case OPT_VERSION:
+			printf("blastctl %s\n", BLAST_VERSION);
+			return CTL_EXIT_OK;
+		default:
+			return ctl_opt_exit(o);
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error(c, "no command given");
+	*cmd_at = optind;
+	return -1;
+}
+
+/* Like coreutils' close_stdout: data lost on a full disk is a failure. */
+static int stdout_close(struct ctl *c, int rc)
+{
+	int err;
+
+	if (fflush(stdout) != 0)
+		err = errno;
+	else if (ferror(stdout))
+		err = EIO;
+	else
+		return rc;
+	ctl_err(c, "cannot write to stdout: %s", ctl_strerror(err));
+	return CTL_EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {0};
+	int rc, at = 0;
+
+	color_init(&c);
+	rc = parse_global(&c, argc, argv, &at);
+	if (rc >= 0)
+		return stdout_close(&c, rc);
+	c.cmd = cmd_find(argv[at]);
+	if (!c.cmd)
+		return ctl_usage_error(&c, "unknown command '%s'", argv[at]);
+	optind = 0;
+	rc = c.cmd->fn(&c, argc - at, argv + at);
+	store_close(c.st);
+	return stdout_close(&c, rc);
+}

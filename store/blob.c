@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blob.c - content-addressed blobs: XXH3-128 identity, zstd level 3 per
+ * chunk (raw when that does not shrink), whole up to 256 KiB and 128 KiB
+ * chunks above, so a read decompresses only the chunks it touches. Hashing
+ * and compression happen in store_blob_prepare, outside any txn.
+ */
+#include <stdio.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "store_internal.h"
+
+#define BLOB_INFO_LEN 48
+#define ZSTD_LEVEL    3
+
+/* A chunk record: codec(1) ++ XXH3-64 of the decoded bytes(8) ++ data.
+ * The per-chunk check makes a flipped byte -EIO, never wrong bytes. */
+#define CHUNK_HDR 9
+
+struct prep_chunk {
+	unsigned char codec;
+	uint64_t check;
+	size_t len;	     /* stored bytes */
+	unsigned char *data; /* owned; NULL when raw (points into raw) */
+};
+
+struct store_blob_prep {
+	struct store_hash hash;
+	uint64_t size;
+	uint64_t stored;
+	uint32_t nchunks;
+	unsigned char *raw; /* the content, kept for the dedup compare */
+	struct prep_chunk *chunks;
+};
+
+/* ---- per-thread zstd contexts ---- */
+
+static pthread_key_t cctx_key, dctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+
+static void cctx_free(void *p)
+{
+	ZSTD_freeCCtx(p);
+}
+
+static void dctx_free(void *p)
+{
+	ZSTD_freeDCtx(p);
+}
+
+static void ctx_keys_init(void)
+{
+	pthread_key_create(&cctx_key, cctx_free);
+	pthread_key_create(&dctx_key, dctx_free);
+}
+
+static ZSTD_CCtx *thread_cctx(void)
+{
+	ZSTD_CCtx *c;
+
+	pthread_once(&ctx_once, ctx_keys_init);
+	c = pthread_getspecific(cctx_key);
+	if (!c) {
+		c = ZSTD_createCCtx();
+		if (c)
+			pthread_setspecific(cctx_key, c);
+	}
+	return c;
+}
+
+static ZSTD_DCtx *thread_dctx(void)
+{
+	ZSTD_DCtx *d;
+
+	pthread_once(&ctx_once, ctx_keys_init);
+	d = pthread_getspecific(dctx_key);
+	if (!d) {
+		d = ZSTD_createDCtx();
+		if (d)
+			pthread_setspecific(dctx_key, d);
+	}
+	return d;
+}
+
+static uint64_t chunk_span(uint64_t size, uint32_t nchunks)
+{
+	return nchunks <= 1 ? size : STORE_CHUNK_SIZE;
+}
+
+static uint32_t chunk_count(uint64_t size)
+{
+	if (size == 0)
+		return 0;
+	if (size <= STORE_WHOLE_MAX)
+		return 1;
+	return (uint32_t)((size + STORE_CHUNK_SIZE - 1) / STORE_CHUNK_SIZE);
+}
+
+/* ---- prepare ---- */
+
+void store_blob_prep_free(struct store_blob_prep *p)
+{
+	uint32_t i;
+
+	if (!p)
+		return;
+	for (i = 0; p->chunks && i < p->nchunks; i++)
+		free(p->chunks[i].data);
+	free(p->chunks);
+	free(p->raw);
+	free(p);
+}
+
+uint64_t store_blob_prep_size(const struct store_blob_prep *p)
+{
+	return p->size;
+}
+
+uint64_t store_blob_prep_stored(const struct store_blob_prep *p)
+{
+	return p->stored;
+}
+
+static int compress_chunk(ZSTD_CCtx *cctx, const unsigned char *src, size_t len,
+			  struct prep_chunk *c)
+{
+	size_t bound = ZSTD_compressBound(len), n;
+	unsigned char *dst = store_malloc(bound);
+
+	if (!dst)
+		return -ENOMEM;
+	n = ZSTD_compressCCtx(cctx, dst, bound, src, len, ZSTD_LEVEL);
+	if (ZSTD_isError(n) || n >= len) {
+		/* does not shrink (or zstd refused): keep it raw */
+		free(dst);
+		c->codec = CODEC_RAW;
+		c->len = len;
+		c->data = NULL;
+		return 0;
+	}
+	c->codec = CODEC_ZSTD;
+	c->len = n;
+	c->data = dst;
+	return 0;
+}
+
+/* Takes ownership of raw (malloc'd, size bytes). */
+static int prep_from_raw(unsigned char *raw, uint64_t size,
+			 struct store_blob_prep **out)
+{
+	struct store_blob_prep *p;
+	ZSTD_CCtx *cctx = thread_cctx();
+	XXH128_hash_t h;
+	uint64_t span;
+	uint32_t i;
+	int err = -ENOMEM;
+
+	p = store_calloc(1, sizeof(*p));
+	if (!p || !cctx)
+		goto out_raw;
+	p->raw = raw;
+	p->size = size;
+	p->nchunks = chunk_count(size);
+	h = XXH3_128bits(raw, size);
+	put_be64(p->hash.b, h.high64);
+	put_be64(p->hash.b + 8, h.low64);
+	if (p->nchunks) {
+		p->chunks = store_calloc(p->nchunks, sizeof(*p->chunks));
+		if (!p->chunks)
+			goto out_prep;
+	}
+	span = chunk_span(size, p->nchunks);
+	for (i = 0; i < p->nchunks; i++) {
+		uint64_t off = (uint64_t)i * span;
+		uint64_t len = size - off < span ? size - off : span;
+
+		err = compress_chunk(cctx, raw + off, len, &p->chunks[i]);
+		if (err)
+			goto out_prep;
+		p->chunks[i].check = XXH3_64bits(raw + off, len);
+		p->stored += p->chunks[i].len + CHUNK_HDR;
+	}
+	*out = p;
+	return 0;
+out_raw:
+	free(raw);
+	free(p);
+	return err;
+out_prep:
+	store_blob_prep_free(p);
+	return err;
+}
+
+int store_blob_prepare(const void *data, size_t len,
+		       struct store_blob_prep **out)
+{
+	unsigned char *raw = store_malloc(len ? len : 1);
+
+	if (!raw)
+		return -ENOMEM;
+	memcpy(raw, data, len);
+	return prep_from_raw(raw, len, out);
+}
+
+int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out)
+{
+	unsigned char *raw = store_malloc(len ? len : 1);
+	uint64_t off = 0;
+	ssize_t n;
+
+	if (!raw)
+		return -ENOMEM;
+	while (off < len) {
+		if (store_fault_hit(STORE_FAULT_WRITE))
+			n = -1, errno = EIO;
+		else
+			n = pread(fd, raw + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			free(raw);
+			return err;
+		}
+		off += (uint64_t)n;
+	}
+	return prep_from_raw(raw, len, out);
+}
+
+/* ---- stored records ---- */
+
+static void blob_key(unsigned char k[8], uint64_t id)
+{
+	put_be64(k, id);
+}
+
+static void chunk_key(unsigned char k[12], uint64_t id, uint32_t idx)
+{
+	put_be64(k, id);
+	put_be32(k + 8, idx);
+}
+
+static void info_encode(unsigned char *b, const struct store_blob_info *i)
+{
+	put_le64(b, i->size);
+	put_le64(b + 8, i->stored);
+	put_le64(b + 16, i->refcount);
+	put_le32(b + 24, i->nchunks);
+	put_le32(b + 28, 0);
+	memcpy(b + 32, i->hash.b, 16);
+}
+
+int store_blob_stat(struct store_txn *t, uint64_t id,
+		    struct store_blob_info *out)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	const unsigned char *b;
+	int err;
+
+	blob_key(kb, id);
+	err = store_get(t, DB_BLOBS, &k, &v);
+	if (err == -ENOENT) {
+		store_logf(t->st, "blob %llu is missing",
+			   (unsigned long long)id);
+		return -EIO;
+	}
+	if (err)
+		return err;
+	if (v.mv_size != BLOB_INFO_LEN)
+		goto corrupt;
+	b = v.mv_data;
+	out->id = id;
+	out->size = get_le64(b);
+	out->stored = get_le64(b + 8);
+	out->refcount = get_le64(b + 16);
+	out->nchunks = get_le32(b + 24);
+	memcpy(out->hash.b, b + 32, 16);
+	if (out->nchunks != chunk_count(out->size))
+		goto corrupt;
+	return 0;
+corrupt:
+	store_logf(t->st, "blob %llu: corrupt info record",
+		   (unsigned long long)id);
+	return -EIO;
+}
+
+static int info_put(struct store_txn *t, const struct store_blob_info *i)
+{
+	unsigned char kb[8], vb[BLOB_INFO_LEN];
+	MDB_val k = {8, kb}, v = {BLOB_INFO_LEN, vb};
+
+	blob_key(kb, i->id);
+	info_encode(vb, i);
+	return store_put(t, DB_BLOBS, &k, &v, 0);
+}
+
+/* Fetch chunk idx of blob id: codec and bytes (LMDB memory). */
+static int chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
+		     unsigned char *codec, uint64_t *check,
+		     const unsigned char **data, size_t *len)
+{
+	unsigned char kb[12];
+	MDB_val k = {12, kb}, v;
+	int err;
+
+	chunk_key(kb, id, idx);
+	err = store_get(t, DB_CHUNKS, &k, &v);
+	if (err == -ENOENT || (!err && v.mv_size < CHUNK_HDR)) {
+		store_logf(t->st, "blob %llu: chunk %u is missing",
+			   (unsigned long long)id, idx);
+		return -EIO;
+	}
+	if (err)
+		return err;
+	*codec = *(const unsigned char *)v.mv_data;
+	*check = get_le64((const unsigned char *)v.mv_data + 1);
+	*data = (const unsigned char *)v.mv_data + CHUNK_HDR;
+	*len = v.mv_size - CHUNK_HDR;
+	return 0;
+}
+
+/* Decode chunk idx (expected ulen bytes) into dst (room for ulen). */
+static int chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
+			void *dst, size_t ulen)
+{
+	const unsigned char *data;
+	unsigned char codec;
+	uint64_t check;
+	ZSTD_DCtx *dctx;
+	size_t len, n;
+	int err;
+
+	err = chunk_get(t, id, idx, &codec, &check, &data, &len);
+	if (err)
+		return err;
+	if (codec == CODEC_RAW) {
+		if (len != ulen)
+			goto corrupt;
+		memcpy(dst, data, len);
+	} else if (codec == CODEC_ZSTD) {
+		dctx = thread_dctx();
+		if (!dctx)
+			return -ENOMEM;
+		n = ZSTD_decompressDCtx(dctx, dst, ulen, data, len);
+		if (ZSTD_isError(n) || n != ulen)
+			goto corrupt;
+	} else {
+		goto corrupt;
+	}
+	if (XXH3_64bits(dst, ulen) != check)
+		goto corrupt;
+	return 0;
+corrupt:
+	store_logf(t->st, "blob %llu: chunk %u does not decode",
+		   (unsigned long long)id, idx);
+	return -EIO;
+}
+
+ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
+			uint64_t off)
+{
+	struct store_blob_info bi;
+	unsigned char *tmp = NULL;
+	uint64_t span, end, pos;
+	size_t done = 0;
+	int err;
+
+	err = store_blob_stat(t, id, &bi);
+	if (err)
+		return err;
+	if (off >= bi.size || len == 0)
+		return 0;
+	end = off + len < bi.size ? off + len : bi.size;
+	span = chunk_span(bi.size, bi.nchunks);
+	for (pos = off; pos < end;) {
+		uint32_t idx = (uint32_t)(pos / span);
+		uint64_t cstart = (uint64_t)idx * span;
+		uint64_t clen =
+		    bi.size - cstart < span ? bi.size - cstart : span;
+		uint64_t in = pos - cstart;
+		uint64_t want = end - pos < clen - in ? end - pos : clen - in;
+
+		if (in == 0 && want == clen) {
+			err =
+			    chunk_decode(t, id, idx, (char *)buf + done, clen);
+		} else {
+			if (!tmp)
+				tmp = store_malloc(span);
+			err =
+			    tmp ? chunk_decode(t, id, idx, tmp, clen) : -ENOMEM;
+			if (!err)
+				memcpy((char *)buf + done, tmp + in, want);
+		}
+		if (err)
+			goto out;
+		done += want;
+		pos += want;
+	}
+out:
+	free(tmp);
+	return err ? err : (ssize_t)done;
+}
+
+/* Byte-compare a stored blob with raw content. 1 equal, 0 not, <0 err. */
+static int blob_equal(struct store_txn *t, const struct store_blob_info *bi,
+		      const unsigned char *raw, uint64_t size)
+{
+	uint64_t span = chunk_span(bi->size, bi->nchunks);
+	unsigned char *tmp;
+	uint32_t i;
+	int err = 0, eq = 1;
+
+	if (bi->size != size)
+		return 0;
+	tmp = store_malloc(span ? span : 1);
+	if (!tmp)
+		return -ENOMEM;
+	for (i = 0; i < bi->nchunks && eq; i++) {
+		uint64_t cstart = (uint64_t)i * span;
+		uint64_t clen = size - cstart < span ? size - cstart : span;
+
+		err = chunk_decode(t, bi->id, i, tmp, clen);
+		if (err)
+			break;
+		eq = memcmp(tmp, raw + cstart, clen) == 0;
+	}
+	free(tmp);
+	return err ? err : eq;
+}
+
+static int chunks_put(struct store_txn *t, uint64_t id,
+		      const struct store_blob_prep *p)
+{
+	uint64_t span = chunk_span(p->size, p->nchunks);
+	unsigned char kb[12];
+	uint32_t i;
+	int err;
+
+	for (i = 0; i < p->nchunks; i++) {
+		const struct prep_chunk *c = &p->chunks[i];
+		MDB_val k = {12, kb}, v = {c->len + CHUNK_HDR, NULL};
+		const unsigned char *src =
+		    c->data ? c->data : p->raw + (uint64_t)i * span;
+
+		chunk_key(kb, id, i);
+		/* reserve, then fill: saves a copy of the chunk */
+		err = store_put(t, DB_CHUNKS, &k, &v, MDB_RESERVE);
+		if (err)
+			return err;
+		*(unsigned char *)v.mv_data = c->codec;
+		put_le64((unsigned char *)v.mv_data + 1, c->check);
+		memcpy((unsigned char *)v.mv_data + CHUNK_HDR, src, c->len);
+	}
+	return 0;
+}
+
+int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
+		      uint64_t *out, bool *deduped)
+{
+	struct store_blob_info bi = {0};
+	MDB_val k = {16, (void *)p->hash.b}, v;
+	unsigned char idb[8];
+	bool index = true;
+	uint64_t id;
+	int err;
+
+	err = store_get(t, DB_BLOBIDX, &k, &v);
+	if (!err) {
+		if (v.mv_size != 8) {
+			store_logf(t->st, "corrupt blob index record");
+			return -EIO;
+		}
+		id = get_le64(v.mv_data);
+		err = store_blob_stat(t, id, &bi);
+		if (err)
+			return err;
+		err = blob_equal(t, &bi, p->raw, p->size);
+		if (err < 0)
+			return err;
+		if (err == 1) {
+			*out = id;
+			if (deduped)
+				*deduped = true;
+			return 0;
+		}
+		/* An XXH3-128 collision: keep both, index only the first. */
+		store_logf(t->st,
+			   "hash collision with blob %llu: storing "
+			   "the new content without dedup",
+			   (unsigned long long)id);
+		index = false;
+	} else if (err != -ENOENT) {
+		return err;
+	}
+	err = store_meta_next(t, "next_blob", &id);
+	if (err)
+		return err;
+	bi.id = id;
+	bi.size = p->size;
+	bi.stored = p->stored;
+	bi.refcount = 0;
+	bi.nchunks = p->nchunks;
+	bi.hash = p->hash;
+	err = chunks_put(t, id, p);
+	if (!err)
+		err = info_put(t, &bi);
+	if (!err && index) {
+		put_le64(idb, id);
+		v.mv_size = 8;
+		v.mv_data = idb;
+		err = store_put(t, DB_BLOBIDX, &k, &v, 0);
+	}
+	if (err)
+		return err;
+	*out = id;
+	if (deduped)
+		*deduped = false;
+	return 0;
+}
+
+int store_blob_put(struct store_txn *t, const void *data, size_t len,
+		   uint64_t *out)
+{
+	struct store_blob_prep *p;
+	int err = store_blob_prepare(data, len, &p);
+
+	if (err)
+		return err;
+	err = store_blob_commit(t, p, out, NULL);
+	store_blob_prep_free(p);
+	return err;
+}
+
+int store_blob_ref(struct store_txn *t, uint64_t id)
+{
+	struct store_blob_info bi;
+	int err = store_blob_stat(t, id, &bi);
+
+	if (err)
+		return err;
+	bi.refcount++;
+	return info_put(t, &bi);
+}
+
+int store_blob_unref(struct store_txn *t, uint64_t id)
+{
+	struct store_blob_info bi;
+	int err = store_blob_stat(t, id, &bi);
+
+	if (err)
+		return err;
+	if (bi.refcount == 0) {
+		store_logf(t->st, "blob %llu: refcount underflow",
+			   (unsigned long long)id);
+		return -EIO;
+	}
+	bi.refcount--;
+	return info_put(t, &bi);
+}
+
+/* Remove a blob, its chunks and its index entry (if it points here). */
+int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored)
+{
+	struct store_blob_info bi;
+	unsigned char kb[12];
+	MDB_val k, v;
+	uint32_t i;
+	int err;
+
+	err = store_blob_stat(t, id, &bi);
+	if (err)
+		return err;
+	for (i = 0; i < bi.nchunks; i++) {
+		chunk_key(kb, id, i);
+		k.mv_size = 12;
+		k.mv_data = kb;
+		err = store_del(t, DB_CHUNKS, &k);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	k.mv_size = 16;
+	k.mv_data = bi.hash.b;
+	err = store_get(t, DB_BLOBIDX, &k, &v);
+	if (!err && v.mv_size == 8 && get_le64(v.mv_data) == id)
+		err = store_del(t, DB_BLOBIDX, &k);
+	if (err && err != -ENOENT)
+		return err;
+	blob_key(kb, id);
+	k.mv_size = 8;
+	k.mv_data = kb;
+	err = store_del(t, DB_BLOBS, &k);
+	if (!err && stored)
+		*stored = bi.stored;
+	return err;
+}
+
+/* Check one blob's chunks (and content hash when deep). */
+int store_blob_check(struct store_txn *t, uint64_t id, bool deep,
+		     store_report_fn fn, void *arg, unsigned *problems)
+{
+	struct store_blob_info bi;
+	unsigned char *buf;
+	XXH128_hash_t h;
+	struct store_hash got;
+	char msg[160];
+	ssize_t n;
+	int err;
+
+	err = store_blob_stat(t, id, &bi);
+	if (err) {
+		snprintf(msg, sizeof(msg), "blob %llu: unreadable info record",
+			 (unsigned long long)id);
+		fn(arg, msg);
+		(*problems)++;
+		return 0;
+	}
+	if (!deep) {
+		for (uint32_t i = 0; i < bi.nchunks; i++) {
+			const unsigned char *data;
+			unsigned char codec;
+			uint64_t check;
+			size_t len;
+
+			if (chunk_get(t, id, i, &codec, &check, &data, &len) ||
+			    codec > CODEC_ZSTD) {
+				snprintf(msg, sizeof(msg),
+					 "blob %llu: chunk %u missing or bad",
+					 (unsigned long long)id, i);
+				fn(arg, msg);
+				(*problems)++;
+				break;
+			}
+		}
+		return 0;
+	}
+	buf = store_malloc(bi.size ? bi.size : 1);
+	if (!buf)
+		return -ENOMEM;
+	n = store_blob_read(t, id, buf, bi.size, 0);
+	if (n != (ssize_t)bi.size) {
+		snprintf(msg, sizeof(msg),
+			 "blob %llu: content does not decode (%zd of %llu "
+			 "bytes)",
+			 (unsigned long long)id, n,
+			 (unsigned long long)bi.size);
+		fn(arg, msg);
+		(*problems)++;
+		goto out;
+	}
+	h = XXH3_128bits(buf, bi.size);
+	put_be64(got.b, h.high64);
+	put_be64(got.b + 8, h.low64);
+	if (memcmp(got.b, bi.hash.b, 16) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "blob %llu: content hash mismatch (%llu bytes)",
+			 (unsigned long long)id, (unsigned long long)bi.size);
+		fn(arg, msg);
+		(*problems)++;
+	}
+out:
+	free(buf);
+	return 0;
+}

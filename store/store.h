@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - Blast's content store: one LMDB environment holding envs,
+ * snapshots, copy-on-write directory tables and deduplicated,
+ * zstd-compressed blobs. No FUSE in here; fs/ and ctl/ link it.
+ *
+ * Conventions (every function below unless it says otherwise):
+ *  - returns 0 or a negative errno; ssize_t results are >= 0 or -errno;
+ *  - new objects come back through the last `**out` / `*out` parameter,
+ *    which is left untouched on failure;
+ *  - corrupt data is -EIO and is reported through the store's logger,
+ *    naming the object (never a crash, never wrong bytes);
+ *  - LMDB's "map full" is -ENOSPC, a busy writer is waited for (LMDB's
+ *    own lock), an unknown name is -ENOENT, an existing one -EEXIST.
+ *
+ * Threads: a struct store may be shared by threads. A struct store_txn
+ * belongs to one thread at a time (MDB_NOTLS: it may move between
+ * threads while no call is running on it). At most one write txn per
+ * process at a time (LMDB serializes writers across processes).
+ * Never use a store across fork(): open it in the child instead.
+ */
+#ifndef BLAST_STORE_H
+#define BLAST_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define STORE_FORMAT_VERSION 1
+#define STORE_NAME_MAX	     255 /* longest directory entry name */
+#define STORE_ENV_NAME_MAX   64	 /* longest env or snapshot name */
+#define STORE_INLINE_MAX     64	 /* regular files up to this are inline */
+#define STORE_WHOLE_MAX	     (256 * 1024) /* blobs up to this are one chunk */
+#define STORE_CHUNK_SIZE     (128 * 1024) /* chunk size of larger blobs */
+
+struct store;
+struct store_txn;
+
+/* ---- open / close ------------------------------------------------ */
+
+enum store_open_flags {
+	STORE_NOSYNC = 1u << 0,	  /* commits do not fsync (daemon: sync on
+				     save/unmount/timer via store_sync) */
+	STORE_READONLY = 1u << 1, /* never write; fail if absent */
+};
+
+/* Logger for problems found in stored data and for warnings. `msg` has no
+ * trailing newline. The default writes "blast: MSG\n" to stderr. */
+typedef void (*store_log_fn)(void *arg, const char *msg);
+
+/*
+ * Default store directory: $BLAST_HOME, else
+ * ${XDG_DATA_HOME:-$HOME/.local/share}/blast. Writes a NUL-terminated path
+ * into buf. -ENAMETOOLONG if it does not fit, -ENOENT if neither HOME nor
+ * the variables are set.
+ */
+int store_home_default(char *buf, size_t len);
+
+/*
+ * Open (creating 0700 if missing, unless STORE_READONLY) the store in
+ * directory `home`. Runs mdb_reader_check. A store whose format version is
+ * not STORE_FORMAT_VERSION is refused with -EPROTO (message logged);
+ * `home` naming a non-directory gives -ENOTDIR.
+ */
+int store_open(const char *home, unsigned flags, struct store **out);
+
+/* Close. All txns must be finished. NULL is a no-op. */
+void store_close(struct store *st);
+
+/* Directory the store lives in (owned by st). */
+const char *store_path(const struct store *st);
+
+/* Replace the logger (NULL restores the default). Not thread-safe with
+ * concurrent store use; call right after open. */
+void store_set_log(struct store *st, store_log_fn fn, void *arg);
+
+/* Log through the store's logger (printf-style). */
+void store_logf(struct store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Flush LMDB to disk (meaningful with STORE_NOSYNC). */
+int store_sync(struct store *st);
+
+/* ---- transactions ------------------------------------------------ */
+
+/* Begin a read (write=false) or write txn. */
+int store_txn_begin(struct store *st, bool write, struct store_txn **out);
+/* Commit and free. On failure the txn is aborted and freed too. */
+int store_txn_commit(struct store_txn *t);
+/* Abort and free. NULL is a no-op. */
+void store_txn_abort(struct store_txn *t);
+/* Read txns only: release the snapshot but keep the handle (cheap), and
+ * take a fresh snapshot again. */
+void store_txn_reset(struct store_txn *t);
+int store_txn_renew(struct store_txn *t);
+struct store *store_txn_store(const struct store_txn *t);
+
+/* ---- ids and counters -------------------------------------------- */
+
+/* Allocate a fresh persistent file id (st_ino) / generation (write txn). */
+int store_fid_new(struct store_txn *t, uint64_t *out);
+int store_gen_new(struct store_txn *t, uint64_t *out);
+
+/* ---- blobs --------------------------------------------------------
+ * Content-addressed by XXH3-128. Stored zstd level 3 (raw when that does
+ * not shrink), whole up to STORE_WHOLE_MAX, else in STORE_CHUNK_SIZE
+ * chunks. A dedup hit is byte-compared before it is shared. A blob's
+ * refcount is the number of directory entries (and pins) naming it;
+ * blobs at refcount 0 are freed by store_gc, not at once.
+ */
+
+struct store_hash {
+	unsigned char b[16];
+};
+
+/* A blob hashed and compressed outside any txn (any thread). */
+struct store_blob_prep;
+
+/* Prepare `len` bytes at `data` (copied). */
+int store_blob_prepare(const void *data, size_t len,
+		       struct store_blob_prep **out);
+/* Prepare `len` bytes read from fd at offset 0 (pread; the fd's offset is
+ * untouched). -EIO if the file is shorter than len. */
+int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out);
+void store_blob_prep_free(struct store_blob_prep *p);
+uint64_t store_blob_prep_size(const struct store_blob_prep *p);
+/* Stored (compressed) bytes the prep would add. */
+uint64_t store_blob_prep_stored(const struct store_blob_prep *p);
+
+/*
+ * Store a prepared blob (write txn): an identical stored blob is reused
+ * (after a byte compare); *out is its id. Does not change refcounts.
+ * `*deduped` (may be NULL) tells whether an existing blob was reused.
+ */
+int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
+		      uint64_t *out, bool *deduped);
+
+/* Convenience: prepare + commit. */
+int store_blob_put(struct store_txn *t, const void *data, size_t len,
+		   uint64_t *out);
+
+struct store_blob_info {
+	uint64_t id;
+	uint64_t size;	 /* uncompressed bytes */
+	uint64_t stored; /* bytes its chunks take in LMDB */
+	uint64_t refcount;
+	uint32_t nchunks;
+	struct store_hash hash;
+};
+int store_blob_stat(struct store_txn *t, uint64_t id,
+		    struct store_blob_info *out);
+
+/* Read up to len bytes at off; decompresses only the chunks touched.
+ * Returns bytes read (short only at end of blob). */
+ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
+			uint64_t off);
+
+/* Refcount +1 / -1 (write txn). -EIO on underflow. */
+int store_blob_ref(struct store_txn *t, uint64_t id);
+int store_blob_unref(struct store_txn *t, uint64_t id);
+
+/* ---- directory tables (copy-on-write) ----------------------------
+ * A directory is a table: a header (the directory's own stat) and
+ * entries sorted by name bytes. A table's refcount is the number of
+ * entries, env roots and snapshots that name it. A table is writable by
+ * an env iff its gen equals the env's gen; anything else is frozen
+ * (shared with a snapshot or another env) and must be copied first
+ * (store_env_dir_writable does that along the whole path).
+ */
+
+enum store_payload {
+	STORE_P_NONE = 0,    /* empty file, fifo, device */
+	STORE_P_TAB = 1,     /* directory: ref = child table id */
+	STORE_P_BLOB = 2,    /* sealed file: ref = blob id */
+	STORE_P_INLINE = 3,  /* symlink target or tiny file: inline bytes */
+	STORE_P_PENDING = 4, /* unsealed file: ref = staging id (fs/) */
+};
+
+struct store_attr {
+	uint32_t mode; /* S_IFMT | permission bits */
+	uint32_t uid, gid;
+	uint32_t rdev;
+	uint64_t fid;  /* persistent file id (st_ino) */
+	uint64_t size; /* file bytes, symlink target length */
+	int64_t atime_ns, mtime_ns, ctime_ns;
+};
+
+struct store_entry {
+	struct store_attr a; /* for a directory, the child table's header
+				holds the authoritative attrs */
+	uint8_t payload;     /* enum store_payload */
+	uint64_t ref;
+	uint32_t inline_len;
+	/* Points into LMDB memory or the caller's buffer: valid until the
+	 * txn ends or its next write, as for mdb_get. */
+	const void *inline_data;
+};
+
+struct store_dir {
+	uint64_t tab;
+	uint64_t refcount;
+	uint64_t gen;
+	uint64_t nentries;
+	uint64_t nsubdirs; /* entries that are directories (nlink - 2) */
+	struct store_attr a;
+};
+
+/* Create an empty table with attrs `a` (mode must be S_IFDIR|...),
+ * refcount 0 and generation gen (write txn). */
+int store_dir_new(struct store_txn *t, const struct store_attr *a, uint64_t gen,
+		  uint64_t *out);
+int store_dir_stat(struct store_txn *t, uint64_t tab, struct store_dir *out);
+/* Rewrite a writable table's header attrs (fid and type are kept). */
+int store_dir_set_attr(struct store_txn *t, uint64_t tab,
+		       const struct store_attr *a);
+
+/* Look up name (not NUL-terminated; nlen <= STORE_NAME_MAX). -ENOENT. */
+int store_dir_get(struct store_txn *t, uint64_t tab, const char *name,
+		  size_t nlen, struct store_entry *out);
+
+/*
+ * Insert or replace name in a writable table. The entry's payload gains a
+ * reference; a replaced entry's payload loses one (a table reaching 0 is
+ * freed with its subtree). Maintains nentries/nsubdirs; does not touch the
+ * directory's mtime (callers decide).
+ */
+int store_dir_put(struct store_txn *t, uint64_t tab, const char *name,
+		  size_t nlen, const struct store_entry *e);
+/* Remove name from a writable table, dropping its payload reference. */
+int store_dir_del(struct store_txn *t, uint64_t tab, const char *name,
+		  size_t nlen);
+
+/*
+ * Iterate entries in name-byte order starting after `after` (NULL: from
+ * the first). fn returns 0 to continue, >0 to stop (returned as 0),
+ * <0 to abort with that error.
+ */
+typedef int (*store_dir_iter_fn)(void *arg, const char *name, size_t nlen,
+				 const struct store_entry *e);
+int store_dir_iter(struct store_txn *t, uint64_t tab, const char *after,
+		   size_t alen, store_dir_iter_fn fn, void *arg);
+
+/* Copy a frozen table into a new one at gen (refcount 0): entries are
+ * copied and their payloads gain a reference each. */
+int store_dir_copy(struct store_txn *t, uint64_t tab, uint64_t gen,
+		   uint64_t *out);
+
+/* Table refcount +1 / -1 (write txn); at 0 the table and its entries
+ * are freed, dropping their references (recursively). */
+int store_dir_ref(struct store_txn *t, uint64_t tab);
+int store_dir_unref(struct store_txn *t, uint64_t tab);
+
+/* ---- envs and snapshots ------------------------------------------ */
+
+struct store_env {
+	char name[STORE_ENV_NAME_MAX + 1];
+	uint64_t id;
+	uint64_t root; /* live root table */
+	uint64_t gen;  /* tables at this gen are writable */
+	int64_t created_ns;
+	char python[4096]; /* base interpreter path */
+	char pyver[16];	   /* "3.11" */
+	char mount[4096];  /* mount path last used ("" if never) */
+};
+
+/* Valid env/snapshot name: 1-64 of [A-Za-z0-9._-], not starting with
+ * '.'. Returns 0 or -EINVAL. */
+int store_name_check(const char *name);
+
+/*
+ * Create env `e->name` with an empty root directory (mode 0755, owner
+ * the caller) or, if root_from != 0, sharing that table (O(1) clone).
+ * Fills id, root, gen, created_ns. -EEXIST, -EINVAL (bad name).
+ */
+int store_env_create(struct store_txn *t, struct store_env *e,
+		     uint64_t root_from);
+int store_env_get(struct store_txn *t, const char *name, struct store_env *out);
+/* Rewrite an existing env's record (root, gen, python, mount...). The
+ * caller keeps table refcounts right when it changes root. */
+int store_env_put(struct store_txn *t, const struct store_env *e);
+/* Delete an env, its snapshots and its reference on its tables. */
+int store_env_delete(struct store_txn *t, const char *name);
+
+typedef int (*store_env_iter_fn)(void *arg, const struct store_env *e);
+int store_env_iter(struct store_txn *t, store_env_iter_fn fn, void *arg);
+
+/*
+ * Resolve the directory reached from env's live root by names[0..depth)
+ * and make it and its ancestors writable, copying frozen tables once per
+ * generation and repointing parents (and e->root, whose record is
+ * rewritten). *out is the writable table. -ENOTDIR / -ENOENT on the path.
+ */
+int store_env_dir_writable(struct store_txn *t, struct store_env *e,
+			   const char *const *names, size_t depth,
+			   uint64_t *out);
+
+/* Freeze: bump e->gen so every table reachable now is frozen (write
+ * txn; rewrites the env record). */
+int store_env_freeze(struct store_txn *t, struct store_env *e);
+
+struct store_snap {
+	char name[STORE_ENV_NAME_MAX + 1];
+	uint64_t root;
+	int64_t created_ns;
+	bool automatic;
+	char message[512];
+};
+
+/* Save e's live root as snapshot `s->name` (O(1)); fills root/created. */
+int store_snap_create(struct store_txn *t, struct store_env *e,
+		      struct store_snap *s);
+int store_snap_get(struct store_txn *t, const struct store_env *e,
+		   const char *name, struct store_snap *out);
+int store_snap_delete(struct store_txn *t, const struct store_env *e,
+		      const char *name);
+typedef int (*store_snap_iter_fn)(void *arg, const struct store_snap *s);
+int store_snap_iter(struct store_txn *t, const struct store_env *e,
+		    store_snap_iter_fn fn, void *arg);
+/* Point e's live root at table `root` (O(1)), dropping the old root. */
+int store_env_set_root(struct store_txn *t, struct store_env *e, uint64_t root);
+
+/* ---- pins: keep refcount-0 blobs from gc while a live process uses
+ * them (an import in progress, an open unlinked file). Owner is a
+ * process (pid + start time); pins of dead owners are dropped by gc. */
+int store_pin(struct store_txn *t, uint64_t blob);
+int store_unpin(struct store_txn *t, uint64_t blob);
+/* Drop every pin held by this process. */
+int store_unpin_all(struct store_txn *t);
+
+/* ---- import / export --------------------------------------------- */
+
+struct store_import_stats {
+	uint64_t files, dirs, symlinks, bytes; /* apparent */
+	uint64_t stored_added;		       /* new stored bytes */
+	uint64_t deduped;		       /* files that reused a blob */
+};
+
+/*
+ * Import the tree at `dir` as the live root of a new env `e->name` (other
+ * fields of e as for store_env_create). Reads and compresses with
+ * `threads` workers outside the write lock, then commits. The store is
+ * unchanged on failure (blobs already written are unreferenced and left
+ * to gc). Regular files, dirs, symlinks, fifos; modes, uid/gid, mtimes to
+ * the ns. `stats` may be NULL.
+ */
+int store_import(struct store *st, const char *dir, struct store_env *e,
+		 int threads, struct store_import_stats *stats);
+
+/* Export root table `root` into directory `dir` (created if missing,
+ * must be empty). Restores modes, symlinks, mtimes (ns), and owners when
+ * running as root. */
+int store_export(struct store *st, uint64_t root, const char *dir);
+
+/* Resolve "ENV" or "ENV@SNAP" to a root table (read txn). */
+int store_ref_resolve(struct store_txn *t, const char *ref, uint64_t *out);
+
+/* ---- accounting, gc, verify -------------------------------------- */
+
+struct store_usage {
+	uint64_t files, dirs, logical; /* apparent file bytes */
+	uint64_t blobs, stored;	       /* distinct blobs, their stored bytes */
+};
+/* Walk the tree at `root`, counting distinct blobs once. */
+int store_usage_tree(struct store_txn *t, uint64_t root,
+		     struct store_usage *out);
+
+struct store_totals {
+	uint64_t blobs, blob_bytes, stored, tables, envs;
+	uint64_t map_used, map_size; /* LMDB pages in use, map size */
+};
+int store_totals(struct store_txn *t, struct store_totals *out);
+
+struct store_gc_stats {
+	uint64_t blobs_freed, bytes_freed, tables_freed, pins_dropped;
+};
+/* Free blobs at refcount 0 (not pinned by a live process), tables no
+ * root reaches, and pins of dead owners. */
+int store_gc(struct store *st, struct store_gc_stats *out);
+
+/*
+ * Check every env and snapshot: tables decode, refcounts match what is
+ * reachable, blobs and their chunks exist and decompress to their size,
+ * index agrees with blobs; deep re-hashes every blob. Each problem is
+ * reported through fn (never NULL) naming the object. Returns the number
+ * of problems (>= 0) or -errno if the check itself could not run.
+ */
+typedef void (*store_report_fn)(void *arg, const char *problem);
+ssize_t store_verify(struct store *st, bool deep, store_report_fn fn,
+		     void *arg);
+
+/* ---- fault injection (test builds: meson -Dfault_injection=true) ----
+ * Make the nth (1-based) operation of a kind fail from now on; 0 turns
+ * it off. Without fault injection compiled in, returns -ENOTSUP. */
+enum store_fault {
+	STORE_FAULT_MALLOC,
+	STORE_FAULT_WRITE,
+	STORE_FAULT_FSYNC,
+	STORE_FAULT_COMMIT,
+	STORE_FAULT_PUT,
+	STORE_FAULT__COUNT
+};
+int store_fault_set(enum store_fault kind, unsigned long nth);
+
+#endif

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_internal.h - private layout of the store: LMDB databases, record
+ * encodings and helpers shared by the store sources. Keys holding ids are
+ * big-endian (ordered, contiguous per table); values are little-endian.
+ */
+#ifndef BLAST_STORE_INTERNAL_H
+#define BLAST_STORE_INTERNAL_H
+
+#include <endian.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+enum store_db {
+	DB_META,    /* ascii key -> u64 / bytes */
+	DB_ENVS,    /* env name -> env record */
+	DB_SNAPS,   /* env id(be64) ++ snap name -> snap record */
+	DB_TABS,    /* tab id(be64) -> table header */
+	DB_DIRENTS, /* tab id(be64) ++ name -> entry */
+	DB_BLOBIDX, /* hash(16) -> blob id(le64) */
+	DB_BLOBS,   /* blob id(be64) -> blob info */
+	DB_CHUNKS,  /* blob id(be64) ++ chunk(be32) -> codec(1) ++ bytes */
+	DB_PINS,    /* owner(16) ++ blob id(be64) -> "" */
+	DB__COUNT
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[DB__COUNT];
+	char *path;
+	unsigned flags;
+	store_log_fn log;
+	void *log_arg;
+};
+
+struct store_txn {
+	struct store *st;
+	MDB_txn *txn;
+	bool write;
+};
+
+/* ---- codecs ---- */
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+
+/* ---- little helpers ---- */
+static inline void put_be64(unsigned char *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, 8);
+}
+static inline uint64_t get_be64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return be64toh(v);
+}
+static inline void put_be32(unsigned char *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+static inline void put_le64(unsigned char *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+static inline uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+static inline void put_le32(unsigned char *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+static inline uint32_t get_le32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static inline MDB_dbi sdb(struct store_txn *t, enum store_db d)
+{
+	return t->st->dbi[d];
+}
+
+/* Translate an LMDB return code to -errno. */
+int store_mdb_err(int rc);
+
+/* mdb_put/mdb_get/mdb_del wrappers returning -errno (put has a fault
+ * point). get: -ENOENT when absent. */
+int store_put(struct store_txn *t, enum store_db d, MDB_val *k, MDB_val *v,
+	      unsigned flags);
+int store_get(struct store_txn *t, enum store_db d, MDB_val *k, MDB_val *v);
+int store_del(struct store_txn *t, enum store_db d, MDB_val *k);
+
+/* meta counters */
+int store_meta_get_u64(struct store_txn *t, const char *key, uint64_t *out);
+int store_meta_put_u64(struct store_txn *t, const char *key, uint64_t v);
+int store_meta_next(struct store_txn *t, const char *key, uint64_t *out);
+
+int64_t store_now_ns(void);
+
+/* Fault points: true when this call of `kind` must fail. */
+bool store_fault_hit(enum store_fault kind);
+void *store_malloc(size_t n);
+void *store_calloc(size_t n, size_t sz);
+void *store_realloc(void *p, size_t n);
+
+/* Table/entry encodings (dir.c) */
+#define TAB_HDR_LEN 104
+#define ENT_HDR_LEN 80
+void store_entry_encode(unsigned char *buf, const struct store_entry *e);
+int store_entry_decode(const void *buf, size_t len, struct store_entry *e);
+int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out);
+int store_tab_put(struct store_txn *t, const struct store_dir *d);
+/* Drop the reference an entry holds on its payload. */
+int store_entry_unref(struct store_txn *t, const struct store_entry *e);
+int store_entry_ref(struct store_txn *t, const struct store_entry *e);
+
+/* Blob internals (blob.c) */
+int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored);
+int store_blob_check(struct store_txn *t, uint64_t id, bool deep,
+		     store_report_fn fn, void *arg, unsigned *problems);
+
+/* Pins (env.c) */
+void store_pin_owner(unsigned char owner[16]);
+bool store_pin_owner_alive(const unsigned char owner[16]);
+
+/* Decode an env record. */
+int store_env_decode(const MDB_val *k, const MDB_val *v, struct store_env *e);
+
+#endif

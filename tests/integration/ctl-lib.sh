@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# Helpers for blastctl's integration tests (ctl-*.sh), on top of lib.sh.
+#
+#     . "$(dirname "$0")/ctl-lib.sh"
+#     ctl_setup                  # $W: private workdir, $H: its store dir
+#     bctl list --json           # blastctl --home "$H" list --json
+#     ctl_expect 2 import        # run, check exit code; $OUT/$ERR/$RC set
+#
+# Tests never touch the user's store: every run passes --home, and
+# BLAST_HOME/XDG_DATA_HOME/HOME point into the workdir.
+
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# ctl_setup: make the workdir $W and the store path $H (not created), check
+# that blastctl is built, keep the environment away from real stores.
+ctl_setup() {
+	[ -x "$BLASTCTL" ] || die "blastctl not built: $BLASTCTL (meson compile -C build)"
+	mkworkdir W
+	H=$W/home
+	export HOME=$W/userhome XDG_DATA_HOME=$W/xdg
+	unset BLAST_HOME CLICOLOR CLICOLOR_FORCE NO_COLOR
+}
+
+# bctl ARGS...: blastctl on the test's store.
+bctl() {
+	"$BLASTCTL" --home "$H" "$@"
+}
+
+# ctl_run CMD...: run CMD without failing the test; set RC, OUT (stdout) and
+# ERR (stderr). CMD is usually bctl or "$BLASTCTL".
+ctl_run() {
+	RC=0
+	"$@" >"$W/.out" 2>"$W/.err" || RC=$?
+	OUT=$(cat -- "$W/.out")
+	ERR=$(cat -- "$W/.err")
+}
+
+# ctl_expect CODE ARGS...: bctl ARGS, fail unless it exits with CODE.
+ctl_expect() {
+	local want=$1
+	shift
+	ctl_run bctl "$@"
+	[ "$RC" -eq "$want" ] ||
+		die "blastctl $*: expected exit $want, got $RC (stderr: $ERR)"
+}
+
+# assert_one_error [SUBSTRING]: $ERR is exactly one 'blastctl: ' line
+# (optionally containing SUBSTRING).
+assert_one_error() {
+	[ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] ||
+		die "expected one stderr line, got: $ERR"
+	assert_contains "$ERR" "blastctl: " "error prefix"
+	[ $# -eq 0 ] || assert_contains "$ERR" "$1" "error message"
+}
+
+# assert_usage_error: $ERR starts with 'blastctl: ' and shows a usage line.
+assert_usage_error() {
+	[[ "$ERR" == "blastctl: "* ]] || die "usage error without prefix: $ERR"
+	assert_contains "$ERR" "usage: blastctl" "usage line"
+}
+
+# json_get EXPR: evaluate python EXPR with `j` bound to the JSON in $OUT.
+json_get() {
+	"$BLAST_TEST_PYTHON" -c 'import json, sys
+j = json.loads(sys.stdin.read())
+print(eval(sys.argv[1]))' "$1" <<<"$OUT"
+}

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_store.c - the store's contract: round trips of real trees, dedup,
+ * copy-on-write isolation, random-access reads, gc, verify, concurrency,
+ * bad input and injected faults. Each test gets a fresh store directory.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+#include "treeutil.h"
+
+static char workdir[256];
+static char home[300];
+static struct store *st;
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static void setup(void)
+{
+	snprintf(workdir, sizeof(workdir), "/tmp/blast-unit-XXXXXX");
+	cr_assert_not_null(mkdtemp(workdir));
+	snprintf(home, sizeof(home), "%s/store", workdir);
+	cr_assert_eq(store_open(home, 0, &st), 0);
+	store_set_log(st, quiet, NULL);
+}
+
+static void teardown(void)
+{
+	store_close(st);
+	st = NULL;
+	for (int k = 0; k < STORE_FAULT__COUNT; k++)
+		store_fault_set(k, 0);
+	tree_remove(workdir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
+
+static void import_ok(const char *name, const char *dir,
+		      struct store_import_stats *stats)
+{
+	struct store_env e = {0};
+
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	cr_assert_eq(store_import(st, dir, &e, 2, stats), 0, "import %s", dir);
+}
+
+static uint64_t env_root(const char *ref)
+{
+	struct store_txn *t;
+	uint64_t root = 0;
+
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_ref_resolve(t, ref, &root), 0, "resolve %s", ref);
+	store_txn_abort(t);
+	return root;
+}
+
+static void export_ok(const char *ref, const char *dir)
+{
+	cr_assert_eq(store_export(st, env_root(ref), dir), 0, "export %s", ref);
+}
+
+static void report_count(void *arg, const char *msg)
+{
+	(*(int *)arg)++;
+	fprintf(stderr, "verify: %s\n", msg);
+}
+
+static ssize_t verify(bool deep)
+{
+	int n = 0;
+	ssize_t r = store_verify(st, deep, report_count, &n);
+
+	cr_assert_geq(r, 0);
+	return r;
+}
+
+static struct store_totals totals(void)
+{
+	struct store_txn *t;
+	struct store_totals s;
+
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_totals(t, &s), 0);
+	store_txn_abort(t);
+	return s;
+}
+
+static void path_in(char *buf, size_t len, const char *leaf)
+{
+	snprintf(buf, len, "%s/%s", workdir, leaf);
+}
+
+Test(store, real_tree_round_trips_exactly)
+{
+	char out[512];
+	struct store_import_stats s;
+
+	import_ok("stdlib", "/usr/lib/python3.11", &s);
+	cr_assert_gt(s.files, 1000);
+	path_in(out, sizeof(out), "out");
+	export_ok("stdlib", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11", out), 0);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, synthetic_tree_round_trips_with_special_files)
+{
+	char src[512], out[512];
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 42);
+	import_ok("syn", src, NULL);
+	path_in(out, sizeof(out), "out");
+	export_ok("syn", out);
+	cr_assert_eq(tree_compare(src, out), 0);
+}
+
+Test(store, identical_trees_are_stored_once)
+{
+	struct store_import_stats a, b;
+	struct store_totals t1, t2;
+
+	import_ok("one", "/usr/lib/python3.11", &a);
+	t1 = totals();
+	import_ok("two", "/usr/lib/python3.11", &b);
+	t2 = totals();
+	cr_assert_eq(t1.blobs, t2.blobs, "second import added blobs");
+	cr_assert_lt(t2.stored - t1.stored, a.bytes / 100);
+	cr_assert_eq(b.stored_added, 0);
+	cr_assert_gt(b.deduped, 0);
+	cr_assert_eq(verify(false), 0);
+}
+
+/* Overwrite `name` in the root of env `env` through copy-on-write. */
+static void write_root_file(const char *env, const char *name,
+			    const char *content)
+{
+	struct store_txn *t;
+	struct store_env e;
+	struct store_entry ent = {0};
+	uint64_t tab, blob;
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_get(t, env, &e), 0);
+	cr_assert_eq(store_env_dir_writable(t, &e, NULL, 0, &tab), 0);
+	cr_assert_eq(store_blob_put(t, content, strlen(content), &blob), 0);
+	ent.a.mode = S_IFREG | 0644;
+	ent.a.size = strlen(content);
+	cr_assert_eq(store_fid_new(t, &ent.a.fid), 0);
+	ent.payload = STORE_P_BLOB;
+	ent.ref = blob;
+	cr_assert_eq(store_dir_put(t, tab, name, strlen(name), &ent), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+}
+
+/* Write a file two levels down (json/tests-ish) via a writable path. */
+static void write_deep_file(const char *env, const char *d1, const char *name,
+			    const char *content)
+{
+	const char *names[] = {d1};
+	struct store_txn *t;
+	struct store_env e;
+	struct store_entry ent = {0};
+	uint64_t tab;
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_get(t, env, &e), 0);
+	cr_assert_eq(store_env_dir_writable(t, &e, names, 1, &tab), 0);
+	ent.a.mode = S_IFREG | 0600;
+	ent.a.size = strlen(content);
+	ent.payload = STORE_P_INLINE;
+	ent.inline_data = content;
+	ent.inline_len = (uint32_t)strlen(content);
+	cr_assert_eq(store_dir_put(t, tab, name, strlen(name), &ent), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+}
+
+Test(store, clone_and_snapshot_are_isolated_from_changes)
+{
+	char src[512], a[512], b[512], s[512];
+	struct store_txn *t;
+	struct store_env e = {0}, src_env;
+	struct store_snap snap = {0};
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 7);
+	import_ok("orig", src, NULL);
+	/* clone orig to copy, snapshot orig as s1 */
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_get(t, "orig", &src_env), 0);
+	snprintf(e.name, sizeof(e.name), "copy");
+	cr_assert_eq(store_env_create(t, &e, src_env.root), 0);
+	snprintf(snap.name, sizeof(snap.name), "s1");
+	cr_assert_eq(store_snap_create(t, &src_env, &snap), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+
+	write_root_file("copy", "new-in-copy", "hello from the clone");
+	write_deep_file("copy", "d0", "deep", "changed deep in the clone");
+	write_deep_file("orig", "d0", "deep", "changed deep in the original");
+
+	path_in(a, sizeof(a), "a");
+	path_in(b, sizeof(b), "b");
+	path_in(s, sizeof(s), "s");
+	export_ok("orig@s1", s);
+	cr_assert_eq(tree_compare(src, s), 0, "snapshot changed");
+	export_ok("orig", a);
+	export_ok("copy", b);
+	cr_assert_eq(tree_file_eq(a, "d0/deep", "changed deep in the original"),
+		     0);
+	cr_assert_eq(tree_file_eq(b, "d0/deep", "changed deep in the clone"),
+		     0);
+	cr_assert_eq(tree_file_eq(b, "new-in-copy", "hello from the clone"), 0);
+	cr_assert_neq(tree_file_eq(a, "new-in-copy", "hello from the clone"),
+		      0);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, random_access_reads_match_the_bytes)
+{
+	size_t len = 3 * 1024 * 1024 + 12345, i;
+	unsigned char *data = malloc(len), *buf = malloc(len);
+	struct store_txn *t;
+	uint64_t id;
+
+	srand(1);
+	for (i = 0; i < len; i++) /* compressible and not */
+		data[i] =
+		    (unsigned char)(i % 7 == 0 ? (size_t)rand() : i / 1000);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_blob_put(t, data, len, &id), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	for (i = 0; i < 500; i++) {
+		uint64_t off = (uint64_t)rand() % len;
+		size_t n = (size_t)rand() % (400 * 1024);
+		size_t want = off + n > len ? len - off : n;
+		ssize_t got = store_blob_read(t, id, buf, n, off);
+
+		cr_assert_eq(got, (ssize_t)want, "read %zu at %llu", n,
+			     (unsigned long long)off);
+		cr_assert_eq(memcmp(buf, data + off, want), 0);
+	}
+	cr_assert_eq(store_blob_read(t, id, buf, 10, len), 0);
+	store_txn_abort(t);
+	free(data);
+	free(buf);
+}
+
+Test(store, gc_frees_exactly_the_unreachable)
+{
+	char src[512], out[512];
+	struct store_gc_stats gs;
+	struct store_totals before, mid, after;
+	struct store_txn *t;
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 3);
+	import_ok("keep", "/usr/lib/python3.11/json", NULL);
+	before = totals();
+	import_ok("drop", src, NULL);
+	mid = totals();
+	cr_assert_gt(mid.blobs, before.blobs);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	cr_assert_eq(gs.blobs_freed, 0, "gc freed referenced blobs");
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_delete(t, "drop"), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	after = totals();
+	cr_assert_eq(gs.blobs_freed, mid.blobs - before.blobs);
+	cr_assert_eq(after.blobs, before.blobs);
+	cr_assert_eq(after.tables, before.tables);
+	cr_assert_eq(verify(true), 0);
+	path_in(out, sizeof(out), "out");
+	export_ok("keep", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
+}
+
+/* Flip one byte of the first chunk of blob `id` behind the store's back. */
+static void flip_chunk_byte(uint64_t id, size_t at)
+{
+	unsigned char kb[12], *copy;
+	MDB_val k = {12, kb}, v;
+	struct store_txn *t;
+
+	put_be64(kb, id);
+	put_be32(kb + 8, 0);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_get(t, DB_CHUNKS, &k, &v), 0);
+	copy = malloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[at < v.mv_size ? at : v.mv_size - 1] ^= 0x20;
+	v.mv_data = copy;
+	cr_assert_eq(store_put(t, DB_CHUNKS, &k, &v, 0), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	free(copy);
+}
+
+Test(store, flipped_byte_is_eio_and_verify_names_it)
+{
+	const char *text = "import os\nprint('hello world, this is a test')\n"
+			   "# padding padding padding padding padding\n";
+	char buf[256];
+	struct store_txn *t;
+	uint64_t id;
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_blob_put(t, text, strlen(text), &id), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(verify(true), 0, "an unreferenced blob is not a problem");
+	flip_chunk_byte(id, 20);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_blob_read(t, id, buf, sizeof(buf), 0), -EIO);
+	store_txn_abort(t);
+	cr_assert_geq(verify(true), 1);
+}
+
+Test(store, flipped_byte_in_an_env_file_is_reported_by_deep_verify)
+{
+	struct store_txn *t;
+	struct store_entry e;
+	uint64_t root;
+
+	import_ok("j", "/usr/lib/python3.11/json", NULL);
+	cr_assert_eq(verify(true), 0);
+	root = env_root("j");
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_dir_get(t, root, "decoder.py", 10, &e), 0);
+	store_txn_abort(t);
+	cr_assert_eq(e.payload, STORE_P_BLOB);
+	flip_chunk_byte(e.ref, 30);
+	cr_assert_eq(verify(true), 1);
+}
+
+Test(store, concurrent_imports_in_two_processes_both_succeed)
+{
+	pid_t pids[2];
+	int i, status;
+
+	store_close(st);
+	st = NULL;
+	for (i = 0; i < 2; i++) {
+		pids[i] = fork();
+		cr_assert_geq(pids[i], 0);
+		if (pids[i] == 0) {
+			struct store *cs;
+			struct store_env e = {0};
+			int err = store_open(home, 0, &cs);
+
+			snprintf(e.name, sizeof(e.name), "proc%d", i);
+			if (!err)
+				err = store_import(
+				    cs,
+				    i ? "/usr/lib/python3.11"
+				      : "/usr/lib/python3.11/email",
+				    &e, 2, NULL);
+			store_close(cs);
+			_exit(err ? 1 : 0);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	cr_assert_eq(store_open(home, 0, &st), 0);
+	store_set_log(st, quiet, NULL);
+	cr_assert_eq(verify(true), 0);
+	cr_assert_neq(env_root("proc0"), 0);
+	cr_assert_neq(env_root("proc1"), 0);
+}
+
+Test(store, invalid_names_are_refused)
+{
+	const char *bad[] = {"",
+			     ".hidden",
+			     "a/b",
+			     "sp ace",
+			     "x@y",
+			     "0123456789012345678901234567890123456789"
+			     "0123456789012345678901234"};
+	struct store_env e = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cr_assert_eq(store_name_check(bad[i]), -EINVAL, "'%s'", bad[i]);
+		if (strlen(bad[i]) >= sizeof(e.name))
+			continue;
+		snprintf(e.name, sizeof(e.name), "%s", bad[i]);
+		cr_assert_eq(
+		    store_import(st, "/usr/lib/python3.11/json", &e, 1, NULL),
+		    -EINVAL, "name '%s'", bad[i]);
+	}
+	cr_assert_eq(store_name_check("ok-name_1.2"), 0);
+	cr_assert_eq(totals().envs, 0);
+}
+
+Test(store, missing_dir_and_duplicate_name_change_nothing)
+{
+	struct store_env e = {0};
+	struct store_totals a, b;
+
+	import_ok("dup", "/usr/lib/python3.11/json", NULL);
+	a = totals();
+	snprintf(e.name, sizeof(e.name), "dup");
+	cr_assert_eq(store_import(st, "/usr/lib/python3.11/email", &e, 1, NULL),
+		     -EEXIST);
+	snprintf(e.name, sizeof(e.name), "other");
+	cr_assert_eq(store_import(st, "/nonexistent/dir", &e, 1, NULL),
+		     -ENOENT);
+	b = totals();
+	cr_assert_eq(a.blobs, b.blobs);
+	cr_assert_eq(a.tables, b.tables);
+	cr_assert_eq(a.envs, b.envs);
+}
+
+Test(store, unreadable_file_fails_import_cleanly)
+{
+	char src[512], f[600];
+	struct store_env e = {0};
+	struct store_totals a, b;
+	struct store_gc_stats gs;
+
+	if (geteuid() == 0)
+		cr_skip_test("root reads any file; the read-failure path is "
+			     "covered by failed_read_leaves_store_unchanged");
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 5);
+	snprintf(f, sizeof(f), "%s/d0/big", src);
+	cr_assert_eq(chmod(f, 0), 0);
+	a = totals();
+	snprintf(e.name, sizeof(e.name), "broken");
+	cr_assert_eq(store_import(st, src, &e, 1, NULL), -EACCES);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	b = totals();
+	cr_assert_eq(a.envs, b.envs);
+	cr_assert_eq(a.blobs, b.blobs);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, another_format_version_is_refused)
+{
+	struct store_txn *t;
+	struct store *again;
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_meta_put_u64(t, "format", 99), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	store_close(st);
+	st = NULL;
+	cr_assert_eq(store_open(home, 0, &again), -EPROTO);
+	/* put it back so teardown's store is usable */
+}
+
+Test(store, store_path_that_is_a_file_is_refused)
+{
+	char f[512];
+	struct store *s2;
+	int fd;
+
+	path_in(f, sizeof(f), "afile");
+	fd = open(f, O_CREAT | O_WRONLY, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(store_open(f, 0, &s2), -ENOTDIR);
+	cr_assert_eq(
+	    store_open("/nonexistent-blast-store", STORE_READONLY, &s2),
+	    -ENOENT);
+}
+
+/* Fault injection: whatever single operation fails during an import, the
+ * store keeps its envs and tables exactly, and verifies clean. */
+static void import_under_fault(enum store_fault kind, unsigned long nth_max)
+{
+	char src[512];
+	struct store_totals a, b;
+	struct store_gc_stats gs;
+	unsigned long nth;
+	int failures = 0;
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 11);
+	import_ok("base", "/usr/lib/python3.11/json", NULL);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	a = totals();
+	for (nth = 1; nth <= nth_max; nth++) {
+		struct store_env e = {0};
+		int err;
+
+		snprintf(e.name, sizeof(e.name), "victim");
+		store_fault_set(kind, nth);
+		err = store_import(st, src, &e, 1, NULL);
+		store_fault_set(kind, 0);
+		if (!err) {
+			struct store_txn *t;
+
+			/* the fault fell past the import: undo it */
+			cr_assert_eq(store_txn_begin(st, true, &t), 0);
+			cr_assert_eq(store_env_delete(t, "victim"), 0);
+			cr_assert_eq(store_txn_commit(t), 0);
+		} else {
+			failures++;
+		}
+		cr_assert_eq(store_gc(st, &gs), 0);
+		b = totals();
+		cr_assert_eq(a.envs, b.envs, "fault %d at %lu", kind, nth);
+		cr_assert_eq(a.tables, b.tables, "fault %d at %lu", kind, nth);
+		cr_assert_eq(a.blobs, b.blobs, "fault %d at %lu", kind, nth);
+		cr_assert_eq(verify(true), 0, "fault %d at %lu", kind, nth);
+	}
+	cr_assert_gt(failures, 0);
+}
+
+Test(store, failed_commit_leaves_store_unchanged)
+{
+	import_under_fault(STORE_FAULT_COMMIT, 4);
+}
+
+Test(store, failed_put_leaves_store_unchanged)
+{
+	import_under_fault(STORE_FAULT_PUT, 60);
+}
+
+Test(store, failed_malloc_leaves_store_unchanged)
+{
+	import_under_fault(STORE_FAULT_MALLOC, 60);
+}
+
+Test(store, failed_read_leaves_store_unchanged)
+{
+	import_under_fault(STORE_FAULT_WRITE, 6);
+}
+
+Test(store, failed_write_during_export_is_reported)
+{
+	char out[512];
+
+	import_ok("x", "/usr/lib/python3.11/json", NULL);
+	path_in(out, sizeof(out), "out");
+	store_fault_set(STORE_FAULT_WRITE, 3);
+	cr_assert_eq(store_export(st, env_root("x"), out), -EIO);
+	store_fault_set(STORE_FAULT_WRITE, 0);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, map_full_is_enospc_and_changes_nothing)
+{
+	/* a tiny map: reopen the env with a 1 MiB map */
+	struct store_txn *t;
+	struct store_env e = {0};
+	struct store_totals a, b;
+
+	import_ok("small", "/usr/lib/python3.11/json", NULL);
+	a = totals();
+	cr_assert_eq(mdb_env_set_mapsize(st->env, a.map_used + 64 * 1024), 0);
+	snprintf(e.name, sizeof(e.name), "big");
+	cr_assert_eq(store_import(st, "/usr/lib/python3.11/email", &e, 1, NULL),
+		     -ENOSPC);
+	b = totals();
+	cr_assert_eq(a.envs, b.envs);
+	cr_assert_eq(a.tables, b.tables);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	store_txn_abort(t);
+	cr_assert_eq(verify(false), 0);
+}
