@@ -617,3 +617,107 @@ int store_unpin_all(struct store_txn *t)
 	mdb_cursor_close(cur);
 	return rc && rc != MDB_NOTFOUND ? store_mdb_err(rc) : 0;
 }
+
+/* ---- seeds: meta keys "seed:" ++ key -> root (le64) ---- */
+
+#define SEED_PREFIX "seed:"
+
+static int seed_key(char *kb, size_t cap, const char *key, size_t *klen)
+{
+	int n = snprintf(kb, cap, SEED_PREFIX "%s", key);
+
+	if (!*key || n < 0 || (size_t)n >= cap)
+		return -EINVAL;
+	*klen = (size_t)n;
+	return 0;
+}
+
+int store_seed_get(struct store_txn *t, const char *key, uint64_t *out)
+{
+	char kb[sizeof(SEED_PREFIX) + 256];
+	size_t klen;
+	MDB_val k, v;
+	int err = seed_key(kb, sizeof(kb), key, &klen);
+
+	if (err)
+		return err;
+	k.mv_size = klen;
+	k.mv_data = kb;
+	err = store_get(t, DB_META, &k, &v);
+	if (err)
+		return err;
+	if (v.mv_size != 8) {
+		store_logf(t->st, "seed '%s': corrupt record", key);
+		return -EIO;
+	}
+	*out = get_le64(v.mv_data);
+	return 0;
+}
+
+int store_seed_set(struct store_txn *t, const char *key, uint64_t root)
+{
+	char kb[sizeof(SEED_PREFIX) + 256];
+	unsigned char vb[8];
+	uint64_t old = 0;
+	size_t klen;
+	MDB_val k, v = {8, vb};
+	int err = seed_key(kb, sizeof(kb), key, &klen);
+
+	if (err)
+		return err;
+	k.mv_size = klen;
+	k.mv_data = kb;
+	err = store_seed_get(t, key, &old);
+	if (err && err != -ENOENT)
+		return err;
+	if (root) {
+		struct freeze_ctx c = {t, root, 0};
+
+		err = store_env_iter(t, freeze_sharers, &c);
+		if (!err)
+			err = store_dir_ref(t, root);
+		put_le64(vb, root);
+		if (!err)
+			err = store_put(t, DB_META, &k, &v, 0);
+	} else if (old) {
+		err = store_del(t, DB_META, &k);
+	}
+	if (!err && old)
+		err = store_dir_unref(t, old);
+	return err;
+}
+
+int store_seed_iter(struct store_txn *t, store_seed_iter_fn fn, void *arg)
+{
+	char key[257];
+	MDB_cursor *cur;
+	MDB_val k = {sizeof(SEED_PREFIX) - 1, SEED_PREFIX}, v;
+	int rc, err = 0;
+
+	rc = mdb_cursor_open(t->txn, sdb(t, DB_META), &cur);
+	if (rc)
+		return store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		size_t n = k.mv_size - (sizeof(SEED_PREFIX) - 1);
+
+		if (k.mv_size < sizeof(SEED_PREFIX) - 1 ||
+		    memcmp(k.mv_data, SEED_PREFIX, sizeof(SEED_PREFIX) - 1))
+			break;
+		if (v.mv_size != 8 || n >= sizeof(key)) {
+			err = -EIO;
+			break;
+		}
+		memcpy(key, (char *)k.mv_data + sizeof(SEED_PREFIX) - 1, n);
+		key[n] = '\0';
+		err = fn(arg, key, get_le64(v.mv_data));
+		if (err) {
+			err = err > 0 ? 0 : err;
+			break;
+		}
+	}
+	if (rc && rc != MDB_NOTFOUND && !err)
+		err = store_mdb_err(rc);
+	mdb_cursor_close(cur);
+	return err;
+}

@@ -409,6 +409,12 @@ static int verify_env(void *arg, const struct store_env *e)
 	return err;
 }
 
+static int verify_seed(void *arg, const char *key, uint64_t root)
+{
+	(void)key;
+	return verify_root(arg, root);
+}
+
 static int verify_tables(struct verify *v)
 {
 	MDB_cursor *cur;
@@ -516,6 +522,12 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 	err = store_env_iter(v.t, verify_env, &v);
 	if (err == -EIO) {
 		problem(&v, "envs: a record does not decode");
+		err = 0;
+	}
+	if (!err)
+		err = store_seed_iter(v.t, verify_seed, &v);
+	if (err == -EIO) {
+		problem(&v, "seeds: a record does not decode");
 		err = 0;
 	}
 	if (!err)

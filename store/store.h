@@ -320,6 +320,16 @@ int store_snap_iter(struct store_txn *t, const struct store_env *e,
 /* Point e's live root at table `root` (O(1)), dropping the old root. */
 int store_env_set_root(struct store_txn *t, struct store_env *e, uint64_t root);
 
+/* ---- seeds: named frozen roots shared by new envs (e.g. a venv layout
+ * with pip installed for one interpreter), keyed by any string up to 255
+ * bytes. A seed holds one reference on its root. */
+int store_seed_get(struct store_txn *t, const char *key, uint64_t *out);
+/* Set (or with root 0, remove) a seed; envs whose live root it is are
+ * frozen first, so the seed can never change under its users. */
+int store_seed_set(struct store_txn *t, const char *key, uint64_t root);
+typedef int (*store_seed_iter_fn)(void *arg, const char *key, uint64_t root);
+int store_seed_iter(struct store_txn *t, store_seed_iter_fn fn, void *arg);
+
 /* ---- pins: keep refcount-0 blobs from gc while a live process uses
  * them (an import in progress, an open unlinked file). Owner is a
  * process (pid + start time); pins of dead owners are dropped by gc. */

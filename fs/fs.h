@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs.h - blastfs, the FUSE daemon that serves one env's live tree out of
+ * the store. Run as `blastfs [-f] [-d] [--home DIR] [--threads N]
+ * [--notify-fd FD] [--allow-other] NAME MOUNTPOINT`.
+ *
+ * Contract with blastctl (see docs/ARCHITECTURE.md):
+ *  - without -f the process forks; the parent exits 0 once the mount is
+ *    live, or 1 after printing one error line;
+ *  - run files in STORE/run/: NAME.lock (flock held for the daemon's
+ *    life: one daemon per env), NAME.info ("pid=N\nmount=PATH\n"),
+ *    NAME.sock (0600 control socket: one command line in, one JSON
+ *    object out: "status", "sync");
+ *  - the daemon exits by itself, after sealing and syncing, when its
+ *    mount goes away (fusermount3 -u / umount).
+ */
+#ifndef BLAST_FS_H
+#define BLAST_FS_H
+
+struct fs_options {
+	const char *home;  /* store directory */
+	const char *env;   /* env name */
+	const char *mount; /* absolute mountpoint */
+	int foreground;
+	int debug;
+	int threads;
+	int notify_fd; /* -1: none */
+	int allow_other;
+};
+
+/* Parse argv into opts. 0, or 2 after printing a usage error. */
+int fs_options_parse(int argc, char **argv, struct fs_options *opts);
+
+/* Run the daemon to completion. Returns the process exit code. */
+int fs_run(const struct fs_options *opts);
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs_internal.h - blastfs's private state: the node table (kernel node
+ * ids, never reused, mapped to persistent file ids), open file state with
+ * in-memory write buffers, and the request counters.
+ */
+#ifndef BLAST_FS_INTERNAL_H
+#define BLAST_FS_INTERNAL_H
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs.h"
+#include "store.h"
+
+/* One kernel-visible inode. Directories and files alike. */
+struct node {
+	uint64_t nodeid;
+	uint64_t fid;
+	uint32_t mode;	 /* S_IFMT bits */
+	uint64_t parent; /* parent node id; 0 when unlinked (or root) */
+	char *name;	 /* name in parent */
+	uint64_t nlookup;
+	unsigned nopen;	 /* open handles */
+	unsigned nwrite; /* open handles that may write */
+	bool unlinked;
+	/* File content state, protected by fs->lock. */
+	bool loaded;	     /* attrs/payload below are authoritative */
+	bool dirty;	     /* buf holds content not yet sealed */
+	struct store_attr a; /* valid when loaded */
+	uint8_t payload;
+	uint64_t ref;	    /* blob id when payload is BLOB */
+	unsigned char *buf; /* content when dirty or inline */
+	size_t len, cap;
+	bool buffered;	       /* buf holds the whole content */
+	uint64_t wgen;	       /* bumped by every write, for sealing */
+	struct node *fid_next; /* fid hash chain */
+};
+
+struct fs_counters {
+	atomic_ullong req[48];
+	atomic_ullong bytes_read, bytes_written, sealed, deduped;
+};
+
+enum fs_req {
+	R_LOOKUP,
+	R_FORGET,
+	R_GETATTR,
+	R_SETATTR,
+	R_READLINK,
+	R_MKNOD,
+	R_MKDIR,
+	R_UNLINK,
+	R_RMDIR,
+	R_SYMLINK,
+	R_RENAME,
+	R_LINK,
+	R_OPEN,
+	R_READ,
+	R_WRITE,
+	R_FLUSH,
+	R_RELEASE,
+	R_FSYNC,
+	R_OPENDIR,
+	R_READDIR,
+	R_RELEASEDIR,
+	R_FSYNCDIR,
+	R_STATFS,
+	R_CREATE,
+	R__COUNT
+};
+
+struct fs {
+	struct store *st;
+	const struct fs_options *opt;
+	struct fuse_session *se;
+	pthread_key_t rtxn_key;
+	/* wlock serializes every change: path resolution, write txn, node
+	 * table update. lock guards the node table and node contents. Order:
+	 * wlock before lock. */
+	pthread_mutex_t wlock;
+	pthread_mutex_t lock;
+	struct node **nodes; /* by node id, protected by lock */
+	uint64_t nnodes, next_nodeid;
+	struct node **fidtab; /* fid hash, protected by lock */
+	size_t fidcap;
+	struct fs_counters cnt;
+	int ctl_fd; /* control socket listener */
+	pthread_t ctl_thread;
+	char run_info[4096], run_sock[4096];
+};
+
+/* node.c */
+int fs_nodes_init(struct fs *fs, uint64_t root_fid);
+void fs_nodes_release(struct fs *fs);
+/* Under fs->lock. */
+struct node *fs_node_get(struct fs *fs, uint64_t nodeid);
+struct node *fs_node_by_fid(struct fs *fs, uint64_t fid);
+/* Find or create the node for fid under parent/name; nlookup += 1. */
+int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
+		const char *name, struct node **out);
+/* nlookup -= n; frees a node nobody needs (under fs->lock). */
+void fs_node_forget(struct fs *fs, struct node *n, uint64_t count);
+int fs_node_rename(struct node *n, uint64_t parent, const char *name);
+/* Names from the root to n's directory (n itself included when it is a
+ * directory and self is true). *out is malloc'd (names point into nodes:
+ * valid while fs->wlock is held); *depth set. -ENOENT if unlinked. */
+int fs_node_path(struct fs *fs, struct node *n, bool self, const char ***out,
+		 size_t *depth);
+
+/* txn.c: per-thread read txn, renewed per request */
+int fs_rtxn(struct fs *fs, struct store_txn **out);
+void fs_rtxn_done(struct store_txn *t);
+/* Begin a write txn and load the env record. */
+int fs_wtxn(struct fs *fs, struct store_txn **t, struct store_env *e);
+/* Table of directory node n in txn t (read). */
+int fs_dir_tab(struct fs *fs, struct store_txn *t, struct node *n,
+	       uint64_t *out);
+/* Entry of node n (not a directory) in its parent. */
+int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
+		  struct store_entry *out);
+/* stat of node n (dirty state wins). */
+int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
+		 struct stat *out);
+void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
+		     struct stat *st);
+
+/* ops.c: create a regular file entry and its node (nlookup 1). */
+int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct node **nout, struct stat *st);
+
+/* io.c */
+/* Load a file node's attrs and payload from the store (once). */
+int fs_node_load(struct fs *fs, struct node *n);
+/* Truncate or extend a file node's content to size (copy-up). */
+int fs_node_resize(struct fs *fs, struct node *n, uint64_t size);
+int fs_seal(struct fs *fs, struct node *n);
+int fs_seal_all(struct fs *fs);
+extern const struct fuse_lowlevel_ops fs_ops;
+void fs_ops_io(struct fuse_lowlevel_ops *ops);
+void fs_ops_dir(struct fuse_lowlevel_ops *ops);
+
+/* ctlsock.c */
+int fs_ctl_start(struct fs *fs);
+void fs_ctl_stop(struct fs *fs);
+
+int64_t fs_now_ns(void);
+
+#define FS_TIMEOUT 1e6
+
+#endif

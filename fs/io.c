@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io.c - file content: open/create/read/write/flush/release/fsync and
+ * directory listings. Written content is buffered in memory per node and
+ * sealed into the store (hash, dedup, compress, one write txn) when a
+ * handle is flushed (close), released or fsynced: close() returns only
+ * after the data is in LMDB, so a closed file survives kill -9 of the
+ * daemon. No fd is held per inode.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs_internal.h"
+
+#define FS(req)	     ((struct fs *)fuse_req_userdata(req))
+#define COUNT(fs, r) atomic_fetch_add(&(fs)->cnt.req[r], 1)
+
+static struct node *get_node(struct fs *fs, fuse_ino_t ino)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+int fs_node_load(struct fs *fs, struct node *n)
+{
+	struct store_txn *t;
+	struct store_entry e;
+	unsigned char *copy = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = n->loaded ? 1 : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		return 0;
+	err = fs_rtxn(fs, &t);
+	if (err)
+		return err;
+	err = fs_node_entry(fs, t, n, &e);
+	if (!err && e.payload == STORE_P_INLINE && e.inline_len) {
+		copy = malloc(e.inline_len);
+		if (copy)
+			memcpy(copy, e.inline_data, e.inline_len);
+		else
+			err = -ENOMEM;
+	}
+	fs_rtxn_done(t);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	if (!n->loaded) {
+		n->a = e.a;
+		n->payload = e.payload;
+		n->ref = e.ref;
+		n->loaded = true;
+		if (e.payload != STORE_P_BLOB) {
+			n->buf = copy;
+			n->len = n->cap = copy ? e.inline_len : 0;
+			n->buffered = true;
+			copy = NULL;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(copy);
+	return 0;
+}
+
+/* Make buf hold the whole content (copy-up). Under fs->lock. */
+static int ensure_buffered(struct fs *fs, struct node *n)
+{
+	struct store_txn *t;
+	unsigned char *b;
+	ssize_t got;
+	int err;
+
+	if (n->buffered)
+		return 0;
+	b = malloc(n->a.size ? n->a.size : 1);
+	if (!b)
+		return -ENOMEM;
+	err = fs_rtxn(fs, &t);
+	if (err) {
+		free(b);
+		return err;
+	}
+	got = store_blob_read(t, n->ref, b, n->a.size, 0);
+	fs_rtxn_done(t);
+	if (got != (ssize_t)n->a.size) {
+		free(b);
+		return got < 0 ? (int)got : -EIO;
+	}
+	free(n->buf);
+	n->buf = b;
+	n->len = n->cap = n->a.size;
+	n->buffered = true;
+	return 0;
+}
+
+static int grow(struct node *n, size_t want)
+{
+	size_t cap = n->cap ? n->cap : 4096;
+	unsigned char *b;
+
+	if (want <= n->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	b = realloc(n->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	n->buf = b;
+	n->cap = cap;
+	return 0;
+}
+
+static void mark_written(struct node *n)
+{
+	n->a.size = n->len;
+	n->a.mtime_ns = n->a.ctime_ns = fs_now_ns();
+	n->dirty = true;
+	n->wgen++;
+}
+
+int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
+{
+	int err = fs_node_load(fs, n);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	err = ensure_buffered(fs, n);
+	if (!err)
+		err = grow(n, size);
+	if (!err) {
+		if (size > n->len)
+			memset(n->buf + n->len, 0, size - n->len);
+		n->len = size;
+		mark_written(n);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+/* ---- sealing ---- */
+
+/* Write node n's buffered content and attrs into its entry. */
+static int seal_commit(struct fs *fs, struct node *n, const void *data,
+		       size_t len, const struct store_attr *a,
+		       struct store_blob_prep *prep, uint64_t *blob, bool *dup)
+{
+	struct store_txn *t;
+	struct store_env env;
+	struct store_entry e;
+	struct node *p;
+	const char **names = NULL;
+	char name[STORE_NAME_MAX + 1];
+	size_t depth;
+	uint64_t tab;
+	int err;
+
+	pthread_mutex_lock(&fs->wlock);
+	err = fs_wtxn(fs, &t, &env);
+	if (err)
+		goto out_unlock;
+	pthread_mutex_lock(&fs->lock);
+	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
+	err = p ? fs_node_path(fs, p, true, &names, &depth) : -ENOENT;
+	if (!err)
+		snprintf(name, sizeof(name), "%s", n->name);
+	pthread_mutex_unlock(&fs->lock);
+	if (!err)
+		err = store_env_dir_writable(t, &env, names, depth, &tab);
+	free(names);
+	if (!err)
+		err = store_dir_get(t, tab, name, strlen(name), &e);
+	if (!err && e.a.fid != n->fid)
+		err = -ENOENT;
+	if (err)
+		goto out_abort;
+	memset(&e, 0, sizeof(e));
+	e.a = *a;
+	e.a.size = len;
+	if (prep) {
+		err = store_blob_commit(t, prep, blob, dup);
+		e.payload = STORE_P_BLOB;
+		e.ref = *blob;
+	} else if (len) {
+		e.payload = STORE_P_INLINE;
+		e.inline_data = data;
+		e.inline_len = (uint32_t)len;
+	}
+	if (!err)
+		err = store_dir_put(t, tab, name, strlen(name), &e);
+	if (err)
+		goto out_abort;
+	err = store_txn_commit(t);
+	pthread_mutex_unlock(&fs->wlock);
+	return err;
+out_abort:
+	store_txn_abort(t);
+out_unlock:
+	pthread_mutex_unlock(&fs->wlock);
+	return err;
+}
+
+int fs_seal(struct fs *fs, struct node *n)
+{
+	struct store_blob_prep *prep = NULL;
+	struct store_attr a;
+	unsigned char *copy = NULL;
+	uint64_t wgen, blob = 0;
+	size_t len;
+	bool dup = false;
+	int err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (!n->loaded || !n->dirty || n->unlinked) {
+		pthread_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	len = n->len;
+	a = n->a;
+	wgen = n->wgen;
+	copy = malloc(len ? len : 1);
+	if (copy)
+		memcpy(copy, n->buf, len);
+	pthread_mutex_unlock(&fs->lock);
+	if (!copy)
+		return -ENOMEM;
+	if (len > STORE_INLINE_MAX)
+		err = store_blob_prepare(copy, len, &prep);
+	if (!err)
+		err = seal_commit(fs, n, copy, len, &a, prep, &blob, &dup);
+	store_blob_prep_free(prep);
+	free(copy);
+	if (err == -ENOENT)
+		return 0; /* unlinked meanwhile: the content dies with it */
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	if (n->wgen == wgen) {
+		n->dirty = false;
+		n->payload =
+		    prep ? STORE_P_BLOB : (len ? STORE_P_INLINE : STORE_P_NONE);
+		n->ref = blob;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	atomic_fetch_add(&fs->cnt.sealed, 1);
+	if (dup)
+		atomic_fetch_add(&fs->cnt.deduped, 1);
+	return 0;
+}
+
+int fs_seal_all(struct fs *fs)
+{
+	int err = 0;
+
+	for (uint64_t i = 1;; i++) {
+		struct node *n;
+		bool dirty;
+
+		pthread_mutex_lock(&fs->lock);
+		if (i >= fs->next_nodeid) {
+			pthread_mutex_unlock(&fs->lock);
+			break;
+		}
+		n = fs_node_get(fs, i);
+		dirty = n && n->dirty && !n->unlinked;
+		if (dirty)
+			n->nopen++; /* keep it alive while sealing */
+		pthread_mutex_unlock(&fs->lock);
+		if (!dirty)
+			continue;
+		if (!err)
+			err = fs_seal(fs, n);
+		pthread_mutex_lock(&fs->lock);
+		n->nopen--;
+		fs_node_forget(fs, n, 0);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return err;
+}
+
+/* ---- open / create / read / write ---- */
+
+static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
+{
+	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	int err;
+
+	if (S_ISDIR(n->mode))
+		return -EISDIR;
+	err = fs_node_load(fs, n);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	n->nopen++;
+	if (writer)
+		n->nwrite++;
+	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->a.mode)) {
+		n->buffered = true;
+		n->len = 0;
+		mark_written(n);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fi->fh = writer;
+	fi->keep_cache = 1;
+	return 0;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = get_node(fs, ino);
+	int err;
+
+	COUNT(fs, R_OPEN);
+	err = n ? do_open(fs, n, fi) : -ESTALE;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct fuse_entry_param ep;
+	struct node *n = NULL;
+	struct stat st;
+	int err;
+
+	COUNT(fs, R_CREATE);
+	err = fs_new_file(req, parent, name, mode, &n, &st);
+	if (!err)
+		err = do_open(fs, n, fi);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	memset(&ep, 0, sizeof(ep));
+	ep.ino = n->nodeid;
+	ep.attr = st;
+	ep.attr_timeout = ep.entry_timeout = FS_TIMEOUT;
+	fuse_reply_create(req, &ep, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = get_node(fs, ino);
+	struct store_txn *t;
+	unsigned char *buf = NULL;
+	ssize_t got = 0;
+	uint64_t ref = 0;
+	bool from_store = false;
+	int err = n ? 0 : -ESTALE;
+
+	COUNT(fs, R_READ);
+	if (!err)
+		buf = malloc(size ? size : 1);
+	if (!err && !buf)
+		err = -ENOMEM;
+	if (!err) {
+		pthread_mutex_lock(&fs->lock);
+		if (n->buffered) {
+			if ((uint64_t)off < n->len) {
+				got = (ssize_t)(n->len - (size_t)off < size
+						    ? n->len - (size_t)off
+						    : size);
+				memcpy(buf, n->buf + off, (size_t)got);
+			}
+		} else if (n->payload == STORE_P_BLOB) {
+			from_store = true;
+			ref = n->ref;
+		}
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (!err && from_store) {
+		err = fs_rtxn(fs, &t);
+		if (!err) {
+			got = store_blob_read(t, ref, buf, size, (uint64_t)off);
+			fs_rtxn_done(t);
+			if (got < 0)
+				err = (int)got;
+		}
+	}
+	if (err) {
+		fuse_reply_err(req, -err);
+	} else {
+		atomic_fetch_add(&fs->cnt.bytes_read, (unsigned long long)got);
+		fuse_reply_buf(req, (const char *)buf, (size_t)got);
+	}
+	free(buf);
+}
+
+static int do_write(struct fs *fs, struct node *n, const char *data,
+		    size_t size, off_t off)
+{
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = ensure_buffered(fs, n);
+	if (!err)
+		err = grow(n, (size_t)off + size);
+	if (!err) {
+		if ((size_t)off > n->len)
+			memset(n->buf + n->len, 0, (size_t)off - n->len);
+		memcpy(n->buf + off, data, size);
+		if ((size_t)off + size > n->len)
+			n->len = (size_t)off + size;
+		mark_written(n);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = get_node(fs, ino);
+	int err;
+
+	COUNT(fs, R_WRITE);
+	err = n ? do_write(fs, n, buf, size, off) : -ESTALE;
+	if (err) {
+		fuse_reply_err(req, -err);
+	} else {
+		atomic_fetch_add(&fs->cnt.bytes_written, size);
+		fuse_reply_write(req, size);
+	}
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = get_node(fs, ino);
+
+	COUNT(fs, R_FLUSH);
+	fuse_reply_err(req, n ? -fs_seal(fs, n) : ESTALE);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = get_node(fs, ino);
+	struct store_txn *t;
+	bool last, unpin = false;
+	uint64_t ref = 0;
+	int err = 0;
+
+	COUNT(fs, R_RELEASE);
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (fi->fh)
+		n->nwrite--;
+	last = n->nwrite == 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (last)
+		err = fs_seal(fs, n);
+	pthread_mutex_lock(&fs->lock);
+	n->nopen--;
+	if (n->nopen == 0 && n->unlinked && n->payload == STORE_P_BLOB &&
+	    !n->dirty) {
+		unpin = true;
+		ref = n->ref;
+	}
+	if (n->nwrite == 0 && !n->dirty && n->payload == STORE_P_BLOB &&
+	    n->buffered) {
+		free(n->buf); /* sealed: reads go to the store */
+		n->buf = NULL;
+		n->len = n->cap = 0;
+		n->buffered = false;
+	}
+	fs_node_forget(fs, n, 0);
+	pthread_mutex_unlock(&fs->lock);
+	if (unpin) {
+		pthread_mutex_lock(&fs->wlock);
+		if (!store_txn_begin(fs->st, true, &t)) {
+			if (store_unpin(t, ref))
+				store_txn_abort(t);
+			else
+				store_txn_commit(t);
+		}
+		pthread_mutex_unlock(&fs->wlock);
+	}
+	fuse_reply_err(req, -err);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = get_node(fs, ino);
+	int err = n ? fs_seal(fs, n) : -ESTALE;
+
+	COUNT(fs, R_FSYNC);
+	if (!err)
+		err = store_sync(fs->st);
+	fuse_reply_err(req, -err);
+}
+
+/* ---- directories: a listing is materialized at opendir, so offsets
+ * stay stable for the handle's life whatever changes meanwhile ---- */
+
+struct listing {
+	size_t n, cap;
+	char **names;
+	uint64_t *fids;
+	uint32_t *modes;
+};
+
+static int listing_add(void *arg, const char *name, size_t nlen,
+		       const struct store_entry *e)
+{
+	struct listing *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *a = realloc(l->names, cap * sizeof(*l->names));
+
+		if (!a)
+			return -ENOMEM;
+		l->names = a;
+		if (!(a = realloc(l->fids, cap * sizeof(*l->fids))))
+			return -ENOMEM;
+		l->fids = a;
+		if (!(a = realloc(l->modes, cap * sizeof(*l->modes))))
+			return -ENOMEM;
+		l->modes = a;
+		l->cap = cap;
+	}
+	l->names[l->n] = strndup(name, nlen);
+	if (!l->names[l->n])
+		return -ENOMEM;
+	l->fids[l->n] = e->a.fid;
+	l->modes[l->n] = e->a.mode;
+	l->n++;
+	return 0;
+}
+
+static void listing_free(struct listing *l)
+{
+	for (size_t i = 0; l && i < l->n; i++)
+		free(l->names[i]);
+	if (l) {
+		free(l->names);
+		free(l->fids);
+		free(l->modes);
+	}
+	free(l);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = get_node(fs, ino);
+	struct listing *l = calloc(1, sizeof(*l));
+	struct store_txn *t;
+	uint64_t tab;
+	int err = n && l ? 0 : (n ? -ENOMEM : -ESTALE);
+
+	COUNT(fs, R_OPENDIR);
+	if (!err)
+		err = fs_rtxn(fs, &t);
+	if (!err) {
+		err = fs_dir_tab(fs, t, n, &tab);
+		if (!err)
+			err = store_dir_iter(t, tab, NULL, 0, listing_add, l);
+		fs_rtxn_done(t);
+	}
+	if (err) {
+		listing_free(l);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->fh = (uintptr_t)l;
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		listing_free(l);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
+	char *buf = malloc(size ? size : 1);
+	struct stat st;
+	size_t used = 0, i;
+
+	COUNT(FS(req), R_READDIR);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	for (i = (size_t)off; i < l->n + 2; i++) {
+		const char *name = i == 0   ? "."
+				   : i == 1 ? ".."
+					    : l->names[i - 2];
+		size_t need;
+
+		st.st_ino = i < 2 ? 0 : l->fids[i - 2];
+		st.st_mode = i < 2 ? S_IFDIR : l->modes[i - 2];
+		need = fuse_add_direntry(req, buf + used, size - used, name,
+					 &st, (off_t)(i + 1));
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	COUNT(FS(req), R_RELEASEDIR);
+	listing_free((struct listing *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	COUNT(FS(req), R_FSYNCDIR);
+	fuse_reply_err(req, -store_sync(FS(req)->st));
+}
+
+void fs_ops_io(struct fuse_lowlevel_ops *ops)
+{
+	ops->open = op_open;
+	ops->create = op_create;
+	ops->read = op_read;
+	ops->write = op_write;
+	ops->flush = op_flush;
+	ops->release = op_release;
+	ops->fsync = op_fsync;
+	ops->opendir = op_opendir;
+	ops->readdir = op_readdir;
+	ops->releasedir = op_releasedir;
+	ops->fsyncdir = op_fsyncdir;
+}

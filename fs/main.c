@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - blastfs startup and shutdown: options, checks that give clear
+ * errors before anything changes, daemonizing before LMDB is opened
+ * (readiness is reported to the starting process through a pipe), the
+ * one-daemon-per-env lock, run files, the FUSE session and its end.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs_internal.h"
+
+static int report_fd = -1; /* pipe to the starting process */
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Say why we cannot start: to the starter when daemonized, else stderr. */
+static void fail(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (report_fd >= 0 && write(report_fd, buf, (size_t)n) < 0)
+		report_fd = -1;
+	fprintf(stderr, "blastfs: %.*s", n, buf);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: blastfs [-f] [-d] [--home DIR] [--threads N] "
+			"[--notify-fd FD] [--allow-other] NAME MOUNTPOINT\n");
+}
+
+int fs_options_parse(int argc, char **argv, struct fs_options *o)
+{
+	static const struct option longopts[] = {
+	    {"home", required_argument, NULL, 'H'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"notify-fd", required_argument, NULL, 'n'},
+	    {"allow-other", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static char home[PATH_MAX], mnt[PATH_MAX];
+	char *end;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->threads = 4;
+	o->notify_fd = -1;
+	while ((c = getopt_long(argc, argv, "fdh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'd':
+			o->debug = 1;
+			o->foreground = 1;
+			break;
+		case 'H':
+			o->home = optarg;
+			break;
+		case 't':
+			o->threads = (int)strtol(optarg, &end, 10);
+			if (*end || o->threads < 1 || o->threads > 256) {
+				fprintf(stderr, "blastfs: --threads takes 1 "
+						"to 256\n");
+				return 2;
+			}
+			break;
+		case 'n':
+			o->notify_fd = (int)strtol(optarg, &end, 10);
+			if (*end || o->notify_fd < 0) {
+				fprintf(stderr, "blastfs: bad --notify-fd\n");
+				return 2;
+			}
+			break;
+		case 'a':
+			o->allow_other = 1;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		usage();
+		return 2;
+	}
+	o->env = argv[optind];
+	if (store_name_check(o->env)) {
+		fprintf(stderr, "blastfs: invalid env name '%s'\n", o->env);
+		return 2;
+	}
+	if (!o->home) {
+		if (store_home_default(home, sizeof(home))) {
+			fprintf(stderr, "blastfs: no store: set BLAST_HOME "
+					"or HOME\n");
+			return 2;
+		}
+		o->home = home;
+	}
+	if (!realpath(argv[optind + 1], mnt)) {
+		fprintf(stderr, "blastfs: cannot use mountpoint '%s': %s\n",
+			argv[optind + 1], strerror(errno));
+		return 1;
+	}
+	o->mount = mnt;
+	return 0;
+}
+
+/* The mountpoint must be an empty directory that is not a mount. */
+static int check_mountpoint(const char *mnt)
+{
+	struct stat sb, parent;
+	char up[PATH_MAX + 4];
+	struct dirent *de;
+	DIR *d;
+
+	if (stat(mnt, &sb) < 0)
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	snprintf(up, sizeof(up), "%s/..", mnt);
+	if (stat(up, &parent) == 0 && parent.st_dev != sb.st_dev)
+		return -EBUSY;
+	d = opendir(mnt);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			closedir(d);
+			return -ENOTEMPTY;
+		}
+	closedir(d);
+	return 0;
+}
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* the kernel clears suid/sgid itself through setattr */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	conn->max_background = 64;
+}
+
+/* Take the env's lock; on failure say who holds it. */
+static int take_lock(struct fs *fs, const char *run, int *lock_fd)
+{
+	char path[PATH_MAX + 64], info[512] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s.lock", run, fs->opt->env);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		*lock_fd = fd;
+		return 0;
+	}
+	close(fd);
+	fd = open(fs->run_info, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = (int)read(fd, info, sizeof(info) - 1);
+		info[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	for (char *p = info; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	fail("env '%s' is already mounted (%s)", fs->opt->env,
+	     *info ? info : "lock held");
+	return -EBUSY;
+}
+
+static int write_info(struct fs *fs)
+{
+	char tmp[PATH_MAX + 16];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fs->run_info);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "pid=%d\nmount=%s\n", (int)getpid(), fs->opt->mount);
+	if (fclose(f) != 0 || rename(tmp, fs->run_info) < 0)
+		return -errno;
+	return 0;
+}
+
+static int set_env_mount(struct fs *fs, uint64_t *root_fid)
+{
+	struct store_txn *t;
+	struct store_env e;
+	struct store_dir d;
+	int err = store_txn_begin(fs->st, true, &t);
+
+	if (err)
+		return err;
+	err = store_env_get(t, fs->opt->env, &e);
+	if (err == -ENOENT)
+		fail("no env named '%s' in store '%s'", fs->opt->env,
+		     fs->opt->home);
+	if (!err && strcmp(e.mount, fs->opt->mount)) {
+		snprintf(e.mount, sizeof(e.mount), "%s", fs->opt->mount);
+		err = store_env_put(t, &e);
+	}
+	if (!err)
+		err = store_dir_stat(t, e.root, &d);
+	if (err) {
+		store_txn_abort(t);
+		return err;
+	}
+	*root_fid = d.a.fid;
+	return store_txn_commit(t);
+}
+
+static int new_session(struct fs *fs)
+{
+	struct fuse_lowlevel_ops ops;
+	char opts[512];
+	char *argv[4];
+	int argc = 0;
+	struct fuse_args args;
+
+	memset(&ops, 0, sizeof(ops));
+	ops.init = fs_init;
+	fs_ops_dir(&ops);
+	fs_ops_io(&ops);
+	snprintf(opts, sizeof(opts),
+		 "default_permissions,fsname=blast:%s,subtype=blastfs%s",
+		 fs->opt->env, fs->opt->allow_other ? ",allow_other" : "");
+	argv[argc++] = "blastfs";
+	argv[argc++] = "-o";
+	argv[argc++] = opts;
+	if (fs->opt->debug)
+		argv[argc++] = "-d";
+	args.argc = argc;
+	args.argv = argv;
+	args.allocated = 0;
+	fs->se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+	if (!fs->se)
+		return -EIO;
+	if (fuse_set_signal_handlers(fs->se) ||
+	    fuse_session_mount(fs->se, fs->opt->mount)) {
+		fuse_session_destroy(fs->se);
+		fs->se = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int loop(struct fs *fs)
+{
+	struct fuse_loop_config *cfg;
+	int rc;
+
+	if (fs->opt->threads == 1)
+		return fuse_session_loop(fs->se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_max_threads(cfg, (unsigned)fs->opt->threads);
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	rc = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+static void log_to_stderr(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "blastfs: %s\n", msg);
+}
+
+static void rtxn_free(void *p)
+{
+	store_txn_abort(p);
+}
+
+/* Everything after the fork: returns the exit code. */
+static int serve(struct fs *fs)
+{
+	char run[PATH_MAX - 512];
+	uint64_t root_fid = 0;
+	int lock_fd = -1, err;
+
+	err = store_open(fs->opt->home, STORE_NOSYNC, &fs->st);
+	if (err) {
+		fail("cannot open store '%s': %s", fs->opt->home,
+		     strerror(-err));
+		return 1;
+	}
+	store_set_log(fs->st, log_to_stderr, NULL);
+	if (snprintf(run, sizeof(run), "%s/run", fs->opt->home) >=
+	    (int)sizeof(run)) {
+		fail("store path '%s' is too long", fs->opt->home);
+		goto out_store;
+	}
+	snprintf(fs->run_info, sizeof(fs->run_info), "%s/%s.info", run,
+		 fs->opt->env);
+	snprintf(fs->run_sock, sizeof(fs->run_sock), "%s/%s.sock", run,
+		 fs->opt->env);
+	if (mkdir(run, 0700) < 0 && errno != EEXIST) {
+		fail("cannot create '%s': %s", run, strerror(errno));
+		goto out_store;
+	}
+	if (take_lock(fs, run, &lock_fd))
+		goto out_store;
+	err = set_env_mount(fs, &root_fid);
+	if (err) {
+		if (err != -ENOENT)
+			fail("cannot read env '%s': %s", fs->opt->env,
+			     strerror(-err));
+		goto out_lock;
+	}
+	err = fs_nodes_init(fs, root_fid);
+	if (!err)
+		err =
+		    pthread_key_create(&fs->rtxn_key, rtxn_free) ? -ENOMEM : 0;
+	if (!err)
+		err = new_session(fs);
+	if (err) {
+		fail("cannot mount env '%s' at '%s'", fs->opt->env,
+		     fs->opt->mount);
+		goto out_nodes;
+	}
+	err = write_info(fs);
+	if (!err)
+		err = fs_ctl_start(fs);
+	if (err) {
+		fail("cannot create run files in '%s': %s", run,
+		     strerror(-err));
+		goto out_unmount;
+	}
+	/* ready: tell whoever started us */
+	if (report_fd >= 0) {
+		if (write(report_fd, "OK\n", 3) < 0)
+			err = 0;
+		close(report_fd);
+		report_fd = -1;
+	}
+	if (fs->opt->notify_fd >= 0) {
+		if (write(fs->opt->notify_fd, "ready\n", 6) < 0)
+			err = 0;
+		close(fs->opt->notify_fd);
+	}
+	err = loop(fs);
+	if (fs_seal_all(fs) || store_sync(fs->st))
+		fprintf(stderr, "blastfs: final sync of '%s' failed\n",
+			fs->opt->env);
+	fs_ctl_stop(fs);
+	unlink(fs->run_info);
+out_unmount:
+	fuse_session_unmount(fs->se);
+	fuse_remove_signal_handlers(fs->se);
+	fuse_session_destroy(fs->se);
+out_nodes:
+	fs_nodes_release(fs);
+out_lock:
+	close(lock_fd);
+out_store:
+	store_close(fs->st);
+	return err ? 1 : 0;
+}
+
+/* Fork; the parent waits for "OK" or an error line from the child. */
+static int daemonize(const char *logpath)
+{
+	char buf[1100];
+	int p[2], fd;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		n = read(p[0], buf, sizeof(buf) - 1);
+		if (n >= 3 && !memcmp(buf, "OK\n", 3))
+			_exit(0);
+		if (n <= 0)
+			fprintf(stderr,
+				"blastfs: daemon exited while "
+				"starting (see '%s')\n",
+				logpath);
+		_exit(1); /* the child already printed its error */
+	}
+	close(p[0]);
+	report_fd = p[1];
+	setsid();
+	if (chdir("/") < 0)
+		return -errno;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	return 0;
+}
+
+int fs_run(const struct fs_options *o)
+{
+	struct fs fs = {.opt = o, .ctl_fd = -1};
+	char logpath[PATH_MAX + 64];
+	struct stat sb;
+	int err;
+
+	if (stat(o->home, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "blastfs: no store at '%s'\n", o->home);
+		return 1;
+	}
+	err = check_mountpoint(o->mount);
+	if (err) {
+		fprintf(stderr, "blastfs: cannot mount at '%s': %s\n", o->mount,
+			err == -ENOTEMPTY ? "directory not empty"
+			: err == -EBUSY	  ? "already a mountpoint"
+					  : strerror(-err));
+		return 1;
+	}
+	snprintf(logpath, sizeof(logpath), "%s/run/%s.log", o->home, o->env);
+	if (!o->foreground) {
+		char run[PATH_MAX + 8];
+
+		snprintf(run, sizeof(run), "%s/run", o->home);
+		mkdir(run, 0700);
+		err = daemonize(logpath);
+		if (err) {
+			fail("cannot daemonize: %s", strerror(-err));
+			return 1;
+		}
+	}
+	pthread_mutex_init(&fs.lock, NULL);
+	pthread_mutex_init(&fs.wlock, NULL);
+	return serve(&fs);
+}
+
+int main(int argc, char **argv)
+{
+	struct fs_options o;
+	int rc = fs_options_parse(argc, argv, &o);
+
+	return rc ? rc : fs_run(&o);
+}

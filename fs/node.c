@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node.c - the kernel's view: node ids are handed out monotonically and
+ * never reused (generation 0 stays valid), looked up by persistent file
+ * id so one file has one node. A node lives while the kernel counts it
+ * (nlookup) or a handle has it open.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs_internal.h"
+
+static size_t fid_slot(const struct fs *fs, uint64_t fid)
+{
+	fid ^= fid >> 31;
+	fid *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(fid >> 17) & (fs->fidcap - 1);
+}
+
+int fs_nodes_init(struct fs *fs, uint64_t root_fid)
+{
+	struct node *root;
+
+	fs->fidcap = 1u << 16;
+	fs->fidtab = calloc(fs->fidcap, sizeof(*fs->fidtab));
+	fs->nnodes = 1024;
+	fs->nodes = calloc(fs->nnodes, sizeof(*fs->nodes));
+	root = calloc(1, sizeof(*root));
+	if (!fs->fidtab || !fs->nodes || !root) {
+		free(root);
+		return -ENOMEM;
+	}
+	root->nodeid = FUSE_ROOT_ID;
+	root->fid = root_fid;
+	root->mode = S_IFDIR;
+	root->nlookup = 1;
+	root->name = strdup("");
+	fs->nodes[FUSE_ROOT_ID] = root;
+	fs->next_nodeid = FUSE_ROOT_ID + 1;
+	fs->fidtab[fid_slot(fs, root_fid)] = root;
+	return root->name ? 0 : -ENOMEM;
+}
+
+static void node_free(struct node *n)
+{
+	free(n->name);
+	free(n->buf);
+	free(n);
+}
+
+void fs_nodes_release(struct fs *fs)
+{
+	for (uint64_t i = 0; i < fs->next_nodeid && i < fs->nnodes; i++)
+		if (fs->nodes[i])
+			node_free(fs->nodes[i]);
+	free(fs->nodes);
+	free(fs->fidtab);
+}
+
+struct node *fs_node_get(struct fs *fs, uint64_t nodeid)
+{
+	return nodeid < fs->nnodes ? fs->nodes[nodeid] : NULL;
+}
+
+struct node *fs_node_by_fid(struct fs *fs, uint64_t fid)
+{
+	struct node *n = fs->fidtab[fid_slot(fs, fid)];
+
+	while (n && n->fid != fid)
+		n = n->fid_next;
+	return n;
+}
+
+static void fid_unlink(struct fs *fs, struct node *n)
+{
+	struct node **p = &fs->fidtab[fid_slot(fs, n->fid)];
+
+	while (*p && *p != n)
+		p = &(*p)->fid_next;
+	if (*p)
+		*p = n->fid_next;
+}
+
+int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
+		const char *name, struct node **out)
+{
+	struct node *n = fs_node_by_fid(fs, fid);
+	size_t slot;
+
+	if (n && !n->unlinked) {
+		n->nlookup++;
+		*out = n;
+		return 0;
+	}
+	if (fs->next_nodeid == fs->nnodes) {
+		size_t cap = fs->nnodes * 2;
+		struct node **p = realloc(fs->nodes, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + fs->nnodes, 0, (cap - fs->nnodes) * sizeof(*p));
+		fs->nodes = p;
+		fs->nnodes = cap;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n || !(n->name = strdup(name))) {
+		free(n);
+		return -ENOMEM;
+	}
+	n->nodeid = fs->next_nodeid++;
+	n->fid = fid;
+	n->mode = mode & S_IFMT;
+	n->parent = parent;
+	n->nlookup = 1;
+	fs->nodes[n->nodeid] = n;
+	slot = fid_slot(fs, fid);
+	n->fid_next = fs->fidtab[slot];
+	fs->fidtab[slot] = n;
+	*out = n;
+	return 0;
+}
+
+static void node_maybe_free(struct fs *fs, struct node *n)
+{
+	if (n->nlookup || n->nopen || n->nodeid == FUSE_ROOT_ID)
+		return;
+	fid_unlink(fs, n);
+	fs->nodes[n->nodeid] = NULL;
+	node_free(n);
+}
+
+void fs_node_forget(struct fs *fs, struct node *n, uint64_t count)
+{
+	n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
+	node_maybe_free(fs, n);
+}
+
+int fs_node_rename(struct node *n, uint64_t parent, const char *name)
+{
+	char *s = strdup(name);
+
+	if (!s)
+		return -ENOMEM;
+	free(n->name);
+	n->name = s;
+	n->parent = parent;
+	return 0;
+}
+
+int fs_node_path(struct fs *fs, struct node *n, bool self, const char ***out,
+		 size_t *depth)
+{
+	struct node *p = self ? n : fs_node_get(fs, n->parent);
+	const char **names;
+	size_t d = 0, i;
+
+	if (n->unlinked || (!self && !p))
+		return -ENOENT;
+	for (struct node *q = p; q && q->nodeid != FUSE_ROOT_ID;
+	     q = fs_node_get(fs, q->parent)) {
+		if (q->unlinked || !q->parent)
+			return -ENOENT;
+		d++;
+	}
+	names = malloc((d ? d : 1) * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	i = d;
+	for (struct node *q = p; q && q->nodeid != FUSE_ROOT_ID;
+	     q = fs_node_get(fs, q->parent))
+		names[--i] = q->name;
+	*out = names;
+	*depth = d;
+	return 0;
+}

@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.c - FUSE handlers for names and attributes: lookup, forget,
+ * getattr, setattr, readlink, mknod, mkdir, symlink, unlink, rmdir,
+ * rename, link, statfs. Each handler replies exactly once at its end;
+ * helpers return -errno. Every change runs under fs->wlock in one write
+ * txn that first makes the directory writable (copy-on-write).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include <sys/statvfs.h>
+
+#include "fs_internal.h"
+
+#define FS(req)	     ((struct fs *)fuse_req_userdata(req))
+#define COUNT(fs, r) atomic_fetch_add(&(fs)->cnt.req[r], 1)
+
+/* ---- a change to one directory ---- */
+
+struct change {
+	struct store_txn *t;
+	struct store_env e;
+	uint64_t tab; /* writable table of the directory */
+};
+
+/* Lock, begin a write txn, make dir's table writable. */
+static int change_begin(struct fs *fs, struct node *dir, struct change *c)
+{
+	const char **names = NULL;
+	size_t depth;
+	int err;
+
+	pthread_mutex_lock(&fs->wlock);
+	err = fs_wtxn(fs, &c->t, &c->e);
+	if (err)
+		goto out_unlock;
+	pthread_mutex_lock(&fs->lock);
+	err = fs_node_path(fs, dir, true, &names, &depth);
+	pthread_mutex_unlock(&fs->lock);
+	if (!err)
+		err =
+		    store_env_dir_writable(c->t, &c->e, names, depth, &c->tab);
+	free(names);
+	if (!err)
+		return 0;
+	store_txn_abort(c->t);
+out_unlock:
+	pthread_mutex_unlock(&fs->wlock);
+	return err == -ENOTDIR ? -ENOENT : err;
+}
+
+/* Commit (or abort when err) and unlock. */
+static int change_end(struct fs *fs, struct change *c, int err)
+{
+	if (err)
+		store_txn_abort(c->t);
+	else
+		err = store_txn_commit(c->t);
+	pthread_mutex_unlock(&fs->wlock);
+	return err;
+}
+
+/* A directory's mtime/ctime move forward on every change, by at least
+ * 1 us: CPython and the kernel's readdir cache compare them. */
+static int touch_dir(struct store_txn *t, uint64_t tab)
+{
+	struct store_dir d;
+	int64_t now = fs_now_ns();
+	int err = store_dir_stat(t, tab, &d);
+
+	if (err)
+		return err;
+	if (now < d.a.mtime_ns + 1000)
+		now = d.a.mtime_ns + 1000;
+	d.a.mtime_ns = d.a.ctime_ns = now;
+	return store_dir_set_attr(t, tab, &d.a);
+}
+
+static int check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	return n ? 0 : -EINVAL;
+}
+
+/* stat for an entry: a directory's attrs are in its table header. */
+static int entry_stat(struct store_txn *t, const struct store_entry *e,
+		      struct stat *st)
+{
+	struct store_dir d;
+	int err;
+
+	if (e->payload != STORE_P_TAB) {
+		fs_attr_to_stat(&e->a, 1, st);
+		return 0;
+	}
+	err = store_dir_stat(t, e->ref, &d);
+	if (!err)
+		fs_attr_to_stat(&d.a, 2 + d.nsubdirs, st);
+	return err;
+}
+
+static void fill_entry(struct fuse_entry_param *ep, struct node *n,
+		       const struct stat *st)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->ino = n ? n->nodeid : 0;
+	if (st)
+		ep->attr = *st;
+	ep->attr_timeout = FS_TIMEOUT;
+	ep->entry_timeout = FS_TIMEOUT;
+}
+
+/* Node for a found entry; the node's live state wins over the store. */
+static int entry_node(struct fs *fs, struct node *parent, const char *name,
+		      struct stat *st, struct node **out)
+{
+	struct node *n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err =
+	    fs_node_ref(fs, st->st_ino, st->st_mode, parent->nodeid, name, &n);
+	if (!err && n->loaded && !S_ISDIR(n->mode) && (n->dirty || n->nopen))
+		fs_attr_to_stat(&n->a, 1, st);
+	pthread_mutex_unlock(&fs->lock);
+	if (!err)
+		*out = n;
+	return err;
+}
+
+/* ---- lookup, forget, getattr ---- */
+
+static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+		     struct fuse_entry_param *ep)
+{
+	struct store_txn *t;
+	struct store_entry e;
+	struct node *p, *n;
+	struct stat st;
+	uint64_t tab;
+	int err = check_name(name);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	p = fs_node_get(fs, parent);
+	pthread_mutex_unlock(&fs->lock);
+	if (!p)
+		return -ESTALE;
+	err = fs_rtxn(fs, &t);
+	if (err)
+		return err;
+	err = fs_dir_tab(fs, t, p, &tab);
+	if (!err)
+		err = store_dir_get(t, tab, name, strlen(name), &e);
+	if (!err)
+		err = entry_stat(t, &e, &st);
+	fs_rtxn_done(t);
+	if (err == -ENOENT) {
+		fill_entry(ep, NULL, NULL); /* cached negative entry */
+		return 0;
+	}
+	if (!err)
+		err = entry_node(fs, p, name, &st, &n);
+	if (!err)
+		fill_entry(ep, n, &st);
+	return err;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param ep;
+	int err;
+
+	COUNT(FS(req), R_LOOKUP);
+	err = do_lookup(FS(req), parent, name, &ep);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, &ep);
+}
+
+static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, ino);
+	if (n)
+		fs_node_forget(fs, n, nlookup);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	COUNT(FS(req), R_FORGET);
+	forget_one(FS(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	COUNT(FS(req), R_FORGET);
+	for (size_t i = 0; i < count; i++)
+		forget_one(FS(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static int node_getattr(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	struct store_txn *t;
+	struct node *n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, ino);
+	if (n && n->unlinked && n->loaded) {
+		fs_attr_to_stat(&n->a, 0, st);
+		pthread_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!n)
+		return -ESTALE;
+	err = fs_rtxn(fs, &t);
+	if (err)
+		return err;
+	err = fs_node_stat(fs, t, n, st);
+	fs_rtxn_done(t);
+	return err;
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	int err;
+
+	COUNT(FS(req), R_GETATTR);
+	err = node_getattr(FS(req), ino, &st);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+/* ---- setattr ---- */
+
+static void apply_attr(struct store_attr *a, const struct stat *st, int to_set)
+{
+	int64_t now = fs_now_ns();
+
+	if (to_set & FUSE_SET_ATTR_MODE)
+		a->mode = (a->mode & S_IFMT) | (st->st_mode & 07777);
+	if (to_set & FUSE_SET_ATTR_UID)
+		a->uid = st->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		a->gid = st->st_gid;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		a->atime_ns = now;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		a->atime_ns =
+		    st->st_atim.tv_sec * 1000000000ll + st->st_atim.tv_nsec;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		a->mtime_ns = now;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		a->mtime_ns =
+		    st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		a->mtime_ns =
+		    (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+			? a->mtime_ns
+			: now;
+	a->ctime_ns = now;
+}
+
+static int setattr_dir(struct fs *fs, struct node *n, const struct stat *st,
+		       int to_set)
+{
+	struct store_dir d;
+	struct change c;
+	int err;
+
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		return -EISDIR;
+	err = change_begin(fs, n, &c);
+	if (err)
+		return err;
+	err = store_dir_stat(c.t, c.tab, &d);
+	if (!err) {
+		apply_attr(&d.a, st, to_set);
+		err = store_dir_set_attr(c.t, c.tab, &d.a);
+	}
+	return change_end(fs, &c, err);
+}
+
+static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
+			int to_set)
+{
+	struct store_entry e;
+	struct change c;
+	unsigned char inl[4096];
+	bool live;
+	int err;
+
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (!S_ISREG(n->mode))
+			return -EINVAL;
+		err = fs_node_resize(fs, n, (uint64_t)st->st_size);
+		if (err)
+			return err;
+	}
+	pthread_mutex_lock(&fs->lock);
+	live = n->loaded && (n->dirty || n->nopen || n->unlinked);
+	if (live)
+		apply_attr(&n->a, st, to_set);
+	pthread_mutex_unlock(&fs->lock);
+	if (live || n->unlinked)
+		return fs_seal(fs, n); /* no-op unless dirty and closed */
+	pthread_mutex_lock(&fs->lock);
+	{
+		struct node *p = fs_node_get(fs, n->parent);
+
+		pthread_mutex_unlock(&fs->lock);
+		if (!p)
+			return -ESTALE;
+		err = change_begin(fs, p, &c);
+	}
+	if (err)
+		return err;
+	err = store_dir_get(c.t, c.tab, n->name, strlen(n->name), &e);
+	if (!err && e.inline_len) {
+		memcpy(inl, e.inline_data, e.inline_len);
+		e.inline_data = inl;
+	}
+	if (!err) {
+		apply_attr(&e.a, st, to_set);
+		err = store_dir_put(c.t, c.tab, n->name, strlen(n->name), &e);
+	}
+	return change_end(fs, &c, err);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct stat st;
+	struct node *n;
+	int err;
+
+	COUNT(fs, R_SETATTR);
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	if (!n)
+		err = -ESTALE;
+	else if (S_ISDIR(n->mode))
+		err = setattr_dir(fs, n, attr, to_set);
+	else
+		err = setattr_file(fs, n, attr, to_set);
+	if (!err)
+		err = node_getattr(fs, ino, &st);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+/* ---- readlink ---- */
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = FS(req);
+	char target[4097];
+	struct store_txn *t;
+	struct store_entry e;
+	struct node *n;
+	int err;
+
+	COUNT(fs, R_READLINK);
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	err = n ? fs_rtxn(fs, &t) : -ESTALE;
+	if (!err) {
+		err = fs_node_entry(fs, t, n, &e);
+		if (!err &&
+		    (!S_ISLNK(e.a.mode) || e.inline_len >= sizeof(target)))
+			err = -EINVAL;
+		if (!err) {
+			memcpy(target, e.inline_data, e.inline_len);
+			target[e.inline_len] = '\0';
+		}
+		fs_rtxn_done(t);
+	}
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+/* ---- creating names ---- */
+
+struct newent {
+	mode_t mode;
+	dev_t rdev;
+	const char *link; /* symlink target */
+};
+
+static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  const struct newent *ne, struct node **nout, struct stat *st)
+{
+	struct fs *fs = FS(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct store_entry e, old;
+	struct store_dir pd;
+	struct change c;
+	struct node *p;
+	int err = check_name(name);
+
+	if (err)
+		return err;
+	if (ne->link && strlen(ne->link) >= 4096)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&fs->lock);
+	p = fs_node_get(fs, parent);
+	pthread_mutex_unlock(&fs->lock);
+	if (!p)
+		return -ESTALE;
+	err = change_begin(fs, p, &c);
+	if (err)
+		return err;
+	memset(&e, 0, sizeof(e));
+	err = store_dir_get(c.t, c.tab, name, strlen(name), &old);
+	if (!err)
+		err = -EEXIST;
+	else if (err == -ENOENT)
+		err = store_dir_stat(c.t, c.tab, &pd);
+	if (!err)
+		err = store_fid_new(c.t, &e.a.fid);
+	if (err)
+		goto out;
+	e.a.mode = ne->mode;
+	e.a.uid = ctx->uid;
+	e.a.gid = (pd.a.mode & S_ISGID) ? pd.a.gid : ctx->gid;
+	if (S_ISDIR(ne->mode) && (pd.a.mode & S_ISGID))
+		e.a.mode |= S_ISGID;
+	e.a.rdev = (uint32_t)ne->rdev;
+	e.a.atime_ns = e.a.mtime_ns = e.a.ctime_ns = fs_now_ns();
+	if (S_ISDIR(ne->mode)) {
+		e.payload = STORE_P_TAB;
+		err = store_dir_new(c.t, &e.a, c.e.gen, &e.ref);
+	} else if (ne->link) {
+		e.payload = STORE_P_INLINE;
+		e.inline_len = (uint32_t)strlen(ne->link);
+		e.inline_data = ne->link;
+		e.a.size = e.inline_len;
+	}
+	if (!err)
+		err = store_dir_put(c.t, c.tab, name, strlen(name), &e);
+	if (!err)
+		err = touch_dir(c.t, c.tab);
+	if (!err)
+		err = entry_stat(c.t, &e, st);
+out:
+	err = change_end(fs, &c, err);
+	if (!err)
+		err = entry_node(fs, p, name, st, nout);
+	return err;
+}
+
+int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct node **nout, struct stat *st)
+{
+	struct newent ne = {S_IFREG | (mode & 07777), 0, NULL};
+
+	return do_new(req, parent, name, &ne, nout, st);
+}
+
+static void reply_new(fuse_req_t req, int err, struct node *n,
+		      const struct stat *st)
+{
+	struct fuse_entry_param ep;
+
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fill_entry(&ep, n, st);
+	fuse_reply_entry(req, &ep);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct newent ne = {mode, rdev, NULL};
+	struct node *n = NULL;
+	struct stat st;
+	int err = 0;
+
+	COUNT(FS(req), R_MKNOD);
+	if (S_ISSOCK(mode) || (!S_ISREG(mode) && !S_ISFIFO(mode) &&
+			       !S_ISCHR(mode) && !S_ISBLK(mode)))
+		err = -EINVAL;
+	if (!err)
+		err = do_new(req, parent, name, &ne, &n, &st);
+	reply_new(req, err, n, &st);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct newent ne = {S_IFDIR | (mode & 07777), 0, NULL};
+	struct node *n = NULL;
+	struct stat st;
+	int err;
+
+	COUNT(FS(req), R_MKDIR);
+	err = do_new(req, parent, name, &ne, &n, &st);
+	reply_new(req, err, n, &st);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct newent ne = {S_IFLNK | 0777, 0, link};
+	struct node *n = NULL;
+	struct stat st;
+	int err;
+
+	COUNT(FS(req), R_SYMLINK);
+	err = do_new(req, parent, name, &ne, &n, &st);
+	reply_new(req, err, n, &st);
+}
+
+/* ---- removing names ---- */
+
+/* A name is going away: an open node keeps its content (pinned). */
+static int detach_node(struct fs *fs, struct store_txn *t,
+		       const struct store_entry *e)
+{
+	struct node *n;
+	int err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_by_fid(fs, e->a.fid);
+	if (n && !S_ISDIR(n->mode)) {
+		if (!n->loaded) {
+			n->a = e->a;
+			n->payload = e->payload;
+			n->ref = e->ref;
+			n->loaded = true;
+			if (e->payload == STORE_P_INLINE && e->inline_len) {
+				n->buf = malloc(e->inline_len);
+				if (n->buf) {
+					memcpy(n->buf, e->inline_data,
+					       e->inline_len);
+					n->len = n->cap = e->inline_len;
+				}
+			}
+		}
+		if (n->payload == STORE_P_BLOB && !n->dirty && n->nopen)
+			err = store_pin(t, n->ref);
+		n->a.ctime_ns = fs_now_ns();
+	}
+	if (n) {
+		n->unlinked = true;
+		n->parent = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
+		     bool dir)
+{
+	struct store_entry e;
+	struct store_dir d;
+	struct change c;
+	struct node *p;
+	int err = check_name(name);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	p = fs_node_get(fs, parent);
+	pthread_mutex_unlock(&fs->lock);
+	if (!p)
+		return -ESTALE;
+	err = change_begin(fs, p, &c);
+	if (err)
+		return err;
+	err = store_dir_get(c.t, c.tab, name, strlen(name), &e);
+	if (!err && dir && e.payload != STORE_P_TAB)
+		err = -ENOTDIR;
+	if (!err && !dir && e.payload == STORE_P_TAB)
+		err = -EISDIR;
+	if (!err && dir) {
+		err = store_dir_stat(c.t, e.ref, &d);
+		if (!err && d.nentries)
+			err = -ENOTEMPTY;
+	}
+	if (!err)
+		err = detach_node(fs, c.t, &e);
+	if (!err)
+		err = store_dir_del(c.t, c.tab, name, strlen(name));
+	if (!err)
+		err = touch_dir(c.t, c.tab);
+	return change_end(fs, &c, err);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	COUNT(FS(req), R_UNLINK);
+	fuse_reply_err(req, -do_remove(FS(req), parent, name, false));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	COUNT(FS(req), R_RMDIR);
+	fuse_reply_err(req, -do_remove(FS(req), parent, name, true));
+}
+
+/* ---- rename ---- */
+
+static int rename_check(const struct store_entry *src,
+			const struct store_entry *dst, struct store_txn *t)
+{
+	struct store_dir d;
+	int err;
+
+	if (src->payload == STORE_P_TAB) {
+		if (dst->payload != STORE_P_TAB)
+			return -ENOTDIR;
+		err = store_dir_stat(t, dst->ref, &d);
+		if (err)
+			return err;
+		return d.nentries ? -ENOTEMPTY : 0;
+	}
+	return dst->payload == STORE_P_TAB ? -EISDIR : 0;
+}
+
+static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname, unsigned flags)
+{
+	unsigned char inl[4096];
+	struct store_entry src, dst;
+	struct node *p, *np, *sn;
+	uint64_t tab2;
+	const char **names = NULL;
+	size_t depth;
+	struct change c;
+	bool replace = false;
+	int err;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	err = check_name(name);
+	if (!err)
+		err = check_name(newname);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	p = fs_node_get(fs, parent);
+	np = fs_node_get(fs, newparent);
+	pthread_mutex_unlock(&fs->lock);
+	if (!p || !np)
+		return -ESTALE;
+	err = change_begin(fs, p, &c);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	err = fs_node_path(fs, np, true, &names, &depth);
+	pthread_mutex_unlock(&fs->lock);
+	if (!err)
+		err = store_env_dir_writable(c.t, &c.e, names, depth, &tab2);
+	free(names);
+	/* the first table is writable and stays so: same generation */
+	if (!err)
+		err = store_dir_get(c.t, c.tab, name, strlen(name), &src);
+	if (err)
+		goto out;
+	if (src.inline_len) {
+		memcpy(inl, src.inline_data, src.inline_len);
+		src.inline_data = inl;
+	}
+	err = store_dir_get(c.t, tab2, newname, strlen(newname), &dst);
+	if (!err) {
+		replace = true;
+		if (flags & RENAME_NOREPLACE)
+			err = -EEXIST;
+		else if (dst.a.fid == src.a.fid)
+			goto out; /* same file: nothing to do */
+		else
+			err = rename_check(&src, &dst, c.t);
+		if (!err)
+			err = detach_node(fs, c.t, &dst);
+	} else if (err == -ENOENT) {
+		err = 0;
+	}
+	if (err)
+		goto out;
+	src.a.ctime_ns = fs_now_ns();
+	err = store_dir_put(c.t, tab2, newname, strlen(newname), &src);
+	if (!err)
+		err = store_dir_del(c.t, c.tab, name, strlen(name));
+	if (!err)
+		err = touch_dir(c.t, c.tab);
+	if (!err && tab2 != c.tab)
+		err = touch_dir(c.t, tab2);
+	(void)replace;
+out:
+	err = change_end(fs, &c, err);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	sn = fs_node_by_fid(fs, src.a.fid);
+	if (sn && !sn->unlinked) {
+		err = fs_node_rename(sn, np->nodeid, newname);
+		if (sn->loaded)
+			sn->a.ctime_ns = src.a.ctime_ns;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	COUNT(FS(req), R_RENAME);
+	fuse_reply_err(
+	    req, -do_rename(FS(req), parent, name, newparent, newname, flags));
+}
+
+/* ---- statfs ---- */
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = FS(req);
+	struct statvfs sv;
+
+	COUNT(fs, R_STATFS);
+	if (statvfs(store_path(fs->st), &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	sv.f_namemax = STORE_NAME_MAX;
+	sv.f_fsid = 0;
+	fuse_reply_statfs(req, &sv);
+}
+
+void fs_ops_dir(struct fuse_lowlevel_ops *ops)
+{
+	ops->lookup = op_lookup;
+	ops->forget = op_forget;
+	ops->forget_multi = op_forget_multi;
+	ops->getattr = op_getattr;
+	ops->setattr = op_setattr;
+	ops->readlink = op_readlink;
+	ops->mknod = op_mknod;
+	ops->mkdir = op_mkdir;
+	ops->symlink = op_symlink;
+	ops->unlink = op_unlink;
+	ops->rmdir = op_rmdir;
+	ops->rename = op_rename;
+	ops->statfs = op_statfs;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * txn.c - store access for request handlers: a per-thread read txn that
+ * is renewed for each request and reset after (never held across
+ * requests), write txns that reload the env record (so a freeze done by
+ * another process is honoured), and node -> table/entry/stat resolution
+ * by walking names from the live root.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fs_internal.h"
+
+int64_t fs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int fs_rtxn(struct fs *fs, struct store_txn **out)
+{
+	struct store_txn *t = pthread_getspecific(fs->rtxn_key);
+	int err;
+
+	if (t) {
+		err = store_txn_renew(t);
+		if (!err) {
+			*out = t;
+			return 0;
+		}
+		store_txn_abort(t);
+		pthread_setspecific(fs->rtxn_key, NULL);
+	}
+	err = store_txn_begin(fs->st, false, &t);
+	if (err)
+		return err;
+	pthread_setspecific(fs->rtxn_key, t);
+	*out = t;
+	return 0;
+}
+
+void fs_rtxn_done(struct store_txn *t)
+{
+	store_txn_reset(t);
+}
+
+int fs_wtxn(struct fs *fs, struct store_txn **t, struct store_env *e)
+{
+	int err = store_txn_begin(fs->st, true, t);
+
+	if (err)
+		return err;
+	err = store_env_get(*t, fs->opt->env, e);
+	if (err) {
+		store_txn_abort(*t);
+		*t = NULL;
+		return err == -ENOENT ? -EIO : err;
+	}
+	return 0;
+}
+
+static int root_tab(struct fs *fs, struct store_txn *t, uint64_t *out)
+{
+	struct store_env e;
+	int err = store_env_get(t, fs->opt->env, &e);
+
+	if (err)
+		return err == -ENOENT ? -EIO : err;
+	*out = e.root;
+	return 0;
+}
+
+/* Walk names from the live root. */
+static int walk(struct fs *fs, struct store_txn *t, const char **names,
+		size_t depth, uint64_t *out)
+{
+	struct store_entry e;
+	uint64_t tab;
+	size_t i;
+	int err = root_tab(fs, t, &tab);
+
+	for (i = 0; !err && i < depth; i++) {
+		err = store_dir_get(t, tab, names[i], strlen(names[i]), &e);
+		if (!err && e.payload != STORE_P_TAB)
+			err = -ENOTDIR;
+		tab = e.ref;
+	}
+	if (!err)
+		*out = tab;
+	return err == -ENOTDIR ? -ENOENT : err;
+}
+
+int fs_dir_tab(struct fs *fs, struct store_txn *t, struct node *n,
+	       uint64_t *out)
+{
+	const char **names;
+	size_t depth;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = fs_node_path(fs, n, true, &names, &depth);
+	if (!err) {
+		err = walk(fs, t, names, depth, out);
+		free(names);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
+		  struct store_entry *out)
+{
+	const char **names;
+	size_t depth;
+	uint64_t tab;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = fs_node_path(fs, n, false, &names, &depth);
+	if (!err) {
+		err = walk(fs, t, names, depth, &tab);
+		free(names);
+		if (!err)
+			err = store_dir_get(t, tab, n->name, strlen(n->name),
+					    out);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
+		     struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->fid;
+	st->st_mode = a->mode;
+	st->st_nlink = nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_atim.tv_sec = a->atime_ns / 1000000000;
+	st->st_atim.tv_nsec = a->atime_ns % 1000000000;
+	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
+	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
+	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
+}
+
+int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
+		 struct stat *out)
+{
+	struct store_entry e;
+	struct store_dir d;
+	uint64_t tab;
+	int err;
+
+	if (S_ISDIR(n->mode)) {
+		err = fs_dir_tab(fs, t, n, &tab);
+		if (!err)
+			err = store_dir_stat(t, tab, &d);
+		if (!err)
+			fs_attr_to_stat(&d.a, 2 + d.nsubdirs, out);
+		return err;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (n->loaded && (n->dirty || n->unlinked || n->nopen)) {
+		fs_attr_to_stat(&n->a, n->unlinked ? 0 : 1, out);
+		pthread_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	err = fs_node_entry(fs, t, n, &e);
+	if (!err)
+		fs_attr_to_stat(&e.a, 1, out);
+	return err;
+}
