@@ -27,6 +27,7 @@ struct node {
 	unsigned nopen;	 /* open handles */
 	unsigned nwrite; /* open handles that may write */
 	bool unlinked;
+	bool linked; /* a hard-linked inode: its entry is in the links table */
 	/* File content state, protected by fs->lock. */
 	bool loaded;	     /* attrs/payload below are authoritative */
 	bool dirty;	     /* buf holds content not yet sealed */
@@ -122,6 +123,11 @@ int fs_dir_tab(struct fs *fs, struct store_txn *t, struct node *n,
 /* Entry of node n (not a directory) in its parent. */
 int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
 		  struct store_entry *out);
+/* A STORE_P_HARDLINK entry is replaced by its inode's entry. 1 when it
+ * was one, 0 when e was a plain entry, or -errno. */
+int fs_resolve_link(struct fs *fs, struct store_txn *t, struct store_entry *e);
+/* Files: nlink from a links-table entry, else 1. */
+uint64_t fs_file_nlink(const struct store_attr *a);
 /* stat of node n (dirty state wins). */
 int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 		 struct stat *out);

@@ -171,11 +171,19 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 		goto out_unlock;
 	pthread_mutex_lock(&fs->lock);
 	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
-	err = p ? fs_node_path(fs, p, true, &names, &depth) : -ENOENT;
-	if (!err)
-		snprintf(name, sizeof(name), "%s", n->name);
+	if (n->linked && !n->unlinked) {
+		store_link_key(n->fid, name);
+		p = NULL;
+		err = 0;
+	} else {
+		err = p ? fs_node_path(fs, p, true, &names, &depth) : -ENOENT;
+		if (!err)
+			snprintf(name, sizeof(name), "%s", n->name);
+	}
 	pthread_mutex_unlock(&fs->lock);
-	if (!err)
+	if (!err && !p)
+		err = store_env_links_writable(t, &env, &tab);
+	else if (!err)
 		err = store_env_dir_writable(t, &env, names, depth, &tab);
 	free(names);
 	if (!err)
@@ -529,6 +537,8 @@ static int listing_add(void *arg, const char *name, size_t nlen,
 {
 	struct listing *l = arg;
 
+	if (name[0] == '/')
+		return 0; /* the links table: not a name */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		void *a = realloc(l->names, cap * sizeof(*l->names));

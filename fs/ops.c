@@ -7,6 +7,7 @@
  * txn that first makes the directory writable (copy-on-write).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,10 +22,46 @@
 /* ---- a change to one directory ---- */
 
 struct change {
+	struct fs *fs;
 	struct store_txn *t;
 	struct store_env e;
 	uint64_t tab; /* writable table of the directory */
+	/* where an inode's entry lives (inode_slot) */
+	uint64_t slot_tab;
+	char slot[STORE_NAME_MAX + 1];
 };
+
+static int node_slot(struct change *c, struct node *n, struct store_entry *e,
+		     unsigned char *inl);
+
+/* The entry holding name's inode in writable table tab: the entry itself,
+ * or for a hard link the links table's. Sets c->slot_tab and c->slot;
+ * inline bytes are copied to inl (4096 bytes). */
+static int inode_slot(struct change *c, uint64_t tab, const char *name,
+		      struct store_entry *e, unsigned char *inl)
+{
+	int err = store_dir_get(c->t, tab, name, strlen(name), e);
+
+	if (err)
+		return err;
+	c->slot_tab = tab;
+	snprintf(c->slot, sizeof(c->slot), "%s", name);
+	if (e->payload == STORE_P_HARDLINK) {
+		err = store_env_links_writable(c->t, &c->e, &c->slot_tab);
+		store_link_key(e->ref, c->slot);
+		if (!err)
+			err = store_dir_get(c->t, c->slot_tab, c->slot, 16, e);
+		if (err == -ENOENT)
+			err = -EIO;
+		if (err)
+			return err;
+	}
+	if (e->inline_len) {
+		memcpy(inl, e->inline_data, e->inline_len);
+		e->inline_data = inl;
+	}
+	return 0;
+}
 
 /* Lock, begin a write txn, make dir's table writable. */
 static int change_begin(struct fs *fs, struct node *dir, struct change *c)
@@ -33,6 +70,7 @@ static int change_begin(struct fs *fs, struct node *dir, struct change *c)
 	size_t depth;
 	int err;
 
+	c->fs = fs;
 	pthread_mutex_lock(&fs->wlock);
 	err = fs_wtxn(fs, &c->t, &c->e);
 	if (err)
@@ -89,15 +127,18 @@ static int check_name(const char *name)
 }
 
 /* stat for an entry: a directory's attrs are in its table header. */
-static int entry_stat(struct store_txn *t, const struct store_entry *e,
-		      struct stat *st)
+static int entry_stat(struct fs *fs, struct store_txn *t,
+		      const struct store_entry *e, struct stat *st)
 {
+	struct store_entry inode = *e;
 	struct store_dir d;
 	int err;
 
 	if (e->payload != STORE_P_TAB) {
-		fs_attr_to_stat(&e->a, 1, st);
-		return 0;
+		err = fs_resolve_link(fs, t, &inode);
+		if (err >= 0)
+			fs_attr_to_stat(&inode.a, fs_file_nlink(&inode.a), st);
+		return err < 0 ? err : 0;
 	}
 	err = store_dir_stat(t, e->ref, &d);
 	if (!err)
@@ -127,7 +168,7 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 	err =
 	    fs_node_ref(fs, st->st_ino, st->st_mode, parent->nodeid, name, &n);
 	if (!err && n->loaded && !S_ISDIR(n->mode) && (n->dirty || n->nopen))
-		fs_attr_to_stat(&n->a, 1, st);
+		fs_attr_to_stat(&n->a, fs_file_nlink(&n->a), st);
 	pthread_mutex_unlock(&fs->lock);
 	if (!err)
 		*out = n;
@@ -160,7 +201,7 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = store_dir_get(t, tab, name, strlen(name), &e);
 	if (!err)
-		err = entry_stat(t, &e, &st);
+		err = entry_stat(fs, t, &e, &st);
 	fs_rtxn_done(t);
 	if (err == -ENOENT) {
 		fill_entry(ep, NULL, NULL); /* cached negative entry */
@@ -306,6 +347,7 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 {
 	struct store_entry e;
 	struct change c;
+	struct node *root;
 	unsigned char inl[4096];
 	bool live;
 	int err;
@@ -325,24 +367,16 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 	if (live || n->unlinked)
 		return fs_seal(fs, n); /* no-op unless dirty and closed */
 	pthread_mutex_lock(&fs->lock);
-	{
-		struct node *p = fs_node_get(fs, n->parent);
-
-		pthread_mutex_unlock(&fs->lock);
-		if (!p)
-			return -ESTALE;
-		err = change_begin(fs, p, &c);
-	}
+	root = fs_node_get(fs, FUSE_ROOT_ID);
+	pthread_mutex_unlock(&fs->lock);
+	err = change_begin(fs, root, &c);
 	if (err)
 		return err;
-	err = store_dir_get(c.t, c.tab, n->name, strlen(n->name), &e);
-	if (!err && e.inline_len) {
-		memcpy(inl, e.inline_data, e.inline_len);
-		e.inline_data = inl;
-	}
+	err = node_slot(&c, n, &e, inl);
 	if (!err) {
 		apply_attr(&e.a, st, to_set);
-		err = store_dir_put(c.t, c.tab, n->name, strlen(n->name), &e);
+		err =
+		    store_dir_put(c.t, c.slot_tab, c.slot, strlen(c.slot), &e);
 	}
 	return change_end(fs, &c, err);
 }
@@ -468,7 +502,7 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = touch_dir(c.t, c.tab);
 	if (!err)
-		err = entry_stat(c.t, &e, st);
+		err = entry_stat(fs, c.t, &e, st);
 out:
 	err = change_end(fs, &c, err);
 	if (!err)
@@ -578,6 +612,65 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 	return err;
 }
 
+/* The entry holding node n's inode, in a change already begun. */
+static int node_slot(struct change *c, struct node *n, struct store_entry *e,
+		     unsigned char *inl)
+{
+	const char **names = NULL;
+	size_t depth;
+	uint64_t tab;
+	int err;
+
+	if (n->linked) {
+		err = store_env_links_writable(c->t, &c->e, &c->slot_tab);
+		store_link_key(n->fid, c->slot);
+		if (!err)
+			err = store_dir_get(c->t, c->slot_tab, c->slot, 16, e);
+		if (!err && e->inline_len) {
+			memcpy(inl, e->inline_data, e->inline_len);
+			e->inline_data = inl;
+		}
+		return err == -ENOENT ? -ESTALE : err;
+	}
+	pthread_mutex_lock(&c->fs->lock);
+	err = fs_node_path(c->fs, n, false, &names, &depth);
+	pthread_mutex_unlock(&c->fs->lock);
+	if (!err)
+		err = store_env_dir_writable(c->t, &c->e, names, depth, &tab);
+	free(names);
+	return err ? err : inode_slot(c, tab, n->name, e, inl);
+}
+
+/* One name of e goes away: a hard-linked inode loses a link (and is
+ * detached at the last); anything else is detached. */
+static int drop_name(struct fs *fs, struct change *c, uint64_t tab,
+		     const char *name, const struct store_entry *e)
+{
+	unsigned char inl[4096];
+	struct store_entry inode;
+	struct node *n;
+	int err;
+
+	if (e->payload != STORE_P_HARDLINK)
+		return detach_node(fs, c->t, e);
+	err = inode_slot(c, tab, name, &inode, inl);
+	if (err)
+		return err;
+	if (inode.a.nlink <= 1)
+		return detach_node(fs, c->t, &inode)
+			   ?: store_dir_del(c->t, c->slot_tab, c->slot, 16);
+	inode.a.nlink--;
+	inode.a.ctime_ns = fs_now_ns();
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_by_fid(fs, inode.a.fid);
+	if (n && n->loaded) {
+		n->a.nlink = inode.a.nlink;
+		n->a.ctime_ns = inode.a.ctime_ns;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return store_dir_put(c->t, c->slot_tab, c->slot, 16, &inode);
+}
+
 static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 		     bool dir)
 {
@@ -608,7 +701,7 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 			err = -ENOTEMPTY;
 	}
 	if (!err)
-		err = detach_node(fs, c.t, &e);
+		err = drop_name(fs, &c, c.tab, name, &e);
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
 	if (!err)
@@ -701,7 +794,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		else
 			err = rename_check(&src, &dst, c.t);
 		if (!err)
-			err = detach_node(fs, c.t, &dst);
+			err = drop_name(fs, &c, tab2, newname, &dst);
 	} else if (err == -ENOENT) {
 		err = 0;
 	}
@@ -740,6 +833,101 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	    req, -do_rename(FS(req), parent, name, newparent, newname, flags));
 }
 
+/* ---- link: the first extra name moves the inode's entry into the
+ * root's links table and leaves STORE_P_HARDLINK names behind ---- */
+
+static int do_link(struct fs *fs, struct node *n, struct node *np,
+		   const char *newname, struct stat *st)
+{
+	unsigned char inl[4096];
+	struct store_entry inode, stub = {0}, old;
+	struct change c;
+	int err = check_name(newname);
+
+	if (err)
+		return err;
+	if (S_ISDIR(n->mode))
+		return -EPERM;
+	err = change_begin(fs, np, &c);
+	if (err)
+		return err;
+	err = store_dir_get(c.t, c.tab, newname, strlen(newname), &old);
+	if (!err)
+		err = -EEXIST;
+	else if (err == -ENOENT)
+		err = n->unlinked ? -ENOENT : 0;
+	if (!err)
+		err = node_slot(&c, n, &inode, inl);
+	if (err)
+		goto out;
+	stub.a = inode.a;
+	stub.payload = STORE_P_HARDLINK;
+	stub.ref = inode.a.fid;
+	if (!n->linked) {
+		/* first extra name: the entry moves into the links table */
+		uint64_t dirtab = c.slot_tab;
+		char name[STORE_NAME_MAX + 1];
+
+		snprintf(name, sizeof(name), "%s", c.slot);
+		err = store_env_links_writable(c.t, &c.e, &c.slot_tab);
+		store_link_key(inode.a.fid, c.slot);
+		inode.a.nlink = 1;
+		if (!err)
+			err = store_dir_put(c.t, dirtab, name, strlen(name),
+					    &stub);
+	}
+	if (err)
+		goto out;
+	inode.a.nlink++;
+	inode.a.ctime_ns = fs_now_ns();
+	err = store_dir_put(c.t, c.slot_tab, c.slot, 16, &inode);
+	if (!err)
+		err =
+		    store_dir_put(c.t, c.tab, newname, strlen(newname), &stub);
+	if (!err)
+		err = touch_dir(c.t, c.tab);
+	if (!err)
+		fs_attr_to_stat(&inode.a, inode.a.nlink, st);
+out:
+	err = change_end(fs, &c, err);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	n->linked = true;
+	n->nlookup++; /* the reply is an entry */
+	if (n->loaded) {
+		n->a.nlink = inode.a.nlink;
+		n->a.ctime_ns = inode.a.ctime_ns;
+		if (n->dirty)
+			fs_attr_to_stat(&n->a, n->a.nlink, st);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct fs *fs = FS(req);
+	struct fuse_entry_param ep;
+	struct node *n, *np;
+	struct stat st;
+	int err;
+
+	COUNT(fs, R_LINK);
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, ino);
+	np = fs_node_get(fs, newparent);
+	pthread_mutex_unlock(&fs->lock);
+	err = n && np ? do_link(fs, n, np, newname, &st) : -ESTALE;
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fill_entry(&ep, n, &st);
+	fuse_reply_entry(req, &ep);
+}
+
 /* ---- statfs ---- */
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -771,5 +959,6 @@ void fs_ops_dir(struct fuse_lowlevel_ops *ops)
 	ops->unlink = op_unlink;
 	ops->rmdir = op_rmdir;
 	ops->rename = op_rename;
+	ops->link = op_link;
 	ops->statfs = op_statfs;
 }

@@ -118,11 +118,13 @@ int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
 	const char **names;
 	size_t depth;
 	uint64_t tab;
+	bool linked;
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
-	err = fs_node_path(fs, n, false, &names, &depth);
-	if (!err) {
+	linked = n->linked;
+	err = linked ? 0 : fs_node_path(fs, n, false, &names, &depth);
+	if (!err && !linked) {
 		err = walk(fs, t, names, depth, &tab);
 		free(names);
 		if (!err)
@@ -130,7 +132,42 @@ int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
 					    out);
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (linked) {
+		/* any of its names may be gone: go by file id */
+		err = root_tab(fs, t, &tab);
+		if (!err)
+			err = store_link_get(t, tab, n->fid, out);
+		return err == -ENOENT ? -ESTALE : err;
+	}
+	if (!err)
+		err = fs_resolve_link(fs, t, out);
+	if (err == 1) {
+		pthread_mutex_lock(&fs->lock);
+		n->linked = true;
+		pthread_mutex_unlock(&fs->lock);
+		err = 0;
+	}
 	return err;
+}
+
+int fs_resolve_link(struct fs *fs, struct store_txn *t, struct store_entry *e)
+{
+	uint64_t root;
+	int err;
+
+	if (e->payload != STORE_P_HARDLINK)
+		return 0;
+	err = root_tab(fs, t, &root);
+	if (!err)
+		err = store_link_get(t, root, e->ref, e);
+	if (err == -ENOENT)
+		err = -EIO; /* a name of an inode that is not there */
+	return err ? err : 1;
+}
+
+uint64_t fs_file_nlink(const struct store_attr *a)
+{
+	return a->nlink ? a->nlink : 1;
 }
 
 void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
@@ -172,13 +209,14 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 	}
 	pthread_mutex_lock(&fs->lock);
 	if (n->loaded && (n->dirty || n->unlinked || n->nopen)) {
-		fs_attr_to_stat(&n->a, n->unlinked ? 0 : 1, out);
+		fs_attr_to_stat(&n->a, n->unlinked ? 0 : fs_file_nlink(&n->a),
+				out);
 		pthread_mutex_unlock(&fs->lock);
 		return 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	err = fs_node_entry(fs, t, n, &e);
 	if (!err)
-		fs_attr_to_stat(&e.a, 1, out);
+		fs_attr_to_stat(&e.a, fs_file_nlink(&e.a), out);
 	return err;
 }

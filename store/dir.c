@@ -11,7 +11,7 @@
 
 #include "store_internal.h"
 
-#define ATTR_LEN 56
+#define ATTR_LEN 64
 
 static void attr_encode(unsigned char *b, const struct store_attr *a)
 {
@@ -24,6 +24,8 @@ static void attr_encode(unsigned char *b, const struct store_attr *a)
 	put_le64(b + 32, (uint64_t)a->atime_ns);
 	put_le64(b + 40, (uint64_t)a->mtime_ns);
 	put_le64(b + 48, (uint64_t)a->ctime_ns);
+	put_le32(b + 56, a->nlink);
+	put_le32(b + 60, 0);
 }
 
 static void attr_decode(const unsigned char *b, struct store_attr *a)
@@ -37,9 +39,10 @@ static void attr_decode(const unsigned char *b, struct store_attr *a)
 	a->atime_ns = (int64_t)get_le64(b + 32);
 	a->mtime_ns = (int64_t)get_le64(b + 40);
 	a->ctime_ns = (int64_t)get_le64(b + 48);
+	a->nlink = get_le32(b + 56);
 }
 
-/* Entry: payload(1) pad(3) inline_len(4) ref(8) attr(56) inline bytes */
+/* Entry: payload(1) pad(3) inline_len(4) ref(8) attr(64) inline bytes */
 void store_entry_encode(unsigned char *b, const struct store_entry *e)
 {
 	b[0] = e->payload;
@@ -61,7 +64,7 @@ int store_entry_decode(const void *buf, size_t len, struct store_entry *e)
 	e->inline_len = get_le32(b + 4);
 	e->ref = get_le64(b + 8);
 	attr_decode(b + 16, &e->a);
-	if (e->payload > STORE_P_PENDING ||
+	if (e->payload > STORE_P_HARDLINK ||
 	    len != ENT_HDR_LEN + (size_t)e->inline_len)
 		return -EIO;
 	if (e->payload == STORE_P_INLINE && e->inline_len > 4096)
@@ -77,7 +80,7 @@ static size_t entry_len(const struct store_entry *e)
 	return ENT_HDR_LEN + (e->payload == STORE_P_INLINE ? e->inline_len : 0);
 }
 
-/* Header: refcount gen nentries nsubdirs (4 x u64) attr(56) */
+/* Header: refcount gen nentries nsubdirs (4 x u64) attr(64) */
 int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out)
 {
 	unsigned char kb[8];
@@ -260,12 +263,12 @@ int store_dir_put(struct store_txn *t, uint64_t tab, const char *name,
 						    here, but re-read */
 		if (err)
 			return err;
-		if (S_ISDIR(old.a.mode))
+		if (S_ISDIR(old.a.mode) && name[0] != '/')
 			d.nsubdirs--;
 	} else {
 		d.nentries++;
 	}
-	if (S_ISDIR(e->a.mode))
+	if (S_ISDIR(e->a.mode) && name[0] != '/')
 		d.nsubdirs++;
 	return store_tab_put(t, &d);
 }
@@ -302,7 +305,7 @@ int store_dir_del(struct store_txn *t, uint64_t tab, const char *name,
 		return -EIO;
 	}
 	d.nentries--;
-	if (S_ISDIR(old.a.mode))
+	if (S_ISDIR(old.a.mode) && name[0] != '/')
 		d.nsubdirs--;
 	return store_tab_put(t, &d);
 }

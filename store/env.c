@@ -721,3 +721,54 @@ int store_seed_iter(struct store_txn *t, store_seed_iter_fn fn, void *arg)
 	mdb_cursor_close(cur);
 	return err;
 }
+
+void store_link_key(uint64_t fid, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)fid);
+}
+
+int store_link_get(struct store_txn *t, uint64_t root, uint64_t fid,
+		   struct store_entry *out)
+{
+	struct store_entry l;
+	char key[17];
+	int err;
+
+	err = store_dir_get(t, root, STORE_LINKS_NAME,
+			    sizeof(STORE_LINKS_NAME) - 1, &l);
+	if (err)
+		return err;
+	if (l.payload != STORE_P_TAB)
+		return -EIO;
+	store_link_key(fid, key);
+	return store_dir_get(t, l.ref, key, 16, out);
+}
+
+int store_env_links_writable(struct store_txn *t, struct store_env *e,
+			     uint64_t *out)
+{
+	const char *names[] = {STORE_LINKS_NAME};
+	struct store_entry l = {0};
+	uint64_t root;
+	int err;
+
+	err = store_env_dir_writable(t, e, NULL, 0, &root);
+	if (err)
+		return err;
+	err = store_dir_get(t, root, STORE_LINKS_NAME,
+			    sizeof(STORE_LINKS_NAME) - 1, &l);
+	if (err == -ENOENT) {
+		l.a.mode = S_IFDIR | 0700;
+		l.a.mtime_ns = l.a.ctime_ns = l.a.atime_ns = store_now_ns();
+		l.payload = STORE_P_TAB;
+		err = store_fid_new(t, &l.a.fid);
+		if (!err)
+			err = store_dir_new(t, &l.a, e->gen, &l.ref);
+		if (!err)
+			err = store_dir_put(t, root, STORE_LINKS_NAME,
+					    sizeof(STORE_LINKS_NAME) - 1, &l);
+	}
+	if (err)
+		return err;
+	return store_env_dir_writable(t, e, names, 1, out);
+}

@@ -17,11 +17,54 @@
 struct export
 {
 	struct store_txn *t;
-	int dfd;
+	int dfd, rootfd;
 	bool chown;
 	char *buf;
-	const char *path; /* for messages */
+	uint64_t root;
+	char rel[4096]; /* path of dfd below the export root */
+	/* hard-linked inodes already written: fid -> path */
+	size_t nlinks;
+	uint64_t *link_fid;
+	char **link_path;
 };
+
+/* A second name of a hard-linked inode becomes a hard link. */
+static int export_hardlink(struct export *x, const char *nm,
+			   const struct store_entry *stub,
+			   struct store_entry *inode, bool *done)
+{
+	char path[4096 + 256];
+	size_t i;
+	void *p;
+	int err;
+
+	*done = false;
+	for (i = 0; i < x->nlinks; i++)
+		if (x->link_fid[i] == stub->ref) {
+			if (linkat(x->rootfd, x->link_path[i], x->dfd, nm, 0) <
+			    0)
+				return -errno;
+			*done = true;
+			return 0;
+		}
+	err = store_link_get(x->t, x->root, stub->ref, inode);
+	if (err)
+		return err == -ENOENT ? -EIO : err;
+	snprintf(path, sizeof(path), "%s%s%s", x->rel, *x->rel ? "/" : "", nm);
+	p = realloc(x->link_fid, (x->nlinks + 1) * sizeof(*x->link_fid));
+	if (!p)
+		return -ENOMEM;
+	x->link_fid = p;
+	p = realloc(x->link_path, (x->nlinks + 1) * sizeof(*x->link_path));
+	if (!p)
+		return -ENOMEM;
+	x->link_path = p;
+	x->link_path[x->nlinks] = strdup(path);
+	if (!x->link_path[x->nlinks])
+		return -ENOMEM;
+	x->link_fid[x->nlinks++] = stub->ref;
+	return 0;
+}
 
 static void to_ts(struct timespec ts[2], const struct store_attr *a)
 {
@@ -106,9 +149,15 @@ static int export_entry(void *arg, const char *name, size_t nlen,
 {
 	struct export *x = arg;
 	char nm[STORE_NAME_MAX + 1];
+	struct store_entry inode;
 	struct timespec ts[2];
+	size_t rlen;
 	int err = 0, fd, saved;
+	bool done;
 
+	if (nlen == sizeof(STORE_LINKS_NAME) - 1 &&
+	    !memcmp(name, STORE_LINKS_NAME, nlen))
+		return 0; /* the root's links table: not a name */
 	if (nlen > STORE_NAME_MAX || memchr(name, '/', nlen) ||
 	    memchr(name, '\0', nlen) || (nlen == 1 && name[0] == '.') ||
 	    (nlen == 2 && !memcmp(name, "..", 2))) {
@@ -118,6 +167,12 @@ static int export_entry(void *arg, const char *name, size_t nlen,
 	}
 	memcpy(nm, name, nlen);
 	nm[nlen] = '\0';
+	if (e->payload == STORE_P_HARDLINK) {
+		err = export_hardlink(x, nm, e, &inode, &done);
+		if (err || done)
+			return err;
+		e = &inode;
+	}
 	to_ts(ts, &e->a);
 	switch (e->a.mode & S_IFMT) {
 	case S_IFDIR:
@@ -130,7 +185,11 @@ static int export_entry(void *arg, const char *name, size_t nlen,
 			return -errno;
 		saved = x->dfd;
 		x->dfd = fd;
+		rlen = strlen(x->rel);
+		snprintf(x->rel + rlen, sizeof(x->rel) - rlen, "%s%s",
+			 rlen ? "/" : "", nm);
 		err = export_dir(x, e->ref);
+		x->rel[rlen] = '\0';
 		x->dfd = saved;
 		close(fd);
 		return err;
@@ -217,7 +276,7 @@ static int dir_is_empty(int fd)
 
 int store_export(struct store *st, uint64_t root, const char *dir)
 {
-	struct export x = {.path = dir};
+	struct export x = {.root = root};
 	int err;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -225,6 +284,7 @@ int store_export(struct store *st, uint64_t root, const char *dir)
 	x.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (x.dfd < 0)
 		return -errno;
+	x.rootfd = x.dfd;
 	err = dir_is_empty(x.dfd);
 	if (err == 0)
 		err = -ENOTEMPTY;
@@ -242,6 +302,10 @@ int store_export(struct store *st, uint64_t root, const char *dir)
 		store_txn_abort(x.t);
 	}
 	free(x.buf);
+	for (size_t i = 0; i < x.nlinks; i++)
+		free(x.link_path[i]);
+	free(x.link_path);
+	free(x.link_fid);
 out_close:
 	close(x.dfd);
 	return err;

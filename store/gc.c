@@ -33,6 +33,8 @@ static int usage_entry(void *arg, const char *name, size_t nlen,
 
 	if (e->payload == STORE_P_TAB)
 		return usage_tab(c, e->ref);
+	if (e->payload == STORE_P_HARDLINK)
+		return 0; /* counted once, in the links table */
 	if (S_ISREG(e->a.mode)) {
 		c->u->files++;
 		c->u->logical += e->a.size;
@@ -59,10 +61,10 @@ static int usage_tab(struct usage_ctx *c, uint64_t tab)
 
 	if (!seen)
 		return -ENOMEM;
-	c->u->dirs++;
 	if (*seen) /* a shared subtree (hard to get, but count it once) */
 		return 0;
 	*seen = 1;
+	c->u->dirs++;
 	return store_dir_iter(c->t, tab, NULL, 0, usage_entry, c);
 }
 
@@ -321,7 +323,7 @@ static int verify_entry(void *arg, const char *name, size_t nlen,
 	uint64_t *c;
 
 	w->n++;
-	if (S_ISDIR(e->a.mode))
+	if (S_ISDIR(e->a.mode) && name[0] != '/')
 		w->subdirs++;
 	if (e->payload == STORE_P_TAB) {
 		c = u64map_slot(&w->v->tab_refs, e->ref);

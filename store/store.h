@@ -170,19 +170,29 @@ int store_blob_unref(struct store_txn *t, uint64_t id);
  */
 
 enum store_payload {
-	STORE_P_NONE = 0,    /* empty file, fifo, device */
-	STORE_P_TAB = 1,     /* directory: ref = child table id */
-	STORE_P_BLOB = 2,    /* sealed file: ref = blob id */
-	STORE_P_INLINE = 3,  /* symlink target or tiny file: inline bytes */
-	STORE_P_PENDING = 4, /* unsealed file: ref = staging id (fs/) */
+	STORE_P_NONE = 0,     /* empty file, fifo, device */
+	STORE_P_TAB = 1,      /* directory: ref = child table id */
+	STORE_P_BLOB = 2,     /* sealed file: ref = blob id */
+	STORE_P_INLINE = 3,   /* symlink target or tiny file: inline bytes */
+	STORE_P_PENDING = 4,  /* unsealed file: ref = staging id (fs/) */
+	STORE_P_HARDLINK = 5, /* one name of a hard-linked inode: ref = fid;
+				 the inode's entry is in the root's links
+				 table (STORE_LINKS_NAME) under
+				 store_link_key(fid) */
 };
+
+/* The root's table of hard-linked inodes: a name no path can spell. */
+#define STORE_LINKS_NAME "/links"
+/* Name of fid's entry in the links table: 16 hex digits + NUL. */
+void store_link_key(uint64_t fid, char out[17]);
 
 struct store_attr {
 	uint32_t mode; /* S_IFMT | permission bits */
 	uint32_t uid, gid;
 	uint32_t rdev;
-	uint64_t fid;  /* persistent file id (st_ino) */
-	uint64_t size; /* file bytes, symlink target length */
+	uint32_t nlink; /* hard-linked inodes (links table entries) only */
+	uint64_t fid;	/* persistent file id (st_ino) */
+	uint64_t size;	/* file bytes, symlink target length */
 	int64_t atime_ns, mtime_ns, ctime_ns;
 };
 
@@ -294,6 +304,14 @@ int store_env_iter(struct store_txn *t, store_env_iter_fn fn, void *arg);
 int store_env_dir_writable(struct store_txn *t, struct store_env *e,
 			   const char *const *names, size_t depth,
 			   uint64_t *out);
+
+/* Read fid's inode entry from the links table of `root` (-ENOENT if
+ * none). Use it to resolve a STORE_P_HARDLINK entry. */
+int store_link_get(struct store_txn *t, uint64_t root, uint64_t fid,
+		   struct store_entry *out);
+/* e's links table made writable (created when missing). */
+int store_env_links_writable(struct store_txn *t, struct store_env *e,
+			     uint64_t *out);
 
 /* Freeze: bump e->gen so every table reachable now is frozen (write
  * txn; rewrites the env record). */

@@ -116,8 +116,8 @@ void *store_calloc(size_t n, size_t sz);
 void *store_realloc(void *p, size_t n);
 
 /* Table/entry encodings (dir.c) */
-#define TAB_HDR_LEN 104
-#define ENT_HDR_LEN 80
+#define TAB_HDR_LEN 96
+#define ENT_HDR_LEN 80 /* 16 + attr */
 void store_entry_encode(unsigned char *buf, const struct store_entry *e);
 int store_entry_decode(const void *buf, size_t len, struct store_entry *e);
 int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out);
