@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd-list.c - `blastctl list`: every env with its python, logical and
- * stored size, file and snapshot counts and mount path, then the store's
- * totals; all read in one read txn, so the numbers agree.
+ * stored size, file and snapshot counts and, when a live blastfs serves
+ * it, its mountpoint and daemon pid (from STORE/run/NAME.info), then the
+ * store's totals; all read in one read txn, so the numbers agree.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "daemon.h"
 #include "store.h"
 
 struct list_env {
 	struct store_env e;
 	struct store_usage u;
 	uint64_t snaps;
+	struct daemon_info d; /* d.live: mounted, at d.mount */
 };
 
 struct list {
@@ -52,6 +55,18 @@ static int snap_count(void *arg, const struct store_snap *s)
 	return 0;
 }
 
+/* Which envs a live daemon serves. No run directory: none. */
+static void list_daemons(struct store *st, struct list *l)
+{
+	char rundir[PATH_MAX];
+	size_t i;
+
+	snprintf(rundir, sizeof(rundir), "%s/run", store_path(st));
+	for (i = 0; i < l->n; i++)
+		if (daemon_info_read(rundir, l->v[i].e.name, &l->v[i].d) < 0)
+			memset(&l->v[i].d, 0, sizeof(l->v[i].d));
+}
+
 /* Envs are collected first so the usage walks run outside the iterator. */
 static int list_load(struct ctl *c, struct store *st, struct list *l)
 {
@@ -75,8 +90,10 @@ static int list_load(struct ctl *c, struct store *st, struct list *l)
 		r = store_totals(t, &l->tot);
 	}
 	store_txn_abort(t);
-	if (!r)
+	if (!r) {
+		list_daemons(st, l);
 		return 0;
+	}
 out_err:
 	if (le)
 		ctl_err(c, "cannot read env '%s' in store '%s': %s", le->e.name,
@@ -96,6 +113,9 @@ static json_t *env_json(const struct list_env *le)
 	j = ctl_json_add(j, "python", ctl_json_str(e->python));
 	j = ctl_json_add(j, "python_version", ctl_json_str(e->pyver));
 	j = ctl_json_add(j, "mount", ctl_json_str(e->mount));
+	j = ctl_json_add(j, "mounted", json_boolean(le->d.live));
+	j = ctl_json_add(j, "pid",
+			 le->d.live ? json_integer(le->d.pid) : json_null());
 	j = ctl_json_add(j, "logical_bytes", ctl_json_u64(le->u.logical));
 	j = ctl_json_add(j, "stored_bytes", ctl_json_u64(le->u.stored));
 	j = ctl_json_add(j, "files", ctl_json_u64(le->u.files));
@@ -136,7 +156,7 @@ static int list_human(struct ctl *c, struct store *st, const struct list *l)
 {
 	static const char *const heads[] = {"NAME",   "PYTHON", "LOGICAL",
 					    "STORED", "FILES",	"SNAPSHOTS",
-					    "MOUNT"};
+					    "PID",    "MOUNT"};
 	char b1[CTL_BYTES_LEN], b2[CTL_BYTES_LEN];
 	struct ctl_table *tab;
 	uint64_t logical = 0;
@@ -147,7 +167,7 @@ static int list_human(struct ctl *c, struct store *st, const struct list *l)
 		ctl_status(c, "no envs in store '%s'", store_path(st));
 		return 0;
 	}
-	r = ctl_table_new(heads, "llrrrrl", 7, &tab);
+	r = ctl_table_new(heads, "llrrrrrl", 8, &tab);
 	if (r < 0)
 		goto out_err;
 	for (i = 0; i < l->n; i++) {
@@ -162,7 +182,13 @@ static int list_human(struct ctl *c, struct store *st, const struct list *l)
 			       ctl_fmt_bytes(b1, sizeof(b1), le->u.stored));
 		ctl_table_cell(tab, "%llu", (unsigned long long)le->u.files);
 		ctl_table_cell(tab, "%llu", (unsigned long long)le->snaps);
-		ctl_table_cell(tab, "%s", le->e.mount[0] ? le->e.mount : "-");
+		if (le->d.live) {
+			ctl_table_cell(tab, "%d", (int)le->d.pid);
+			ctl_table_cell(tab, "%s", le->d.mount);
+		} else {
+			ctl_table_cell(tab, "-");
+			ctl_table_cell(tab, "-");
+		}
 	}
 	r = ctl_table_print(tab, stdout);
 	ctl_table_free(tab);

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -79,6 +80,34 @@ int ctl_cmd_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_gc(struct ctl *c, int argc, char **argv);
 int ctl_cmd_check(struct ctl *c, int argc, char **argv);
+int ctl_cmd_create(struct ctl *c, int argc, char **argv);
+int ctl_cmd_start(struct ctl *c, int argc, char **argv);
+int ctl_cmd_kill(struct ctl *c, int argc, char **argv);
+int ctl_cmd_status(struct ctl *c, int argc, char **argv);
+
+/* ---- shared steps ------------------------------------------------ */
+
+struct store_env;
+
+/*
+ * Create env `name` with the venv layout for interpreter `python` (see
+ * venv_python_find; NULL: python3 on PATH) and pip: an O(1) clone of the
+ * interpreter's seed, or, the first time, ensurepip run through a
+ * private mount, which then becomes the seed (ctl/cmd-create.c). Prints
+ * progress and why it fails; on failure the env does not exist. *out
+ * (may be NULL) is the new env's record.
+ */
+int ctl_env_create(struct ctl *c, const char *name, const char *python,
+		   struct store_env *out);
+
+/*
+ * Stop env name's daemon (pid) (ctl/cmd-kill.c) mounted at mnt: `sync` (waits
+ * for every written file to be sealed), unmount, wait for the daemon to exit. A
+ * busy mount is an error unless `force`, which detaches it lazily and,
+ * if processes inside keep the daemon alive, stops it with SIGTERM.
+ */
+int ctl_daemon_stop(struct ctl *c, const char *rundir, const char *name,
+		    const char *mnt, pid_t pid, bool force);
 
 /* ---- the store --------------------------------------------------- */
 

@@ -21,6 +21,29 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"init", ctl_cmd_init, "[--json]",
      "create the store if missing and print its directory",
      "  --json          print {\"path\": DIR}\n"},
+    {"create", ctl_cmd_create, "NAME [--python PATH|X.Y]",
+     "create env NAME: the venv layout with pip, for one interpreter",
+     "  --python PATH   base interpreter: a path, a name on PATH, or X.Y\n"
+     "                  for pythonX.Y on PATH (default: python3 on PATH)\n"},
+    {"start", ctl_cmd_start, "[NAME] [--dir DIR] [--python PATH|X.Y]",
+     "mount env NAME at DIR/.blast (creating it if missing)",
+     "  NAME            default: derived from DIR's name\n"
+     "  --dir DIR       project directory (default: the current one)\n"
+     "  --python PATH   interpreter if NAME must be created (see "
+     "create)\n"},
+    {"kill", ctl_cmd_kill, "[NAME|DIR] [--force]",
+     "flush, unmount and stop an env's blastfs",
+     "  NAME|DIR        an env, or a directory whose .blast (or itself) "
+     "is\n"
+     "                  the mount (default: ./.blast)\n"
+     "  --force         detach a busy mount lazily instead of failing\n"},
+    {"status", ctl_cmd_status, "[NAME] [--json]",
+     "show a mounted env's live daemon metrics",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  --json          print the daemon's status object as is\n"},
+    {"list", ctl_cmd_list, "[--json]",
+     "list envs: python, logical and stored size, snapshots, mount",
+     "  --json          print envs and store totals as JSON\n"},
     {"import", ctl_cmd_import,
      "NAME DIR [--python PATH] [--threads N] [--json]",
      "import the directory tree DIR as a new env NAME",
@@ -31,9 +54,6 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"export", ctl_cmd_export, "REF DIR",
      "write env or snapshot REF (NAME or NAME@SNAP) into DIR",
      "  DIR is created if missing and must be empty\n"},
-    {"list", ctl_cmd_list, "[--json]",
-     "list envs: python, logical and stored size, snapshots, mount",
-     "  --json          print envs and store totals as JSON\n"},
     {"gc", ctl_cmd_gc, "[--json]",
      "free blobs and tables nothing references any more",
      "  --json          print what was freed as JSON\n"},

@@ -140,7 +140,8 @@ int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
 		err = grow(n, size);
 	if (!err) {
 		if (size > n->len)
-			memset(n->buf + n->len, 0, size - n->len);
+			memset(n->buf + n->len, 0,
+			       size - n->len); /* size > 0 */
 		n->len = size;
 		mark_written(n);
 	}
@@ -237,7 +238,7 @@ int fs_seal(struct fs *fs, struct node *n)
 	a = n->a;
 	wgen = n->wgen;
 	copy = malloc(len ? len : 1);
-	if (copy)
+	if (copy && len)
 		memcpy(copy, n->buf, len);
 	pthread_mutex_unlock(&fs->lock);
 	if (!copy)
@@ -423,7 +424,8 @@ static int do_write(struct fs *fs, struct node *n, const char *data,
 	if (!err) {
 		if ((size_t)off > n->len)
 			memset(n->buf + n->len, 0, (size_t)off - n->len);
-		memcpy(n->buf + off, data, size);
+		if (size)
+			memcpy(n->buf + off, data, size);
 		if ((size_t)off + size > n->len)
 			n->len = (size_t)off + size;
 		mark_written(n);

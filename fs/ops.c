@@ -349,7 +349,7 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 	struct change c;
 	struct node *root;
 	unsigned char inl[4096];
-	bool live;
+	bool held;
 	int err;
 
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -359,13 +359,14 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		if (err)
 			return err;
 	}
+	/* content held in memory: the node's attrs go out with the seal */
 	pthread_mutex_lock(&fs->lock);
-	live = n->loaded && (n->dirty || n->nopen || n->unlinked);
-	if (live)
+	held = n->loaded && (n->dirty || n->unlinked);
+	if (held)
 		apply_attr(&n->a, st, to_set);
 	pthread_mutex_unlock(&fs->lock);
-	if (live || n->unlinked)
-		return fs_seal(fs, n); /* no-op unless dirty and closed */
+	if (held)
+		return n->unlinked ? 0 : fs_seal(fs, n);
 	pthread_mutex_lock(&fs->lock);
 	root = fs_node_get(fs, FUSE_ROOT_ID);
 	pthread_mutex_unlock(&fs->lock);
@@ -378,7 +379,18 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		err =
 		    store_dir_put(c.t, c.slot_tab, c.slot, strlen(c.slot), &e);
 	}
-	return change_end(fs, &c, err);
+	err = change_end(fs, &c, err);
+	pthread_mutex_lock(&fs->lock);
+	if (!err && n->loaded) { /* an open, clean node mirrors the store */
+		n->a.mode = e.a.mode;
+		n->a.uid = e.a.uid;
+		n->a.gid = e.a.gid;
+		n->a.atime_ns = e.a.atime_ns;
+		n->a.mtime_ns = e.a.mtime_ns;
+		n->a.ctime_ns = e.a.ctime_ns;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return err;
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,

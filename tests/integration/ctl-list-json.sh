@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # list --json has the stable shape scripts and benchmarks rely on: an
 # "envs" array (empty for an empty store) of objects with name, python,
-# python_version, mount, logical_bytes, stored_bytes, files, snapshots, and
-# a "store" object of totals; the human table shows the same envs.
+# python_version, mount, mounted, pid, logical_bytes, stored_bytes, files,
+# snapshots, and a "store" object of totals; the human table shows the
+# same envs.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
 require_python
@@ -21,14 +22,16 @@ assert list(j["store"]) == ["path", "blobs", "blob_bytes", "stored_bytes",
 assert isinstance(j["store"]["path"], str)
 for k in list(j["store"])[1:]:
     assert type(j["store"][k]) is int and j["store"][k] >= 0, k
-keys = ["name", "python", "python_version", "mount", "logical_bytes",
-        "stored_bytes", "files", "snapshots"]
+keys = ["name", "python", "python_version", "mount", "mounted", "pid",
+        "logical_bytes", "stored_bytes", "files", "snapshots"]
 for e in j["envs"]:
     assert list(e) == keys, list(e)
     assert isinstance(e["name"], str)
     for k in ("python", "python_version", "mount"):
         assert e[k] is None or isinstance(e[k], str), k
-    for k in keys[4:]:
+    assert type(e["mounted"]) is bool
+    assert (e["pid"] is None) != e["mounted"], (e["pid"], e["mounted"])
+    for k in keys[6:]:
         assert type(e[k]) is int and e[k] >= 0, k
 PY
 )

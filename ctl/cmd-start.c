@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-start.c - `blastctl start [NAME] [--dir DIR]`: mount an env at
+ * DIR/.blast with blastfs, creating the env first if needed. Every check
+ * that can refuse runs before anything changes; a stale mount left by a
+ * killed daemon is cleared (and said so). Once mounted, the env is fixed
+ * for its new path through the mount: pip's console-script shebangs and
+ * bin/activate.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "store.h"
+#include "venv.h"
+
+#define MOUNT_DIR ".blast"
+
+struct start_args {
+	const char *name; /* NULL: derived from dir */
+	const char *dir;  /* NULL: cwd */
+	const char *python;
+};
+
+struct start {
+	struct ctl *c;
+	char name[STORE_ENV_NAME_MAX + 1];
+	char dir[PATH_MAX], mnt[PATH_MAX];
+	char home[PATH_MAX], rundir[PATH_MAX];
+	bool mkdir; /* mnt must be created */
+};
+
+enum { OPT_DIR = 0x100, OPT_PYTHON };
+
+static int start_parse(struct ctl *c, int argc, char **argv,
+		       struct start_args *a)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, OPT_DIR},
+	    {"python", required_argument, NULL, OPT_PYTHON},
+	    CTL_OPTION_HELP,
+	    {0},
+	};
+	int o;
+
+	while ((o = ctl_getopt(c, argc, argv, "", opts)) != -1) {
+		switch (o) {
+		case OPT_DIR:
+			if (!*optarg)
+				return ctl_usage_error(c, "--dir needs a "
+							  "directory");
+			a->dir = optarg;
+			break;
+		case OPT_PYTHON:
+			if (!*optarg)
+				return ctl_usage_error(c,
+						       "--python needs a path "
+						       "or a version");
+			a->python = optarg;
+			break;
+		default:
+			return ctl_opt_exit(o);
+		}
+	}
+	if (argc - optind > 1)
+		return ctl_usage_error(c, "too many arguments");
+	a->name = optind < argc ? argv[optind] : NULL;
+	if (a->name && store_name_check(a->name))
+		return ctl_usage_error(
+		    c,
+		    "invalid env name '%s': use 1-64 of "
+		    "A-Z a-z 0-9 . _ -, not starting with '.'",
+		    a->name);
+	return CTL_PARSED;
+}
+
+static bool name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+}
+
+/* A project directory's name as an env name: leading dots dropped, any
+ * other character (a UTF-8 sequence counts as one) becomes '-', at most
+ * STORE_ENV_NAME_MAX. */
+static int name_derive(const char *dir, char *out)
+{
+	const char *b = strrchr(dir, '/');
+	size_t n = 0;
+
+	for (b = b ? b + 1 : dir; *b == '.'; b++)
+		;
+	for (; *b && n < STORE_ENV_NAME_MAX; b++) {
+		if (((unsigned char)*b & 0xc0) == 0x80)
+			continue; /* UTF-8 continuation byte */
+		out[n++] = name_char(*b) ? *b : '-';
+	}
+	out[n] = '\0';
+	return n ? 0 : -EINVAL;
+}
+
+static int start_names(struct start *s, const struct start_args *a)
+{
+	const char *dir = a->dir ? a->dir : ".";
+	int n;
+
+	if (!realpath(dir, s->dir)) {
+		ctl_err(s->c, "cannot use directory '%s': %s", dir,
+			ctl_strerror(errno));
+		return -errno;
+	}
+	n = snprintf(s->mnt, sizeof(s->mnt), "%s/%s",
+		     strcmp(s->dir, "/") ? s->dir : "", MOUNT_DIR);
+	if (n < 0 || (size_t)n >= sizeof(s->mnt)) {
+		ctl_err(s->c, "cannot use directory '%s': %s", s->dir,
+			ctl_strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	if (a->name) {
+		snprintf(s->name, sizeof(s->name), "%s", a->name);
+		return 0;
+	}
+	if (name_derive(s->dir, s->name) < 0) {
+		ctl_err(s->c,
+			"cannot derive an env name from directory '%s': give "
+			"NAME",
+			s->dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int dir_empty(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+	int r = 1;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			r = 0;
+			break;
+		}
+	closedir(d);
+	return r;
+}
+
+/* What is at DIR/.blast now: refuse anything but nothing, an empty
+ * directory, or a stale mount (cleared here). */
+static int mnt_check(struct start *s)
+{
+	struct daemon_probe p;
+	struct stat sb;
+	int r;
+
+	r = daemon_mount_probe(s->rundir, s->mnt, &p);
+	if (r < 0) {
+		ctl_err(s->c, "cannot read the mount table: %s",
+			ctl_strerror(r));
+		return r;
+	}
+	switch (p.state) {
+	case DAEMON_MNT_LIVE:
+		ctl_err(
+		    s->c,
+		    "refusing to mount over '%s': env '%s' is mounted there "
+		    "(blastfs pid %d)",
+		    s->mnt, p.env, (int)p.info.pid);
+		return -EBUSY;
+	case DAEMON_MNT_FOREIGN:
+		ctl_err(s->c,
+			"refusing to mount over '%s': a %s filesystem is "
+			"mounted there",
+			s->mnt, p.m.fstype);
+		return -EBUSY;
+	case DAEMON_MNT_STALE:
+		r = ctl_daemon_clear_stale(s->c, s->mnt);
+		if (r < 0)
+			return r;
+		break;
+	case DAEMON_MNT_NONE:
+		break;
+	}
+	if (lstat(s->mnt, &sb) < 0) {
+		r = -errno;
+		if (r == -ENOENT) {
+			s->mkdir = true;
+			return 0;
+		}
+		ctl_err(s->c, "cannot use mountpoint '%s': %s", s->mnt,
+			ctl_strerror(r));
+		return r;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		ctl_err(s->c, "refusing to mount over '%s': not a directory",
+			s->mnt);
+		return -ENOTDIR;
+	}
+	r = dir_empty(s->mnt);
+	if (r == 0) {
+		ctl_err(s->c, "refusing to mount over non-empty directory '%s'",
+			s->mnt);
+		return -ENOTEMPTY;
+	}
+	if (r < 0)
+		ctl_err(s->c, "cannot read '%s': %s", s->mnt, ctl_strerror(r));
+	return r < 0 ? r : 0;
+}
+
+/* The env's record, or -ENOENT; refuses an env that is mounted. */
+static int env_check(struct start *s, struct store_env *e)
+{
+	struct daemon_info info;
+	struct store_txn *t;
+	struct store *st;
+	int r;
+
+	if (!daemon_info_read(s->rundir, s->name, &info) && info.live) {
+		ctl_err(s->c,
+			"env '%s' is already mounted at '%s' (blastfs pid "
+			"%d)",
+			s->name, info.mount, (int)info.pid);
+		return -EBUSY;
+	}
+
+	r = ctl_store(s->c, &st);
+	if (r < 0)
+		return r;
+	r = store_txn_begin(st, false, &t);
+	if (!r) {
+		r = store_env_get(t, s->name, e);
+		store_txn_abort(t);
+	}
+	if (r < 0 && r != -ENOENT)
+		ctl_err(s->c, "cannot read env '%s' in store '%s': %s", s->name,
+			s->home, ctl_strerror(r));
+	return r;
+}
+
+/* An existing env keeps its interpreter: say so if --python asks for
+ * another. */
+static void python_note(struct start *s, const struct store_env *e,
+			const char *python)
+{
+	struct venv_python py;
+	char err[1024];
+
+	if (!python || venv_python_find(python, &py, err, sizeof(err)) < 0 ||
+	    !strcmp(py.exe, e->python))
+		return;
+	ctl_warn(s->c, "env '%s' exists with Python %s (%s); --python ignored",
+		 s->name, e->pyver, e->python);
+}
+
+/* A killed daemon of this env left its mount elsewhere: of no use to
+ * anyone, and clearing it says what happened. */
+static int stale_elsewhere_clear(struct start *s)
+{
+	struct daemon_info info;
+	struct daemon_probe p;
+
+	if (daemon_info_read(s->rundir, s->name, &info) < 0 || info.live ||
+	    !info.mount[0] || !strcmp(info.mount, s->mnt) ||
+	    daemon_mount_probe(s->rundir, info.mount, &p) < 0 ||
+	    p.state != DAEMON_MNT_STALE)
+		return 0;
+	return ctl_daemon_clear_stale(s->c, info.mount);
+}
+
+/* Point the env at its new mount path, through the mount. */
+static int env_fix(struct start *s, const char *old)
+{
+	char failed[PATH_MAX];
+	int n, r;
+
+	if (old[0] && strcmp(old, s->mnt)) {
+		n = venv_shebangs_fix(s->mnt, old, failed, sizeof(failed));
+		if (n < 0) {
+			ctl_err(s->c,
+				"mounted env '%s' at '%s', but cannot rewrite "
+				"'%s': %s",
+				s->name, s->mnt, failed, ctl_strerror(n));
+			return n;
+		}
+	}
+	r = venv_activate_write(s->mnt, s->name);
+	if (r < 0)
+		ctl_err(s->c,
+			"mounted env '%s' at '%s', but cannot write "
+			"bin/activate: %s",
+			s->name, s->mnt, ctl_strerror(r));
+	return r;
+}
+
+static int mount_run(struct start *s, const char *old)
+{
+	char blastfs[PATH_MAX], err[DAEMON_ERR_LEN];
+	struct daemon_info info = {0};
+	int r;
+
+	r = daemon_path(blastfs, sizeof(blastfs));
+	if (r < 0) {
+		ctl_err(s->c, "cannot find %s (set BLASTFS or put it on PATH)",
+			DAEMON_PROG);
+		return r;
+	}
+	if (s->mkdir && mkdir(s->mnt, 0755) < 0) {
+		r = -errno;
+		ctl_err(s->c, "cannot create mountpoint '%s': %s", s->mnt,
+			ctl_strerror(r));
+		return r;
+	}
+	r = daemon_start(blastfs, s->home, s->name, s->mnt, err, sizeof(err));
+	if (r < 0) {
+		ctl_err(s->c, "cannot mount env '%s' at '%s': %s", s->name,
+			s->mnt, err);
+		if (s->mkdir)
+			rmdir(s->mnt);
+		return r;
+	}
+	if (daemon_info_read(s->rundir, s->name, &info) < 0)
+		ctl_warn(s->c, "%s left no run file for env '%s'", DAEMON_PROG,
+			 s->name);
+	r = env_fix(s, old);
+	if (r < 0)
+		return r;
+	printf("%s\n", s->mnt);
+	ctl_status(s->c, "mounted env '%s' at %s (blastfs pid %d)", s->name,
+		   s->mnt, (int)info.pid);
+	return 0;
+}
+
+static int start_run(struct ctl *c, const struct start_args *a)
+{
+	struct start s = {.c = c};
+	struct store_env e;
+	int r;
+
+	r = start_names(&s, a);
+	if (!r)
+		r = ctl_daemon_dirs(c, s.home, s.rundir);
+	if (r < 0)
+		return r;
+	r = env_check(&s, &e);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (!r)
+		python_note(&s, &e, a->python);
+	if (mnt_check(&s) < 0 || stale_elsewhere_clear(&s) < 0)
+		return -EBUSY;
+	if (r == -ENOENT) {
+		r = ctl_env_create(c, s.name, a->python, &e);
+		if (r < 0)
+			return r;
+	}
+	return mount_run(&s, e.mount);
+}
+
+int ctl_cmd_start(struct ctl *c, int argc, char **argv)
+{
+	struct start_args a = {0};
+	int rc;
+
+	rc = start_parse(c, argc, argv, &a);
+	if (rc != CTL_PARSED)
+		return rc;
+	return start_run(c, &a) < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}
