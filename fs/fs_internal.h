@@ -90,6 +90,11 @@ struct fs {
 	size_t fidcap;
 	struct fs_counters cnt;
 	int ctl_fd; /* control socket listener */
+	/* periodic sync: bounds what an OS crash can lose */
+	pthread_t sync_thread;
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_cond;
+	bool stopping; /* protected by sync_lock */
 	pthread_t ctl_thread;
 	char run_info[4096], run_sock[4096];
 };

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs_internal.h"
@@ -291,6 +292,39 @@ static int loop(struct fs *fs)
 	return rc;
 }
 
+#define SYNC_INTERVAL_S 5
+
+/* Sync LMDB every few seconds: commits are MDB_NOSYNC. */
+static void *sync_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&fs->sync_lock);
+	while (!fs->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += SYNC_INTERVAL_S;
+		pthread_cond_timedwait(&fs->sync_cond, &fs->sync_lock, &ts);
+		if (fs->stopping)
+			break;
+		pthread_mutex_unlock(&fs->sync_lock);
+		if (store_sync(fs->st))
+			fprintf(stderr, "blastfs: periodic sync failed\n");
+		pthread_mutex_lock(&fs->sync_lock);
+	}
+	pthread_mutex_unlock(&fs->sync_lock);
+	return NULL;
+}
+
+static void sync_stop(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->sync_lock);
+	fs->stopping = true;
+	pthread_cond_signal(&fs->sync_cond);
+	pthread_mutex_unlock(&fs->sync_lock);
+	pthread_join(fs->sync_thread, NULL);
+}
+
 static void log_to_stderr(void *arg, const char *msg)
 {
 	(void)arg;
@@ -369,7 +403,13 @@ static int serve(struct fs *fs)
 			err = 0;
 		close(fs->opt->notify_fd);
 	}
+	if (pthread_create(&fs->sync_thread, NULL, sync_main, fs)) {
+		fprintf(stderr, "blastfs: cannot start the sync thread\n");
+		goto out_ctl;
+	}
 	err = loop(fs);
+	sync_stop(fs);
+out_ctl:
 	if (fs_seal_all(fs) || store_sync(fs->st))
 		fprintf(stderr, "blastfs: final sync of '%s' failed\n",
 			fs->opt->env);
@@ -465,6 +505,8 @@ int fs_run(const struct fs_options *o)
 	}
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_mutex_init(&fs.wlock, NULL);
+	pthread_mutex_init(&fs.sync_lock, NULL);
+	pthread_cond_init(&fs.sync_cond, NULL);
 	return serve(&fs);
 }
 

@@ -41,7 +41,10 @@ struct store_txn;
 
 enum store_open_flags {
 	STORE_NOSYNC = 1u << 0,	  /* commits do not fsync (daemon: sync on
-				     save/unmount/timer via store_sync) */
+				     save/unmount/timer via store_sync);
+				     writes go through a writable map, so
+				     data.mdb's apparent size becomes the
+				     map size (sparse) */
 	STORE_READONLY = 1u << 1, /* never write; fail if absent */
 };
 
