@@ -528,6 +528,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
  * stay stable for the handle's life whatever changes meanwhile ---- */
 
 struct listing {
+	uint64_t self, parent; /* file ids of "." and ".." */
 	size_t n, cap;
 	char **names;
 	uint64_t *fids;
@@ -596,6 +597,15 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 			err = store_dir_iter(t, tab, NULL, 0, listing_add, l);
 		fs_rtxn_done(t);
 	}
+	if (!err) {
+		struct node *p;
+
+		pthread_mutex_lock(&fs->lock);
+		p = fs_node_get(fs, n->parent);
+		l->self = n->fid;
+		l->parent = p ? p->fid : n->fid;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (err) {
 		listing_free(l);
 		fuse_reply_err(req, -err);
@@ -628,7 +638,9 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 					    : l->names[i - 2];
 		size_t need;
 
-		st.st_ino = i < 2 ? 0 : l->fids[i - 2];
+		st.st_ino = i == 0   ? l->self
+			    : i == 1 ? l->parent
+				     : l->fids[i - 2];
 		st.st_mode = i < 2 ? S_IFDIR : l->modes[i - 2];
 		need = fuse_add_direntry(req, buf + used, size - used, name,
 					 &st, (off_t)(i + 1));

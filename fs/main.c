@@ -451,7 +451,9 @@ static int daemonize(const char *logpath)
 				"blastfs: daemon exited while "
 				"starting (see '%s')\n",
 				logpath);
-		_exit(1); /* the child already printed its error */
+		else
+			fprintf(stderr, "blastfs: %.*s", (int)n, buf);
+		_exit(1);
 	}
 	close(p[0]);
 	report_fd = p[1];

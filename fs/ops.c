@@ -595,9 +595,17 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 	struct node *n;
 	int err = 0;
 
+	struct store_dir d;
+
 	pthread_mutex_lock(&fs->lock);
 	n = fs_node_by_fid(fs, e->a.fid);
-	if (n && !S_ISDIR(n->mode)) {
+	if (n && S_ISDIR(n->mode) && e->payload == STORE_P_TAB &&
+	    !store_dir_stat(t, e->ref, &d)) {
+		/* an open directory still answers fstat, with nlink 0 */
+		n->a = d.a;
+		n->a.ctime_ns = fs_now_ns();
+		n->loaded = true;
+	} else if (n && !S_ISDIR(n->mode)) {
 		if (!n->loaded) {
 			n->a = e->a;
 			n->payload = e->payload;
@@ -752,6 +760,38 @@ static int rename_check(const struct store_entry *src,
 	return dst->payload == STORE_P_TAB ? -EISDIR : 0;
 }
 
+/* A renamed directory's ctime changes: its table holds its attrs. */
+static int moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
+			   const char *name, int64_t now)
+{
+	const char **names = NULL, **full;
+	struct store_dir d;
+	uint64_t tab;
+	size_t depth;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = fs_node_path(fs, np, true, &names, &depth);
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		return err;
+	full = realloc(names, (depth + 1) * sizeof(*names));
+	if (!full) {
+		free(names);
+		return -ENOMEM;
+	}
+	full[depth] = name;
+	err = store_env_dir_writable(c->t, &c->e, full, depth + 1, &tab);
+	free(full);
+	if (!err)
+		err = store_dir_stat(c->t, tab, &d);
+	if (!err) {
+		d.a.ctime_ns = now;
+		err = store_dir_set_attr(c->t, tab, &d.a);
+	}
+	return err;
+}
+
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned flags)
 {
@@ -816,6 +856,8 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	err = store_dir_put(c.t, tab2, newname, strlen(newname), &src);
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
+	if (!err && src.payload == STORE_P_TAB)
+		err = moved_dir_ctime(fs, &c, np, newname, src.a.ctime_ns);
 	if (!err)
 		err = touch_dir(c.t, c.tab);
 	if (!err && tab2 != c.tab)

@@ -170,6 +170,17 @@ uint64_t fs_file_nlink(const struct store_attr *a)
 	return a->nlink ? a->nlink : 1;
 }
 
+static void ns_to_ts(int64_t ns, struct timespec *ts)
+{
+	/* floor division: times before 1970 keep 0 <= tv_nsec < 1e9 */
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+	if (ts->tv_nsec < 0) {
+		ts->tv_sec--;
+		ts->tv_nsec += 1000000000;
+	}
+}
+
 void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 		     struct stat *st)
 {
@@ -183,12 +194,9 @@ void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 	st->st_size = (off_t)a->size;
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
-	st->st_atim.tv_sec = a->atime_ns / 1000000000;
-	st->st_atim.tv_nsec = a->atime_ns % 1000000000;
-	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
-	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
-	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
-	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
+	ns_to_ts(a->atime_ns, &st->st_atim);
+	ns_to_ts(a->mtime_ns, &st->st_mtim);
+	ns_to_ts(a->ctime_ns, &st->st_ctim);
 }
 
 int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
