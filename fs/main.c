@@ -353,6 +353,7 @@ static int serve(struct fs *fs)
 	if (snprintf(run, sizeof(run), "%s/run", fs->opt->home) >=
 	    (int)sizeof(run)) {
 		fail("store path '%s' is too long", fs->opt->home);
+		err = -ENAMETOOLONG;
 		goto out_store;
 	}
 	snprintf(fs->run_info, sizeof(fs->run_info), "%s/%s.info", run,
@@ -360,10 +361,12 @@ static int serve(struct fs *fs)
 	snprintf(fs->run_sock, sizeof(fs->run_sock), "%s/%s.sock", run,
 		 fs->opt->env);
 	if (mkdir(run, 0700) < 0 && errno != EEXIST) {
+		err = -errno;
 		fail("cannot create '%s': %s", run, strerror(errno));
 		goto out_store;
 	}
-	if (take_lock(fs, run, &lock_fd))
+	err = take_lock(fs, run, &lock_fd);
+	if (err)
 		goto out_store;
 	err = set_env_mount(fs, &root_fid);
 	if (err) {
@@ -405,6 +408,7 @@ static int serve(struct fs *fs)
 	}
 	if (pthread_create(&fs->sync_thread, NULL, sync_main, fs)) {
 		fprintf(stderr, "blastfs: cannot start the sync thread\n");
+		err = -EAGAIN;
 		goto out_ctl;
 	}
 	err = loop(fs);

@@ -212,19 +212,21 @@ static int export_entry(void *arg, const char *name, size_t nlen,
 	case S_IFBLK:
 		if (mknodat(x->dfd, nm, e->a.mode, e->a.rdev) < 0)
 			return -errno;
+		/* owner first: chown clears set-id bits */
+		if (x->chown && fchownat(x->dfd, nm, e->a.uid, e->a.gid, 0) < 0)
+			return -errno;
 		if (fchmodat(x->dfd, nm, e->a.mode & 07777, 0) < 0)
 			return -errno;
 		break;
 	default:
 		return 0;
 	}
-	if (err)
+	if (err || S_ISREG(e->a.mode)) /* export_file did owner and times */
 		return err;
-	if (x->chown &&
+	if (S_ISLNK(e->a.mode) && x->chown &&
 	    fchownat(x->dfd, nm, e->a.uid, e->a.gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	if (!S_ISREG(e->a.mode) &&
-	    utimensat(x->dfd, nm, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	if (utimensat(x->dfd, nm, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
 }
