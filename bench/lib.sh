@@ -36,6 +36,25 @@ bench_blastctl() {
 	printf '%s\n' "$b"
 }
 
+# bench_pin_bin PATH: copies a binary into $BENCH_WORK/bin and prints the
+# copy's path, so a rebuild while a suite runs (others work in the same
+# tree) neither breaks the run nor mixes two builds in one table. Fails
+# when the copy does not run `--version` (caught mid-link: try again).
+bench_pin_bin() {
+	local dst=$BENCH_WORK/bin/${1##*/} try
+	mkdir -p "$BENCH_WORK/bin"
+	for try in 1 2 3 4 5; do
+		cp "$1" "$dst.tmp" && mv "$dst.tmp" "$dst" &&
+			"$dst" --version >/dev/null 2>&1 && {
+			printf '%s\n' "$dst"
+			return 0
+		}
+		sleep "$try"
+	done
+	bench_log "error: $1 does not run (--version)"
+	return 1
+}
+
 # bench_blastfs: same for the daemon (build/fs/blastfs or $BLASTFS).
 bench_blastfs() {
 	local b=${BLASTFS:-$BENCH_REPO/build/fs/blastfs}
@@ -147,17 +166,22 @@ bench_stats() {
 }
 
 # bench_fmt PREC V...: "median (min-max)" with PREC decimals; just the
-# value when there is one run or all runs agree.
+# median when min and max print the same.
 bench_fmt() {
 	local prec=$1 med lo hi
 	shift
 	read -r med lo hi < <(bench_stats "$@")
 	if [[ $med == nan ]]; then
 		printf 'n/a'
-	elif [[ $# -le 1 || $lo == "$hi" ]]; then
-		printf "%.${prec}f" "$med"
+		return 0
+	fi
+	printf -v med "%.${prec}f" "$med"
+	printf -v lo "%.${prec}f" "$lo"
+	printf -v hi "%.${prec}f" "$hi"
+	if [[ $lo == "$hi" ]]; then
+		printf '%s' "$med"
 	else
-		printf "%.${prec}f (%.${prec}f–%.${prec}f)" "$med" "$lo" "$hi"
+		printf '%s (%s–%s)' "$med" "$lo" "$hi"
 	fi
 }
 
@@ -236,6 +260,14 @@ bench_machine() {
 		"$(. /etc/os-release 2>/dev/null && printf '%s' "${PRETTY_NAME:-?}")"
 	# shellcheck disable=SC2016 # the backquotes are Markdown
 	printf -- '- workload dir: `%s` on %s\n' "$BENCH_ROOT" "${fs:-?}"
+	local load
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	printf -- '- load average at the start: %s' "$load"
+	if awk -v l="${load%% *}" -v n="$(nproc)" 'BEGIN { exit !(l + 0 > n + 0) }'; then
+		printf ' — **busier than its %s CPUs: timings are not reliable**\n' "$(nproc)"
+	else
+		printf ' (other work may share the machine)\n'
+	fi
 	printf -- '- python: %s\n' "$("$BENCH_PY" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null) ($BENCH_PY)"
 }
 

@@ -264,6 +264,7 @@ static int new_session(struct fs *fs)
 	args.argv = argv;
 	args.allocated = 0;
 	fs->se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+	fuse_opt_free_args(&args); /* frees only what libfuse added */
 	if (!fs->se)
 		return -EIO;
 	if (fuse_set_signal_handlers(fs->se) ||
