@@ -36,7 +36,9 @@ struct node {
 	uint64_t ref;	    /* blob id when payload is BLOB */
 	unsigned char *buf; /* content when dirty or inline */
 	size_t len, cap;
-	bool buffered;	       /* buf holds the whole content */
+	bool buffered;	       /* buf (or sfd) holds the whole content */
+	int sfd;	       /* staging file of large content, or -1 */
+	bool sealing;	       /* a seal reads sfd: writers wait (seal_cond) */
 	uint64_t wgen;	       /* bumped by every write, for sealing */
 	struct node *fid_next; /* fid hash chain */
 };
@@ -84,7 +86,9 @@ struct fs {
 	 * wlock before lock. */
 	pthread_mutex_t wlock;
 	pthread_mutex_t lock;
-	struct node **nodes; /* by node id, protected by lock */
+	pthread_cond_t seal_cond; /* with lock: a seal of sfd ended */
+	char staging[4096];	  /* STORE/staging, for O_TMPFILE */
+	struct node **nodes;	  /* by node id, protected by lock */
 	uint64_t nnodes, next_nodeid;
 	struct node **fidtab; /* fid hash, protected by lock */
 	size_t fidcap;
@@ -153,6 +157,16 @@ int fs_seal_all(struct fs *fs);
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_ops_io(struct fuse_lowlevel_ops *ops);
 void fs_ops_dir(struct fuse_lowlevel_ops *ops);
+
+/* content.c: a node's unsealed content (memory or staging file). Under
+ * fs->lock; writers wait while a seal reads the staging file. */
+int fs_content_load(struct fs *fs, struct node *n);
+int fs_content_write(struct fs *fs, struct node *n, const void *data,
+		     size_t size, uint64_t off);
+/* keep=false drops the old content first (O_TRUNC). */
+int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep);
+ssize_t fs_content_read(struct node *n, void *buf, size_t size, uint64_t off);
+void fs_content_drop(struct node *n);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

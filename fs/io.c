@@ -72,54 +72,6 @@ int fs_node_load(struct fs *fs, struct node *n)
 	return 0;
 }
 
-/* Make buf hold the whole content (copy-up). Under fs->lock. */
-static int ensure_buffered(struct fs *fs, struct node *n)
-{
-	struct store_txn *t;
-	unsigned char *b;
-	ssize_t got;
-	int err;
-
-	if (n->buffered)
-		return 0;
-	b = malloc(n->a.size ? n->a.size : 1);
-	if (!b)
-		return -ENOMEM;
-	err = fs_rtxn(fs, &t);
-	if (err) {
-		free(b);
-		return err;
-	}
-	got = store_blob_read(t, n->ref, b, n->a.size, 0);
-	fs_rtxn_done(t);
-	if (got != (ssize_t)n->a.size) {
-		free(b);
-		return got < 0 ? (int)got : -EIO;
-	}
-	free(n->buf);
-	n->buf = b;
-	n->len = n->cap = n->a.size;
-	n->buffered = true;
-	return 0;
-}
-
-static int grow(struct node *n, size_t want)
-{
-	size_t cap = n->cap ? n->cap : 4096;
-	unsigned char *b;
-
-	if (want <= n->cap)
-		return 0;
-	while (cap < want)
-		cap *= 2;
-	b = realloc(n->buf, cap);
-	if (!b)
-		return -ENOMEM;
-	n->buf = b;
-	n->cap = cap;
-	return 0;
-}
-
 static void mark_written(struct node *n)
 {
 	n->a.size = n->len;
@@ -135,16 +87,9 @@ int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->lock);
-	err = ensure_buffered(fs, n);
+	err = fs_content_resize(fs, n, size, true);
 	if (!err)
-		err = grow(n, size);
-	if (!err) {
-		if (size > n->len)
-			memset(n->buf + n->len, 0,
-			       size - n->len); /* size > 0 */
-		n->len = size;
 		mark_written(n);
-	}
 	pthread_mutex_unlock(&fs->lock);
 	return err;
 }
@@ -227,7 +172,7 @@ int fs_seal(struct fs *fs, struct node *n)
 	uint64_t wgen, blob = 0;
 	size_t len;
 	bool dup = false;
-	int err = 0;
+	int err = 0, staged = -1;
 
 	pthread_mutex_lock(&fs->lock);
 	if (!n->loaded || !n->dirty || n->unlinked) {
@@ -237,18 +182,32 @@ int fs_seal(struct fs *fs, struct node *n)
 	len = n->len;
 	a = n->a;
 	wgen = n->wgen;
-	copy = malloc(len ? len : 1);
-	if (copy && len)
-		memcpy(copy, n->buf, len);
+	if (n->sfd >= 0) {
+		/* large: hashed from the staging file, writers wait */
+		staged = n->sfd;
+		n->sealing = true;
+	} else {
+		copy = malloc(len ? len : 1);
+		if (copy && len)
+			memcpy(copy, n->buf, len);
+	}
 	pthread_mutex_unlock(&fs->lock);
-	if (!copy)
-		return -ENOMEM;
-	if (len > STORE_INLINE_MAX)
+	if (staged >= 0)
+		err = store_blob_prepare_fd(staged, len, &prep);
+	else if (!copy)
+		err = -ENOMEM;
+	else if (len > STORE_INLINE_MAX)
 		err = store_blob_prepare(copy, len, &prep);
 	if (!err)
 		err = seal_commit(fs, n, copy, len, &a, prep, &blob, &dup);
 	store_blob_prep_free(prep);
 	free(copy);
+	if (staged >= 0) {
+		pthread_mutex_lock(&fs->lock);
+		n->sealing = false;
+		pthread_cond_broadcast(&fs->seal_cond);
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (err == -ENOENT)
 		return 0; /* unlinked meanwhile: the content dies with it */
 	if (err)
@@ -313,15 +272,21 @@ static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 	n->nopen++;
 	if (writer)
 		n->nwrite++;
+	err = 0;
 	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->a.mode)) {
-		n->buffered = true;
-		n->len = 0;
-		mark_written(n);
+		err = fs_content_resize(fs, n, 0, false);
+		if (!err)
+			mark_written(n);
+	}
+	if (err) {
+		n->nopen--;
+		if (writer)
+			n->nwrite--;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fi->fh = writer;
 	fi->keep_cache = 1;
-	return 0;
+	return err;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -382,12 +347,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!err) {
 		pthread_mutex_lock(&fs->lock);
 		if (n->buffered) {
-			if ((uint64_t)off < n->len) {
-				got = (ssize_t)(n->len - (size_t)off < size
-						    ? n->len - (size_t)off
-						    : size);
-				memcpy(buf, n->buf + off, (size_t)got);
-			}
+			got = fs_content_read(n, buf, size, (uint64_t)off);
+			if (got < 0)
+				err = (int)got;
 		} else if (n->payload == STORE_P_BLOB) {
 			from_store = true;
 			ref = n->ref;
@@ -418,18 +380,9 @@ static int do_write(struct fs *fs, struct node *n, const char *data,
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
-	err = ensure_buffered(fs, n);
+	err = fs_content_write(fs, n, data, size, (uint64_t)off);
 	if (!err)
-		err = grow(n, (size_t)off + size);
-	if (!err) {
-		if ((size_t)off > n->len)
-			memset(n->buf + n->len, 0, (size_t)off - n->len);
-		if (size)
-			memcpy(n->buf + off, data, size);
-		if ((size_t)off + size > n->len)
-			n->len = (size_t)off + size;
 		mark_written(n);
-	}
 	pthread_mutex_unlock(&fs->lock);
 	return err;
 }
@@ -491,10 +444,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	}
 	if (n->nwrite == 0 && !n->dirty && n->payload == STORE_P_BLOB &&
 	    n->buffered) {
-		free(n->buf); /* sealed: reads go to the store */
-		n->buf = NULL;
-		n->len = n->cap = 0;
-		n->buffered = false;
+		fs_content_drop(n); /* sealed: reads go to the store */
 	}
 	fs_node_forget(fs, n, 0);
 	pthread_mutex_unlock(&fs->lock);

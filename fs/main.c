@@ -366,6 +366,12 @@ static int serve(struct fs *fs)
 		fail("cannot create '%s': %s", run, strerror(errno));
 		goto out_store;
 	}
+	snprintf(fs->staging, sizeof(fs->staging), "%s/staging", fs->opt->home);
+	if (mkdir(fs->staging, 0700) < 0 && errno != EEXIST) {
+		err = -errno;
+		fail("cannot create '%s': %s", fs->staging, strerror(errno));
+		goto out_store;
+	}
 	err = take_lock(fs, run, &lock_fd);
 	if (err)
 		goto out_store;
@@ -513,6 +519,7 @@ int fs_run(const struct fs_options *o)
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_mutex_init(&fs.wlock, NULL);
 	pthread_mutex_init(&fs.sync_lock, NULL);
+	pthread_cond_init(&fs.seal_cond, NULL);
 	pthread_cond_init(&fs.sync_cond, NULL);
 	return serve(&fs);
 }

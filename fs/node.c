@@ -33,6 +33,7 @@ int fs_nodes_init(struct fs *fs, uint64_t root_fid)
 		return -ENOMEM;
 	}
 	root->nodeid = FUSE_ROOT_ID;
+	root->sfd = -1;
 	root->fid = root_fid;
 	root->mode = S_IFDIR;
 	root->nlookup = 1;
@@ -46,7 +47,7 @@ int fs_nodes_init(struct fs *fs, uint64_t root_fid)
 static void node_free(struct node *n)
 {
 	free(n->name);
-	free(n->buf);
+	fs_content_drop(n);
 	free(n);
 }
 
@@ -110,6 +111,7 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 		return -ENOMEM;
 	}
 	n->nodeid = fs->next_nodeid++;
+	n->sfd = -1;
 	n->fid = fid;
 	n->mode = mode & S_IFMT;
 	n->parent = parent;

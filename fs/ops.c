@@ -552,8 +552,8 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err = 0;
 
 	COUNT(FS(req), R_MKNOD);
-	if (S_ISSOCK(mode) || (!S_ISREG(mode) && !S_ISFIFO(mode) &&
-			       !S_ISCHR(mode) && !S_ISBLK(mode)))
+	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISCHR(mode) &&
+	    !S_ISBLK(mode) && !S_ISSOCK(mode))
 		err = -EINVAL;
 	if (!err)
 		err = do_new(req, parent, name, &ne, &n, &st);

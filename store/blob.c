@@ -5,6 +5,7 @@
  * chunks above, so a read decompresses only the chunks it touches. Hashing
  * and compression happen in store_blob_prepare, outside any txn.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -32,6 +33,7 @@ struct store_blob_prep {
 	uint64_t stored;
 	uint32_t nchunks;
 	unsigned char *raw; /* the content, kept for the dedup compare */
+	int fd;		    /* or (large files) where to read it again */
 	struct prep_chunk *chunks;
 };
 
@@ -110,6 +112,8 @@ void store_blob_prep_free(struct store_blob_prep *p)
 		free(p->chunks[i].data);
 	free(p->chunks);
 	free(p->raw);
+	if (p->fd >= 0)
+		close(p->fd);
 	free(p);
 }
 
@@ -161,6 +165,7 @@ static int prep_from_raw(unsigned char *raw, uint64_t size,
 	if (!p || !cctx)
 		goto out_raw;
 	p->raw = raw;
+	p->fd = -1;
 	p->size = size;
 	p->nchunks = chunk_count(size);
 	h = XXH3_128bits(raw, size);
@@ -204,30 +209,108 @@ int store_blob_prepare(const void *data, size_t len,
 	return prep_from_raw(raw, len, out);
 }
 
-int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out)
+/* pread exactly len bytes at off (a short file is -EIO). */
+static int read_at(int fd, unsigned char *buf, uint64_t len, uint64_t off)
 {
-	unsigned char *raw = store_malloc(len ? len : 1);
-	uint64_t off = 0;
+	uint64_t done = 0;
 	ssize_t n;
 
-	if (!raw)
-		return -ENOMEM;
-	while (off < len) {
+	while (done < len) {
 		if (store_fault_hit(STORE_FAULT_WRITE))
 			n = -1, errno = EIO;
 		else
-			n = pread(fd, raw + off, len - off, (off_t)off);
+			n = pread(fd, buf + done, len - done,
+				  (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			int err = n < 0 ? -errno : -EIO;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
 
-			free(raw);
-			return err;
-		}
-		off += (uint64_t)n;
+/* Large files are hashed and compressed one chunk at a time; the raw
+ * bytes are read again from the fd when a commit needs them. */
+static int prep_stream(int fd, uint64_t size, struct store_blob_prep **out)
+{
+	ZSTD_CCtx *cctx = thread_cctx();
+	XXH3_state_t *hs = XXH3_createState();
+	struct store_blob_prep *p = store_calloc(1, sizeof(*p));
+	unsigned char *buf = store_malloc(STORE_CHUNK_SIZE);
+	XXH128_hash_t h;
+	uint32_t i;
+	int err = -ENOMEM;
+
+	if (!p || !buf || !hs || !cctx)
+		goto out;
+	p->fd = -1;
+	p->size = size;
+	p->nchunks = chunk_count(size);
+	p->chunks = store_calloc(p->nchunks, sizeof(*p->chunks));
+	if (!p->chunks)
+		goto out;
+	XXH3_128bits_reset(hs);
+	for (i = 0; i < p->nchunks; i++) {
+		uint64_t off = (uint64_t)i * STORE_CHUNK_SIZE;
+		uint64_t len = size - off < STORE_CHUNK_SIZE ? size - off
+							     : STORE_CHUNK_SIZE;
+
+		err = read_at(fd, buf, len, off);
+		if (!err)
+			err = compress_chunk(cctx, buf, len, &p->chunks[i]);
+		if (err)
+			goto out;
+		XXH3_128bits_update(hs, buf, len);
+		p->chunks[i].check = XXH3_64bits(buf, len);
+		p->stored += p->chunks[i].len + CHUNK_HDR;
+	}
+	h = XXH3_128bits_digest(hs);
+	put_be64(p->hash.b, h.high64);
+	put_be64(p->hash.b + 8, h.low64);
+	p->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	err = p->fd < 0 ? -errno : 0;
+out:
+	XXH3_freeState(hs);
+	free(buf);
+	if (err)
+		store_blob_prep_free(p);
+	else
+		*out = p;
+	return err;
+}
+
+int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out)
+{
+	unsigned char *raw;
+	int err;
+
+	if (len > STORE_WHOLE_MAX)
+		return prep_stream(fd, len, out);
+	raw = store_malloc(len ? len : 1);
+	if (!raw)
+		return -ENOMEM;
+	err = read_at(fd, raw, len, 0);
+	if (err) {
+		free(raw);
+		return err;
 	}
 	return prep_from_raw(raw, len, out);
+}
+
+/* Raw bytes of chunk i of a prep: in memory, or read into buf. */
+static const unsigned char *prep_raw(const struct store_blob_prep *p,
+				     uint32_t i, unsigned char *buf, int *err)
+{
+	uint64_t span = chunk_span(p->size, p->nchunks);
+	uint64_t off = (uint64_t)i * span;
+	uint64_t len = p->size - off < span ? p->size - off : span;
+
+	*err = 0;
+	if (p->raw)
+		return p->raw + off;
+	*err = read_at(p->fd, buf, len, off);
+	return *err ? NULL : buf;
 }
 
 /* ---- stored records ---- */
@@ -405,57 +488,73 @@ out:
 	return err ? err : (ssize_t)done;
 }
 
-/* Byte-compare a stored blob with raw content. 1 equal, 0 not, <0 err. */
+/* Byte-compare a stored blob with a prep's content. 1 equal, 0 not. */
 static int blob_equal(struct store_txn *t, const struct store_blob_info *bi,
-		      const unsigned char *raw, uint64_t size)
+		      const struct store_blob_prep *p)
 {
 	uint64_t span = chunk_span(bi->size, bi->nchunks);
-	unsigned char *tmp;
+	unsigned char *tmp, *rbuf = NULL;
+	const unsigned char *raw;
 	uint32_t i;
 	int err = 0, eq = 1;
 
-	if (bi->size != size)
+	if (bi->size != p->size)
 		return 0;
 	tmp = store_malloc(span ? span : 1);
-	if (!tmp)
+	if (!p->raw && span)
+		rbuf = store_malloc(span);
+	if (!tmp || (!p->raw && span && !rbuf)) {
+		free(tmp);
+		free(rbuf);
 		return -ENOMEM;
+	}
 	for (i = 0; i < bi->nchunks && eq; i++) {
 		uint64_t cstart = (uint64_t)i * span;
-		uint64_t clen = size - cstart < span ? size - cstart : span;
+		uint64_t clen =
+		    p->size - cstart < span ? p->size - cstart : span;
 
 		err = chunk_decode(t, bi->id, i, tmp, clen);
+		raw = err ? NULL : prep_raw(p, i, rbuf, &err);
 		if (err)
 			break;
-		eq = memcmp(tmp, raw + cstart, clen) == 0;
+		eq = memcmp(tmp, raw, clen) == 0;
 	}
 	free(tmp);
+	free(rbuf);
 	return err ? err : eq;
 }
 
 static int chunks_put(struct store_txn *t, uint64_t id,
 		      const struct store_blob_prep *p)
 {
-	uint64_t span = chunk_span(p->size, p->nchunks);
-	unsigned char kb[12];
+	unsigned char kb[12], *rbuf = NULL;
 	uint32_t i;
-	int err;
+	int err = 0;
 
+	if (!p->raw && p->nchunks) {
+		rbuf = store_malloc(STORE_CHUNK_SIZE);
+		if (!rbuf)
+			return -ENOMEM;
+	}
 	for (i = 0; i < p->nchunks; i++) {
 		const struct prep_chunk *c = &p->chunks[i];
 		MDB_val k = {12, kb}, v = {c->len + CHUNK_HDR, NULL};
 		const unsigned char *src =
-		    c->data ? c->data : p->raw + (uint64_t)i * span;
+		    c->data ? c->data : prep_raw(p, i, rbuf, &err);
 
+		if (err)
+			break;
 		chunk_key(kb, id, i);
 		/* reserve, then fill: saves a copy of the chunk */
 		err = store_put(t, DB_CHUNKS, &k, &v, MDB_RESERVE);
 		if (err)
-			return err;
+			break;
 		*(unsigned char *)v.mv_data = c->codec;
 		put_le64((unsigned char *)v.mv_data + 1, c->check);
 		memcpy((unsigned char *)v.mv_data + CHUNK_HDR, src, c->len);
 	}
-	return 0;
+	free(rbuf);
+	return err;
 }
 
 int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
@@ -478,7 +577,7 @@ int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
 		err = store_blob_stat(t, id, &bi);
 		if (err)
 			return err;
-		err = blob_equal(t, &bi, p->raw, p->size);
+		err = blob_equal(t, &bi, p);
 		if (err < 0)
 			return err;
 		if (err == 1) {
