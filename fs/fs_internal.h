@@ -143,6 +143,10 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 		     struct stat *st);
 
+/* ops.c: look name up in parent; a found entry's node gains a lookup,
+ * a missing one gives a negative entry (ino 0). */
+int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+	      struct fuse_entry_param *ep);
 /* ops.c: create a regular file entry and its node (nlookup 1). */
 int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct node **nout, struct stat *st);

@@ -602,6 +602,64 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/* readdirplus: each entry comes with its attributes and a lookup, so a
+ * listing followed by stats costs one round trip. An entry that does not
+ * fit gives its lookup back. */
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
+	struct fs *fs = FS(req);
+	char *buf = malloc(size ? size : 1);
+	struct fuse_entry_param ep;
+	size_t used = 0, i;
+	int err = 0;
+
+	COUNT(fs, R_READDIR);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = (size_t)off; i < l->n + 2; i++) {
+		const char *name = i == 0   ? "."
+				   : i == 1 ? ".."
+					    : l->names[i - 2];
+		size_t need;
+
+		memset(&ep, 0, sizeof(ep));
+		if (i < 2) {
+			ep.attr.st_ino = i == 0 ? l->self : l->parent;
+			ep.attr.st_mode = S_IFDIR;
+		} else {
+			err = fs_lookup(fs, ino, name, &ep);
+			if (err)
+				break;
+			if (!ep.ino)
+				continue; /* removed since opendir */
+		}
+		need = fuse_add_direntry_plus(req, buf + used, size - used,
+					      name, &ep, (off_t)(i + 1));
+		if (need > size - used) {
+			if (ep.ino) {
+				struct node *n;
+
+				pthread_mutex_lock(&fs->lock);
+				n = fs_node_get(fs, ep.ino);
+				if (n)
+					fs_node_forget(fs, n, 1);
+				pthread_mutex_unlock(&fs->lock);
+			}
+			break;
+		}
+		used += need;
+	}
+	if (err && !used)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
@@ -628,6 +686,7 @@ void fs_ops_io(struct fuse_lowlevel_ops *ops)
 	ops->fsync = op_fsync;
 	ops->opendir = op_opendir;
 	ops->readdir = op_readdir;
+	ops->readdirplus = op_readdirplus;
 	ops->releasedir = op_releasedir;
 	ops->fsyncdir = op_fsyncdir;
 }

@@ -177,8 +177,8 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 
 /* ---- lookup, forget, getattr ---- */
 
-static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
-		     struct fuse_entry_param *ep)
+int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+	      struct fuse_entry_param *ep)
 {
 	struct store_txn *t;
 	struct store_entry e;
@@ -220,7 +220,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err;
 
 	COUNT(FS(req), R_LOOKUP);
-	err = do_lookup(FS(req), parent, name, &ep);
+	err = fs_lookup(FS(req), parent, name, &ep);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
