@@ -70,9 +70,55 @@ static json_t *status_json(struct fs *fs)
 	return o;
 }
 
+static json_t *fail_json(const char *what, int err)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what,
+		 err == -EEXIST	  ? "a snapshot of that name exists"
+		 : err == -ENOENT ? "no such snapshot"
+		 : err == -EINVAL ? "invalid snapshot name"
+				  : strerror(-err));
+	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+}
+
+/* "SNAP AUTO MESSAGE..." */
+static json_t *do_save(struct fs *fs, char *args)
+{
+	char *sp = strchr(args, ' '), *msg = "";
+	bool automatic = false;
+	int err;
+
+	if (sp) {
+		*sp = '\0';
+		automatic = sp[1] == '1';
+		msg = sp[1] && sp[2] == ' ' ? sp + 3 : "";
+	}
+	err = fs_snap_save(fs, args, automatic, msg);
+	if (err)
+		return fail_json(args, err);
+	return json_pack("{s:b,s:s}", "ok", 1, "snapshot", args);
+}
+
+static json_t *do_load(struct fs *fs, char *name)
+{
+	char auto_name[STORE_ENV_NAME_MAX + 1], msg[64];
+	unsigned busy = 0;
+	int err = fs_snap_load(fs, name, auto_name, sizeof(auto_name), &busy);
+
+	if (err == -EBUSY) {
+		snprintf(msg, sizeof(msg), "files open for writing: %u", busy);
+		return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+	}
+	if (err)
+		return fail_json(name, err);
+	return json_pack("{s:b,s:s,s:s?}", "ok", 1, "loaded", name,
+			 "auto_saved", auto_name[0] ? auto_name : NULL);
+}
+
 static void serve(struct fs *fs, int c)
 {
-	char line[256];
+	char line[1024];
 	ssize_t n = read(c, line, sizeof(line) - 1);
 	json_t *o;
 	char *s;
@@ -91,6 +137,10 @@ static void serve(struct fs *fs, int c)
 		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
 				    strerror(-err))
 			: json_pack("{s:b}", "ok", 1);
+	} else if (!strncmp(line, "save ", 5)) {
+		o = do_save(fs, line + 5);
+	} else if (!strncmp(line, "load ", 5)) {
+		o = do_load(fs, line + 5);
 	} else {
 		o = json_pack("{s:b,s:s}", "ok", 0, "error", "unknown command");
 	}

@@ -93,7 +93,8 @@ struct fs {
 	struct node **fidtab; /* fid hash, protected by lock */
 	size_t fidcap;
 	struct fs_counters cnt;
-	int ctl_fd; /* control socket listener */
+	int64_t last_pkg_change_ns; /* protected by wlock */
+	int ctl_fd;		    /* control socket listener */
 	/* periodic sync: bounds what an OS crash can lose */
 	pthread_t sync_thread;
 	pthread_mutex_t sync_lock;
@@ -114,6 +115,8 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 		const char *name, struct node **out);
 /* nlookup -= n; frees a node nobody needs (under fs->lock). */
 void fs_node_forget(struct fs *fs, struct node *n, uint64_t count);
+/* Take n out of the file id map: later lookups make a new node. */
+void fs_node_detach(struct fs *fs, struct node *n);
 int fs_node_rename(struct node *n, uint64_t parent, const char *name);
 /* Names from the root to n's directory (n itself included when it is a
  * directory and self is true). *out is malloc'd (names point into nodes:
@@ -171,6 +174,19 @@ int fs_content_write(struct fs *fs, struct node *n, const void *data,
 int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep);
 ssize_t fs_content_read(struct node *n, void *buf, size_t size, uint64_t off);
 void fs_content_drop(struct node *n);
+
+/* snap.c: save/load of the mounted env (from the control thread only). */
+int fs_snap_save(struct fs *fs, const char *name, bool automatic,
+		 const char *msg);
+/* -EBUSY (*busy = files open for writing) refuses; auto_name gets the
+ * automatic snapshot that kept unsaved changes ("" when none). */
+int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
+		 unsigned *busy);
+/* Before the first change under site-packages after a quiet period,
+ * snapshot the state (in txn t, before anything is changed). Under
+ * fs->wlock. */
+int fs_auto_snapshot(struct fs *fs, struct store_txn *t, struct store_env *e,
+		     const char *const *names, size_t depth);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

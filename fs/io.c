@@ -127,6 +127,8 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 			snprintf(name, sizeof(name), "%s", n->name);
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (!err && p)
+		err = fs_auto_snapshot(fs, t, &env, names, depth);
 	if (!err && !p)
 		err = store_env_links_writable(t, &env, &tab);
 	else if (!err)

@@ -124,6 +124,12 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 	return 0;
 }
 
+void fs_node_detach(struct fs *fs, struct node *n)
+{
+	fid_unlink(fs, n);
+	n->fid_next = NULL;
+}
+
 static void node_maybe_free(struct fs *fs, struct node *n)
 {
 	if (n->nlookup || n->nopen || n->nodeid == FUSE_ROOT_ID)

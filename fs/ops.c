@@ -79,6 +79,8 @@ static int change_begin(struct fs *fs, struct node *dir, struct change *c)
 	err = fs_node_path(fs, dir, true, &names, &depth);
 	pthread_mutex_unlock(&fs->lock);
 	if (!err)
+		err = fs_auto_snapshot(fs, c->t, &c->e, names, depth);
+	if (!err)
 		err =
 		    store_env_dir_writable(c->t, &c->e, names, depth, &c->tab);
 	free(names);
