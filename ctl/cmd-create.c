@@ -7,6 +7,8 @@
  * mount and keeps the result as the seed; every later create is an O(1)
  * clone of it. The seed's mount path is a function of its key, so a clone
  * knows which shebangs `start` must point at its own mount.
+ * `create NAME --from ENV[@SNAP]` clones another env (its live root, or a
+ * snapshot's) the same O(1) way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "snap.h"
 #include "store.h"
 #include "venv.h"
 
@@ -28,6 +31,7 @@
 struct create_args {
 	const char *name;
 	const char *python;
+	const char *from; /* ENV or ENV@SNAP */
 };
 
 /* Everything one create needs, filled step by step. */
@@ -42,19 +46,24 @@ struct create {
 	struct timespec t0;
 };
 
-enum { OPT_PYTHON = 0x100 };
+enum { OPT_PYTHON = 0x100, OPT_FROM };
 
 static int create_parse(struct ctl *c, int argc, char **argv,
 			struct create_args *a)
 {
 	static const struct option opts[] = {
 	    {"python", required_argument, NULL, OPT_PYTHON},
+	    {"from", required_argument, NULL, OPT_FROM},
 	    CTL_OPTION_HELP,
 	    {0},
 	};
 	int o;
 
 	while ((o = ctl_getopt(c, argc, argv, "", opts)) != -1) {
+		if (o == OPT_FROM) {
+			a->from = optarg;
+			continue;
+		}
 		if (o != OPT_PYTHON)
 			return ctl_opt_exit(o);
 		if (!*optarg)
@@ -62,6 +71,10 @@ static int create_parse(struct ctl *c, int argc, char **argv,
 						  "a version");
 		a->python = optarg;
 	}
+	if (a->from && a->python)
+		return ctl_usage_error(c, "--from and --python exclude each "
+					  "other: a clone keeps its source's "
+					  "python");
 	if (argc - optind != 1)
 		return ctl_usage_error(
 		    c, argc == optind ? "expected NAME" : "too many arguments");
@@ -471,6 +484,124 @@ int ctl_env_create(struct ctl *c, const char *name, const char *python,
 	return r;
 }
 
+/* ---- create --from ----------------------------------------------- */
+
+/* Split ENV[@SNAP] into env (STORE_ENV_NAME_MAX + 1 bytes) and *snap
+ * (NULL without '@'). */
+static int from_split(struct ctl *c, const char *from, char *env,
+		      const char **snap)
+{
+	const char *at = strchr(from, '@');
+	size_t n = at ? (size_t)(at - from) : strlen(from);
+
+	*snap = at ? at + 1 : NULL;
+	if (n == 0 || n > STORE_ENV_NAME_MAX)
+		return snap_name_usage(c, "env", from);
+	memcpy(env, from, n);
+	env[n] = '\0';
+	if (store_name_check(env))
+		return snap_name_usage(c, "env", env);
+	if (at && store_name_check(*snap))
+		return snap_name_usage(c, "snapshot", *snap);
+	return 0;
+}
+
+static int from_txn(struct store_txn *t, const struct snap_target *src,
+		    const char *snap, const char *name, struct store_env *out)
+{
+	struct store_env s, e = {0};
+	struct store_snap sn;
+	uint64_t root;
+	int r;
+
+	r = store_env_get(t, src->name, &s);
+	if (r < 0)
+		return r;
+	root = s.root;
+	if (snap) {
+		r = store_snap_get(t, &s, snap, &sn);
+		if (r == -ENOENT)
+			return -ESRCH; /* the snapshot, not the env */
+		if (r < 0)
+			return r;
+		root = sn.root;
+	}
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	memcpy(e.python, s.python, sizeof(e.python));
+	memcpy(e.pyver, s.pyver, sizeof(e.pyver));
+	/* the tree's shebangs name the source's mount: start repoints them */
+	memcpy(e.mount, s.mount, sizeof(e.mount));
+	r = store_env_create(t, &e, root);
+	if (!r)
+		*out = e;
+	return r;
+}
+
+static int from_clone(struct snap_target *src, const char *snap,
+		      const char *name)
+{
+	struct store_txn *t;
+	struct store_env e;
+	int r;
+
+	r = store_txn_begin(src->st, true, &t);
+	if (r < 0)
+		goto out_err;
+	r = from_txn(t, src, snap, name, &e);
+	if (r < 0) {
+		store_txn_abort(t);
+		goto out_err;
+	}
+	r = store_txn_commit(t);
+	if (r == 0)
+		return 0;
+out_err:
+	if (r == -EEXIST)
+		ctl_err(src->c, "env '%s' already exists", name);
+	else if (r == -ESRCH)
+		ctl_err(src->c, "env '%s' has no snapshot '%s'", src->name,
+			snap);
+	else
+		ctl_err(src->c, "cannot create env '%s' from '%s': %s", name,
+			src->name, ctl_strerror(r));
+	return r == -ESRCH ? -ENOENT : r;
+}
+
+/*
+ * A mounted source's live root is being written by its daemon, so only
+ * its snapshots (frozen) can be shared; unmounted, its lock is held so no
+ * daemon starts while the root is shared.
+ */
+static int create_from(struct ctl *c, const char *name, const char *from)
+{
+	char env[STORE_ENV_NAME_MAX + 1];
+	const char *snap;
+	struct snap_target src;
+	struct timespec t0;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = from_split(c, from, env, &snap);
+	if (r)
+		return -EINVAL;
+	r = snap_target_open(c, env, &src);
+	if (r == 0 && src.mounted && !snap) {
+		ctl_err(c,
+			"env '%s' is mounted: clone a snapshot of it "
+			"(blastctl save %s SNAP, then --from %s@SNAP) or "
+			"kill it first",
+			env, env, env);
+		r = -EBUSY;
+	}
+	if (r == 0)
+		r = from_clone(&src, snap, name);
+	if (r == 0)
+		ctl_status(c, "created env '%s' from '%s' in %.1f ms", name,
+			   from, ctl_seconds_since(&t0) * 1000);
+	snap_target_close(&src);
+	return r;
+}
+
 int ctl_cmd_create(struct ctl *c, int argc, char **argv)
 {
 	struct create_args a = {0};
@@ -479,6 +610,12 @@ int ctl_cmd_create(struct ctl *c, int argc, char **argv)
 	rc = create_parse(c, argc, argv, &a);
 	if (rc != CTL_PARSED)
 		return rc;
+	if (a.from) {
+		rc = create_from(c, a.name, a.from);
+		if (rc == -EINVAL)
+			return CTL_EXIT_USAGE;
+		return rc < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	}
 	return ctl_env_create(c, a.name, a.python, NULL) < 0 ? CTL_EXIT_FAIL
 							     : CTL_EXIT_OK;
 }

@@ -84,6 +84,12 @@ int ctl_cmd_create(struct ctl *c, int argc, char **argv);
 int ctl_cmd_start(struct ctl *c, int argc, char **argv);
 int ctl_cmd_kill(struct ctl *c, int argc, char **argv);
 int ctl_cmd_status(struct ctl *c, int argc, char **argv);
+int ctl_cmd_save(struct ctl *c, int argc, char **argv);
+int ctl_cmd_load(struct ctl *c, int argc, char **argv);
+int ctl_cmd_snapshots(struct ctl *c, int argc, char **argv);
+int ctl_cmd_rm_snapshot(struct ctl *c, int argc, char **argv);
+int ctl_cmd_undo(struct ctl *c, int argc, char **argv);
+int ctl_cmd_destroy(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

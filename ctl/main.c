@@ -21,10 +21,12 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"init", ctl_cmd_init, "[--json]",
      "create the store if missing and print its directory",
      "  --json          print {\"path\": DIR}\n"},
-    {"create", ctl_cmd_create, "NAME [--python PATH|X.Y]",
+    {"create", ctl_cmd_create, "NAME [--python PATH|X.Y | --from ENV[@SNAP]]",
      "create env NAME: the venv layout with pip, for one interpreter",
      "  --python PATH   base interpreter: a path, a name on PATH, or X.Y\n"
-     "                  for pythonX.Y on PATH (default: python3 on PATH)\n"},
+     "                  for pythonX.Y on PATH (default: python3 on PATH)\n"
+     "  --from REF      clone env ENV (unmounted) or its snapshot SNAP in\n"
+     "                  O(1); the clone keeps ENV's python\n"},
     {"start", ctl_cmd_start, "[NAME] [--dir DIR] [--python PATH|X.Y]",
      "mount env NAME at DIR/.blast (creating it if missing)",
      "  NAME            default: derived from DIR's name\n"
@@ -41,6 +43,34 @@ static const struct ctl_cmd ctl_cmds[] = {
      "show a mounted env's live daemon metrics",
      "  NAME            default: the env mounted at ./.blast\n"
      "  --json          print the daemon's status object as is\n"},
+    {"save", ctl_cmd_save, "[NAME] SNAP [-m MSG]",
+     "save the env's current state as snapshot SNAP (O(1))",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  -m, --message MSG\n"
+     "                  a one-line note kept with the snapshot\n"},
+    {"load", ctl_cmd_load, "[NAME] SNAP",
+     "make snapshot SNAP the env's current state (O(1))",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  A current state no snapshot holds is saved first as an automatic\n"
+     "  snapshot auto-YYYYmmdd-HHMMSS-N (named on stderr). Mounted, load\n"
+     "  is refused while a file is open for writing.\n"},
+    {"undo", ctl_cmd_undo, "[NAME]",
+     "load the automatic snapshot taken before the current state",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  The current state is placed by the oldest snapshot holding it;\n"
+     "  undo loads the newest automatic snapshot older than that (or, if\n"
+     "  no snapshot holds it, the newest automatic one), so each undo\n"
+     "  steps further back. The undone state is saved as load does.\n"},
+    {"snapshots", ctl_cmd_snapshots, "[NAME] [--json]",
+     "list an env's snapshots: time, kind, logical size, message",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  --json          print {\"snapshots\": [...]}\n"},
+    {"rm-snapshot", ctl_cmd_rm_snapshot, "[NAME] SNAP",
+     "delete snapshot SNAP (gc reclaims what only it used)",
+     "  NAME            default: the env mounted at ./.blast\n"},
+    {"destroy", ctl_cmd_destroy, "NAME [--force]",
+     "delete env NAME and its snapshots (then run gc)",
+     "  --force         stop the env's blastfs first if it is mounted\n"},
     {"list", ctl_cmd_list, "[--json]",
      "list envs: python, logical and stored size, snapshots, mount",
      "  --json          print envs and store totals as JSON\n"},
@@ -81,7 +111,11 @@ static const struct ctl_cmd *cmd_find(const char *name)
 static void usage_global(FILE *f, bool full)
 {
 	size_t i;
+	int w = 8;
 
+	for (i = 0; i < NCMDS; i++)
+		if ((int)strlen(ctl_cmds[i].name) > w)
+			w = (int)strlen(ctl_cmds[i].name);
 	fputs("usage: blastctl [--home DIR] [--json] COMMAND [ARGS...]\n", f);
 	if (!full) {
 		fputs("try 'blastctl help' for the list of commands\n", f);
@@ -89,7 +123,7 @@ static void usage_global(FILE *f, bool full)
 	}
 	fputs("\ncommands:\n", f);
 	for (i = 0; i < NCMDS; i++)
-		fprintf(f, "  %-8s  %s\n", ctl_cmds[i].name,
+		fprintf(f, "  %-*s  %s\n", w, ctl_cmds[i].name,
 			ctl_cmds[i].summary);
 	fputs("\noptions:\n"
 	      "  --home DIR      the store's directory (default: $BLAST_HOME,\n"

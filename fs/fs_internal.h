@@ -93,8 +93,8 @@ struct fs {
 	struct node **fidtab; /* fid hash, protected by lock */
 	size_t fidcap;
 	struct fs_counters cnt;
-	int64_t last_pkg_change_ns; /* protected by wlock */
-	int ctl_fd;		    /* control socket listener */
+	int64_t last_change_ns; /* protected by wlock */
+	int ctl_fd;		/* control socket listener */
 	/* periodic sync: bounds what an OS crash can lose */
 	pthread_t sync_thread;
 	pthread_mutex_t sync_lock;
@@ -182,7 +182,7 @@ int fs_snap_save(struct fs *fs, const char *name, bool automatic,
  * automatic snapshot that kept unsaved changes ("" when none). */
 int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 		 unsigned *busy);
-/* Before the first change under site-packages after a quiet period,
+/* Before the first change after a quiet period (a package operation),
  * snapshot the state (in txn t, before anything is changed). Under
  * fs->wlock. */
 int fs_auto_snapshot(struct fs *fs, struct store_txn *t, struct store_env *e,

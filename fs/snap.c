@@ -4,7 +4,7 @@
  * txn), load (refuse while files are open for writing, keep unsaved
  * changes as an automatic snapshot, flip the live root, then invalidate
  * what the kernel caches) and automatic snapshots before the first
- * change under site-packages after a quiet period.
+ * change after a quiet period (a package operation's start).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,10 +41,11 @@ static int scan_snap(void *arg, const struct store_snap *s)
 	return 0;
 }
 
-/* Save e's live root as auto-YYYYmmdd-HHMMSS-N unless a snapshot already
- * has it; keep the newest AUTO_KEEP automatic ones. name may be NULL. */
-static int auto_save(struct store_txn *t, struct store_env *e, char *name,
-		     size_t len)
+/* Save e's live root as auto-YYYYmmdd-HHMMSS-N (unless `always` is false
+ * and a snapshot already has it); keep the newest AUTO_KEEP automatic
+ * ones. name may be NULL. */
+static int auto_save(struct store_txn *t, struct store_env *e, bool always,
+		     char *name, size_t len)
 {
 	struct snap_scan sc = {.root = e->root};
 	struct store_snap s = {0}, old;
@@ -54,7 +55,7 @@ static int auto_save(struct store_txn *t, struct store_env *e, char *name,
 	int err, n;
 
 	err = store_snap_iter(t, e, scan_snap, &sc);
-	if (err || sc.saved)
+	if (err || (sc.saved && !always))
 		return err;
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
@@ -80,18 +81,18 @@ int fs_auto_snapshot(struct fs *fs, struct store_txn *t, struct store_env *e,
 		     const char *const *names, size_t depth)
 {
 	int64_t now = fs_now_ns(), last;
-	bool packages = false;
-	size_t i;
 
-	for (i = 0; i < depth && !packages; i++)
-		packages = !strcmp(names[i], "site-packages");
-	if (!packages)
-		return 0;
-	last = fs->last_pkg_change_ns; /* protected by wlock, held */
-	fs->last_pkg_change_ns = now;
+	/* Any change starts a package operation: pip uninstall removes
+	 * bin/ scripts before it touches site-packages. */
+	(void)names;
+	(void)depth;
+	last = fs->last_change_ns; /* protected by wlock, held */
+	fs->last_change_ns = now;
 	if (now - last < AUTO_QUIET_NS)
 		return 0;
-	return auto_save(t, e, NULL, 0);
+	/* always: undo must find the state just before this operation,
+	 * even when a manual snapshot holds the same root */
+	return auto_save(t, e, true, NULL, 0);
 }
 
 int fs_snap_save(struct fs *fs, const char *name, bool automatic,
@@ -208,7 +209,7 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 		goto out_unlock;
 	err = store_snap_get(t, &e, name, &s);
 	if (!err)
-		err = auto_save(t, &e, auto_name, len);
+		err = auto_save(t, &e, false, auto_name, len);
 	if (!err)
 		err = store_env_set_root(t, &e, s.root);
 	if (err) {
