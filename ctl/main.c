@@ -65,6 +65,19 @@ static const struct ctl_cmd ctl_cmds[] = {
      "list an env's snapshots: time, kind, logical size, message",
      "  NAME            default: the env mounted at ./.blast\n"
      "  --json          print {\"snapshots\": [...]}\n"},
+    {"diff", ctl_cmd_diff, "[NAME] A [B] [--json]",
+     "show what changed from snapshot A to B (default: the live state)",
+     "  NAME            default: the env mounted at ./.blast; with two\n"
+     "                  operands the first is NAME (diff NAME A), so to\n"
+     "                  compare two snapshots name the env: diff NAME A B\n"
+     "  Lines '+ PATH' (added), '- PATH' (removed), '~ PATH' (changed:\n"
+     "  type, mode, owner, size, mtime or content), sorted by path and\n"
+     "  relative to the env root; a directory added or removed is one\n"
+     "  line ending in '/'. Before them, packages in site-packages:\n"
+     "  'NAME OLD -> NEW', '+NAME VERSION', '-NAME VERSION'. Exits 0\n"
+     "  whether or not anything differs.\n"
+     "  --json          print {\"from\", \"to\", \"added\", \"removed\",\n"
+     "                  \"changed\", \"packages\": [{name, from, to}]}\n"},
     {"rm-snapshot", ctl_cmd_rm_snapshot, "[NAME] SNAP",
      "delete snapshot SNAP (gc reclaims what only it used)",
      "  NAME            default: the env mounted at ./.blast\n"},
