@@ -288,6 +288,9 @@ static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&fs->lock);
 	fi->fh = writer;
 	fi->keep_cache = 1;
+	/* a reader's close has nothing to seal: no FLUSH round trip
+	 * (Python opens every .pyc it imports) */
+	fi->noflush = !writer;
 	return err;
 }
 
