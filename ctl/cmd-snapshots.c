@@ -19,6 +19,7 @@
 struct snaps_args {
 	const char *name; /* NULL: the env mounted at ./.blast */
 	const char *snap; /* rm-snapshot */
+	uint64_t keep;	  /* --keep-auto, 0: unchanged */
 };
 
 struct snaps_row {
@@ -122,12 +123,46 @@ static int snaps_table(struct ctl *c, const struct snaps_row *rows, size_t n)
 	return r;
 }
 
+/* Keep at most `keep` automatic snapshots from now on (and now). A
+ * setting, so it is written directly also for a mounted env. */
+static int set_keep(struct ctl *c, struct snap_target *tg, uint64_t keep)
+{
+	struct store_txn *t = NULL;
+	struct store_env e;
+	int r = store_txn_begin(tg->st, true, &t);
+
+	if (r == 0)
+		r = store_env_get(t, tg->name, &e);
+	if (r == 0)
+		r = store_env_setting_set(t, &e, "auto-keep", keep);
+	if (r == 0)
+		r = store_snap_prune_auto(t, &e, keep);
+	if (r < 0) {
+		if (t)
+			store_txn_abort(t);
+		ctl_err(c, "cannot set auto-keep of env '%s': %s", tg->name,
+			ctl_strerror(r));
+		return r;
+	}
+	r = store_txn_commit(t);
+	if (r < 0)
+		ctl_err(c, "cannot set auto-keep of env '%s': %s", tg->name,
+			ctl_strerror(r));
+	else
+		ctl_status(c,
+			   "env '%s' keeps its %llu newest automatic "
+			   "snapshots",
+			   tg->name, (unsigned long long)keep);
+	return r;
+}
+
 static int snaps_parse(struct ctl *c, int argc, char **argv, bool rm,
 		       struct snaps_args *a)
 {
 	static const struct option opts_list[] = {
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    {"keep-auto", required_argument, NULL, 'k'},
 	    {0},
 	};
 	static const struct option opts_rm[] = {
@@ -136,7 +171,16 @@ static int snaps_parse(struct ctl *c, int argc, char **argv, bool rm,
 	};
 	int o, n, want = rm ? 1 : 0;
 
-	o = ctl_getopt(c, argc, argv, "", rm ? opts_rm : opts_list);
+	while ((o = ctl_getopt(c, argc, argv, "", rm ? opts_rm : opts_list)) ==
+	       'k') {
+		char *end;
+		unsigned long v = strtoul(optarg, &end, 10);
+
+		if (*end || !*optarg || v < 1 || v > 1000)
+			return ctl_usage_error(c,
+					       "--keep-auto takes 1 to 1000");
+		a->keep = (uint64_t)v;
+	}
 	if (o != -1)
 		return ctl_opt_exit(o);
 	n = argc - optind;
@@ -165,6 +209,8 @@ int ctl_cmd_snapshots(struct ctl *c, int argc, char **argv)
 	if (rc != CTL_PARSED)
 		return rc;
 	r = snap_target_open(c, a.name, &tg);
+	if (r == 0 && a.keep)
+		r = set_keep(c, &tg, a.keep);
 	snap_target_close(&tg); /* read only: no need to hold the lock */
 	if (r < 0)
 		return CTL_EXIT_FAIL;

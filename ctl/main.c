@@ -61,9 +61,11 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  undo loads the newest automatic snapshot older than that (or, if\n"
      "  no snapshot holds it, the newest automatic one), so each undo\n"
      "  steps further back. The undone state is saved as load does.\n"},
-    {"snapshots", ctl_cmd_snapshots, "[NAME] [--json]",
+    {"snapshots", ctl_cmd_snapshots, "[NAME] [--keep-auto N] [--json]",
      "list an env's snapshots: time, kind, logical size, message",
      "  NAME            default: the env mounted at ./.blast\n"
+     "  --keep-auto N   keep the N newest automatic snapshots (default 20),\n"
+     "                  from now on and at once\n"
      "  --json          print {\"snapshots\": [...]}\n"},
     {"diff", ctl_cmd_diff, "[NAME] A [B] [--json]",
      "show what changed from snapshot A to B (default: the live state)",

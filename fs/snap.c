@@ -20,9 +20,6 @@
 struct snap_scan {
 	uint64_t root;
 	bool saved; /* some snapshot has the live root */
-	size_t nauto;
-	int64_t oldest_ns;
-	char oldest[STORE_ENV_NAME_MAX + 1];
 };
 
 static int scan_snap(void *arg, const struct store_snap *s)
@@ -31,19 +28,12 @@ static int scan_snap(void *arg, const struct store_snap *s)
 
 	if (s->root == sc->root)
 		sc->saved = true;
-	if (s->automatic) {
-		sc->nauto++;
-		if (!sc->oldest[0] || s->created_ns < sc->oldest_ns) {
-			sc->oldest_ns = s->created_ns;
-			snprintf(sc->oldest, sizeof(sc->oldest), "%s", s->name);
-		}
-	}
 	return 0;
 }
 
 /* Save e's live root as auto-YYYYmmdd-HHMMSS-N (unless `always` is false
- * and a snapshot already has it); keep the newest AUTO_KEEP automatic
- * ones. name may be NULL. */
+ * and a snapshot already has it); keep the newest "auto-keep" (setting,
+ * default 20) automatic ones. name may be NULL. */
 static int auto_save(struct store_txn *t, struct store_env *e, bool always,
 		     char *name, size_t len)
 {
@@ -70,8 +60,14 @@ static int auto_save(struct store_txn *t, struct store_env *e, bool always,
 	s.automatic = true;
 	snprintf(s.message, sizeof(s.message), "automatic");
 	err = store_snap_create(t, e, &s);
-	if (!err && sc.nauto + 1 > AUTO_KEEP)
-		err = store_snap_delete(t, e, sc.oldest);
+	if (!err) {
+		uint64_t keep = STORE_AUTO_KEEP_DEFAULT;
+		int r = store_env_setting_get(t, e, "auto-keep", &keep);
+
+		err = r && r != -ENOENT ? r : 0;
+		if (!err)
+			err = store_snap_prune_auto(t, e, keep);
+	}
 	if (!err && name)
 		snprintf(name, len, "%s", s.name);
 	return err;

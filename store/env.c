@@ -772,3 +772,68 @@ int store_env_links_writable(struct store_txn *t, struct store_env *e,
 		return err;
 	return store_env_dir_writable(t, e, names, 1, out);
 }
+
+/* ---- per-env settings: meta key "env:<id>:<key>" -> u64 ---- */
+
+static int setting_key(char *kb, size_t cap, const struct store_env *e,
+		       const char *key)
+{
+	int n =
+	    snprintf(kb, cap, "env:%llu:%s", (unsigned long long)e->id, key);
+
+	return n < 0 || (size_t)n >= cap || !*key ? -EINVAL : 0;
+}
+
+int store_env_setting_get(struct store_txn *t, const struct store_env *e,
+			  const char *key, uint64_t *out)
+{
+	char kb[96];
+	int err = setting_key(kb, sizeof(kb), e, key);
+
+	return err ? err : store_meta_get_u64(t, kb, out);
+}
+
+int store_env_setting_set(struct store_txn *t, const struct store_env *e,
+			  const char *key, uint64_t val)
+{
+	char kb[96];
+	int err = setting_key(kb, sizeof(kb), e, key);
+
+	return err ? err : store_meta_put_u64(t, kb, val);
+}
+
+struct oldest_auto {
+	size_t n;
+	int64_t ns;
+	char name[STORE_ENV_NAME_MAX + 1];
+};
+
+static int find_oldest_auto(void *arg, const struct store_snap *s)
+{
+	struct oldest_auto *o = arg;
+
+	if (!s->automatic)
+		return 0;
+	if (!o->n++ || s->created_ns < o->ns) {
+		o->ns = s->created_ns;
+		memcpy(o->name, s->name, sizeof(o->name));
+	}
+	return 0;
+}
+
+int store_snap_prune_auto(struct store_txn *t, const struct store_env *e,
+			  uint64_t keep)
+{
+	struct oldest_auto o;
+	int err;
+
+	for (;;) {
+		memset(&o, 0, sizeof(o));
+		err = store_snap_iter(t, e, find_oldest_auto, &o);
+		if (err || o.n <= keep)
+			return err;
+		err = store_snap_delete(t, e, o.name);
+		if (err)
+			return err;
+	}
+}

@@ -341,6 +341,17 @@ int store_snap_iter(struct store_txn *t, const struct store_env *e,
 /* Point e's live root at table `root` (O(1)), dropping the old root. */
 int store_env_set_root(struct store_txn *t, struct store_env *e, uint64_t root);
 
+/* ---- per-env settings: small numbers kept with the env (by its id, so
+ * a later env of the same name starts fresh). key: up to 64 bytes. */
+#define STORE_AUTO_KEEP_DEFAULT 20 /* automatic snapshots kept */
+int store_env_setting_get(struct store_txn *t, const struct store_env *e,
+			  const char *key, uint64_t *out); /* -ENOENT */
+int store_env_setting_set(struct store_txn *t, const struct store_env *e,
+			  const char *key, uint64_t val);
+/* Delete e's oldest automatic snapshots until at most `keep` remain. */
+int store_snap_prune_auto(struct store_txn *t, const struct store_env *e,
+			  uint64_t keep);
+
 /* ---- seeds: named frozen roots shared by new envs (e.g. a venv layout
  * with pip installed for one interpreter), keyed by any string up to 255
  * bytes. A seed holds one reference on its root. */

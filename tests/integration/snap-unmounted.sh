@@ -136,6 +136,16 @@ run 1 load e1 s1
 bctl export e1@s2 "$W/x-s2b" 2>/dev/null
 assert_same_tree "$W/live2" "$W/x-s2b"
 
+# retention of automatic snapshots: a setting, applied at once
+nauto() { bctl --json snapshots e1 | python3 -c 'import json,sys; print(sum(s["automatic"] for s in json.load(sys.stdin)["snapshots"]))'; }
+[ "$(nauto)" -ge 2 ] || die "expected several automatic snapshots, got $(nauto)"
+run 0 snapshots e1 --keep-auto 1
+assert_contains "$ERR" "keeps its 1 newest automatic" "keep-auto status"
+assert_eq 1 "$(nauto)" "automatic snapshots after --keep-auto 1"
+change 'echo five >pkg/a.txt'
+assert_eq 1 "$(nauto)" "the daemon keeps to --keep-auto"
+run 2 snapshots e1 --keep-auto 0
+
 run 0 gc
 run 0 check --store --deep
 fs_pass
