@@ -188,6 +188,24 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 int fs_auto_snapshot(struct fs *fs, struct store_txn *t, struct store_env *e,
 		     const char *const *names, size_t depth);
 
+/* inval.c: what differs between two trees, for kernel invalidation. A
+ * record names a directory (by file id) and a name in it whose entry
+ * differs (old_fid: the old entry's file id, 0 if none), or with name
+ * NULL the directory's own attrs. links_changed: hard-linked inodes
+ * differ (callers then invalidate everything). */
+struct fs_change {
+	uint64_t dir_fid, old_fid;
+	char *name;
+};
+struct fs_changes {
+	struct fs_change *v;
+	size_t n, cap;
+	bool links_changed;
+};
+int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
+		       struct fs_changes *out);
+void fs_changes_release(struct fs_changes *c);
+
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);
 void fs_ctl_stop(struct fs *fs);

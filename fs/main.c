@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -464,6 +465,9 @@ static int daemonize(const char *logpath)
 				logpath);
 		else
 			fprintf(stderr, "blastfs: %.*s", (int)n, buf);
+		/* a failed start is over when we return: reap the child */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		_exit(1);
 	}
 	close(p[0]);

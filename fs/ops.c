@@ -211,6 +211,12 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	}
 	if (!err)
 		err = entry_node(fs, p, name, &st, &n);
+	if (!err && e.payload == STORE_P_HARDLINK) {
+		/* addressed by file id from now on (any name may go) */
+		pthread_mutex_lock(&fs->lock);
+		n->linked = true;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (!err)
 		fill_entry(ep, n, &st);
 	return err;

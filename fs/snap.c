@@ -120,51 +120,98 @@ int fs_snap_save(struct fs *fs, const char *name, bool automatic,
 	return err;
 }
 
+/* A notification for the kernel: an entry (name set) or an inode. */
 struct inval {
-	uint64_t parent;
+	uint64_t ino;
 	char *name;
 };
 
-/* Forget every node but the root: new lookups make new nodes, so no
- * cached page or attr of the old tree can be seen through them. Returns
- * the (parent, name) pairs the kernel may hold dentries for. */
-static int detach_nodes(struct fs *fs, struct inval **out, size_t *count)
-{
+struct invals {
 	struct inval *v;
-	size_t n = 0;
+	size_t n, cap;
+};
 
-	pthread_mutex_lock(&fs->lock);
-	v = calloc(fs->next_nodeid + 1, sizeof(*v));
-	for (uint64_t i = FUSE_ROOT_ID + 1; v && i < fs->next_nodeid; i++) {
+static int inval_add(struct invals *l, uint64_t ino, const char *name)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!p)
+			return -ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	l->v[l->n].ino = ino;
+	l->v[l->n].name = name ? strdup(name) : NULL;
+	if (name && !l->v[l->n].name)
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+/* Everything: every node but the root leaves the file id map (new
+ * lookups make new nodes) and every name the kernel may hold goes. */
+static int plan_all(struct fs *fs, struct invals *l)
+{
+	int err = 0;
+
+	for (uint64_t i = FUSE_ROOT_ID + 1; !err && i < fs->next_nodeid; i++) {
 		struct node *nd = fs_node_get(fs, i);
 
 		if (!nd)
 			continue;
 		fs_node_detach(fs, nd);
-		if (nd->parent && nd->name[0]) {
-			v[n].parent = nd->parent;
-			v[n].name = strdup(nd->name);
-			n += v[n].name != NULL;
-		}
+		if (nd->parent && nd->name[0])
+			err = inval_add(l, nd->parent, nd->name);
 	}
-	pthread_mutex_unlock(&fs->lock);
-	if (!v)
-		return -ENOMEM;
-	*out = v;
-	*count = n;
-	return 0;
+	return err ? err : inval_add(l, FUSE_ROOT_ID, NULL);
+}
+
+/* Exactly what changed: names whose entry differs (their old node leaves
+ * the file id map, so no page of the old content can be reached by a new
+ * lookup) and directories whose listing or attrs differ. Nodes of
+ * unchanged files stay, with their page cache. Under fs->lock. */
+static int plan_changes(struct fs *fs, const struct fs_changes *c,
+			struct invals *l)
+{
+	int err = 0;
+
+	if (c->links_changed)
+		return plan_all(fs, l);
+	for (size_t i = 0; !err && i < c->n; i++) {
+		struct node *dir = fs_node_by_fid(fs, c->v[i].dir_fid);
+		struct node *old;
+
+		if (!dir)
+			continue; /* the kernel holds nothing below it */
+		err = inval_add(l, dir->nodeid, NULL);
+		if (err || !c->v[i].name)
+			continue;
+		old = c->v[i].old_fid ? fs_node_by_fid(fs, c->v[i].old_fid)
+				      : NULL;
+		if (old && old != dir && old->nodeid != FUSE_ROOT_ID)
+			fs_node_detach(fs, old);
+		err = inval_add(l, dir->nodeid, c->v[i].name);
+	}
+	return err;
 }
 
 /* Called with no lock held and never from a request handler: the
  * kernel may need a handler thread to answer while it invalidates. */
-static void invalidate(struct fs *fs, struct inval *v, size_t n)
+static void invalidate(struct fs *fs, struct invals *l)
 {
-	for (size_t i = 0; i < n; i++) {
-		fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent, v[i].name,
-						 strlen(v[i].name));
-		free(v[i].name);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].name)
+			fuse_lowlevel_notify_inval_entry(fs->se, l->v[i].ino,
+							 l->v[i].name,
+							 strlen(l->v[i].name));
+		else
+			fuse_lowlevel_notify_inval_inode(fs->se, l->v[i].ino, 0,
+							 0);
+		free(l->v[i].name);
 	}
-	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
+	free(l->v);
 }
 
 static unsigned writers(struct fs *fs)
@@ -185,11 +232,12 @@ static unsigned writers(struct fs *fs)
 int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 		 unsigned *busy)
 {
+	struct fs_changes ch = {0};
+	struct invals l = {0};
 	struct store_txn *t;
 	struct store_env e;
 	struct store_snap s;
-	struct inval *v = NULL;
-	size_t n = 0;
+	uint64_t old_root = 0;
 	int err;
 
 	*auto_name = '\0';
@@ -203,6 +251,7 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 	err = fs_wtxn(fs, &t, &e);
 	if (err)
 		goto out_unlock;
+	old_root = e.root;
 	err = store_snap_get(t, &e, name, &s);
 	if (!err)
 		err = auto_save(t, &e, false, auto_name, len);
@@ -214,13 +263,17 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 		goto out_unlock;
 	}
 	err = store_txn_commit(t);
-	if (!err)
-		err = detach_nodes(fs, &v, &n);
+	/* old_root lives on in the automatic or another snapshot */
+	if (!err && fs_changes_between(fs->st, old_root, s.root, &ch))
+		ch.links_changed = true; /* could not tell: all of it */
+	if (!err) {
+		pthread_mutex_lock(&fs->lock);
+		err = plan_changes(fs, &ch, &l);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	fs_changes_release(&ch);
 out_unlock:
 	pthread_mutex_unlock(&fs->wlock);
-	if (v) {
-		invalidate(fs, v, n);
-		free(v);
-	}
+	invalidate(fs, &l);
 	return err;
 }

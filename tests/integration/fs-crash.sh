@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Crash safety: blastfs is killed with SIGKILL while a writer creates many
-# files (each written and closed, some via tmp+rename, then its name logged
-# and fsync'd outside the mount). After clearing the dead mount and
-# restarting, every logged file is there with its exact bytes; twice in a
-# row (a crash after a recovery). Then the same with a kill in the middle of
+# files (each written and closed, some via tmp+rename, some then chmod'ed
+# and given an explicit mtime, symlinked or unlinked; each step logged and
+# fsync'd outside the mount once it returned). After clearing the dead
+# mount and restarting, every logged step is there: exact bytes, modes,
+# mtimes, symlinks, and unlinked files stay gone; twice in a row (a crash
+# after a recovery). fsync/fdatasync are honest: what they covered survives
+# a kill -9 while the files are still open. Then a kill in the middle of
 # `pip install blast-many`: after restart the mount works (python and pip
 # run, the package installs again and imports) and the store verifies.
 set -euo pipefail
@@ -14,24 +17,50 @@ fs_setup
 MNT=$W/mnt
 cd "$W"
 
-cat >"$W/writer.py" <<'PY'
-import hashlib, os, sys
-mnt, log, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# One module for the writer and the checker: what file i holds, and which
+# metadata operations follow its write (each logged once it returned).
+cat >"$W/crashlib.py" <<'PY'
+import hashlib, os
 SIZES = [0, 1, 100, 4096, 70000, 300001, 1000, 5]
+T0 = 1_500_000_000_000_000_000
 
 def content(i):
     block = hashlib.sha256(b"%d" % i).digest()
     n = SIZES[i % len(SIZES)]
     return (block * (n // 32 + 1))[:n]
 
+def paths(mnt, i):
+    d = os.path.join(mnt, "d%03d" % (i // 100))
+    return d, os.path.join(d, "f%06d" % i), os.path.join(d, "l%06d" % i)
+
+def expected(i, ops):
+    """(content or None if unlinked, mode, mtime_ns or None, symlink or None)"""
+    mode = 0o640 if i % 3 == 2 else 0o644
+    mtime = None
+    if "m" in ops:
+        mode, mtime = 0o600, T0 + i
+    data = None if "u" in ops else content(i)
+    return data, mode, mtime, ("f%06d" % i if "s" in ops else None)
+PY
+
+cat >"$W/writer.py" <<'PY'
+import os, sys
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
+from crashlib import content, paths, T0
+mnt, log, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
+os.umask(0o022)
+
 with open(log, "a") as lf:
+    def done(line):
+        lf.write(line + "\n")
+        lf.flush()
+        os.fsync(lf.fileno())
     i = start
     while True:
-        d = os.path.join(mnt, "d%03d" % (i // 100))
+        d, path, link = paths(mnt, i)
         os.makedirs(d, exist_ok=True)
-        path = os.path.join(d, "f%06d" % i)
         if i == start:  # leftovers of the file being written at the last crash
-            for p in (path, path + ".tmp"):
+            for p in (path, path + ".tmp", link):
                 if os.path.lexists(p):
                     os.unlink(p)
         if i % 3 == 0:  # like _write_atomic / pip's adjacent tmp file
@@ -47,37 +76,56 @@ with open(log, "a") as lf:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
             os.write(fd, content(i))
             os.close(fd)
-        lf.write("%d\n" % i)
-        lf.flush()
-        os.fsync(lf.fileno())
+        done("%d w" % i)
+        if i % 5 == 4:
+            os.chmod(path, 0o600)
+            os.utime(path, ns=(T0 + i, T0 + i))
+            done("%d m" % i)
+        if i % 7 == 6:
+            os.symlink("f%06d" % i, link)
+            done("%d s" % i)
+        if i % 11 == 10:
+            os.unlink(path)
+            done("%d u" % i)
         i += 1
 PY
 
 cat >"$W/verify.py" <<'PY'
-import hashlib, os, sys
+import os, stat, sys
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
+from crashlib import expected, paths
 mnt, log = sys.argv[1], sys.argv[2]
-SIZES = [0, 1, 100, 4096, 70000, 300001, 1000, 5]
-def content(i):
-    block = hashlib.sha256(b"%d" % i).digest()
-    n = SIZES[i % len(SIZES)]
-    return (block * (n // 32 + 1))[:n]
+ops = {}
+for line in open(log):
+    i, op = line.split()
+    ops.setdefault(int(i), set()).add(op)
 bad = []
-logged = [int(x) for x in open(log).read().split()]
-for i in logged:
-    path = os.path.join(mnt, "d%03d" % (i // 100), "f%06d" % i)
+for i, o in sorted(ops.items()):
+    data, mode, mtime, target = expected(i, o)
+    _, path, link = paths(mnt, i)
     try:
-        with open(path, "rb") as f:
-            got = f.read()
+        if data is None:
+            if os.path.lexists(path):
+                bad.append("%s: unlinked before the kill, back after restart" % path)
+        else:
+            st = os.stat(path)
+            got = open(path, "rb").read()
+            if got != data:
+                bad.append("%s: %d bytes, expected %d%s" % (path, len(got), len(data),
+                           " (same length, other bytes)" if len(got) == len(data) else ""))
+            if stat.S_IMODE(st.st_mode) != mode:
+                bad.append("%s: mode %o, expected %o" % (path, stat.S_IMODE(st.st_mode), mode))
+            if mtime is not None and st.st_mtime_ns != mtime:
+                bad.append("%s: mtime %d, expected %d (utimens before the kill)"
+                           % (path, st.st_mtime_ns, mtime))
+        if target is not None and os.readlink(link) != target:
+            bad.append("%s: symlink to %r, expected %r" % (link, os.readlink(link), target))
     except OSError as e:
-        bad.append("%s: %s" % (path, e.strerror))
-        continue
-    if got != content(i):
-        bad.append("%s: %d bytes, expected %d bytes %s" % (
-            path, len(got), len(content(i)),
-            "(same length, different bytes)" if len(got) == len(content(i)) else ""))
+        bad.append("%s: %s" % (e.filename or path, e.strerror))
 for b in bad[:20]:
     print(b)
-print("%d logged files, %d bad" % (len(logged), len(bad)))
+print("%d logged files (%d operations), %d bad" % (len(ops), sum(map(len, ops.values())),
+                                                 len(bad)))
 sys.exit(1 if bad else 0)
 PY
 
@@ -85,12 +133,12 @@ PY
 # TARGET files are logged, reap the writer, clear the mount, restart.
 kill_during_writer() {
 	local round=$1 target=$2 start=0 wpid deadline n rc=0
-	[ ! -s "$W/log" ] || start=$(($(tail -n1 "$W/log") + 1))
+	[ ! -s "$W/log" ] || start=$(($(tail -n1 "$W/log" | cut -d' ' -f1) + 1))
 	"$BLAST_TEST_PYTHON" "$W/writer.py" "$MNT" "$W/log" "$start" 2>"$W/writer.err" &
 	wpid=$!
 	on_exit kill_pid "$wpid"
 	deadline=$(_lib_deadline 120)
-	while n=$(wc -l <"$W/log"); [ "$n" -lt "$target" ]; do
+	while n=$(cut -d' ' -f1 "$W/log" | uniq | wc -l); [ "$n" -lt "$target" ]; do
 		_lib_pid_alive "$wpid" || die "round $round: writer died early: $(cat "$W/writer.err")"
 		_lib_past "$deadline" && die "round $round: only $n files logged after 120s"
 		sleep 0.01
@@ -123,6 +171,59 @@ fs_check_store
 fs_mount crash "$MNT"
 "$BLAST_TEST_PYTHON" "$W/verify.py" "$MNT" "$W/log" >"$W/verify.out" ||
 	die "after a clean remount: $(cat "$W/verify.out")"
+
+note "fsync is honest: what fsync/fdatasync covered survives kill -9 with the files still open"
+cat >"$W/holder.py" <<'PY'
+import os, sys, time
+mnt, ready = sys.argv[1], sys.argv[2]
+a = os.open(os.path.join(mnt, "synced"), os.O_RDWR | os.O_CREAT, 0o644)
+os.write(a, b"A" * 100000)
+os.fsync(a)
+b = os.open(os.path.join(mnt, "datasynced"), os.O_RDWR | os.O_CREAT, 0o644)
+os.write(b, b"B" * 5000)
+os.fdatasync(b)
+c = os.open(os.path.join(mnt, "synced-then-more"), os.O_RDWR | os.O_CREAT, 0o644)
+os.write(c, b"C" * 3000)
+os.fsync(c)
+os.write(c, b"D" * 3000)
+open(ready, "w").close()
+time.sleep(3600)  # keep every file open until killed
+PY
+"$BLAST_TEST_PYTHON" "$W/holder.py" "$MNT" "$W/holder.ready" 2>"$W/holder.err" &
+hpid=$!
+on_exit kill_pid "$hpid"
+deadline=$(_lib_deadline 60)
+until [ -e "$W/holder.ready" ]; do
+	_lib_pid_alive "$hpid" || die "holder died: $(cat "$W/holder.err")"
+	_lib_past "$deadline" && die "holder not ready after 60s"
+	sleep 0.01
+done
+fs_kill9 crash "$MNT"
+kill_pid "$hpid"
+fs_mount crash "$MNT"
+"$BLAST_TEST_PYTHON" - "$MNT" <<'PY' || die "fsync'd data lost by kill -9 (see above)"
+import os, sys
+m = sys.argv[1]
+bad = []
+def get(name):
+    try:
+        return open(os.path.join(m, name), "rb").read()
+    except OSError as e:
+        return "missing (%s)" % e.strerror
+got = get("synced")
+if got != b"A" * 100000:
+    bad.append("synced: fsync'd 100000 bytes, after kill -9: %r" % (got[:20],))
+got = get("datasynced")
+if got != b"B" * 5000:
+    bad.append("datasynced: fdatasync'd 5000 bytes, after kill -9: %r" % (got[:20],))
+got = get("synced-then-more")
+if got not in (b"C" * 3000, b"C" * 3000 + b"D" * 3000):
+    bad.append("synced-then-more: neither the fsync'd nor the later content: %r..."
+               % (got[:20],))
+for b in bad:
+    print("FAIL: " + b)
+sys.exit(1 if bad else 0)
+PY
 fs_umount crash "$MNT"
 
 note "kill -9 during pip install blast-many"

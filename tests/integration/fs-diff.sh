@@ -7,7 +7,8 @@
 # (each in its own subdir: the daemon's threads and locks get concurrent
 # work), sealing pending writes at random points; then more seeds run
 # alone with unmount/remount in their middle (after which the trees, st_ino
-# included, must still match). Finally the env is unmounted and exported:
+# included, must still match) and with the kernel's inode cache dropped at
+# random points (FS_DIFF_NO_DROP_CACHES=1: not). Finally the env is unmounted and exported:
 # the export equals the native trees.
 # FS_DIFF_SEEDS (parallel, default "1 2 3 4"), FS_DIFF_REMOUNT_SEEDS
 # (default "5 6"), FS_DIFF_OPS (default 2500) override the defaults;
@@ -54,10 +55,16 @@ for seed in $seeds; do
 done
 [ -z "$failed" ] || die "fsdiff.py diverged (or hung) for seed(s)$failed (see above)"
 
+# The sequential seeds also make the kernel forget dentries and inodes now
+# and then (FORGET, then fresh LOOKUPs), where that is allowed.
+forget=()
+if [ -w /proc/sys/vm/drop_caches ] && [ -z "${FS_DIFF_NO_DROP_CACHES:-}" ]; then
+	forget=(--drop-caches 0.03)
+fi
 for seed in $remount_seeds; do
-	note "seed $seed: $ops ops, remount after ops $((ops / 3)) and $((2 * ops / 3))"
+	note "seed $seed: $ops ops, remount after ops $((ops / 3)) and $((2 * ops / 3))${forget:+, forgetting inodes}"
 	rc=0
-	fsdiff "$seed" --remount-at "$((ops / 3)),$((2 * ops / 3))" \
+	fsdiff "$seed" "${forget[@]}" --remount-at "$((ops / 3)),$((2 * ops / 3))" \
 		--remount-cmd "$(fs_hook_cmd remount diff "$W/mnt")" || rc=$?
 	[ "$rc" -eq 0 ] || die "fsdiff.py seed $seed: the mount diverged from the native tree (see above)"
 done

@@ -30,6 +30,10 @@
 FS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # FS_TIMEOUT: seconds to wait for a mount to appear or a daemon to exit.
 FS_TIMEOUT=${FS_TIMEOUT:-30}
+# FS_MAX_RSS_MB: a daemon whose resident memory passes this is killed by a
+# watchdog (so a runaway daemon fails its test instead of the machine), and
+# fs_umount fails if the daemon's peak RSS (VmHWM) was above it. 0: no limit.
+FS_MAX_RSS_MB=${FS_MAX_RSS_MB:-2048}
 
 # fs_setup: require FUSE, the binaries and python; make $W (workdir) and $H
 # (store dir, not created), keep HOME/XDG away from real stores, dump the
@@ -49,6 +53,7 @@ fs_setup() {
 
 # fs_pass: mark success (no log dump) and say PASS.
 fs_pass() {
+	_fs_check_oom
 	: >"$W/run/.passed"
 	echo "PASS: $TEST_NAME"
 }
@@ -56,6 +61,9 @@ fs_pass() {
 _fs_dump_logs() {
 	local f
 	[ -e "$W/run/.passed" ] && return 0
+	for f in "$W"/run/*.oom; do
+		[ -e "$f" ] && echo "# $(cat "$f")" >&2
+	done
 	for f in "$W"/run/*.log "$H"/run/*.log; do
 		[ -s "$f" ] || continue
 		echo "# --- last lines of $f ---" >&2
@@ -96,11 +104,13 @@ fs_start() {
 		fi
 		"$BLASTFS" -f --home "$H" "$@" "$name" "$mnt" </dev/null \
 			>>"$W/run/$name.log" 2>&1 &
+		dpid=$!
 		exec 3>&-
-		echo $! >"$W/run/$name.pid.tmp"
+		echo "$dpid" >"$W/run/$name.pid.tmp"
 		mv -f -- "$W/run/$name.pid.tmp" "$W/run/$name.pid"
+		[ "$FS_MAX_RSS_MB" -eq 0 ] || _fs_rss_watchdog "$name" "$dpid" &
 		rc=0
-		wait $! || rc=$?
+		wait "$dpid" || rc=$?
 		echo "$rc" >"$W/run/$name.rc"
 	) </dev/null >/dev/null 2>&1 &
 	deadline=$(_lib_deadline 5)
@@ -134,11 +144,37 @@ _fs_wait_ready() {
 	deadline=$(_lib_deadline "$FS_TIMEOUT")
 	until is_mounted "$mnt"; do
 		if ! _lib_pid_alive "$FS_PID"; then
+			_fs_check_oom
 			die "blastfs for '$name' exited before mounting $mnt: $(tail -n 5 "$W/run/$name.log" 2>/dev/null)"
 		fi
 		_lib_past "$deadline" && die "blastfs for '$name': $mnt not mounted after ${FS_TIMEOUT}s"
 		sleep 0.01
 	done
+}
+
+# _fs_rss_watchdog NAME PID: SIGKILL PID once its RSS passes FS_MAX_RSS_MB,
+# leaving the reason in $W/run/NAME.oom. Polls every 50 ms (a guard, not a
+# readiness wait).
+_fs_rss_watchdog() {
+	local name=$1 pid=$2 kb
+	while kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null); do
+		if [ -n "$kb" ] && [ "$kb" -gt $((FS_MAX_RSS_MB * 1024)) ]; then
+			echo "blastfs pid $pid killed by the test's watchdog: RSS $((kb / 1024)) MB > FS_MAX_RSS_MB=$FS_MAX_RSS_MB" \
+				>"$W/run/$name.oom"
+			kill -KILL "$pid" 2>/dev/null
+			return 0
+		fi
+		sleep 0.05
+	done
+}
+
+# _fs_check_oom: fail if a watchdog killed a daemon.
+_fs_check_oom() {
+	local f
+	for f in "$W"/run/*.oom; do
+		[ -e "$f" ] && die "$(cat "$f")"
+	done
+	return 0
 }
 
 _fs_kill_daemon() {
@@ -155,8 +191,16 @@ fs_daemon_pid() {
 # fs_umount NAME MOUNTPOINT: unmount (retrying briefly while busy), then wait
 # for the daemon to seal, sync and exit by itself; fail unless it exits 0.
 fs_umount() {
-	local name=$1 mnt=$2 pid deadline rc
+	local name=$1 mnt=$2 pid deadline rc hwm
 	pid=$(cat -- "$W/run/$name.pid") || die "fs_umount: no daemon for $name"
+	_fs_check_oom
+	hwm=$(awk '/^VmHWM:/ { print int($2 / 1024) }' "/proc/$pid/status" 2>/dev/null || true)
+	if [ -n "$hwm" ]; then
+		note "blastfs '$name' peak RSS: $hwm MB"
+		if [ "$FS_MAX_RSS_MB" -gt 0 ] && [ "$hwm" -gt "$FS_MAX_RSS_MB" ]; then
+			die "blastfs '$name': peak RSS $hwm MB > FS_MAX_RSS_MB=$FS_MAX_RSS_MB"
+		fi
+	fi
 	deadline=$(_lib_deadline 10)
 	until fusermount3 -u -- "$mnt" 2>"$W/run/umount.err"; do
 		_lib_past "$deadline" && die "fs_umount: cannot unmount $mnt: $(cat "$W/run/umount.err")"

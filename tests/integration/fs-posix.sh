@@ -7,7 +7,8 @@
 # long symlinks, chmod/chown/truncate/utimensat (NOW/OMIT), O_APPEND, holes,
 # mmap, fsync, statfs, big readdirs (also while deleting), stable st_ino
 # (also across a remount), st_blocks, and the known traps of other FUSE
-# filesystems (negative lookups, stale page cache, rename over open files).
+# filesystems (negative lookups, stale page cache, rename over open files,
+# FORGET of hard-linked inodes), concurrency and sealing races.
 # FS_POSIX_ONLY=check1,check2 runs only those.
 set -euo pipefail
 # shellcheck source=tests/integration/fs-lib.sh
@@ -17,10 +18,15 @@ fs_setup
 fs_import posix
 fs_mount posix "$W/mnt"
 cd "$W"
-only=()
-[ -z "${FS_POSIX_ONLY:-}" ] || only=(--only "$FS_POSIX_ONLY")
+extra=()
+[ -z "${FS_POSIX_ONLY:-}" ] || extra=(--only "$FS_POSIX_ONLY")
+# Checks may evict dentries/inodes machine-wide (FORGETs) where allowed;
+# FS_POSIX_NO_DROP_CACHES=1 keeps the test from touching other processes' caches.
+if [ -w /proc/sys/vm/drop_caches ] && [ -z "${FS_POSIX_NO_DROP_CACHES:-}" ]; then
+	extra+=(--drop-caches)
+fi
 rc=0
-timeout -k 10 900 "$BLAST_TEST_PYTHON" "$FS_DIR/fsposix.py" --design "${only[@]}" \
+timeout -k 10 900 "$BLAST_TEST_PYTHON" "$FS_DIR/fsposix.py" --design "${extra[@]}" \
 	--remount-cmd "$(fs_hook_cmd remount posix "$W/mnt")" \
 	--sync-cmd "$(fs_hook_cmd sync posix)" \
 	"$W/mnt" >"$W/run/fsposix.out" 2>&1 || rc=$?

@@ -17,6 +17,9 @@ Usage: fsdiff.py [options] MOUNT_DIR NATIVE_DIR
                       1); in between only files the op touched are read
   --dir-nlink         also compare st_nlink of directories
   --time-min NS       earliest time utimens sets (default -2**60, pre-1970)
+  --drop-caches P     after an op, with probability P, make the kernel forget
+                      its dentries and inodes (echo 2 >/proc/sys/vm/drop_caches,
+                      root, machine-wide): FORGETs and fresh LOOKUPs mid-run
   --history FILE      write the whole op history there on failure
   --quiet             no progress lines
 
@@ -399,7 +402,7 @@ def touched_paths(op, snap):
 
 def main(argv):
     opts = {"seed": 1, "ops": 2000, "remount_at": set(), "remount_cmd": None,
-            "sync_cmd": None, "full_every": 1, "dir_nlink": False, "time_min": -2**60, "history": None,
+            "sync_cmd": None, "full_every": 1, "dir_nlink": False, "time_min": -2**60, "drop_caches": 0.0, "history": None,
             "quiet": False}
     pos = []
     args = list(argv)
@@ -418,6 +421,8 @@ def main(argv):
                 opts["sync_cmd"] = args.pop(0)
             elif a == "--full-every":
                 opts["full_every"] = max(1, int(args.pop(0)))
+            elif a == "--drop-caches":
+                opts["drop_caches"] = float(args.pop(0))
             elif a == "--time-min":
                 opts["time_min"] = int(args.pop(0))
             elif a == "--dir-nlink":
@@ -526,6 +531,10 @@ def main(argv):
                 explicit[st.st_ino] = op[3]
             except OSError:
                 pass
+        if opts["drop_caches"] and rng.random() < opts["drop_caches"]:
+            history.append("%5d drop_caches" % step)
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("2")
         full = step % opts["full_every"] == 0
         paths = None if full else touched_paths(op, snap_n)
         try:

@@ -3,7 +3,7 @@
 """POSIX edge-case checks of a mounted filesystem, one named check each.
 
 Usage: fsposix.py [--list] [--only NAME,...] [--design] [--remount-cmd CMD]
-                  [--sync-cmd CMD] DIR
+                  [--sync-cmd CMD] [--drop-caches] DIR
 
 Each check runs in a fresh subdirectory of DIR and prints one TAP-like line:
 "ok NAME", "not ok NAME: what was expected, what came instead" or
@@ -16,6 +16,9 @@ back-to-back changes, renameat2 flags other than NOREPLACE refused.
 --remount-cmd CMD (run by the shell, no fd of ours open in DIR) enables the
 checks across an unmount/remount; --sync-cmd CMD (seal pending writes) makes
 the copy-up checks rewrite files that are certainly sealed in the store.
+--drop-caches (root) lets checks evict the kernel's dentries and inodes
+(echo 2 >/proc/sys/vm/drop_caches, machine-wide) so that the filesystem gets
+FORGETs and fresh LOOKUPs in the middle of a sequence.
 """
 
 import ctypes
@@ -33,7 +36,7 @@ import time
 import traceback
 
 CHECKS = []
-OPTS = {"design": False, "remount": None, "sync": None}
+OPTS = {"design": False, "remount": None, "sync": None, "drop_caches": False}
 OLD_NS = 1_000_000_000_123_456_789  # 2001-09-09, an explicit "old" time
 libc = ctypes.CDLL(None, use_errno=True)
 AT_FDCWD = -100
@@ -169,6 +172,12 @@ def run_hook(kind):
     if r.returncode != 0:
         fail("%s command failed (exit %d): %s: %s" % (
             kind, r.returncode, cmd, r.stdout.decode(errors="replace")[-2000:]))
+
+
+def forget_all():
+    """Make the kernel forget unused dentries and inodes (FORGET requests)."""
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("2")
 
 
 def sync_if_possible():
@@ -1073,6 +1082,46 @@ def _(d):
                  what="link onto an existing name")
 
 
+@check("hard_links_after_forget")
+def _(d):
+    # The kernel evicts an inode (FORGET), looks it up again by another
+    # name, and more links come and go: found by random ops + drop_caches.
+    if not OPTS["drop_caches"]:
+        raise Skip("needs --drop-caches")
+    P = lambda n: os.path.join(d, n)
+
+    def replace(n, data):
+        write_file(P(".tmp"), data)
+        os.rename(P(".tmp"), P(n))
+    replace("n2", b"X")
+    os.link(P("n2"), P("n3"))
+    forget_all()
+    os.link(P("n3"), P("n0"))
+    eq(3, os.stat(P("n2")).st_nlink, "nlink after a link made via a re-looked-up name")
+    replace("n0", b"Y")
+    replace("n3", b"Z")
+    try:
+        st = os.stat(P("n2"))
+    except OSError as e:
+        fail("stat of the last name of a hard-linked file after FORGET, link, and two "
+             "renames over its other names: %s" % ename(e.errno))
+    eq(1, st.st_nlink, "nlink of the last name")
+    eq(b"X", read_file(P("n2")), "content of the last name")
+    expect_errno(errno.EEXIST, os.link, P("n0"), P("n2"), what="link onto the last name")
+    forget_all()
+    eq((1, b"X"), (os.stat(P("n2")).st_nlink, read_file(P("n2"))), "after another FORGET")
+    # Variants: unlink instead of rename-over; links across directories.
+    os.mkdir(P("sub"))
+    write_file(P("a"), b"A")
+    os.link(P("a"), P("sub/b"))
+    forget_all()
+    os.link(P("sub/b"), P("c"))
+    os.unlink(P("a"))
+    forget_all()
+    os.unlink(P("sub/b"))
+    eq((1, b"A"), (os.stat(P("c")).st_nlink, read_file(P("c"))), "last link across dirs")
+
+
 @check("hard_link_to_open_unlinked_survives")
 def _(d):
     a, b = os.path.join(d, "a"), os.path.join(d, "b")
@@ -1938,6 +1987,228 @@ def _(d):
         os.close(fd)
 
 
+@check("unix_socket_bind")
+def _(d):
+    import socket
+    p = os.path.join(d, "sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        try:
+            srv.bind(p)
+        except OSError as e:
+            fail("bind() of a unix socket on the mount (mknod S_IFSOCK): %s" % ename(e.errno))
+        srv.listen(1)
+        st = os.lstat(p)
+        expect(stat.S_ISSOCK(st.st_mode), "bind() made no socket: mode %o" % st.st_mode)
+        cli = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            cli.connect(p)
+            conn, _ = srv.accept()
+            cli.sendall(b"ping")
+            eq(b"ping", conn.recv(10), "data through a socket bound on the mount")
+            conn.close()
+        finally:
+            cli.close()
+    finally:
+        srv.close()
+    os.mknod(os.path.join(d, "mk"), 0o600 | stat.S_IFSOCK)
+    expect(stat.S_ISSOCK(os.lstat(os.path.join(d, "mk")).st_mode), "mknod S_IFSOCK type")
+    os.unlink(p)
+
+
+@check("rewrite_while_sealing")
+def _(d):
+    # Reopen for write, append, rewrite, rename and link files right after
+    # closing them, while sealing runs (and is forced by the sync hook in a
+    # second thread when there is one): every read after a close sees
+    # exactly what was written.
+    stop = threading.Event()
+    errs = []
+
+    def syncer():
+        while not stop.is_set():
+            try:
+                run_hook("sync")
+            except Fail as e:
+                errs.append(str(e))
+                return
+    t = threading.Thread(target=syncer) if OPTS["sync"] else None
+    if t:
+        t.start()
+    try:
+        model = {}
+        for i in range(400):
+            name = "f%d" % (i % 7)
+            p = os.path.join(d, name)
+            k = i % 5
+            if k == 0 or name not in model:
+                data = bytes([i % 251]) * (1000 + i * 37)
+                write_file(p, data)
+                model[name] = data
+            elif k == 1:
+                with open(p, "ab") as f:
+                    f.write(b"+%d" % i)
+                model[name] += b"+%d" % i
+            elif k == 2:
+                _pwrite(p, b"<%d>" % i, 100)
+                m = bytearray(model[name])
+                m[100:100 + len(b"<%d>" % i)] = b"<%d>" % i
+                model[name] = bytes(m)
+            elif k == 3:
+                os.truncate(p, len(model[name]) // 2)
+                model[name] = model[name][:len(model[name]) // 2]
+            else:
+                os.link(p, p + ".l")
+                os.rename(p + ".l", p + ".r")
+                os.unlink(p)
+                os.rename(p + ".r", p)
+            got = read_file(p)
+            if got != model[name]:
+                fail("step %d (%s of %s): read back %d bytes, expected %d" % (
+                    i, ["rewrite", "append", "pwrite", "truncate", "link+rename"][k], name,
+                    len(got), len(model[name])))
+    finally:
+        stop.set()
+        if t:
+            t.join()
+    expect(not errs, "; ".join(errs))
+    for name, data in model.items():
+        eq(data, read_file(os.path.join(d, name)), "final content of %s" % name)
+
+
+@check("reader_sees_each_closed_version")
+def _(d):
+    # A reader with the file open all along sees every closed version.
+    p = os.path.join(d, "f")
+    write_file(p, bytes(64 * 1024))
+    rfd = os.open(p, os.O_RDONLY)
+    try:
+        for i in range(1, 200):
+            fd = os.open(p, os.O_WRONLY)
+            os.pwrite(fd, bytes([i]) * (64 * 1024), 0)
+            os.close(fd)
+            got = os.pread(rfd, 64 * 1024, 0)
+            if got != bytes([i]) * (64 * 1024):
+                fail("version %d: the open reader sees %r..." % (i, got[:8]))
+            if i % 50 == 0:
+                sync_if_possible()
+    finally:
+        os.close(rfd)
+
+
+def _churn_content(w, serial):
+    n = (w * 7919 + serial * 104729) % 200_000
+    head = b"BLAST:%d:%d:%d:" % (w, serial, n)
+    block = hashlib.sha256(head).digest()
+    return head + (block * (n // 32 + 1))[:n]
+
+
+def _churn_check(data):
+    try:
+        _, w, serial, n, _ = data.split(b":", 4)
+        want = _churn_content(int(w), int(serial))
+    except ValueError:
+        return "no valid header: %r" % data[:30]
+    return None if data == want else "torn or stale content (writer %s serial %s, %d bytes)" % (
+        w.decode(), serial.decode(), len(data))
+
+
+@check("concurrent_same_names_churn")
+def _(d):
+    # Processes race on one small namespace: atomic replace (tmp + rename),
+    # rename, link, unlink, mkdir/rmdir, readdir, read. Only the errors such
+    # races explain are allowed, and every read of a name sees a complete
+    # file (rename is atomic). Afterwards the tree is self-consistent.
+    import random
+    names = ["n%d" % i for i in range(12)]
+    dirs = ["", "da", "db"]
+    for sub in dirs[1:]:
+        os.mkdir(os.path.join(d, sub))
+    # EPERM: link() of a directory; EINVAL: rename of a dir into itself.
+    ok_errs = {errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR,
+               errno.EPERM, errno.EINVAL}
+    # FSPOSIX_CHURN="PROCS,OPS" (default 4,1500) to hunt for races.
+    nproc, nops = map(int, os.environ.get("FSPOSIX_CHURN", "4,1500").split(","))
+    r, w = os.pipe()
+    pids = []
+    for k in range(nproc):
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            rng = random.Random(k)
+            bad = []
+            serial = 0
+            for i in range(nops):
+                a = os.path.join(d, rng.choice(dirs), rng.choice(names))
+                b = os.path.join(d, rng.choice(dirs), rng.choice(names))
+                op = rng.randrange(8)
+                if k == 1 and i % 100 == 50 and OPTS["drop_caches"]:
+                    forget_all()
+                if k == 0 and i % 150 == 0 and OPTS["sync"]:
+                    try:
+                        run_hook("sync")  # seal while the others write
+                    except Fail as e:
+                        bad.append(str(e))
+                try:
+                    if op <= 1:
+                        serial += 1
+                        tmp = os.path.join(d, ".tmp%d_%d" % (k, serial))
+                        write_file(tmp, _churn_content(k, serial))
+                        try:
+                            os.rename(tmp, a)
+                        except OSError:
+                            os.unlink(tmp)
+                            raise
+                    elif op == 2:
+                        os.rename(a, b)
+                    elif op == 3:
+                        os.link(a, b)
+                    elif op == 4:
+                        os.unlink(a)
+                    elif op == 5:
+                        (os.mkdir if rng.random() < 0.5 else os.rmdir)(a)
+                    elif op == 6:
+                        for e in os.scandir(os.path.dirname(a)):
+                            e.stat(follow_symlinks=False)
+                    else:
+                        with open(a, "rb") as f:
+                            msg = _churn_check(f.read())
+                        if msg:
+                            bad.append("read of %s: %s" % (os.path.relpath(a, d), msg))
+                except OSError as e:
+                    if e.errno not in ok_errs:
+                        bad.append("op %d on %s: %s" % (op, os.path.relpath(a, d),
+                                                        ename(e.errno)))
+                if len(bad) > 5:
+                    break
+            os.write(w, ("\n".join(bad) + "\0").encode())
+            os._exit(0)
+        pids.append(pid)
+    os.close(w)
+    out = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        out += chunk
+    os.close(r)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    msgs = [m for m in out.decode(errors="replace").split("\0") if m.strip()]
+    expect(not msgs, "; ".join(m.replace("\n", "; ") for m in msgs)[:1500])
+    # Quiescent: every listed entry can be stat'ed and read; link counts add up.
+    links = {}
+    for root, subdirs, files in os.walk(d):
+        for n in files:
+            p = os.path.join(root, n)
+            st = os.lstat(p)
+            links.setdefault(st.st_ino, [st.st_nlink, 0])[1] += 1
+            msg = _churn_check(read_file(p))
+            expect(msg is None, "%s after the churn: %s" % (os.path.relpath(p, d), msg))
+    for ino, (nlink, seen) in links.items():
+        eq(nlink, seen, "st_nlink vs names found for inode %d" % ino)
+
+
 @check("concurrent_writers")
 def _(d):
     errs = []
@@ -1982,6 +2253,8 @@ def main(argv):
             OPTS["remount"] = args.pop(0)
         elif a == "--sync-cmd":
             OPTS["sync"] = args.pop(0)
+        elif a == "--drop-caches":
+            OPTS["drop_caches"] = True
         elif a.startswith("-"):
             print(__doc__, file=sys.stderr)
             return 2
@@ -2020,6 +2293,10 @@ def main(argv):
             failed.append(name)
             continue
         except Exception as e:
+            if isinstance(e, OSError) and e.errno in (errno.ENOTCONN, errno.ECONNABORTED):
+                print("not ok %s: %s: the filesystem is gone, stopping" % (name, e), flush=True)
+                failed.append(name)
+                break
             tb = traceback.extract_tb(e.__traceback__)
             where = "line %d" % tb[-1].lineno if tb else "?"
             print("not ok %s: unexpected %s: %s (%s)" % (name, type(e).__name__, e, where),
