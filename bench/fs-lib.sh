@@ -25,52 +25,10 @@ fs_pin() {
 	printf '%s\n' "$dst"
 }
 
-# fs_time VAR CMD [ARG...]: bench_time's interface (VAR = wall seconds from
-# CLOCK_MONOTONIC around fork+exec+wait, BENCH_USER/BENCH_SYS = the child's
-# CPU, CMD's status returned, killed after $BENCH_TIMEOUT s with 124), but
-# the child is reaped by a blocking wait: lib.sh's bench_time uses
-# subprocess.call(timeout=...), which polls with sleeps growing to 50 ms,
-# so every time it measures above ~60 ms is rounded up to the next
-# 0.063 + k * 0.05 s (FUSE walks of 0.07 s read as 0.115 s).
+# fs_time VAR CMD [ARG...]: lib.sh's bench_time (it reaps the child with a
+# blocking wait now; it used to poll and round times up to ~50 ms steps).
 fs_time() {
-	local __var=$1 __out __rc=0
-	shift
-	__out=$(mktemp "${TMPDIR:-/tmp}/bench-time.XXXXXX")
-	"$BENCH_PY" -c '
-import os, resource, subprocess, sys, threading, time
-limit = float(os.environ.get("BENCH_TIMEOUT") or 1800)
-box, killed, done = [], [], threading.Event()
-def watchdog():
-    if not done.wait(limit) and box:
-        killed.append(1)
-        box[0].kill()
-threading.Thread(target=watchdog, daemon=True).start()
-t0 = time.monotonic()
-try:
-    p = subprocess.Popen(sys.argv[2:])
-except OSError as e:
-    print("bench: cannot run %s: %s" % (sys.argv[2], e.strerror), file=sys.stderr)
-    rc = 127
-else:
-    box.append(p)
-    rc = p.wait()
-t = time.monotonic() - t0
-done.set()
-if killed:
-    print("bench: %s: killed after %g s (BENCH_TIMEOUT)" % (" ".join(sys.argv[2:]), limit),
-          file=sys.stderr)
-    rc = 124
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[1], "w") as f:
-    f.write("%.6f %.6f %.6f\n" % (t, ru.ru_utime, ru.ru_stime))
-sys.exit(rc if rc >= 0 else 128 - rc)
-' "$__out" "$@" || __rc=$?
-	local __t __u __s
-	read -r __t __u __s <"$__out" || true
-	rm -f "$__out"
-	printf -v "$__var" '%s' "${__t:-nan}"
-	export BENCH_USER=${__u:-nan} BENCH_SYS=${__s:-nan}
-	return "$__rc"
+	bench_time "$@"
 }
 
 fs_mounted() { # PATH: is PATH a mountpoint now (/proc/self/mounts)
