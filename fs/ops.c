@@ -315,13 +315,11 @@ static void apply_attr(struct store_attr *a, const struct stat *st, int to_set)
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		a->atime_ns = now;
 	else if (to_set & FUSE_SET_ATTR_ATIME)
-		a->atime_ns =
-		    st->st_atim.tv_sec * 1000000000ll + st->st_atim.tv_nsec;
+		a->atime_ns = store_ts_ns(&st->st_atim);
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		a->mtime_ns = now;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
-		a->mtime_ns =
-		    st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
+		a->mtime_ns = store_ts_ns(&st->st_mtim);
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		a->mtime_ns =
 		    (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))

@@ -68,9 +68,9 @@ static void attr_from_stat(struct store_attr *a, const struct stat *sb)
 		      ? (uint32_t)sb->st_rdev
 		      : 0;
 	a->size = (uint64_t)sb->st_size;
-	a->atime_ns = sb->st_atim.tv_sec * 1000000000ll + sb->st_atim.tv_nsec;
-	a->mtime_ns = sb->st_mtim.tv_sec * 1000000000ll + sb->st_mtim.tv_nsec;
-	a->ctime_ns = sb->st_ctim.tv_sec * 1000000000ll + sb->st_ctim.tv_nsec;
+	a->atime_ns = store_ts_ns(&sb->st_atim);
+	a->mtime_ns = store_ts_ns(&sb->st_mtim);
+	a->ctime_ns = store_ts_ns(&sb->st_ctim);
 }
 
 static int add_file(struct import *im, struct inode *n)

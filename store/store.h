@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define STORE_FORMAT_VERSION 1
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
@@ -198,6 +199,19 @@ struct store_attr {
 	uint64_t size;	/* file bytes, symlink target length */
 	int64_t atime_ns, mtime_ns, ctime_ns;
 };
+
+/* A timespec as ns since the epoch, clamped to what int64 ns can hold
+ * (years 1678 to 2262), as Linux filesystems clamp to their own range. */
+static inline int64_t store_ts_ns(const struct timespec *ts)
+{
+	const int64_t lim = INT64_MAX / 1000000000 - 1;
+
+	if (ts->tv_sec > lim)
+		return INT64_MAX;
+	if (ts->tv_sec < -lim)
+		return INT64_MIN;
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
 
 struct store_entry {
 	struct store_attr a; /* for a directory, the child table's header
