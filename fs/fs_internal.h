@@ -110,6 +110,8 @@ void fs_nodes_release(struct fs *fs);
 /* Under fs->lock. */
 struct node *fs_node_get(struct fs *fs, uint64_t nodeid);
 struct node *fs_node_by_fid(struct fs *fs, uint64_t fid);
+/* fs_node_get taking fs->lock itself (callers that do not hold it). */
+struct node *fs_node_find(struct fs *fs, uint64_t nodeid);
 /* Find or create the node for fid under parent/name; nlookup += 1. */
 int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 		const char *name, struct node **out);

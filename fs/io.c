@@ -18,16 +18,6 @@
 #define FS(req)	     ((struct fs *)fuse_req_userdata(req))
 #define COUNT(fs, r) atomic_fetch_add(&(fs)->cnt.req[r], 1)
 
-static struct node *get_node(struct fs *fs, fuse_ino_t ino)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&fs->lock);
-	n = fs_node_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
-	return n;
-}
-
 int fs_node_load(struct fs *fs, struct node *n)
 {
 	struct store_txn *t;
@@ -297,7 +287,7 @@ static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = fs_node_find(fs, ino);
 	int err;
 
 	COUNT(fs, R_OPEN);
@@ -336,7 +326,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = fs_node_find(fs, ino);
 	struct store_txn *t;
 	unsigned char *buf = NULL;
 	ssize_t got = 0;
@@ -396,7 +386,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = fs_node_find(fs, ino);
 	int err;
 
 	COUNT(fs, R_WRITE);
@@ -412,7 +402,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = fs_node_find(fs, ino);
 
 	COUNT(fs, R_FLUSH);
 	fuse_reply_err(req, n ? -fs_seal(fs, n) : ESTALE);
@@ -422,7 +412,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = fs_node_find(fs, ino);
 	struct store_txn *t;
 	bool last, unpin = false;
 	uint64_t ref = 0;
@@ -470,7 +460,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = fs_node_find(fs, ino);
 	int err = n ? fs_seal(fs, n) : -ESTALE;
 
 	COUNT(fs, R_FSYNC);
@@ -537,7 +527,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = get_node(fs, ino);
+	struct node *n = fs_node_find(fs, ino);
 	struct listing *l = calloc(1, sizeof(*l));
 	struct store_txn *t;
 	uint64_t tab;

@@ -65,6 +65,16 @@ struct node *fs_node_get(struct fs *fs, uint64_t nodeid)
 	return nodeid < fs->nnodes ? fs->nodes[nodeid] : NULL;
 }
 
+struct node *fs_node_find(struct fs *fs, uint64_t nodeid)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, nodeid);
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
 struct node *fs_node_by_fid(struct fs *fs, uint64_t fid)
 {
 	struct node *n = fs->fidtab[fid_slot(fs, fid)];

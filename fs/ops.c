@@ -191,9 +191,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
-	p = fs_node_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
+	p = fs_node_find(fs, parent);
 	if (!p)
 		return -ESTALE;
 	err = fs_rtxn(fs, &t);
@@ -373,9 +371,7 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 	pthread_mutex_unlock(&fs->lock);
 	if (held)
 		return n->unlinked ? 0 : fs_seal(fs, n);
-	pthread_mutex_lock(&fs->lock);
-	root = fs_node_get(fs, FUSE_ROOT_ID);
-	pthread_mutex_unlock(&fs->lock);
+	root = fs_node_find(fs, FUSE_ROOT_ID);
 	err = change_begin(fs, root, &c);
 	if (err)
 		return err;
@@ -408,9 +404,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int err;
 
 	COUNT(fs, R_SETATTR);
-	pthread_mutex_lock(&fs->lock);
-	n = fs_node_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
+	n = fs_node_find(fs, ino);
 	if (!n)
 		err = -ESTALE;
 	else if (S_ISDIR(n->mode))
@@ -437,9 +431,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	int err;
 
 	COUNT(fs, R_READLINK);
-	pthread_mutex_lock(&fs->lock);
-	n = fs_node_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
+	n = fs_node_find(fs, ino);
 	err = n ? fs_rtxn(fs, &t) : -ESTALE;
 	if (!err) {
 		err = fs_node_entry(fs, t, n, &e);
@@ -481,9 +473,7 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return err;
 	if (ne->link && strlen(ne->link) >= 4096)
 		return -ENAMETOOLONG;
-	pthread_mutex_lock(&fs->lock);
-	p = fs_node_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
+	p = fs_node_find(fs, parent);
 	if (!p)
 		return -ESTALE;
 	err = change_begin(fs, p, &c);
@@ -708,9 +698,7 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
-	p = fs_node_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
+	p = fs_node_find(fs, parent);
 	if (!p)
 		return -ESTALE;
 	err = change_begin(fs, p, &c);
@@ -900,7 +888,7 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 		   const char *newname, struct stat *st)
 {
 	unsigned char inl[4096];
-	struct store_entry inode, stub = {0}, old;
+	struct store_entry inode, alias = {0}, old;
 	struct change c;
 	int err = check_name(newname);
 
@@ -920,9 +908,9 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 		err = node_slot(&c, n, &inode, inl);
 	if (err)
 		goto out;
-	stub.a = inode.a;
-	stub.payload = STORE_P_HARDLINK;
-	stub.ref = inode.a.fid;
+	alias.a = inode.a;
+	alias.payload = STORE_P_HARDLINK;
+	alias.ref = inode.a.fid;
 	if (!n->linked) {
 		/* first extra name: the entry moves into the links table */
 		uint64_t dirtab = c.slot_tab;
@@ -934,7 +922,7 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 		inode.a.nlink = 1;
 		if (!err)
 			err = store_dir_put(c.t, dirtab, name, strlen(name),
-					    &stub);
+					    &alias);
 	}
 	if (err)
 		goto out;
@@ -943,7 +931,7 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 	err = store_dir_put(c.t, c.slot_tab, c.slot, 16, &inode);
 	if (!err)
 		err =
-		    store_dir_put(c.t, c.tab, newname, strlen(newname), &stub);
+		    store_dir_put(c.t, c.tab, newname, strlen(newname), &alias);
 	if (!err)
 		err = touch_dir(c.t, c.tab);
 	if (!err)

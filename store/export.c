@@ -30,7 +30,7 @@ struct export
 
 /* A second name of a hard-linked inode becomes a hard link. */
 static int export_hardlink(struct export *x, const char *nm,
-			   const struct store_entry *stub,
+			   const struct store_entry *alias,
 			   struct store_entry *inode, bool *done)
 {
 	char path[4096 + 256];
@@ -40,14 +40,14 @@ static int export_hardlink(struct export *x, const char *nm,
 
 	*done = false;
 	for (i = 0; i < x->nlinks; i++)
-		if (x->link_fid[i] == stub->ref) {
+		if (x->link_fid[i] == alias->ref) {
 			if (linkat(x->rootfd, x->link_path[i], x->dfd, nm, 0) <
 			    0)
 				return -errno;
 			*done = true;
 			return 0;
 		}
-	err = store_link_get(x->t, x->root, stub->ref, inode);
+	err = store_link_get(x->t, x->root, alias->ref, inode);
 	if (err)
 		return err == -ENOENT ? -EIO : err;
 	snprintf(path, sizeof(path), "%s%s%s", x->rel, *x->rel ? "/" : "", nm);
@@ -62,7 +62,7 @@ static int export_hardlink(struct export *x, const char *nm,
 	x->link_path[x->nlinks] = strdup(path);
 	if (!x->link_path[x->nlinks])
 		return -ENOMEM;
-	x->link_fid[x->nlinks++] = stub->ref;
+	x->link_fid[x->nlinks++] = alias->ref;
 	return 0;
 }
 
