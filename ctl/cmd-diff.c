@@ -232,22 +232,19 @@ static int walk(struct diff_state *s, uint64_t ta, uint64_t tb, const char *dir)
 		const struct diff_ent *y = j < lb.n ? &lb.v[j] : NULL;
 
 		c = !x ? 1 : !y ? -1 : name_cmp(x, y);
-		if (c == 0 && !*dir && x->nlen == strlen(STORE_LINKS_NAME) &&
-		    !memcmp(x->name, STORE_LINKS_NAME, x->nlen)) {
+		if (c == 0 && !*dir && x->name[0] == '/') {
 			i++, j++;
 			continue;
 		}
 		if (c < 0) {
 			i++;
-			if (!*dir && x->nlen == strlen(STORE_LINKS_NAME) &&
-			    !memcmp(x->name, STORE_LINKS_NAME, x->nlen))
+			if (!*dir && x->name[0] == '/')
 				continue;
 			r = change_add(s, DIFF_DEL, dir, x->name, x->nlen,
 				       is_dir(&x->e));
 		} else if (c > 0) {
 			j++;
-			if (!*dir && y->nlen == strlen(STORE_LINKS_NAME) &&
-			    !memcmp(y->name, STORE_LINKS_NAME, y->nlen))
+			if (!*dir && y->name[0] == '/')
 				continue;
 			r = change_add(s, DIFF_ADD, dir, y->name, y->nlen,
 				       is_dir(&y->e));

@@ -129,7 +129,7 @@ static int compare(struct store_txn *t, uint64_t dir_fid, const struct ent *x,
 
 	if (x && y && x->e.payload == STORE_P_TAB &&
 	    y->e.payload == STORE_P_TAB && x->e.a.fid == y->e.a.fid) {
-		if (name[0] == '/' && x->e.ref != y->e.ref)
+		if (!strcmp(name, STORE_LINKS_NAME) && x->e.ref != y->e.ref)
 			c->links_changed = true; /* hard-linked inodes */
 		return x->e.ref == y->e.ref ? 0
 					    : walk(t, x->e.ref, y->e.ref, c);

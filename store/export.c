@@ -155,9 +155,8 @@ static int export_entry(void *arg, const char *name, size_t nlen,
 	int err = 0, fd, saved;
 	bool done;
 
-	if (nlen == sizeof(STORE_LINKS_NAME) - 1 &&
-	    !memcmp(name, STORE_LINKS_NAME, nlen))
-		return 0; /* the root's links table: not a name */
+	if (nlen && name[0] == '/')
+		return 0; /* the root's hidden tables (links, state) */
 	if (nlen > STORE_NAME_MAX || memchr(name, '/', nlen) ||
 	    memchr(name, '\0', nlen) || (nlen == 1 && name[0] == '.') ||
 	    (nlen == 2 && !memcmp(name, "..", 2))) {

@@ -366,6 +366,32 @@ int store_env_setting_set(struct store_txn *t, const struct store_env *e,
 int store_snap_prune_auto(struct store_txn *t, const struct store_env *e,
 			  uint64_t keep);
 
+/* ---- env state: small named values (per-env variables, policy,
+ * package state) kept in a hidden table of the env's root
+ * (STORE_STATE_NAME), so snapshots, clones and load carry them with the
+ * files. Keys: 1..STORE_NAME_MAX bytes, any but NUL; by convention
+ * "AREA:NAME" (e.g. "var:PATH", "policy:fs.quota"). Values: bytes, up to
+ * STORE_STATE_MAX. */
+#define STORE_STATE_NAME "/state"
+#define STORE_STATE_MAX	 (16u << 20)
+/* *val is malloc'd and NUL-terminated (not counted in *len). -ENOENT. */
+int store_state_get(struct store_txn *t, uint64_t root, const char *key,
+		    void **val, size_t *len);
+/* Set key (write txn; makes the root writable, rewriting e's record when
+ * a frozen table is copied). Setting the same bytes changes nothing.
+ * -EINVAL (bad key), -EFBIG. */
+int store_state_set(struct store_txn *t, struct store_env *e, const char *key,
+		    const void *val, size_t len);
+/* Remove key. -ENOENT when it is not set (nothing changes). */
+int store_state_del(struct store_txn *t, struct store_env *e, const char *key);
+/* Call fn for every key starting with prefix (NULL or "": all), in key
+ * byte order. fn returns 0 to go on, >0 to stop (returned as 0), <0 to
+ * abort with that error. val is valid during the call only. */
+typedef int (*store_state_iter_fn)(void *arg, const char *key, const void *val,
+				   size_t len);
+int store_state_iter(struct store_txn *t, uint64_t root, const char *prefix,
+		     store_state_iter_fn fn, void *arg);
+
 /* ---- seeds: named frozen roots shared by new envs (e.g. a venv layout
  * with pip installed for one interpreter), keyed by any string up to 255
  * bytes. A seed holds one reference on its root. */

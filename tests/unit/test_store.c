@@ -574,3 +574,78 @@ Test(store, map_full_is_enospc_and_changes_nothing)
 	store_txn_abort(t);
 	cr_assert_eq(verify(false), 0);
 }
+
+static int collect_keys(void *arg, const char *key, const void *val, size_t len)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	(void)val;
+	(void)len;
+	snprintf(buf + n, 256 - n, "%s;", key);
+	return 0;
+}
+
+static void state_is(const char *ref, const char *key, const char *want)
+{
+	struct store_txn *t;
+	uint64_t root;
+	void *val = NULL;
+	size_t len = 0;
+	int err;
+
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_ref_resolve(t, ref, &root), 0);
+	err = store_state_get(t, root, key, &val, &len);
+	store_txn_abort(t);
+	if (!want) {
+		cr_assert_eq(err, -ENOENT, "%s %s: %d", ref, key, err);
+		return;
+	}
+	cr_assert_eq(err, 0, "%s %s: %d", ref, key, err);
+	cr_assert_eq(len, strlen(want));
+	cr_assert_str_eq(val, want);
+	free(val);
+}
+
+Test(store, env_state_is_carried_by_snapshots_and_clones)
+{
+	char src[512], out[512], keys[256] = "", big[5000];
+	struct store_txn *t;
+	struct store_env e, c = {0};
+	struct store_snap s = {0};
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 5);
+	import_ok("env", src, NULL);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_get(t, "env", &e), 0);
+	cr_assert_eq(store_state_set(t, &e, "var:A", "1", 1), 0);
+	cr_assert_eq(store_state_set(t, &e, "var:B", big, strlen(big)), 0);
+	cr_assert_eq(store_state_set(t, &e, "policy:fs.quota", "9", 1), 0);
+	cr_assert_eq(store_state_set(t, &e, "", "1", 1), -EINVAL);
+	cr_assert_eq(store_state_del(t, &e, "var:none"), -ENOENT);
+	snprintf(s.name, sizeof(s.name), "s1");
+	cr_assert_eq(store_snap_create(t, &e, &s), 0);
+	cr_assert_eq(store_state_set(t, &e, "var:A", "2", 1), 0);
+	cr_assert_eq(store_state_del(t, &e, "var:B"), 0);
+	snprintf(c.name, sizeof(c.name), "clone");
+	cr_assert_eq(store_env_create(t, &c, s.root), 0);
+	cr_assert_eq(store_state_iter(t, e.root, "var:", collect_keys, keys),
+		     0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_str_eq(keys, "var:A;");
+	state_is("env", "var:A", "2");
+	state_is("env", "var:B", NULL);
+	state_is("env@s1", "var:A", "1");
+	state_is("env@s1", "var:B", big);
+	state_is("clone", "var:B", big);
+	state_is("clone", "policy:fs.quota", "9");
+	/* export shows only the files */
+	path_in(out, sizeof(out), "out");
+	export_ok("env", out);
+	cr_assert_eq(tree_compare(src, out), 0);
+	cr_assert_eq(verify(true), 0);
+}
