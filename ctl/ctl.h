@@ -79,6 +79,7 @@ int ctl_cmd_import(struct ctl *c, int argc, char **argv);
 int ctl_cmd_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_gc(struct ctl *c, int argc, char **argv);
+int ctl_cmd_compact(struct ctl *c, int argc, char **argv);
 int ctl_cmd_check(struct ctl *c, int argc, char **argv);
 int ctl_cmd_create(struct ctl *c, int argc, char **argv);
 int ctl_cmd_start(struct ctl *c, int argc, char **argv);

@@ -102,6 +102,13 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"gc", ctl_cmd_gc, "[--json]",
      "free blobs and tables nothing references any more",
      "  --json          print what was freed as JSON\n"},
+    {"compact", ctl_cmd_compact, "[--level N] [--threads N] [--json]",
+     "recompress stored content hard and pack small files together",
+     "  --level N       zstd level 1..22 (default 15)\n"
+     "  --threads N     compression workers (default: one per CPU)\n"
+     "  --json          print what was done as JSON\n"
+     "  Content and snapshots are unchanged; safe while envs are\n"
+     "  mounted; a second run only does content added since.\n"},
     {"check", ctl_cmd_check, "[--store] [--deep] [--json]",
      "check the store's integrity (exit 1 if a problem is found)",
      "  --store         check the store: tables, refcounts, blobs "

@@ -16,9 +16,9 @@
 #define BLOB_INFO_LEN 48
 #define ZSTD_LEVEL    3
 
-/* A chunk record: codec(1) ++ XXH3-64 of the decoded bytes(8) ++ data.
- * The per-chunk check makes a flipped byte -EIO, never wrong bytes. */
-#define CHUNK_HDR 9
+/* Chunk records (store_internal.h): the per-chunk check makes a flipped
+ * byte -EIO, never wrong bytes. */
+#define CHUNK_HDR STORE_CHUNK_HDR
 
 struct prep_chunk {
 	unsigned char codec;
@@ -373,7 +373,7 @@ corrupt:
 	return -EIO;
 }
 
-static int info_put(struct store_txn *t, const struct store_blob_info *i)
+int store_blob_info_put(struct store_txn *t, const struct store_blob_info *i)
 {
 	unsigned char kb[8], vb[BLOB_INFO_LEN];
 	MDB_val k = {8, kb}, v = {BLOB_INFO_LEN, vb};
@@ -384,9 +384,9 @@ static int info_put(struct store_txn *t, const struct store_blob_info *i)
 }
 
 /* Fetch chunk idx of blob id: codec and bytes (LMDB memory). */
-static int chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
-		     unsigned char *codec, uint64_t *check,
-		     const unsigned char **data, size_t *len)
+int store_chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
+		    unsigned char *codec, uint64_t *check,
+		    const unsigned char **data, size_t *len)
 {
 	unsigned char kb[12];
 	MDB_val k = {12, kb}, v;
@@ -409,8 +409,8 @@ static int chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
 }
 
 /* Decode chunk idx (expected ulen bytes) into dst (room for ulen). */
-static int chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
-			void *dst, size_t ulen)
+int store_chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
+		       void *dst, size_t ulen)
 {
 	const unsigned char *data;
 	unsigned char codec;
@@ -419,9 +419,12 @@ static int chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
 	size_t len, n;
 	int err;
 
-	err = chunk_get(t, id, idx, &codec, &check, &data, &len);
+	err = store_chunk_get(t, id, idx, &codec, &check, &data, &len);
 	if (err)
 		return err;
+	codec &= (unsigned char)~CODEC_COMPACTED;
+	if (codec == CODEC_PACK)
+		return store_pack_read(t, data, len, dst, ulen, check);
 	if (codec == CODEC_RAW) {
 		if (len != ulen)
 			goto corrupt;
@@ -470,13 +473,13 @@ ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
 		uint64_t want = end - pos < clen - in ? end - pos : clen - in;
 
 		if (in == 0 && want == clen) {
-			err =
-			    chunk_decode(t, id, idx, (char *)buf + done, clen);
+			err = store_chunk_decode(t, id, idx, (char *)buf + done,
+						 clen);
 		} else {
 			if (!tmp)
 				tmp = store_malloc(span);
-			err =
-			    tmp ? chunk_decode(t, id, idx, tmp, clen) : -ENOMEM;
+			err = tmp ? store_chunk_decode(t, id, idx, tmp, clen)
+				  : -ENOMEM;
 			if (!err)
 				memcpy((char *)buf + done, tmp + in, want);
 		}
@@ -515,7 +518,7 @@ static int blob_equal(struct store_txn *t, const struct store_blob_info *bi,
 		uint64_t clen =
 		    p->size - cstart < span ? p->size - cstart : span;
 
-		err = chunk_decode(t, bi->id, i, tmp, clen);
+		err = store_chunk_decode(t, bi->id, i, tmp, clen);
 		raw = err ? NULL : prep_raw(p, i, rbuf, &err);
 		if (err)
 			break;
@@ -608,7 +611,7 @@ int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
 	bi.hash = p->hash;
 	err = chunks_put(t, id, p);
 	if (!err)
-		err = info_put(t, &bi);
+		err = store_blob_info_put(t, &bi);
 	if (!err && index) {
 		put_le64(idb, id);
 		v.mv_size = 8;
@@ -644,7 +647,7 @@ int store_blob_ref(struct store_txn *t, uint64_t id)
 	if (err)
 		return err;
 	bi.refcount++;
-	return info_put(t, &bi);
+	return store_blob_info_put(t, &bi);
 }
 
 int store_blob_unref(struct store_txn *t, uint64_t id)
@@ -660,7 +663,7 @@ int store_blob_unref(struct store_txn *t, uint64_t id)
 		return -EIO;
 	}
 	bi.refcount--;
-	return info_put(t, &bi);
+	return store_blob_info_put(t, &bi);
 }
 
 /* Remove a blob, its chunks and its index entry (if it points here). */
@@ -676,6 +679,16 @@ int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored)
 	if (err)
 		return err;
 	for (i = 0; i < bi.nchunks; i++) {
+		const unsigned char *data;
+		unsigned char codec;
+		uint64_t check;
+		size_t len;
+
+		err = store_chunk_get(t, id, i, &codec, &check, &data, &len);
+		if (!err && (codec & ~CODEC_COMPACTED) == CODEC_PACK)
+			err = store_pack_unref(t, data, len);
+		if (err && err != -EIO)
+			return err; /* a missing chunk: delete the rest */
 		chunk_key(kb, id, i);
 		k.mv_size = 12;
 		k.mv_data = kb;
@@ -726,8 +739,11 @@ int store_blob_check(struct store_txn *t, uint64_t id, bool deep,
 			uint64_t check;
 			size_t len;
 
-			if (chunk_get(t, id, i, &codec, &check, &data, &len) ||
-			    codec > CODEC_ZSTD) {
+			if (store_chunk_get(t, id, i, &codec, &check, &data,
+					    &len) ||
+			    (codec & ~CODEC_COMPACTED) > CODEC_PACK ||
+			    ((codec & ~CODEC_COMPACTED) == CODEC_PACK &&
+			     store_pack_exists(t, data, len))) {
 				snprintf(msg, sizeof(msg),
 					 "blob %llu: chunk %u missing or bad",
 					 (unsigned long long)id, i);
@@ -764,5 +780,30 @@ int store_blob_check(struct store_txn *t, uint64_t id, bool deep,
 	}
 out:
 	free(buf);
+	return 0;
+}
+
+int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
+		    unsigned char codec, uint64_t check, const void *data,
+		    size_t len)
+{
+	unsigned char kb[12];
+	MDB_val k = {12, kb}, v = {len + CHUNK_HDR, NULL};
+	int err;
+
+	chunk_key(kb, id, idx);
+	/* Delete first: LMDB merges a page left sparse by a delete, not by
+	 * an in-place shrink, and compaction shrinks most records. */
+	err = store_del(t, DB_CHUNKS, &k);
+	if (err && err != -ENOENT)
+		return err;
+	k.mv_size = 12;
+	k.mv_data = kb;
+	err = store_put(t, DB_CHUNKS, &k, &v, MDB_RESERVE);
+	if (err)
+		return err;
+	*(unsigned char *)v.mv_data = codec;
+	put_le64((unsigned char *)v.mv_data + 1, check);
+	memcpy((unsigned char *)v.mv_data + CHUNK_HDR, data, len);
 	return 0;
 }

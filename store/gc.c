@@ -505,6 +505,69 @@ static int verify_blobs(struct verify *v, bool deep)
 	return err;
 }
 
+/* Every pack's member count equals the chunks that point into it. */
+static int verify_packs(struct verify *v)
+{
+	struct u64map refs;
+	MDB_cursor *cur;
+	MDB_val k, val;
+	int rc, err = 0;
+
+	u64map_init(&refs);
+	rc = mdb_cursor_open(v->t->txn, sdb(v->t, DB_CHUNKS), &cur);
+	if (rc)
+		return store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); !rc && !err;
+	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+		const unsigned char *b = val.mv_data;
+		uint64_t *c;
+
+		if (val.mv_size != STORE_CHUNK_HDR + 12 ||
+		    (b[0] & ~CODEC_COMPACTED) != CODEC_PACK)
+			continue;
+		c = u64map_slot(&refs, get_le64(b + STORE_CHUNK_HDR));
+		if (!c)
+			err = -ENOMEM;
+		else
+			(*c)++;
+	}
+	mdb_cursor_close(cur);
+	if (!err && rc != MDB_NOTFOUND)
+		err = store_mdb_err(rc);
+	if (err)
+		goto out;
+	rc = mdb_cursor_open(v->t->txn, sdb(v->t, DB_PACKS), &cur);
+	if (rc) {
+		err = store_mdb_err(rc);
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+		uint64_t id, *c, have;
+
+		if (k.mv_size != 8 || val.mv_size < PACK_RECORD_HDR) {
+			problem(v, "packs: malformed record");
+			continue;
+		}
+		id = get_be64(k.mv_data);
+		have = get_le32((const unsigned char *)val.mv_data + 13);
+		c = u64map_find(&refs, id);
+		if (!c || *c != have)
+			problem(v,
+				"pack %llu: %llu members, referenced %llu "
+				"times",
+				(unsigned long long)id,
+				(unsigned long long)have,
+				(unsigned long long)(c ? *c : 0));
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		err = store_mdb_err(rc);
+out:
+	u64map_release(&refs);
+	return err;
+}
+
 ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 {
 	struct verify v = {.fn = fn, .arg = arg};
@@ -536,6 +599,8 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 		err = verify_tables(&v);
 	if (!err)
 		err = verify_blobs(&v, deep);
+	if (!err)
+		err = verify_packs(&v);
 	st->log = saved;
 	st->log_arg = saved_arg;
 	u64map_release(&v.tab_refs);

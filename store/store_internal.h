@@ -26,6 +26,7 @@ enum store_db {
 	DB_BLOBS,   /* blob id(be64) -> blob info */
 	DB_CHUNKS,  /* blob id(be64) ++ chunk(be32) -> codec(1) ++ bytes */
 	DB_PINS,    /* owner(16) ++ blob id(be64) -> "" */
+	DB_PACKS,   /* pack id(be64) -> pack record (pack.c) */
 	DB__COUNT
 };
 
@@ -45,7 +46,12 @@ struct store_txn {
 };
 
 /* ---- codecs ---- */
-enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+/* A chunk record is codec(1) ++ XXH3-64 of the decoded bytes(8) ++ data.
+ * CODEC_PACK data is pack id(le64) ++ offset(le32) (pack.c).
+ * CODEC_COMPACTED is a flag: store_compact has done this chunk. */
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_PACK = 2, CODEC_COMPACTED = 0x80 };
+#define STORE_CHUNK_HDR 9
+#define PACK_RECORD_HDR 17
 
 /* ---- little helpers ---- */
 static inline void put_be64(unsigned char *p, uint64_t v)
@@ -130,6 +136,25 @@ int store_entry_ref(struct store_txn *t, const struct store_entry *e);
 int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored);
 int store_blob_check(struct store_txn *t, uint64_t id, bool deep,
 		     store_report_fn fn, void *arg, unsigned *problems);
+int store_blob_info_put(struct store_txn *t, const struct store_blob_info *i);
+/* Chunk idx of blob id: codec, check and data (LMDB memory). */
+int store_chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
+		    unsigned char *codec, uint64_t *check,
+		    const unsigned char **data, size_t *len);
+/* Decode chunk idx (ulen bytes) into dst, checked. */
+int store_chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
+		       void *dst, size_t ulen);
+int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
+		    unsigned char codec, uint64_t check, const void *data,
+		    size_t len);
+
+/* Packs (pack.c): ref is a CODEC_PACK chunk's data. */
+int store_pack_read(struct store_txn *t, const unsigned char *ref, size_t rlen,
+		    void *dst, size_t len, uint64_t check);
+int store_pack_unref(struct store_txn *t, const unsigned char *ref,
+		     size_t rlen);
+int store_pack_exists(struct store_txn *t, const unsigned char *ref,
+		      size_t rlen);
 
 /* Pins (env.c) */
 void store_pin_owner(unsigned char owner[16]);

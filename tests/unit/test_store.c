@@ -649,3 +649,133 @@ Test(store, env_state_is_carried_by_snapshots_and_clones)
 	cr_assert_eq(tree_compare(src, out), 0);
 	cr_assert_eq(verify(true), 0);
 }
+
+static struct store_compact_stats compact_ok(void)
+{
+	struct store_compact_stats cs;
+
+	cr_assert_eq(store_compact(st, 3, 2, &cs), 0);
+	return cs;
+}
+
+/* Flip one byte inside the frame of pack `id`. */
+static void flip_pack_byte(uint64_t id)
+{
+	unsigned char kb[8], *copy;
+	MDB_val k = {8, kb}, v;
+	struct store_txn *t;
+
+	put_be64(kb, id);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_get(t, DB_PACKS, &k, &v), 0);
+	copy = malloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[v.mv_size / 2] ^= 0x20;
+	v.mv_data = copy;
+	cr_assert_eq(store_put(t, DB_PACKS, &k, &v, 0), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	free(copy);
+}
+
+Test(store, compact_packs_and_recompresses_without_changing_content)
+{
+	char src[512], out[512], out2[512];
+	struct store_compact_stats cs;
+	struct store_totals before, after;
+	struct store_txn *t;
+	struct store_env e;
+	struct store_snap s = {0};
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 11);
+	import_ok("std", "/usr/lib/python3.11/email", NULL);
+	import_ok("syn", src, NULL);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_get(t, "std", &e), 0);
+	snprintf(s.name, sizeof(s.name), "s1");
+	cr_assert_eq(store_snap_create(t, &e, &s), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	before = totals();
+	cs = compact_ok();
+	after = totals();
+	cr_assert_gt(cs.packs, 0);
+	cr_assert_gt(cs.blobs_packed, cs.packs);
+	cr_assert_eq(cs.stored_before, before.stored);
+	cr_assert_eq(cs.stored_after, after.stored);
+	cr_assert_lt(after.stored, before.stored);
+	cr_assert_eq(after.blobs, before.blobs);
+	cr_assert_eq(verify(true), 0);
+	/* a second run has nothing left to do */
+	cs = compact_ok();
+	cr_assert_eq(cs.packs + cs.chunks_recompressed, 0);
+	cr_assert_eq(cs.stored_after, after.stored);
+	/* every byte reads back, through a cold and a warm pack cache */
+	path_in(out, sizeof(out), "out");
+	export_ok("std", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/email", out), 0);
+	path_in(out2, sizeof(out2), "out2");
+	export_ok("syn", out2);
+	cr_assert_eq(tree_compare(src, out2), 0);
+	/* a change after compaction is ordinary copy-on-write */
+	write_deep_file("std", "mime", "text.py", "changed after compact");
+	tree_remove(out);
+	export_ok("std@s1", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/email", out), 0);
+	/* content shared with new imports still deduplicates */
+	before = totals();
+	import_ok("std2", "/usr/lib/python3.11/email", NULL);
+	cr_assert_eq(totals().blobs, before.blobs);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, gc_frees_packs_with_their_last_member)
+{
+	struct store_gc_stats gs;
+	struct store_txn *t;
+	MDB_stat ms;
+
+	import_ok("a", "/usr/lib/python3.11/json", NULL);
+	compact_ok();
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(mdb_stat(t->txn, t->st->dbi[DB_PACKS], &ms), 0);
+	store_txn_abort(t);
+	cr_assert_gt(ms.ms_entries, 0);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_delete(t, "a"), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(mdb_stat(t->txn, t->st->dbi[DB_PACKS], &ms), 0);
+	store_txn_abort(t);
+	cr_assert_eq(ms.ms_entries, 0, "packs left after gc");
+	cr_assert_eq(totals().blobs, 0);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, flipped_byte_in_a_pack_is_eio_and_reported)
+{
+	struct store_txn *t;
+	struct store_entry e;
+	const unsigned char *data;
+	unsigned char codec;
+	uint64_t root, check;
+	size_t len;
+	char buf[64];
+
+	import_ok("j", "/usr/lib/python3.11/json", NULL);
+	compact_ok();
+	root = env_root("j");
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_dir_get(t, root, "tool.py", 7, &e), 0);
+	cr_assert_eq(e.payload, STORE_P_BLOB);
+	cr_assert_eq(store_chunk_get(t, e.ref, 0, &codec, &check, &data, &len),
+		     0);
+	cr_assert_eq(codec & ~CODEC_COMPACTED, CODEC_PACK);
+	root = get_le64(data); /* the pack's id */
+	store_txn_abort(t);
+	flip_pack_byte(root);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_blob_read(t, e.ref, buf, sizeof(buf), 0), -EIO);
+	store_txn_abort(t);
+	cr_assert_geq(verify(true), 1);
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pack.c - packs: small blobs compressed together so that files of one
+ * package compress against each other (as squashfs packs fragments).
+ *
+ * A pack is one zstd frame holding the bytes of several small blobs in
+ * blob-id order (import order, so neighbours in a directory are
+ * neighbours in a pack). Its record in DB_PACKS is
+ *   codec(1) ++ XXH3-64 of the decoded bytes(8) ++ raw length(le32) ++
+ *   member count(le32) ++ frame;
+ * each member's single chunk record becomes CODEC_PACK with data
+ *   pack id(le64) ++ offset(le32)
+ * and keeps its own XXH3-64, so a member read checks exactly its bytes.
+ * The member count is the pack's refcount: deleting a member blob drops
+ * it, and the pack goes with its last member.
+ *
+ * Reads decode a whole pack (at most STORE_PACK_RAW bytes) into a
+ * per-thread cache, so reading the files of one directory decodes each
+ * pack once. The cache is keyed by store and pack id; pack ids are never
+ * reused and each member read is checked against its own hash, so a stale
+ * cache entry can only cost a second decode, never wrong bytes.
+ * Compaction (compact.c) makes packs.
+ */
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "store_internal.h"
+
+/* ---- per-thread cache of the last decoded pack ---- */
+
+struct pack_cache {
+	const struct store *st;
+	uint64_t id;
+	size_t len;
+	unsigned char buf[STORE_PACK_RAW];
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_keys_init(void)
+{
+	pthread_key_create(&cache_key, free);
+}
+
+static struct pack_cache *thread_cache(void)
+{
+	struct pack_cache *c;
+
+	pthread_once(&cache_once, cache_keys_init);
+	c = pthread_getspecific(cache_key);
+	if (!c) {
+		c = store_calloc(1, sizeof(*c));
+		if (c && pthread_setspecific(cache_key, c)) {
+			free(c);
+			c = NULL;
+		}
+	}
+	return c;
+}
+
+static void pack_key(unsigned char k[8], uint64_t id)
+{
+	put_be64(k, id);
+}
+
+static int pack_corrupt(struct store_txn *t, uint64_t id, const char *what)
+{
+	store_logf(t->st, "pack %llu: %s", (unsigned long long)id, what);
+	return -EIO;
+}
+
+/* Decode pack id into the thread's cache. */
+static int pack_load(struct store_txn *t, uint64_t id, struct pack_cache *c)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	const unsigned char *b;
+	uint32_t rawlen;
+	size_t n;
+	int err;
+
+	pack_key(kb, id);
+	err = store_get(t, DB_PACKS, &k, &v);
+	if (err == -ENOENT)
+		return pack_corrupt(t, id, "missing");
+	if (err)
+		return err;
+	b = v.mv_data;
+	if (v.mv_size < PACK_RECORD_HDR || b[0] != CODEC_ZSTD)
+		return pack_corrupt(t, id, "bad record");
+	rawlen = get_le32(b + 9);
+	if (rawlen > STORE_PACK_RAW)
+		return pack_corrupt(t, id, "bad length");
+	c->st = NULL;
+	n = ZSTD_decompress(c->buf, STORE_PACK_RAW, b + PACK_RECORD_HDR,
+			    v.mv_size - PACK_RECORD_HDR);
+	if (ZSTD_isError(n) || n != rawlen ||
+	    XXH3_64bits(c->buf, n) != get_le64(b + 1))
+		return pack_corrupt(t, id, "does not decode");
+	c->st = t->st;
+	c->id = id;
+	c->len = n;
+	return 0;
+}
+
+int store_pack_read(struct store_txn *t, const unsigned char *ref, size_t rlen,
+		    void *dst, size_t len, uint64_t check)
+{
+	struct pack_cache *c = thread_cache();
+	uint64_t id;
+	uint32_t off;
+	int err, tries;
+
+	if (!c)
+		return -ENOMEM;
+	if (rlen != 12)
+		return -EIO;
+	id = get_le64(ref);
+	off = get_le32(ref + 8);
+	for (tries = 0; tries < 2; tries++) {
+		if (tries || c->st != t->st || c->id != id) {
+			err = pack_load(t, id, c);
+			if (err)
+				return err;
+		}
+		if (off > c->len || len > c->len - off)
+			return pack_corrupt(t, id, "member out of range");
+		if (XXH3_64bits(c->buf + off, len) == check) {
+			memcpy(dst, c->buf + off, len);
+			return 0;
+		}
+	}
+	return pack_corrupt(t, id, "member does not match its check");
+}
+
+int store_pack_unref(struct store_txn *t, const unsigned char *ref, size_t rlen)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	uint32_t refs;
+	uint64_t id;
+	int err;
+
+	if (rlen != 12)
+		return -EIO;
+	id = get_le64(ref);
+	pack_key(kb, id);
+	err = store_get(t, DB_PACKS, &k, &v);
+	if (err == -ENOENT)
+		return pack_corrupt(t, id, "missing");
+	if (err)
+		return err;
+	if (v.mv_size < PACK_RECORD_HDR)
+		return pack_corrupt(t, id, "bad record");
+	refs = get_le32((const unsigned char *)v.mv_data + 13);
+	if (refs <= 1)
+		return store_del(t, DB_PACKS, &k);
+	{
+		MDB_val nv = {v.mv_size, NULL};
+		const void *old = v.mv_data;
+		unsigned char *copy = store_malloc(v.mv_size);
+
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, old, v.mv_size);
+		put_le32(copy + 13, refs - 1);
+		nv.mv_data = copy;
+		err = store_put(t, DB_PACKS, &k, &nv, 0);
+		free(copy);
+	}
+	return err;
+}
+
+int store_pack_exists(struct store_txn *t, const unsigned char *ref,
+		      size_t rlen)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+
+	if (rlen != 12)
+		return -EIO;
+	pack_key(kb, get_le64(ref));
+	return store_get(t, DB_PACKS, &k, &v);
+}
