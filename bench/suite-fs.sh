@@ -19,9 +19,9 @@
 . "$BENCH_DIR/fs-lib.sh"
 
 # The variants of the read-side figures, in table order.
-FS_VARIANTS=(native ovl fovl blast blast-t1)
+FS_VARIANTS=(native ovl fovl blast blast-c blast-t1)
 declare -A FS_LABEL=([native]='native' [ovl]='kernel overlayfs' [fovl]='fuse-overlayfs'
-	[blast]='blastfs' [blast-t1]='blastfs --threads 1')
+	[blast]='blastfs' [blast-c]='blastfs, compacted' [blast-t1]='blastfs --threads 1')
 
 # Per workload, set by fs_workload.
 FS_W=""        # workload name
@@ -57,6 +57,7 @@ fs_mount_variant() { # VARIANT
 	ovl) fs_mount_overlay "$FS_T" "$FS_S/ovl/upper" "$FS_S/ovl/work" "$m" ;;
 	fovl) fs_mount_fovl "$FS_T" "$FS_S/fovl/upper" "$FS_S/fovl/work" "$m" ;;
 	blast) fs_mount_blast "$FS_S/home" w "$m" ;;
+	blast-c) fs_mount_blast "$FS_S/home-c" w "$m" ;;
 	blast-t1) fs_mount_blast "$FS_S/home" wt1 "$m" --threads 1 ;;
 	esac
 	FS_DPID[$v]=$FS_PID
@@ -224,12 +225,16 @@ fs_workload() {
 	# is refused; the second import shares every blob).
 	"$FS_BLASTCTL" --home "$FS_S/home" import w "$FS_T" >&2
 	"$FS_BLASTCTL" --home "$FS_S/home" import wt1 "$FS_T" >&2
+	# blast-c: the same tree in a store that `blastctl compact` packed and
+	# recompressed (how reads fare from packs).
+	"$FS_BLASTCTL" --home "$FS_S/home-c" import w "$FS_T" >&2
+	"$FS_BLASTCTL" --home "$FS_S/home-c" compact >&2
 	FS_MNT=([native]=$FS_T [ovl]=$FS_S/m/ovl [fovl]=$FS_S/m/fovl
-		[blast]=$FS_S/m/blast [blast-t1]=$FS_S/m/blast-t1)
+		[blast]=$FS_S/m/blast [blast-c]=$FS_S/m/blast-c [blast-t1]=$FS_S/m/blast-t1)
 	for v in "${FS_VARIANTS[@]}"; do fs_mount_variant "$v"; done
 
 	# Warm: one untimed run of each figure per variant, then the runs.
-	FS_VLIST=(native ovl fovl blast)
+	FS_VLIST=(native ovl fovl blast blast-c)
 	for f in import find stat read; do
 		FS_FIG=${f}_warm
 		bench_log "fs: $1: $FS_FIG"
@@ -240,7 +245,7 @@ fs_workload() {
 	# Cold: before every timed run unmount, drop caches, mount again.
 	for f in import find stat read; do
 		FS_FIG=${f}_cold
-		FS_VLIST=(native ovl fovl blast)
+		FS_VLIST=(native ovl fovl blast blast-c)
 		[[ $f == import ]] && FS_VLIST+=(blast-t1)
 		bench_log "fs: $1: $FS_FIG"
 		bench_interleave "$BENCH_RUNS" fs_cold_run
@@ -468,7 +473,7 @@ EOF
 			fs_row "$w" write_MBps 'cp -a + unmount + sync, MB/s' 0
 			fs_row "$w" mount_s 'mount (cold remounts)' 3
 		} | bench_md_table workload measure "${FS_LABEL[native]}" "${FS_LABEL[ovl]}" \
-			"${FS_LABEL[fovl]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-t1]}" \
+			"${FS_LABEL[fovl]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" "${FS_LABEL[blast-t1]}" \
 			'fuse-ovl CPU s' 'blastfs CPU s'
 		echo
 		echo "### $w: ratio to native (per run)"
@@ -480,7 +485,7 @@ EOF
 				[[ $m == write_umount_s ]] || fs_ratio_row "$w" "$m" "$label"
 			done
 		} | bench_md_table workload measure "${FS_LABEL[native]}" "${FS_LABEL[ovl]}" \
-			"${FS_LABEL[fovl]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-t1]}" 'blastfs / fuse-ovl'
+			"${FS_LABEL[fovl]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" "${FS_LABEL[blast-t1]}" 'blastfs / fuse-ovl'
 		echo
 		printf -- '- threads knob, cold import: blastfs --threads 1 / default (4), per run: %s\n' \
 			"$(fs_ratio_fmt "$w" import_cold_s blast-t1 blast)"

@@ -46,6 +46,16 @@ store_mdb() {
 	printf '%s %s\n' "$(bench_du "$f")" "$(bench_size "$f")"
 }
 
+# store_mdb_live H: prints the bytes of data.mdb's pages in use (the file
+# keeps its high-water mark; LMDB reuses its free pages for later writes).
+store_mdb_live() {
+	mdb_stat -ef "$1" 2>/dev/null | awk '
+		/Number of pages used:/ { used = $NF }
+		/Page size:/ { ps = $NF }
+		/Free pages:/ { free = $NF }
+		END { if (used == "" || ps == "") print "nan"; else print (used - free) * ps }'
+}
+
 # store_timed VAR CMD...: sync (untimed), time CMD with its stdout sent to
 # stderr, then time a sync: what the command left dirty for the kernel to
 # write (blastctl commits durably itself; tar, mksquashfs and cp do not).
@@ -131,6 +141,18 @@ store_run_blast() {
 		read -r mdbn _ < <(store_mdb "$h")
 		bench_tsv "$STORE_W" gc9_B blast "$i" "$st" B
 		bench_tsv "$STORE_W" gc9_mdb_B blast "$i" "$mdbn" B
+	fi
+
+	# Background compaction of what is left (w0, or all ten envs).
+	if "$STORE_BCTL" --help 2>&1 | grep -qw compact; then
+		store_timed t "$STORE_BCTL" --home "$h" compact
+		bench_tsv "$STORE_W" compact_s blast "$i" "$t" s
+		bench_tsv "$STORE_W" compact_cpu_s blast "$i" "$t_cpu" s
+		read -r _ _ _ st _ _ < <(store_list "$h" w0)
+		read -r mdbn _ < <(store_mdb "$h")
+		bench_tsv "$STORE_W" size_B blast-compact "$i" "$st" B
+		bench_tsv "$STORE_W" size_B blast-compact-mdb-du "$i" "$mdbn" B
+		bench_tsv "$STORE_W" size_B blast-compact-mdb-live "$i" "$(store_mdb_live "$h")" B
 	fi
 	rm -rf "$h"
 }
@@ -254,7 +276,10 @@ store_report() {
 	echo "\`tar --zstd -cf OUT -C TREE .\`; \`cp -a TREE DST\`. *+ sync* is a \`sync\` timed right after the"
 	echo "command (the data it left dirty); MB/s is apparent tree bytes / command time; CPU is user+sys."
 	echo "Size for blast is the store's \`stored_bytes\` (\`blastctl list --json\`), then its data.mdb allocated"
-	echo "(\`du --block-size=1\`) and apparent; for cp the copy's allocated bytes."
+	echo "(\`du --block-size=1\`) and apparent; for cp the copy's allocated bytes. *then blastctl compact*"
+	echo "runs at the end of each blast run on the same store (only \`w0\` left, see below): default"
+	echo "level 15, small files packed; its size is stored_bytes, then data.mdb's pages in use (\`mdb_stat -ef\`:"
+	echo "used - free) and the file's allocated bytes (LMDB keeps the high-water mark and reuses free pages)."
 	echo
 	{
 		for w in "$@"; do
@@ -267,6 +292,15 @@ store_report() {
 					"$(store_mb "$w" size_B blast-mdb-du)" "$(store_ratio "$w" size_B blast-mdb-du)"
 				printf '%s\t%s\t\t\t\t\t%s\t%s\n' "$w" 'blast data.mdb, apparent' \
 					"$(store_mb "$w" size_B blast-mdb-apparent)" "$(store_ratio "$w" size_B blast-mdb-apparent)"
+			fi
+			if [[ -n $(bench_values "$w" size_B blast-compact) ]]; then
+				printf '%s\t%s\t%s\t\t\t%s\t%s\t%s\n' "$w" 'then blastctl compact (stored_bytes)' \
+					"$(bench_fmt_of 2 "$w" compact_s blast)" "$(bench_fmt_of 2 "$w" compact_cpu_s blast)" \
+					"$(store_mb "$w" size_B blast-compact)" "$(store_ratio "$w" size_B blast-compact)"
+				printf '%s\t%s\t\t\t\t\t%s\t%s\n' "$w" 'compacted data.mdb, pages in use' \
+					"$(store_mb "$w" size_B blast-compact-mdb-live)" "$(store_ratio "$w" size_B blast-compact-mdb-live)"
+				printf '%s\t%s\t\t\t\t\t%s\t%s\n' "$w" 'compacted data.mdb, allocated' \
+					"$(store_mb "$w" size_B blast-compact-mdb-du)" "$(store_ratio "$w" size_B blast-compact-mdb-du)"
 			fi
 			store_row "$w" squashfs 'mksquashfs -comp zstd'
 			store_row "$w" tar 'tar --zstd'
@@ -334,6 +368,15 @@ store_report() {
 			"$(printf '%.3f %%' "$g")"
 		store_target "$w: second import grows data.mdb < 1% of the tree" "$(store_cmp "$gm" 1)" \
 			"$(printf '%.3f %%' "$gm")"
+		local cb cl
+		cb=$(bench_median_of "$w" size_B blast-compact)
+		cl=$(bench_median_of "$w" size_B blast-compact-mdb-live)
+		if [[ -n $cb && $cb != nan ]]; then
+			store_target "$w: after compact, stored bytes <= squashfs-zstd image" "$(store_cmp "$cb" "$sq")" \
+				"$(printf '%.1f MB vs %.1f MB' "$(bench_calc "$cb / 1e6")" "$(bench_calc "$sq / 1e6")")"
+			store_target "$w: after compact, data.mdb pages in use <= squashfs-zstd image" "$(store_cmp "$cl" "$sq")" \
+				"$(printf '%.1f MB vs %.1f MB' "$(bench_calc "$cl / 1e6")" "$(bench_calc "$sq / 1e6")")"
+		fi
 		store_target "$w: ten envs <= 1.1x one env (stored_bytes)" "$(store_cmp "$r" 1.1)" "$(printf '%.3fx' "$r")"
 		store_target "$w: ten envs <= 1.1x one env (data.mdb allocated)" "$(store_cmp "$rmdb" 1.1)" "$(printf '%.3fx' "$rmdb")"
 	done
