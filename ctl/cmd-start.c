@@ -5,7 +5,7 @@
  * that can refuse runs before anything changes; a stale mount left by a
  * killed daemon is cleared (and said so). Once mounted, the env is fixed
  * for its new path through the mount: pip's console-script shebangs and
- * bin/activate.
+ * the bin/activate* scripts (ctl/activate.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activate.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "store.h"
@@ -278,7 +279,7 @@ static int stale_elsewhere_clear(struct start *s)
 static int env_fix(struct start *s, const char *old)
 {
 	char failed[PATH_MAX];
-	int n, r;
+	int n;
 
 	if (old[0] && strcmp(old, s->mnt)) {
 		n = venv_shebangs_fix(s->mnt, old, failed, sizeof(failed));
@@ -290,13 +291,7 @@ static int env_fix(struct start *s, const char *old)
 			return n;
 		}
 	}
-	r = venv_activate_write(s->mnt, s->name);
-	if (r < 0)
-		ctl_err(s->c,
-			"mounted env '%s' at '%s', but cannot write "
-			"bin/activate: %s",
-			s->name, s->mnt, ctl_strerror(r));
-	return r;
+	return ctl_activate_refresh(s->c, s->name, s->mnt);
 }
 
 static int mount_run(struct start *s, const char *old)
