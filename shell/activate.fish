@@ -101,6 +101,7 @@ end
 deactivate nondestructive
 
 if not _blast_hooks pre-activate @DIR@
+    functions -e deactivate _blast_hooks _blast_var _blast_unvars
     echo "blast: env '@NAME@' not activated" >&2
     false
 else

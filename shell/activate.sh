@@ -112,6 +112,7 @@ deactivate () {
 deactivate nondestructive || :
 
 if ! _blast_hooks pre-activate @DIR@; then
+    unset -f deactivate _blast_hooks _blast_var _blast_unvars
     echo "blast: env '@NAME@' not activated" >&2
     return 1 2>/dev/null || exit 1
 fi
