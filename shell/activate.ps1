@@ -21,7 +21,7 @@ function global:_blast_hooks([string]$Phase, [string]$Dir) {
             $env:BLAST_ENV_DIR = $Dir
             & $h.FullName
             $rc = $LASTEXITCODE
-            Remove-Item -LiteralPath Env:BLAST_HOOK, Env:BLAST_ENV_DIR -ErrorAction SilentlyContinue
+            Remove-Item -LiteralPath @('Env:BLAST_HOOK', 'Env:BLAST_ENV_DIR') -ErrorAction SilentlyContinue
         } else {
             continue
         }
@@ -68,11 +68,11 @@ function global:deactivate([switch]$NonDestructive) {
                 Set-Item -LiteralPath Function:global:prompt -Value $global:_BLAST_OLD_PROMPT
             }
         }
-        Remove-Variable -Scope Global -Name _BLAST_OLD, _BLAST_OLD_PROMPT, _BLAST_PROMPT_SET, _BLAST_ENV_DIR -ErrorAction SilentlyContinue
+        Remove-Variable -Scope Global -Name @('_BLAST_OLD', '_BLAST_OLD_PROMPT', '_BLAST_PROMPT_SET', '_BLAST_ENV_DIR') -ErrorAction SilentlyContinue
         if ($hooks -and (_blast_hooks 'post-deactivate' $dir) -ne 0) { $st = 1 }
     }
     if (-not $NonDestructive) {
-        Remove-Item -LiteralPath Function:deactivate, Function:_blast_hooks, Function:_blast_var -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath @('Function:deactivate', 'Function:_blast_hooks', 'Function:_blast_var') -ErrorAction SilentlyContinue
     }
     if ($st -ne 0) { $global:LASTEXITCODE = $st }
 }
