@@ -26,6 +26,7 @@ struct start_args {
 	const char *name; /* NULL: derived from dir */
 	const char *dir;  /* NULL: cwd */
 	const char *python;
+	bool attach; /* already mounted here: just say where */
 };
 
 struct start {
@@ -36,7 +37,7 @@ struct start {
 	bool mkdir; /* mnt must be created */
 };
 
-enum { OPT_DIR = 0x100, OPT_PYTHON };
+enum { OPT_DIR = 0x100, OPT_PYTHON, OPT_ATTACH };
 
 static int start_parse(struct ctl *c, int argc, char **argv,
 		       struct start_args *a)
@@ -44,6 +45,7 @@ static int start_parse(struct ctl *c, int argc, char **argv,
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, OPT_DIR},
 	    {"python", required_argument, NULL, OPT_PYTHON},
+	    {"attach", no_argument, NULL, OPT_ATTACH},
 	    CTL_OPTION_HELP,
 	    {0},
 	};
@@ -63,6 +65,9 @@ static int start_parse(struct ctl *c, int argc, char **argv,
 						       "--python needs a path "
 						       "or a version");
 			a->python = optarg;
+			break;
+		case OPT_ATTACH:
+			a->attach = true;
 			break;
 		default:
 			return ctl_opt_exit(o);
@@ -332,6 +337,21 @@ static int mount_run(struct start *s, const char *old)
 	return 0;
 }
 
+/* --attach: the env is already mounted at DIR/.blast by a live daemon
+ * (another shell started it): print the mountpoint as start does. */
+static bool attached(struct start *s)
+{
+	struct daemon_info info;
+
+	if (daemon_info_read(s->rundir, s->name, &info) < 0 || !info.live ||
+	    strcmp(info.mount, s->mnt))
+		return false;
+	printf("%s\n", s->mnt);
+	ctl_status(s->c, "env '%s' is already mounted at %s (blastfs pid %d)",
+		   s->name, s->mnt, (int)info.pid);
+	return true;
+}
+
 static int start_run(struct ctl *c, const struct start_args *a)
 {
 	struct start s = {.c = c};
@@ -343,6 +363,8 @@ static int start_run(struct ctl *c, const struct start_args *a)
 		r = ctl_daemon_dirs(c, s.home, s.rundir);
 	if (r < 0)
 		return r;
+	if (a->attach && attached(&s))
+		return 0;
 	r = env_check(&s, &e);
 	if (r < 0 && r != -ENOENT)
 		return r;

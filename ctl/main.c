@@ -32,7 +32,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  NAME            default: derived from DIR's name\n"
      "  --dir DIR       project directory (default: the current one)\n"
      "  --python PATH   interpreter if NAME must be created (see "
-     "create)\n"},
+     "create)\n"
+     "  --attach        if NAME is already mounted at DIR/.blast, just\n"
+     "                  print the mountpoint (the blast function uses it)\n"},
     {"kill", ctl_cmd_kill, "[NAME|DIR] [--force]",
      "flush, unmount and stop an env's blastfs",
      "  NAME|DIR        an env, or a directory whose .blast (or itself) "

@@ -10,7 +10,7 @@ function blast --description 'start, kill and activate blast envs; the rest goes
     set -l args $argv[2..-1]
     switch "$argv[1]"
         case start
-            set -l mnt (command blastctl start $args)
+            set -l mnt (command blastctl start --attach $args)
             or return
             if test -z "$mnt" -o ! -f "$mnt/bin/activate.fish"
                 echo "blast: no activate script at '$mnt/bin/activate.fish'" >&2

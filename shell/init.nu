@@ -14,7 +14,7 @@ def --env --wrapped blast [...args] {
     let rest = ($args | skip 1)
     let cmd = ($args | get -o 0 | default '')
     if $cmd == 'start' {
-        let mnt = (^blastctl start ...$rest | str trim)
+        let mnt = (^blastctl start --attach ...$rest | str trim)
         let data = ($mnt | path join 'bin' 'activate.json')
         if not ($data | path exists) { error make {msg: $"blast: no activation data at '($data)'"} }
         let a = (open $data)

@@ -11,7 +11,7 @@ function global:blast {
     $ctl = Get-Command -Name blastctl -CommandType Application -ErrorAction Stop | Select-Object -First 1
     $rest = @($args | Select-Object -Skip 1)
     if ($args.Count -ge 1 -and $args[0] -eq 'start') {
-        $mnt = & $ctl start @rest
+        $mnt = & $ctl start --attach @rest
         if ($LASTEXITCODE -ne 0) { return }
         $script = Join-Path (Join-Path ([string]$mnt) 'bin') 'activate.ps1'
         if (-not (Test-Path -LiteralPath $script)) {

@@ -11,7 +11,7 @@ blast () {
     case ${1-} in
     start)
         shift
-        _blast_mnt=$(command blastctl start "$@") || return
+        _blast_mnt=$(command blastctl start --attach "$@") || return
         if [ -z "$_blast_mnt" ] || [ ! -f "$_blast_mnt/bin/activate" ]; then
             echo "blast: no activate script at '$_blast_mnt/bin/activate'" >&2
             return 1

@@ -4,7 +4,7 @@
 # nushell. `blast start NAME` mounts and activates in the calling shell,
 # `blast kill` deactivates and unmounts; anything else goes to blastctl
 # (the program, even when a function of that name exists) with its exit
-# status; status lines stay on stderr and nothing blastctl prints is
+# status; `blast start` in a second shell attaches to the running mount; status lines stay on stderr and nothing blastctl prints is
 # evaluated, also with colour forced on a terminal. Unknown shells are a
 # usage error.
 set -euo pipefail
@@ -26,6 +26,8 @@ blastctl () { echo RECURSED; return 99; }
 blast start proj
 echo "start=$? venv=${VIRTUAL_ENV-} ps1=$PS1"
 echo "python=$(command -v python)"
+# another shell of the same project: attaches to the running mount
+"$0" -c "eval \"\$(blastctl shell-init $0)\"; blast start proj 2>/dev/null; echo attach=\$? venv=\$VIRTUAL_ENV"
 blast --version
 echo "version=$?"
 blast vars proj set PATH=x 2>/dev/null
@@ -41,6 +43,7 @@ for sh in bash zsh; do
 	out=$("$sh" -c "$SH_TEST" "$sh" "$P" 2>"$W/err") || die "$sh: $out $(cat "$W/err")"
 	assert_contains "$out" "start=0 venv=$M ps1=(blast:proj) x> " "$sh: blast start activates"
 	assert_contains "$out" "python=$M/bin/python" "$sh: python after blast start"
+	assert_contains "$out" "attach=0 venv=$M" "$sh: blast start in a second shell"
 	assert_contains "$(cat "$W/err")" "mounted env 'proj'" "$sh: status on stderr"
 	assert_contains "$out" "blastctl " "$sh: pass-through"
 	assert_not_contains "$out" "RECURSED" "$sh: blast calls the program"
