@@ -5,8 +5,9 @@
 # -NonDestructive` keeps the function. Hooks: executables and *.ps1 files
 # in hooks/{pre,post}-{activate,deactivate}.d/ run in name order.
 
-# Run DIR/hooks/PHASE.d/*: *.ps1 dot-sourced, other executables run (files
-# for other shells skipped). The status of the first that fails
+# Run DIR/hooks/PHASE.d/*: *.ps1 dot-sourced (in this function's scope:
+# a hook changes the session with $global: or $env:), other executables
+# run (files for other shells skipped). The status of the first that fails
 # (reported on stderr), else 0.
 function global:_blast_hooks([string]$Phase, [string]$Dir) {
     $d = Join-Path (Join-Path $Dir 'hooks') "$Phase.d"
@@ -15,11 +16,12 @@ function global:_blast_hooks([string]$Phase, [string]$Dir) {
         $rc = 0
         if ($h.Extension -in @('.sh', '.fish', '.nu', '.csh')) { continue }
         if ($h.Extension -eq '.ps1') {
-            try { . $h.FullName } catch { $rc = 1 }
+            # output goes to the host, not into this function's result
+            try { . $h.FullName | Out-Host } catch { $rc = 1 }
         } elseif ($IsWindows -or ($h.UnixMode -match '^-..x')) {
             $env:BLAST_HOOK = $Phase
             $env:BLAST_ENV_DIR = $Dir
-            & $h.FullName
+            & $h.FullName | Out-Host
             $rc = $LASTEXITCODE
             Remove-Item -LiteralPath @('Env:BLAST_HOOK', 'Env:BLAST_ENV_DIR') -ErrorAction SilentlyContinue
         } else {
@@ -34,7 +36,8 @@ function global:_blast_hooks([string]$Phase, [string]$Dir) {
 }
 
 # Set environment variable K to V, remembering what it was (null: unset).
-function global:_blast_var([string]$K, [string]$V) {
+# V is untyped: a [string] parameter would turn $null into ''.
+function global:_blast_var([string]$K, $V) {
     if (-not $global:_BLAST_OLD.ContainsKey($K)) {
         $global:_BLAST_OLD[$K] = [Environment]::GetEnvironmentVariable($K)
     }
