@@ -86,6 +86,28 @@ for sh in bash zsh dash; do
 	note "$sh: ok"
 done
 
+# Over an active plain venv: blast's activate leaves the venv first (its
+# _OLD_VIRTUAL_* names are venv's), and deactivate gets back to before both.
+env -u PYTHONHOME "$BLAST_TEST_PYTHON" -m venv --without-pip "$W/plain venv"
+out=$(W=$W bash -c '
+PS1="x> "
+env >"$W/env.before"
+. "$2/bin/activate"
+echo "venvps1=$PS1"
+. "$1/bin/activate"
+echo "ps1=$PS1 venv=$VIRTUAL_ENV python=$(command -v python)"
+deactivate
+env >"$W/env.after"
+echo "after=$PS1"
+' bash "$M" "$W/plain venv")
+assert_contains "$out" "ps1=(blast:proj) x>  venv=$M python=$M/bin/python" "blast over a venv"
+assert_contains "$out" "after=x> " "prompt after blast over a venv"
+# venv's activate exports PS1 (its own deactivate leaves it exported too):
+# the rest must be as before
+sed -i '/^PS1=/d' "$W/env.before" "$W/env.after"
+env_same "blast over a venv"
+note "bash: blast over a plain venv: ok"
+
 # --- fish --------------------------------------------------------------------
 command -v fish >/dev/null || die "fish not installed (.ci/install-deps)"
 FISH_SCRIPT='
