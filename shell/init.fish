@@ -52,3 +52,12 @@ function blast --description 'start, kill and activate blast envs; the rest goes
             command blastctl $argv
     end
 end
+
+# A nested fish inherits the active env's exported variables (VIRTUAL_ENV,
+# PATH) but not its functions, so fish_prompt would lose the env: take the
+# env up again here, so the prompt shows it and deactivate works.
+if set -q VIRTUAL_ENV; and not set -q _BLAST_ENV_DIR
+    and string match -q 'blast:*' -- "$VIRTUAL_ENV_PROMPT"
+    and test -f "$VIRTUAL_ENV/bin/activate.fish"
+    source "$VIRTUAL_ENV/bin/activate.fish"
+end

@@ -55,3 +55,15 @@ blast () {
         ;;
     esac
 }
+
+# A nested shell inherits the active env's exported variables (VIRTUAL_ENV,
+# PATH) but not its functions or prompt: take the env up again here, so
+# the prompt shows it and deactivate works.
+if [ -n "${VIRTUAL_ENV-}" ] && [ -z "${_BLAST_ENV_DIR-}" ] &&
+    [ "${VIRTUAL_ENV_PROMPT#blast:}" != "${VIRTUAL_ENV_PROMPT-}" ] &&
+    [ -f "$VIRTUAL_ENV/bin/activate" ]; then
+    case $PATH in
+    "$VIRTUAL_ENV/bin:"*) _OLD_VIRTUAL_PATH=${PATH#"$VIRTUAL_ENV/bin:"} ;;
+    esac
+    . "$VIRTUAL_ENV/bin/activate"
+fi

@@ -4,7 +4,9 @@
 # nushell. `blast start NAME` mounts and activates in the calling shell,
 # `blast kill` deactivates and unmounts; anything else goes to blastctl
 # (the program, even when a function of that name exists) with its exit
-# status; `blast start` in a second shell attaches to the running mount; status lines stay on stderr and nothing blastctl prints is
+# status; `blast start` in a second shell attaches to the running mount;
+# a nested shell (bash, zsh, fish) takes the active env up again, prompt
+# and deactivate included; status lines stay on stderr and nothing blastctl prints is
 # evaluated, also with colour forced on a terminal. Unknown shells are a
 # usage error.
 set -euo pipefail
@@ -28,6 +30,8 @@ echo "start=$? venv=${VIRTUAL_ENV-} ps1=$PS1"
 echo "python=$(command -v python)"
 # another shell of the same project: attaches to the running mount
 "$0" -c "eval \"\$(blastctl shell-init $0)\"; blast start proj 2>/dev/null; echo attach=\$? venv=\$VIRTUAL_ENV"
+# a nested shell takes the env up again (its PATH has the env once)
+"$0" -c "PS1=\"n> \"; eval \"\$(blastctl shell-init $0)\"; echo \"nested=\$PS1|\${PATH%%:*}\"; deactivate; echo \"nestedafter=\${VIRTUAL_ENV-<unset>}|\${PATH%%:*}\""
 blast --version
 echo "version=$?"
 blast vars proj set PATH=x 2>/dev/null
@@ -47,6 +51,8 @@ for sh in bash zsh; do
 	assert_contains "$(cat "$W/err")" "mounted env 'proj'" "$sh: status on stderr"
 	assert_contains "$out" "blastctl " "$sh: pass-through"
 	assert_not_contains "$out" "RECURSED" "$sh: blast calls the program"
+	assert_contains "$out" "nested=(blast:proj) n> |$M/bin" "$sh: nested shell"
+	assert_contains "$out" "nestedafter=<unset>|$(dirname "$BLASTCTL")" "$sh: nested deactivate"
 	assert_contains "$out" "version=0" "$sh: exit status 0"
 	assert_contains "$out" "usage=2" "$sh: exit status 2 kept"
 	assert_contains "$out" "unknown=2" "$sh: unknown command's status"
@@ -62,6 +68,11 @@ function blastctl; echo RECURSED; return 99; end
 function fish_prompt; printf "x> "; end
 blast start proj
 echo "start=$status venv=$VIRTUAL_ENV prompt="(fish_prompt)
+# a nested fish takes the env up again: prompt and deactivate
+fish -c "blastctl shell-init fish | source
+string match -q \"(blast:proj) *\" (fish_prompt | string collect); and echo nested-prompt=yes
+functions -q deactivate; and echo nested-deactivate=yes
+deactivate; set -q VIRTUAL_ENV; or echo nested-after=unset"
 blast vars proj set PATH=x 2>/dev/null
 echo "usage=$status"
 blast kill
@@ -71,6 +82,9 @@ echo "kill=$rc venv="(set -q VIRTUAL_ENV; and echo set; or echo "<unset>")" prom
 assert_contains "$out" "start=0 venv=$M prompt=(blast:proj) x> " "fish: blast start"
 assert_not_contains "$out" "RECURSED" "fish: blast calls the program"
 assert_contains "$out" "usage=2" "fish: exit status kept"
+assert_contains "$out" "nested-prompt=yes" "fish: nested shell's prompt"
+assert_contains "$out" "nested-deactivate=yes" "fish: nested shell's deactivate"
+assert_contains "$out" "nested-after=unset" "fish: nested deactivate"
 assert_contains "$out" "kill=0 venv=<unset> prompt=x> " "fish: blast kill"
 ! is_mounted "$M" || die "fish: still mounted after blast kill"
 note "fish: ok"
