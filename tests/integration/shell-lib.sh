@@ -37,8 +37,15 @@ shell_setup() {
 }
 
 # nu_path: set NU to nushell's binary, or skip saying why.
+# The npm package's own binary is used directly (its .bin/nu is a node
+# wrapper that spawns it).
 nu_path() {
-	NU=$BLAST_NPM_DIR/node_modules/.bin/nu
+	local b
+	NU=
+	for b in "$BLAST_NPM_DIR"/node_modules/@nushell/linux-*/bin/nu; do
+		[ -x "$b" ] && "$b" --version >/dev/null 2>&1 && NU=$b && break
+	done
+	[ -n "$NU" ] || NU=$BLAST_NPM_DIR/node_modules/.bin/nu
 	[ -x "$NU" ] || NU=$(command -v nu || true)
 	[ -n "$NU" ] && [ -x "$NU" ] ||
 		skip "nushell not installed (.ci/install-deps puts it in $BLAST_NPM_DIR)"
