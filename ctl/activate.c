@@ -366,7 +366,9 @@ static char *json_render(const char *mnt, const char *name,
 			return NULL;
 		}
 	j = ctl_json_add(json_object(), "name", json_string(name));
-	j = ctl_json_add(j, "dir", json_string(mnt));
+	/* a mountpoint that is not UTF-8 is kept as is (nothing else in
+	 * the file can be wrong) */
+	j = ctl_json_add(j, "dir", json_stringn_nocheck(mnt, strlen(mnt)));
 	j = ctl_json_add(j, "vars", vars);
 	if (j)
 		s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

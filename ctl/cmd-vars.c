@@ -37,6 +37,16 @@ static int op_parse(const char *s, enum vars_op *op)
 	return 0;
 }
 
+/* Values go into JSON (vars list --json, bin/activate.json) and every
+ * shell's quoting: text only. */
+static bool utf8_ok(const char *s)
+{
+	json_t *j = json_string(s); /* NULL when not valid UTF-8 */
+
+	json_decref(j);
+	return j != NULL;
+}
+
 /* Each operand well formed, or a usage error naming it. */
 static int items_check(struct ctl *c, const struct vars_args *a)
 {
@@ -68,6 +78,9 @@ static int items_check(struct ctl *c, const struct vars_args *a)
 			return ctl_usage_error(
 			    c, "value of '%s' is longer than %u bytes", key,
 			    ACTIVATE_VAL_MAX);
+		if (eq && a->op == VARS_SET && !utf8_ok(eq + 1))
+			return ctl_usage_error(c, "value of '%s' is not UTF-8",
+					       key);
 	}
 	return CTL_PARSED;
 }

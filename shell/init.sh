@@ -32,7 +32,7 @@ blast () {
                 # no target: the active env
                 set -- "$@" "$_BLAST_ENV_DIR"
                 _blast_act=1
-            elif [ "$_blast_t" = "${VIRTUAL_ENV_PROMPT#blast:}" ] ||
+            elif [ "blast:$_blast_t" = "${VIRTUAL_ENV_PROMPT-}" ] ||
                 [ "$(cd "$_blast_t" 2>/dev/null && pwd -P)" = "$_BLAST_ENV_DIR" ] ||
                 [ "$(cd "$_blast_t/.blast" 2>/dev/null && pwd -P)" = "$_BLAST_ENV_DIR" ]; then
                 _blast_act=1
@@ -59,11 +59,14 @@ blast () {
 # A nested shell inherits the active env's exported variables (VIRTUAL_ENV,
 # PATH) but not its functions or prompt: take the env up again here, so
 # the prompt shows it and deactivate works.
-if [ -n "${VIRTUAL_ENV-}" ] && [ -z "${_BLAST_ENV_DIR-}" ] &&
-    [ "${VIRTUAL_ENV_PROMPT#blast:}" != "${VIRTUAL_ENV_PROMPT-}" ] &&
-    [ -f "$VIRTUAL_ENV/bin/activate" ]; then
-    case $PATH in
-    "$VIRTUAL_ENV/bin:"*) _OLD_VIRTUAL_PATH=${PATH#"$VIRTUAL_ENV/bin:"} ;;
-    esac
-    . "$VIRTUAL_ENV/bin/activate"
-fi
+case ${VIRTUAL_ENV_PROMPT-} in
+blast:*)
+    if [ -n "${VIRTUAL_ENV-}" ] && [ -z "${_BLAST_ENV_DIR-}" ] &&
+        [ -f "$VIRTUAL_ENV/bin/activate" ]; then
+        case $PATH in
+        "$VIRTUAL_ENV/bin:"*) _OLD_VIRTUAL_PATH=${PATH#"$VIRTUAL_ENV/bin:"} ;;
+        esac
+        . "$VIRTUAL_ENV/bin/activate"
+    fi
+    ;;
+esac

@@ -30,6 +30,8 @@ for bad in PATH VIRTUAL_ENV PYTHONHOME PS1 _BLAST_X _OLD_VIRTUAL_PATH 1X "A-B" "
 	ctl_expect 2 vars set "$bad=x"
 	assert_contains "$ERR" "invalid variable name '$bad'" "vars set $bad"
 done
+ctl_expect 2 vars set "BIN=$(printf 'a\377b')"
+assert_contains "$ERR" "value of 'BIN' is not UTF-8" "a value that is not text"
 ctl_expect 2 vars set NOEQUALS
 assert_contains "$ERR" "expected KEY=VALUE, got 'NOEQUALS'" "set without ="
 ctl_expect 2 vars set

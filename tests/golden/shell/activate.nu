@@ -13,7 +13,7 @@
 def _blast_hooks [phase: string, dir: string] {
     let d = ($dir | path join 'hooks' $"($phase).d")
     if not ($d | path exists) { return 0 }
-    let hooks = (ls -l $d | where type == file | sort-by name)
+    let hooks = (ls -l $d | where type in [file symlink] | sort-by name)
     for h in $hooks {
         let f = $h.name
         let nufile = ($f | str ends-with '.nu')
