@@ -147,6 +147,23 @@ static void nu_quote(struct buf *b, const char *s)
 	buf_str(b, "\"");
 }
 
+/* csh: '...' with '\'' for a quote; inside quotes history expansion
+ * still sees '!' (written \!) and a newline must be escaped (\ newline). */
+static void csh_quote(struct buf *b, const char *s)
+{
+	buf_str(b, "'");
+	for (; *s; s++)
+		if (*s == '\'')
+			buf_str(b, "'\\''");
+		else if (*s == '!')
+			buf_str(b, "\\!");
+		else if (*s == '\n')
+			buf_str(b, "\\\n");
+		else
+			buf_add(b, s, 1);
+	buf_str(b, "'");
+}
+
 typedef void (*quote_fn)(struct buf *b, const char *s);
 
 /* ---- the env's variables -------------------------------------------- */
@@ -280,6 +297,8 @@ static const struct shell_desc shells[] = {
 		      "_blast_var ", true},
     [ACTIVATE_NU] = {"activate.nu", shell_tpl_activate_nu, nu_quote, NULL,
 		     true},
+    [ACTIVATE_CSH] = {"activate.csh", shell_tpl_activate_csh, csh_quote, NULL,
+		      false},
     [ACTIVATE_JSON] = {"activate.json", NULL, NULL, NULL, false},
 };
 
@@ -294,6 +313,27 @@ static void vars_render(struct buf *b, const struct shell_desc *d,
 {
 	size_t i;
 
+	if (d->quote == csh_quote) { /* no functions in csh */
+		for (i = 0; i < v->n; i++) {
+			const char *k = v->v[i].key;
+
+			buf_str(b, "        if ($?");
+			buf_str(b, k);
+			buf_str(b, ") then\n            set _blast_old_");
+			buf_str(b, k);
+			buf_str(b, " = $");
+			buf_str(b, k);
+			buf_str(b, ":q\n        endif\n        setenv ");
+			buf_str(b, k);
+			buf_str(b, " ");
+			d->quote(b, v->v[i].val);
+			buf_str(b,
+				"\n        set _blast_vars = ($_blast_vars ");
+			buf_str(b, k);
+			buf_str(b, ")\n");
+		}
+		return;
+	}
 	if (!d->var_call) { /* nushell: a record */
 		buf_str(b, "{");
 		for (i = 0; i < v->n; i++) {
@@ -338,7 +378,8 @@ static char *tpl_fill(const struct shell_desc *d, const char *tpl,
 		} else if (v && !strncmp(at, "@VARS@", 6)) {
 			vars_render(&b, d, v);
 			p = at + 6;
-			if (d->var_call && *p == '\n')
+			if ((d->var_call || d->quote == csh_quote) &&
+			    *p == '\n')
 				p++; /* the lines end with their own */
 		} else if (shell && !strncmp(at, "@SHELL@", 7)) {
 			buf_str(&b, shell);

@@ -3,7 +3,7 @@
  * activate.h - the shell side of an env: its variables (env state keys
  * "var:KEY"), the activate scripts a mounted env carries in bin/
  * (activate for sh/bash/zsh, activate.fish, activate.ps1, activate.nu,
- * and activate.json, the same data for tools), rendered from the
+ * activate.csh, and activate.json, the same data for tools), rendered from the
  * templates in shell/ with the env's name, mountpoint and variables, and
  * the `blast` functions of `blastctl shell-init`.
  *
@@ -43,6 +43,7 @@ enum activate_shell {
 	ACTIVATE_FISH, /* bin/activate.fish */
 	ACTIVATE_PS1,  /* bin/activate.ps1 */
 	ACTIVATE_NU,   /* bin/activate.nu */
+	ACTIVATE_CSH,  /* bin/activate.csh: csh, tcsh */
 	ACTIVATE_JSON, /* bin/activate.json: {"name", "dir", "vars"} */
 	ACTIVATE_NSHELLS,
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bin/activate in bash, zsh and dash, activate.fish in fish and
-# activate.nu in nushell, for an env mounted at a path with a space and
+# bin/activate in bash, zsh and dash, activate.fish in fish, activate.csh
+# in tcsh and activate.nu in nushell, for an env mounted at a path with a space and
 # quotes, with variables (blastctl vars) one of which overrides a set
 # variable: python resolves into the env, VIRTUAL_ENV, VIRTUAL_ENV_PROMPT,
 # PYTHONHOME unset, the prompt is '(blast:proj) ' once (a '(.venv) ' or
@@ -58,6 +58,7 @@ env_same() {
 
 check_sh() { # SHELL PS1 EXPECTED_PS1
 	local sh=$1 out
+	rm -f "$W/val.got"
 	out=$(W=$W "$sh" -c "$SH_SCRIPT" "$sh" "$M" "$2") || die "$sh: activate failed: $out"
 	assert_contains "$out" "python=$M/bin/python" "$sh: python on PATH"
 	assert_contains "$out" "prefix=$M" "$sh: sys.prefix"
@@ -134,6 +135,7 @@ echo "promptafter="(fish_prompt | string collect)"|"
 '
 check_fish() { # OLD_PROMPT EXPECTED
 	local out
+	rm -f "$W/val.got"
 	out=$(W=$W argv_prompt=$1 fish -c "$FISH_SCRIPT" "$M") || die "fish: activate failed: $out"
 	assert_contains "$out" "python=$M/bin/python" "fish: python on PATH"
 	assert_contains "$out" "prefix=$M" "fish: sys.prefix"
@@ -155,6 +157,54 @@ check_fish '(blast:other) x> ' '(blast:proj) x> '
 out=$(VIRTUAL_ENV_DISABLE_PROMPT=1 W=$W argv_prompt='x> ' fish -c "$FISH_SCRIPT" "$M")
 assert_contains "$out" "prompt=x> |" "fish: VIRTUAL_ENV_DISABLE_PROMPT"
 note "fish: ok"
+
+# --- csh (tcsh) --------------------------------------------------------------
+command -v tcsh >/dev/null || die "tcsh not installed (.ci/install-deps)"
+CSH_SCRIPT='
+set M = "$argv[1]"
+set prompt = "$argv[2]"
+env >"$W/env.before"
+source "$M/bin/activate.csh"
+echo "python=`which python`"
+echo "venv=$VIRTUAL_ENV"
+echo "vprompt=$VIRTUAL_ENV_PROMPT"
+echo "pythonhome=$?PYTHONHOME"
+echo "over=$OVER empty=[$EMPTY]"
+printenv FOO >"$W/val.got"
+echo "prompt=$prompt|"
+source "$M/bin/activate.csh"
+echo "promptagain=$prompt|"
+deactivate nondestructive
+alias deactivate >/dev/null && echo kept=yes
+deactivate
+echo "gone=`alias deactivate`|"
+env >"$W/env.after"
+echo "promptafter=$prompt|"
+'
+check_csh() { # PROMPT EXPECTED
+	local out
+	rm -f "$W/val.got"
+	out=$(W=$W tcsh -f -c "$CSH_SCRIPT" "$M" "$1" 2>&1) || die "tcsh: activate failed: $out"
+	assert_not_contains "$out" "Unmatched" "tcsh: errors"
+	assert_contains "$out" "python=$M/bin/python" "tcsh: python on PATH"
+	assert_contains "$out" "venv=$M" "tcsh: VIRTUAL_ENV"
+	assert_contains "$out" "vprompt=blast:proj" "tcsh: VIRTUAL_ENV_PROMPT"
+	assert_contains "$out" "pythonhome=0" "tcsh: PYTHONHOME"
+	assert_contains "$out" "over=new empty=[]" "tcsh: variables"
+	cmp -s <(cat "$W/val"; echo) "$W/val.got" || die "tcsh: FOO is [$(cat "$W/val.got")]"
+	assert_contains "$out" "prompt=$2|" "tcsh: prompt"
+	assert_contains "$out" "promptagain=$2|" "tcsh: prompt after sourcing twice"
+	assert_contains "$out" "kept=yes" "tcsh: deactivate nondestructive"
+	assert_contains "$out" "gone=|" "tcsh: deactivate removes itself"
+	assert_contains "$out" "promptafter=$1|" "tcsh: prompt restored"
+	env_same tcsh
+}
+check_csh 'x> ' '(blast:proj) x> '
+check_csh '(.venv) x> ' '(blast:proj) x> '
+check_csh '(blast:proj) x> ' '(blast:proj) x> '
+out=$(VIRTUAL_ENV_DISABLE_PROMPT=1 W=$W tcsh -f -c "$CSH_SCRIPT" "$M" 'x> ')
+assert_contains "$out" "prompt=x> |" "tcsh: VIRTUAL_ENV_DISABLE_PROMPT"
+note "tcsh: ok"
 
 # --- nushell -----------------------------------------------------------------
 nu_path

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Every generated script matches its golden file in tests/golden/shell/:
-# bin/activate, activate.fish, activate.ps1, activate.nu, activate.json
+# bin/activate, activate.fish, activate.ps1, activate.nu, activate.csh,
+# activate.json
 # of an env with variables that need quoting, and the output of
 # `blastctl shell-init` for each shell. The workdir is replaced by
 # @WORK@. Regenerate after an intended change with
@@ -41,7 +42,7 @@ golden() { # NAME FILE
 	diff -u --label "$1 (golden)" --label "$1 (now)" "$GOLDEN/$1" <(printf '%s\n' "$got") >&2 || failed=1
 }
 
-for f in activate activate.fish activate.ps1 activate.nu activate.json; do
+for f in activate activate.fish activate.ps1 activate.nu activate.csh activate.json; do
 	golden "$f" "$M/bin/$f"
 done
 for sh in bash zsh fish pwsh nu; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Hooks in the env's hooks/{pre,post}-{activate,deactivate}.d/ run in name
-# order in bash, zsh, dash, fish and nushell: executables everywhere,
-# *.sh sourced by the sh family, *.fish by fish, *.nu in a child nu; a
+# order in bash, zsh, dash, fish, tcsh and nushell: executables
+# everywhere, *.sh sourced by the sh family, *.fish by fish, *.csh by
+# tcsh, *.nu in a child nu; a
 # file for another shell is skipped. A failing pre-activate or
 # post-activate hook is reported and leaves the shell exactly as it was;
 # a failing deactivate hook is reported and the env is left anyway.
@@ -22,6 +23,7 @@ for p in $PHASES; do
 	chmod +x "$d/10-run" "$d/30-run"
 	echo "echo '$p sh' >>\"\$HOOKLOG\"" >"$d/20-src.sh"
 	echo "echo '$p fish' >>\$HOOKLOG" >"$d/20-src.fish"
+	echo "echo '$p csh' >>\$HOOKLOG" >"$d/20-src.csh"
 	echo "'$p nu' | save --append \$env.HOOKLOG; \"\\n\" | save --append \$env.HOOKLOG" >"$d/20-src.nu"
 	echo "not executable" >"$d/25-plain"
 done
@@ -36,21 +38,24 @@ expected() {
 
 SH_RUN='. "$1/bin/activate" && deactivate'
 FISH_RUN='source $argv[1]/bin/activate.fish; and deactivate'
+CSH_RUN='source "$argv[1]/bin/activate.csh"
+deactivate'
 NU_RUN="source $(nu_str "$M/bin/activate.nu"); deactivate"
 
 run_in() { # SHELL: activate and deactivate there
 	case $1 in
 	fish) fish -c "$FISH_RUN" "$M" ;;
+	tcsh) tcsh -f -c "$CSH_RUN" "$M" ;;
 	nu) "$NU" -n -c "$NU_RUN" ;;
 	*) "$1" -c "$SH_RUN" "$1" "$M" ;;
 	esac
 }
 
-for sh in bash zsh dash fish nu; do
+for sh in bash zsh dash fish tcsh nu; do
 	: >"$HOOKLOG"
 	run_in "$sh" || die "$sh: activate + deactivate with hooks failed"
 	kind=sh
-	case $sh in fish | nu) kind=$sh ;; esac
+	case $sh in fish | nu) kind=$sh ;; tcsh) kind=csh ;; esac
 	assert_eq "$(expected $kind)" "$(cat "$HOOKLOG")" "$sh: hooks and their order"
 	note "$sh: hooks in order"
 done
@@ -73,6 +78,12 @@ echo "rc=$status"
 env >$W/env.after
 functions -q deactivate; and echo deactivate=defined
 '
+CSH_FAIL='
+env >"$W/env.before"
+source "$argv[1]/bin/activate.csh"
+env >"$W/env.after"
+alias deactivate | grep -q . && echo deactivate=defined
+'
 NU_FAIL="
 \$env | reject -o PWD FILE_PWD CURRENT_FILE | to nuon | save -f $(nu_str "$W/env.before")
 source $(nu_str "$M/bin/activate.nu")
@@ -81,6 +92,7 @@ source $(nu_str "$M/bin/activate.nu")
 fail_in() { # SHELL: source activate, print what happened
 	case $1 in
 	fish) W=$W fish -c "$FISH_FAIL" "$M" 2>&1 ;;
+	tcsh) W=$W tcsh -f -c "$CSH_FAIL" "$M" 2>&1 ;;
 	nu) "$NU" -n -c "$NU_FAIL" 2>&1 ;;
 	*) W=$W "$1" -c "$SH_FAIL" "$1" "$M" 2>&1 ;;
 	esac
@@ -88,13 +100,13 @@ fail_in() { # SHELL: source activate, print what happened
 
 for phase in pre-activate post-activate; do
 	cp "$W/fail" "$M/hooks/$phase.d/15-fail"
-	for sh in bash zsh dash fish nu; do
+	for sh in bash zsh dash fish tcsh nu; do
 		: >"$HOOKLOG"
 		out=$(fail_in "$sh") || true
 		assert_contains "$out" "blast: $phase hook '$M/hooks/$phase.d/15-fail' failed (exit 3)" \
 			"$sh: failing $phase hook reported"
 		assert_contains "$out" "blast: env 'proj' not activated" "$sh: $phase failure"
-		[ "$sh" == nu ] || assert_contains "$out" "rc=1" "$sh: activate's status"
+		case $sh in nu | tcsh) ;; *) assert_contains "$out" "rc=1" "$sh: activate's status" ;; esac
 		assert_not_contains "$out" "deactivate=defined" "$sh: functions left"
 		if ! diff <(sort "$W/env.before") <(sort "$W/env.after") >&2; then
 			die "$sh: a failing $phase hook changed the environment"
