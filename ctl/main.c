@@ -27,7 +27,8 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                  for pythonX.Y on PATH (default: python3 on PATH)\n"
      "  --from REF      clone env ENV (unmounted) or its snapshot SNAP in\n"
      "                  O(1); the clone keeps ENV's python\n"},
-    {"start", ctl_cmd_start, "[NAME] [--dir DIR] [--python PATH|X.Y]",
+    {"start", ctl_cmd_start,
+     "[NAME] [--dir DIR] [--python PATH|X.Y] [--attach]",
      "mount env NAME at DIR/.blast (creating it if missing)",
      "  NAME            default: derived from DIR's name\n"
      "  --dir DIR       project directory (default: the current one)\n"
