@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "activate.h"
 #include "ctl.h"
 #include "snap.h"
 #include "store.h"
@@ -53,6 +54,10 @@ int ctl_cmd_load(struct ctl *c, int argc, char **argv)
 	r = snap_target_open(c, a.name, &tg);
 	if (r == 0)
 		r = snap_load(&tg, a.snap);
+	/* the loaded state may hold other variables (or the scripts of
+	 * another mountpoint): the scripts follow it */
+	if (r == 0 && tg.mounted)
+		r = ctl_activate_refresh(c, tg.name, tg.mnt);
 	snap_target_close(&tg);
 	return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -5,7 +5,7 @@
  * that can refuse runs before anything changes; a stale mount left by a
  * killed daemon is cleared (and said so). Once mounted, the env is fixed
  * for its new path through the mount: pip's console-script shebangs and
- * bin/activate.
+ * the bin/activate* scripts (ctl/activate.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activate.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "store.h"
@@ -25,6 +26,7 @@ struct start_args {
 	const char *name; /* NULL: derived from dir */
 	const char *dir;  /* NULL: cwd */
 	const char *python;
+	bool attach; /* already mounted here: just say where */
 };
 
 struct start {
@@ -35,7 +37,7 @@ struct start {
 	bool mkdir; /* mnt must be created */
 };
 
-enum { OPT_DIR = 0x100, OPT_PYTHON };
+enum { OPT_DIR = 0x100, OPT_PYTHON, OPT_ATTACH };
 
 static int start_parse(struct ctl *c, int argc, char **argv,
 		       struct start_args *a)
@@ -43,6 +45,7 @@ static int start_parse(struct ctl *c, int argc, char **argv,
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, OPT_DIR},
 	    {"python", required_argument, NULL, OPT_PYTHON},
+	    {"attach", no_argument, NULL, OPT_ATTACH},
 	    CTL_OPTION_HELP,
 	    {0},
 	};
@@ -62,6 +65,9 @@ static int start_parse(struct ctl *c, int argc, char **argv,
 						       "--python needs a path "
 						       "or a version");
 			a->python = optarg;
+			break;
+		case OPT_ATTACH:
+			a->attach = true;
 			break;
 		default:
 			return ctl_opt_exit(o);
@@ -278,7 +284,7 @@ static int stale_elsewhere_clear(struct start *s)
 static int env_fix(struct start *s, const char *old)
 {
 	char failed[PATH_MAX];
-	int n, r;
+	int n;
 
 	if (old[0] && strcmp(old, s->mnt)) {
 		n = venv_shebangs_fix(s->mnt, old, failed, sizeof(failed));
@@ -290,13 +296,7 @@ static int env_fix(struct start *s, const char *old)
 			return n;
 		}
 	}
-	r = venv_activate_write(s->mnt, s->name);
-	if (r < 0)
-		ctl_err(s->c,
-			"mounted env '%s' at '%s', but cannot write "
-			"bin/activate: %s",
-			s->name, s->mnt, ctl_strerror(r));
-	return r;
+	return ctl_activate_refresh(s->c, s->name, s->mnt);
 }
 
 static int mount_run(struct start *s, const char *old)
@@ -337,6 +337,21 @@ static int mount_run(struct start *s, const char *old)
 	return 0;
 }
 
+/* --attach: the env is already mounted at DIR/.blast by a live daemon
+ * (another shell started it): print the mountpoint as start does. */
+static bool attached(struct start *s)
+{
+	struct daemon_info info;
+
+	if (daemon_info_read(s->rundir, s->name, &info) < 0 || !info.live ||
+	    strcmp(info.mount, s->mnt))
+		return false;
+	printf("%s\n", s->mnt);
+	ctl_status(s->c, "env '%s' is already mounted at %s (blastfs pid %d)",
+		   s->name, s->mnt, (int)info.pid);
+	return true;
+}
+
 static int start_run(struct ctl *c, const struct start_args *a)
 {
 	struct start s = {.c = c};
@@ -348,6 +363,8 @@ static int start_run(struct ctl *c, const struct start_args *a)
 		r = ctl_daemon_dirs(c, s.home, s.rundir);
 	if (r < 0)
 		return r;
+	if (a->attach && attached(&s))
+		return 0;
 	r = env_check(&s, &e);
 	if (r < 0 && r != -ENOENT)
 		return r;

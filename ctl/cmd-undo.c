@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activate.h"
 #include "ctl.h"
 #include "snap.h"
 #include "store.h"
@@ -92,6 +93,10 @@ int ctl_cmd_undo(struct ctl *c, int argc, char **argv)
 		r = undo_target(&tg, snap);
 	if (r == 0)
 		r = snap_load(&tg, snap);
+	/* the loaded state may hold other variables (or the scripts of
+	 * another mountpoint): the scripts follow it */
+	if (r == 0 && tg.mounted)
+		r = ctl_activate_refresh(c, tg.name, tg.mnt);
 	snap_target_close(&tg);
 	return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -27,12 +27,15 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                  for pythonX.Y on PATH (default: python3 on PATH)\n"
      "  --from REF      clone env ENV (unmounted) or its snapshot SNAP in\n"
      "                  O(1); the clone keeps ENV's python\n"},
-    {"start", ctl_cmd_start, "[NAME] [--dir DIR] [--python PATH|X.Y]",
+    {"start", ctl_cmd_start,
+     "[NAME] [--dir DIR] [--python PATH|X.Y] [--attach]",
      "mount env NAME at DIR/.blast (creating it if missing)",
      "  NAME            default: derived from DIR's name\n"
      "  --dir DIR       project directory (default: the current one)\n"
      "  --python PATH   interpreter if NAME must be created (see "
-     "create)\n"},
+     "create)\n"
+     "  --attach        if NAME is already mounted at DIR/.blast, just\n"
+     "                  print the mountpoint (the blast function uses it)\n"},
     {"kill", ctl_cmd_kill, "[NAME|DIR] [--force]",
      "flush, unmount and stop an env's blastfs",
      "  NAME|DIR        an env, or a directory whose .blast (or itself) "
@@ -83,6 +86,29 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"rm-snapshot", ctl_cmd_rm_snapshot, "[NAME] SNAP",
      "delete snapshot SNAP (gc reclaims what only it used)",
      "  NAME            default: the env mounted at ./.blast\n"},
+    {"vars", ctl_cmd_vars,
+     "[NAME] [set KEY=VALUE... | unset KEY... | list [--json]]",
+     "the variables activating the env exports (snapshots keep them)",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  set KEY=VALUE   set variables (KEY: a shell identifier; PATH,\n"
+     "                  VIRTUAL_ENV, PYTHONHOME, the prompt's and the\n"
+     "                  like are refused)\n"
+     "  unset KEY       remove variables\n"
+     "  list            print KEY=VALUE lines (the default)\n"
+     "  --json          with list: print {\"vars\": {KEY: VALUE}}\n"
+     "  Activate exports them and deactivate restores what was there. A\n"
+     "  mounted env's bin/activate* scripts are rewritten at once.\n"},
+    {"shell-init", ctl_cmd_shell_init, "bash|zsh|fish|pwsh|nu",
+     "print the `blast` shell function for an rc file",
+     "  bash, zsh       eval \"$(blastctl shell-init bash)\"\n"
+     "  fish            blastctl shell-init fish | source\n"
+     "  pwsh            Invoke-Expression ((blastctl shell-init pwsh) "
+     "-join \"`n\")\n"
+     "  nu              blastctl shell-init nu | save -f blast.nu; "
+     "source blast.nu\n"
+     "  blast start [NAME] [ARGS] starts (see start) and activates in the\n"
+     "  shell; blast kill [NAME|DIR] deactivates and kills; any other\n"
+     "  command goes to blastctl as is, with its exit status.\n"},
     {"destroy", ctl_cmd_destroy, "NAME [--force]",
      "delete env NAME and its snapshots (then run gc)",
      "  --force         stop the env's blastfs first if it is mounted\n"},

@@ -5,7 +5,7 @@
  * straight into the store, and the two things that depend on where an
  * env is mounted: pip's console-script shebangs and bin/activate. Those
  * are fixed through the mount with plain file I/O, so the daemon sees
- * ordinary writes.
+ * ordinary writes (the activate scripts' text is ctl/activate.c's).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -520,125 +520,26 @@ int venv_shebangs_fix(const char *mnt, const char *old, char *failed,
 	return r < 0 ? r : n;
 }
 
-/* ---- bin/activate ------------------------------------------------------ */
+/* ---- files the mount must carry (bin/activate*) ----------------------- */
 
-/* POSIX sh (dash), bash and zsh. Restores exactly what it changed: PS1
- * unset stays unset, an empty value stays empty. The _OLD_VIRTUAL_*
- * names are venv's, so activating over a plain venv (or the reverse)
- * restores the original state. */
-#define ACTIVATE_FMT                                                           \
-	"# blast: activates env '%1$s' mounted at %2$s\n"                      \
-	"# (written by blastctl start). Source it: . %3$s/bin/activate\n"      \
-	"\n"                                                                   \
-	"deactivate () {\n"                                                    \
-	"    if [ -n \"${_OLD_VIRTUAL_PATH+set}\" ]; then\n"                   \
-	"        PATH=$_OLD_VIRTUAL_PATH\n"                                    \
-	"        export PATH\n"                                                \
-	"        unset _OLD_VIRTUAL_PATH\n"                                    \
-	"    fi\n"                                                             \
-	"    if [ -n \"${_OLD_VIRTUAL_PYTHONHOME+set}\" ]; then\n"             \
-	"        PYTHONHOME=$_OLD_VIRTUAL_PYTHONHOME\n"                        \
-	"        export PYTHONHOME\n"                                          \
-	"        unset _OLD_VIRTUAL_PYTHONHOME\n"                              \
-	"    fi\n"                                                             \
-	"    if [ -n \"${_OLD_VIRTUAL_PS1+set}\" ]; then\n"                    \
-	"        if [ -n \"${_BLAST_PS1_UNSET-}\" ]; then\n"                   \
-	"            unset PS1\n"                                              \
-	"        else\n"                                                       \
-	"            PS1=$_OLD_VIRTUAL_PS1\n"                                  \
-	"        fi\n"                                                         \
-	"        unset _OLD_VIRTUAL_PS1 _BLAST_PS1_UNSET\n"                    \
-	"    fi\n"                                                             \
-	"    unset VIRTUAL_ENV VIRTUAL_ENV_PROMPT\n"                           \
-	"    hash -r 2>/dev/null\n"                                            \
-	"    if [ \"${1-}\" != nondestructive ]; then\n"                       \
-	"        unset -f deactivate\n"                                        \
-	"    fi\n"                                                             \
-	"}\n"                                                                  \
-	"\n"                                                                   \
-	"# leave the env that is active, if any, keeping the function\n"       \
-	"deactivate nondestructive\n"                                          \
-	"\n"                                                                   \
-	"VIRTUAL_ENV=%3$s\n"                                                   \
-	"export VIRTUAL_ENV\n"                                                 \
-	"VIRTUAL_ENV_PROMPT='blast:%1$s'\n"                                    \
-	"export VIRTUAL_ENV_PROMPT\n"                                          \
-	"\n"                                                                   \
-	"_OLD_VIRTUAL_PATH=$PATH\n"                                            \
-	"PATH=\"$VIRTUAL_ENV/bin:$PATH\"\n"                                    \
-	"export PATH\n"                                                        \
-	"\n"                                                                   \
-	"if [ -n \"${PYTHONHOME+set}\" ]; then\n"                              \
-	"    _OLD_VIRTUAL_PYTHONHOME=$PYTHONHOME\n"                            \
-	"    unset PYTHONHOME\n"                                               \
-	"fi\n"                                                                 \
-	"\n"                                                                   \
-	"if [ -z \"${VIRTUAL_ENV_DISABLE_PROMPT-}\" ]; then\n"                 \
-	"    if [ -z \"${PS1+set}\" ]; then\n"                                 \
-	"        _BLAST_PS1_UNSET=1\n"                                         \
-	"    fi\n"                                                             \
-	"    _OLD_VIRTUAL_PS1=${PS1-}\n"                                       \
-	"    PS1=\"(blast:%1$s) ${PS1-}\"\n"                                   \
-	"fi\n"                                                                 \
-	"\n"                                                                   \
-	"hash -r 2>/dev/null\n"
-
-/* s in single quotes for sh ('\'' for each quote). */
-static char *sh_quote(const char *s)
+int venv_file_update(const char *dir, const char *name, const char *data,
+		     size_t len, mode_t mode)
 {
-	size_t n = 2, i = 0;
-	const char *p;
-	char *q;
-
-	for (p = s; *p; p++)
-		n += *p == '\'' ? 4 : 1;
-	q = malloc(n + 1);
-	if (!q)
-		return NULL;
-	q[i++] = '\'';
-	for (p = s; *p; p++) {
-		if (*p == '\'') {
-			memcpy(q + i, "'\\''", 4);
-			i += 4;
-		} else {
-			q[i++] = *p;
-		}
-	}
-	q[i++] = '\'';
-	q[i] = '\0';
-	return q;
-}
-
-int venv_activate_write(const char *mnt, const char *name)
-{
-	char bin[PATH_MAX], *text = NULL, *quoted, *cur = NULL;
+	char *cur = NULL;
 	size_t curlen = 0;
-	mode_t mode;
-	int dfd, n, r;
+	mode_t curmode = 0;
+	int dfd, r;
 
-	quoted = sh_quote(mnt);
-	if (!quoted)
-		return -ENOMEM;
-	/* the comment lines show the path as is: names and paths with a
-	 * newline are not worth a second quoting scheme there */
-	n = asprintf(&text, ACTIVATE_FMT, name, mnt, quoted);
-	free(quoted);
-	if (n < 0)
-		return -ENOMEM;
-	snprintf(bin, sizeof(bin), "%s/bin", mnt);
-	dfd = open(bin, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		r = -errno;
-		free(text);
-		return r;
-	}
-	r = file_slurp(dfd, "activate", &cur, &curlen, &mode);
-	if (!r && curlen == (size_t)n && !memcmp(cur, text, curlen))
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = file_slurp(dfd, name, &cur, &curlen, &curmode);
+	if (!r && curlen == len && !memcmp(cur, data, len) &&
+	    (curmode & 07777) == (mode & 07777))
 		r = 0; /* already right: no write, nothing to seal */
 	else
-		r = file_replace(dfd, "activate", text, (size_t)n, 0644);
+		r = file_replace(dfd, name, data, len, mode);
 	free(cur);
-	free(text);
 	close(dfd);
 	return r;
 }

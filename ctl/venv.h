@@ -3,7 +3,7 @@
  * venv.h - what makes an env a venv (PEP 405): finding the base
  * interpreter, building the layout `python -m venv` makes directly in the
  * store, and fixing a mounted env for its mount path (pip's console
- * script shebangs, bin/activate). Nothing here prints.
+ * script shebangs, the files of bin/activate*). Nothing here prints.
  *
  * Threads: main thread only.
  */
@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct store_txn;
 struct store_env;
@@ -62,8 +63,10 @@ int venv_layout_build(struct store_txn *t, struct store_env *e,
 int venv_shebangs_fix(const char *mnt, const char *old, char *failed,
 		      size_t flen);
 
-/* Write mnt/bin/activate for env `name` (unless it is already exactly
- * that): POSIX sh, bash, zsh. */
-int venv_activate_write(const char *mnt, const char *name);
+/* Make dir/name hold exactly data with permissions mode: left alone when
+ * it already does (nothing to seal), else replaced through a temporary
+ * file and a rename. -errno. */
+int venv_file_update(const char *dir, const char *name, const char *data,
+		     size_t len, mode_t mode);
 
 #endif

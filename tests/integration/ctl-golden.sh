@@ -60,6 +60,8 @@ golden() {
 golden help.txt out help
 golden help-import.txt out import --help
 golden help-check.txt out help check
+golden help-vars.txt out vars --help
+golden help-shell-init.txt out shell-init --help
 golden usage-unknown-command.txt err --home "$H" frobnicate
 golden usage-bad-name.txt err --home "$H" import .bad "$W"
 golden list-empty.json out --home "$H" list --json
