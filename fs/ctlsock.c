@@ -61,6 +61,9 @@ static json_t *status_json(struct fs *fs)
 			    json_integer((json_int_t)fs->cnt.deduped));
 	json_object_set_new(o, "sealing_backlog",
 			    json_integer((json_int_t)backlog));
+	json_object_set_new(
+	    o, "readdir_listings_lost",
+	    json_integer((json_int_t)atomic_load(&fs->dirlist_lost)));
 	json_object_set_new(o, "nodes",
 			    json_integer((json_int_t)fs->next_nodeid));
 	json_object_set_new(o, "lmdb_map_used",

@@ -16,6 +16,19 @@
 #include "fs.h"
 #include "store.h"
 
+/* A directory's entries as one reader saw them when it started
+ * (dirlist.c). */
+struct dirlist {
+	uint32_t id;
+	unsigned refs;	       /* readers, + 1 while on its node's list */
+	uint64_t self, parent; /* file ids of "." and ".." */
+	size_t n, cap;
+	char **names;
+	uint64_t *fids;
+	uint32_t *modes;
+	struct dirlist *next;
+};
+
 /* One kernel-visible inode. Directories and files alike. */
 struct node {
 	uint64_t nodeid;
@@ -41,6 +54,8 @@ struct node {
 	bool sealing;	       /* a seal reads sfd: writers wait (seal_cond) */
 	uint64_t wgen;	       /* bumped by every write, for sealing */
 	struct node *fid_next; /* fid hash chain */
+	struct dirlist *lists; /* directories: listings being read */
+	unsigned nlists;
 };
 
 struct fs_counters {
@@ -93,8 +108,11 @@ struct fs {
 	struct node **fidtab; /* fid hash, protected by lock */
 	size_t fidcap;
 	struct fs_counters cnt;
-	int64_t last_change_ns; /* protected by wlock */
-	int ctl_fd;		/* control socket listener */
+	uint32_t next_dirlist;	    /* under lock */
+	bool no_opendir;	    /* the kernel can skip OPENDIR (fs_init) */
+	atomic_ullong dirlist_lost; /* readers that lost their listing */
+	int64_t last_change_ns;	    /* protected by wlock */
+	int ctl_fd;		    /* control socket listener */
 	/* periodic sync: bounds what an OS crash can lose */
 	pthread_t sync_thread;
 	pthread_mutex_t sync_lock;
@@ -125,6 +143,17 @@ int fs_node_rename(struct node *n, uint64_t parent, const char *name);
  * valid while fs->wlock is held); *depth set. -ENOENT if unlinked. */
 int fs_node_path(struct fs *fs, struct node *n, bool self, const char ***out,
 		 size_t *depth);
+
+/* dirlist.c: readdir offsets are listing id << 32 | next index; offset
+ * 0 starts a new listing. get/put take fs->lock themselves; the listing
+ * stays valid between them. done: the reader reached the end. */
+int fs_dirlist_get(struct fs *fs, struct node *n, uint64_t off,
+		   struct dirlist **out, size_t *pos);
+void fs_dirlist_put(struct fs *fs, struct node *n, struct dirlist *l,
+		    bool done);
+uint64_t fs_dirlist_off(const struct dirlist *l, size_t next);
+/* Drop a node's listings (under fs->lock, as it is freed). */
+void fs_dirlists_drop(struct node *n);
 
 /* txn.c: per-thread read txn, renewed per request */
 int fs_rtxn(struct fs *fs, struct store_txn **out);

@@ -469,130 +469,71 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, -err);
 }
 
-/* ---- directories: a listing is materialized at opendir, so offsets
- * stay stable for the handle's life whatever changes meanwhile ---- */
-
-struct listing {
-	uint64_t self, parent; /* file ids of "." and ".." */
-	size_t n, cap;
-	char **names;
-	uint64_t *fids;
-	uint32_t *modes;
-};
-
-static int listing_add(void *arg, const char *name, size_t nlen,
-		       const struct store_entry *e)
-{
-	struct listing *l = arg;
-
-	if (name[0] == '/')
-		return 0; /* the links table: not a name */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *a = realloc(l->names, cap * sizeof(*l->names));
-
-		if (!a)
-			return -ENOMEM;
-		l->names = a;
-		if (!(a = realloc(l->fids, cap * sizeof(*l->fids))))
-			return -ENOMEM;
-		l->fids = a;
-		if (!(a = realloc(l->modes, cap * sizeof(*l->modes))))
-			return -ENOMEM;
-		l->modes = a;
-		l->cap = cap;
-	}
-	l->names[l->n] = strndup(name, nlen);
-	if (!l->names[l->n])
-		return -ENOMEM;
-	l->fids[l->n] = e->a.fid;
-	l->modes[l->n] = e->a.mode;
-	l->n++;
-	return 0;
-}
-
-static void listing_free(struct listing *l)
-{
-	for (size_t i = 0; l && i < l->n; i++)
-		free(l->names[i]);
-	if (l) {
-		free(l->names);
-		free(l->fids);
-		free(l->modes);
-	}
-	free(l);
-}
+/* ---- directories: listings live on the directory's node (dirlist.c),
+ * so opendir has nothing to do: it answers ENOSYS, and the kernel stops
+ * sending OPENDIR and RELEASEDIR and keeps its readdir cache ---- */
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = fs_node_find(fs, ino);
-	struct listing *l = calloc(1, sizeof(*l));
-	struct store_txn *t;
-	uint64_t tab;
-	int err = n && l ? 0 : (n ? -ENOMEM : -ESTALE);
 
 	COUNT(fs, R_OPENDIR);
-	if (!err)
-		err = fs_rtxn(fs, &t);
-	if (!err) {
-		err = fs_dir_tab(fs, t, n, &tab);
-		if (!err)
-			err = store_dir_iter(t, tab, NULL, 0, listing_add, l);
-		fs_rtxn_done(t);
-	}
-	if (!err) {
-		struct node *p;
-
-		pthread_mutex_lock(&fs->lock);
-		p = fs_node_get(fs, n->parent);
-		l->self = n->fid;
-		l->parent = p ? p->fid : n->fid;
-		pthread_mutex_unlock(&fs->lock);
-	}
-	if (err) {
-		listing_free(l);
-		fuse_reply_err(req, -err);
+	if (!fs_node_find(fs, ino)) {
+		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	fi->fh = (uintptr_t)l;
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->fh = 0;
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		listing_free(l);
+	fuse_reply_open(req, fi);
+}
+
+/* One entry of l: index 0 is ".", 1 "..", then the names. */
+static const char *dl_name(const struct dirlist *l, size_t i)
+{
+	return i == 0 ? "." : i == 1 ? ".." : l->names[i - 2];
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
+	struct fs *fs = FS(req);
+	struct node *n = fs_node_find(fs, ino);
 	char *buf = malloc(size ? size : 1);
+	struct dirlist *l = NULL;
 	struct stat st;
-	size_t used = 0, i;
+	size_t used = 0, i = 0;
+	int err = !n ? -ESTALE : !buf ? -ENOMEM : 0;
 
-	COUNT(FS(req), R_READDIR);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	COUNT(fs, R_READDIR);
+	if (!err)
+		err = fs_dirlist_get(fs, n, (uint64_t)off, &l, &i);
+	if (err) {
+		free(buf);
+		fuse_reply_err(req, -err);
 		return;
 	}
 	memset(&st, 0, sizeof(st));
-	for (i = (size_t)off; i < l->n + 2; i++) {
-		const char *name = i == 0   ? "."
-				   : i == 1 ? ".."
-					    : l->names[i - 2];
+	for (; i < l->n + 2; i++) {
 		size_t need;
 
 		st.st_ino = i == 0   ? l->self
 			    : i == 1 ? l->parent
 				     : l->fids[i - 2];
 		st.st_mode = i < 2 ? S_IFDIR : l->modes[i - 2];
-		need = fuse_add_direntry(req, buf + used, size - used, name,
-					 &st, (off_t)(i + 1));
+		need = fuse_add_direntry(req, buf + used, size - used,
+					 dl_name(l, i), &st,
+					 (off_t)fs_dirlist_off(l, i + 1));
 		if (need > size - used)
 			break;
 		used += need;
 	}
+	fs_dirlist_put(fs, n, l, used == 0);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }
@@ -603,22 +544,23 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
-	struct listing *l = (struct listing *)(uintptr_t)fi->fh;
 	struct fs *fs = FS(req);
+	struct node *n = fs_node_find(fs, ino);
 	char *buf = malloc(size ? size : 1);
 	struct fuse_entry_param ep;
-	size_t used = 0, i;
-	int err = 0;
+	struct dirlist *l = NULL;
+	size_t used = 0, i = 0;
+	int err = !n ? -ESTALE : !buf ? -ENOMEM : 0;
 
 	COUNT(fs, R_READDIR);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (!err)
+		err = fs_dirlist_get(fs, n, (uint64_t)off, &l, &i);
+	if (err) {
+		free(buf);
+		fuse_reply_err(req, -err);
 		return;
 	}
-	for (i = (size_t)off; i < l->n + 2; i++) {
-		const char *name = i == 0   ? "."
-				   : i == 1 ? ".."
-					    : l->names[i - 2];
+	for (; i < l->n + 2; i++) {
 		size_t need;
 
 		memset(&ep, 0, sizeof(ep));
@@ -626,28 +568,30 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			ep.attr.st_ino = i == 0 ? l->self : l->parent;
 			ep.attr.st_mode = S_IFDIR;
 		} else {
-			err = fs_lookup(fs, ino, name, &ep);
+			err = fs_lookup(fs, ino, l->names[i - 2], &ep);
 			if (err)
 				break;
 			if (!ep.ino)
-				continue; /* removed since opendir */
+				continue; /* removed since the listing */
 		}
 		need = fuse_add_direntry_plus(req, buf + used, size - used,
-					      name, &ep, (off_t)(i + 1));
+					      dl_name(l, i), &ep,
+					      (off_t)fs_dirlist_off(l, i + 1));
 		if (need > size - used) {
 			if (ep.ino) {
-				struct node *n;
+				struct node *c;
 
 				pthread_mutex_lock(&fs->lock);
-				n = fs_node_get(fs, ep.ino);
-				if (n)
-					fs_node_forget(fs, n, 1);
+				c = fs_node_get(fs, ep.ino);
+				if (c)
+					fs_node_forget(fs, c, 1);
 				pthread_mutex_unlock(&fs->lock);
 			}
 			break;
 		}
 		used += need;
 	}
+	fs_dirlist_put(fs, n, l, used == 0 && !err);
 	if (err && !used)
 		fuse_reply_err(req, -err);
 	else
@@ -655,11 +599,11 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 	free(buf);
 }
 
+/* Only when the kernel cannot do without opendir: nothing to free. */
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	COUNT(FS(req), R_RELEASEDIR);
-	listing_free((struct listing *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

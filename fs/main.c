@@ -161,7 +161,10 @@ static int check_mountpoint(const char *mnt)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct fs *fs = userdata;
+
+	/* opendir answers ENOSYS: no OPENDIR/RELEASEDIR round trips */
+	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* the kernel clears suid/sgid itself through setattr */

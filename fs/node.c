@@ -46,6 +46,7 @@ int fs_nodes_init(struct fs *fs, uint64_t root_fid)
 
 static void node_free(struct node *n)
 {
+	fs_dirlists_drop(n);
 	free(n->name);
 	fs_content_drop(n);
 	free(n);
