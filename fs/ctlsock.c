@@ -61,6 +61,12 @@ static json_t *status_json(struct fs *fs)
 			    json_integer((json_int_t)fs->cnt.deduped));
 	json_object_set_new(o, "sealing_backlog",
 			    json_integer((json_int_t)backlog));
+	pthread_mutex_lock(&fs->dur.mu);
+	json_object_set_new(o, "sync_requests",
+			    json_integer((json_int_t)fs->dur.requests));
+	json_object_set_new(o, "syncs",
+			    json_integer((json_int_t)fs->dur.syncs));
+	pthread_mutex_unlock(&fs->dur.mu);
 	json_object_set_new(
 	    o, "readdir_listings_lost",
 	    json_integer((json_int_t)atomic_load(&fs->dirlist_lost)));
@@ -136,7 +142,7 @@ static void serve(struct fs *fs, int c)
 	} else if (!strcmp(line, "sync")) {
 		err = fs_seal_all(fs);
 		if (!err)
-			err = store_sync(fs->st);
+			err = fs_durable(fs);
 		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
 				    strerror(-err))
 			: json_pack("{s:b}", "ok", 1);

@@ -91,6 +91,17 @@ enum fs_req {
 	R__COUNT
 };
 
+/* Group commit of durability (durable.c), under mu. */
+struct fs_durable {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t asked, done;	   /* tickets handed out / covered by a sync */
+	bool running;		   /* a sync is in progress */
+	uint64_t fail_lo, fail_hi; /* tickets the last failed sync covered */
+	int fail_err;
+	uint64_t requests, syncs; /* for status */
+};
+
 struct fs {
 	struct store *st;
 	const struct fs_options *opt;
@@ -108,6 +119,7 @@ struct fs {
 	struct node **fidtab; /* fid hash, protected by lock */
 	size_t fidcap;
 	struct fs_counters cnt;
+	struct fs_durable dur;
 	uint32_t next_dirlist;	    /* under lock */
 	bool no_opendir;	    /* the kernel can skip OPENDIR (fs_init) */
 	atomic_ullong dirlist_lost; /* readers that lost their listing */
@@ -154,6 +166,11 @@ void fs_dirlist_put(struct fs *fs, struct node *n, struct dirlist *l,
 uint64_t fs_dirlist_off(const struct dirlist *l, size_t next);
 /* Drop a node's listings (under fs->lock, as it is freed). */
 void fs_dirlists_drop(struct node *n);
+
+/* durable.c: return once everything committed before the call is on
+ * disk; concurrent callers share syncs (group commit). */
+void fs_durable_init(struct fs *fs);
+int fs_durable(struct fs *fs);
 
 /* txn.c: per-thread read txn, renewed per request */
 int fs_rtxn(struct fs *fs, struct store_txn **out);

@@ -465,7 +465,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	COUNT(fs, R_FSYNC);
 	if (!err)
-		err = store_sync(fs->st);
+		err = fs_durable(fs);
 	fuse_reply_err(req, -err);
 }
 
@@ -611,7 +611,7 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
 	COUNT(FS(req), R_FSYNCDIR);
-	fuse_reply_err(req, -store_sync(FS(req)->st));
+	fuse_reply_err(req, -fs_durable(FS(req)));
 }
 
 void fs_ops_io(struct fuse_lowlevel_ops *ops)

@@ -313,7 +313,7 @@ static void *sync_main(void *arg)
 		if (fs->stopping)
 			break;
 		pthread_mutex_unlock(&fs->sync_lock);
-		if (store_sync(fs->st))
+		if (fs_durable(fs))
 			fprintf(stderr, "blastfs: periodic sync failed\n");
 		pthread_mutex_lock(&fs->sync_lock);
 	}
@@ -528,6 +528,7 @@ int fs_run(const struct fs_options *o)
 	pthread_mutex_init(&fs.sync_lock, NULL);
 	pthread_cond_init(&fs.seal_cond, NULL);
 	pthread_cond_init(&fs.sync_cond, NULL);
+	fs_durable_init(&fs);
 	return serve(&fs);
 }
 
