@@ -15,9 +15,6 @@ set -euo pipefail
 WORKLOAD_SPEC=2
 
 APT_TOOLS=(squashfs-tools squashfuse fuse-overlayfs hyperfine zstd fuse3 python3-venv)
-APT_PY=(python3-numpy python3-scipy python3-pandas python3-matplotlib python3-sympy
-	python3-requests python3-jinja2 python3-yaml python3-dateutil python3-tz
-	python3-packaging python3-mpmath)
 
 # Root packages per workload; their installed python3-* Depends (and
 # Pre-Depends) come along, recursively.
@@ -35,9 +32,14 @@ usage() {
 	exit 2
 }
 
+# ensure_packages WORKLOAD...: the tools and the root packages of the
+# workloads asked for (the harness test builds only `small`).
 ensure_packages() {
-	local p missing=()
-	for p in "${APT_TOOLS[@]}" "${APT_PY[@]}"; do
+	local p w missing=() py=()
+	for w in "$@"; do
+		for p in $(roots "$w"); do py+=("$p"); done
+	done
+	for p in "${APT_TOOLS[@]}" "${py[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
 	done
@@ -186,7 +188,7 @@ main() {
 		*) usage ;;
 		esac
 	done
-	ensure_packages
+	ensure_packages "${names[@]}"
 	mkdir -p "$BENCH_WORKLOADS" "$BENCH_WORK"
 	for a in "${names[@]}"; do build "$a"; done
 }
