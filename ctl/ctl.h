@@ -91,6 +91,8 @@ int ctl_cmd_rm_snapshot(struct ctl *c, int argc, char **argv);
 int ctl_cmd_undo(struct ctl *c, int argc, char **argv);
 int ctl_cmd_diff(struct ctl *c, int argc, char **argv);
 int ctl_cmd_destroy(struct ctl *c, int argc, char **argv);
+int ctl_cmd_deps(struct ctl *c, int argc, char **argv);
+int ctl_cmd_clean(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

@@ -102,12 +102,38 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"gc", ctl_cmd_gc, "[--json]",
      "free blobs and tables nothing references any more",
      "  --json          print what was freed as JSON\n"},
-    {"check", ctl_cmd_check, "[--store] [--deep] [--json]",
-     "check the store's integrity (exit 1 if a problem is found)",
-     "  --store         check the store: tables, refcounts, blobs "
-     "(default)\n"
-     "  --deep          also re-hash every blob\n"
+    {"check", ctl_cmd_check,
+     "[NAME] [--store] [--packages] [--files] [--deep] [--json]",
+     "check an env (mount, packages as pip check) or the store",
+     "  NAME            an env (default: the env mounted at ./.blast; with\n"
+     "                  neither, the store is checked)\n"
+     "  For an env: its mount answers, and its requirements, with pip\n"
+     "  check's lines: 'X 1.0 requires Y, which is not installed.', 'X 1.0\n"
+     "  has requirement Y>=2, but you have Y 1.0.' ('No broken requirements\n"
+     "  found.' when there is none). Exit 1 if a problem is found.\n"
+     "  --packages      only the requirements\n"
+     "  --files         only the installed files against their RECORD:\n"
+     "                  'missing PATH', 'modified PATH', 'unlisted PATH'\n"
+     "  --store         only the store: tables, refcounts, blobs\n"
+     "  --deep          also the store, re-hashing every blob\n"
      "  --json          print the result as JSON\n"},
+    {"deps", ctl_cmd_deps, "[NAME] [--tree | --reverse PKG] [--json]",
+     "show an env's dependency graph from its package state",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  Each distribution 'name version', then its requirements that\n"
+     "  apply to the env with what satisfies them: '(1.2)', '(missing)'\n"
+     "  or '(1.2, excluded)'.\n"
+     "  --tree          a tree from the distributions nothing requires\n"
+     "  --reverse PKG   the distributions requiring PKG\n"
+     "  --json          print {\"env\", \"distributions\": [{name, "
+     "version,\n"
+     "                  path, requires: [{requirement, name, installed,\n"
+     "                  ok}], extras, required}]}\n"},
+    {"clean", ctl_cmd_clean, "[NAME]",
+     "rebuild an env's package state from a full rescan",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  blastfs keeps the state current as files change; clean rescans\n"
+     "  site-packages and asks the env's python for its marker values.\n"},
     {"help", cmd_help, "[COMMAND]", "show blastctl's or COMMAND's usage", NULL},
 };
 
