@@ -75,30 +75,6 @@ static int env_get(struct snap_target *tg, struct store_txn *t,
 	return r;
 }
 
-static int markers_record(struct snap_target *tg, const struct pkg_markerenv *m)
-{
-	struct store_txn *t;
-	struct store_env e;
-	int r = store_txn_begin(tg->st, true, &t);
-
-	if (r)
-		goto out;
-	r = env_get(tg, t, &e);
-	if (!r)
-		r = pkgstate_markers_set(t, &e, m);
-	if (!r)
-		r = store_txn_commit(t);
-	else
-		store_txn_abort(t);
-out:
-	if (r)
-		ctl_err(tg->c,
-			"cannot record the marker environment of '%s': "
-			"%s",
-			tg->name, ctl_strerror(r));
-	return r;
-}
-
 int ctl_pkg_markers(struct snap_target *tg, struct pkg_markerenv *out)
 {
 	struct store_txn *t;
@@ -115,9 +91,19 @@ int ctl_pkg_markers(struct snap_target *tg, struct pkg_markerenv *out)
 	store_txn_abort(t);
 	if (r != -ENOENT)
 		return r;
-	r = ctl_pkg_markers_ask(tg->c, e.python, out);
+	/* never checked: a state from before live updates is rebuilt */
+	r = ctl_pkg_rebuild(tg, NULL);
+	if (r)
+		return r;
+	ctl_status(tg->c, "%s: package state rebuilt from a full rescan",
+		   tg->name);
+	r = store_txn_begin(tg->st, false, &t);
+	if (r)
+		return r;
+	r = env_get(tg, t, &e);
 	if (!r)
-		r = markers_record(tg, out);
+		r = pkgstate_markers_get(t, e.root, out);
+	store_txn_abort(t);
 	return r;
 }
 

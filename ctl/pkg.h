@@ -11,8 +11,9 @@
 #include "pkgstate.h"
 #include "snap.h"
 
-/* The env's marker environment: from state, else asked of its
- * interpreter (e->python) and recorded (its own write txn). */
+/* The env's marker environment from its state. An env never checked has
+ * none: its package state is then rebuilt (ctl_pkg_rebuild), which
+ * records it. */
 int ctl_pkg_markers(struct snap_target *tg, struct pkg_markerenv *out);
 
 /* Ask interpreter `python` for its marker environment. */

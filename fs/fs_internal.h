@@ -46,6 +46,7 @@ struct node {
 struct fs_counters {
 	atomic_ullong req[48];
 	atomic_ullong bytes_read, bytes_written, sealed, deduped;
+	atomic_ullong pkg_updates; /* package state records changed */
 };
 
 enum fs_req {
@@ -207,6 +208,12 @@ struct fs_changes {
 int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 		       struct fs_changes *out);
 void fs_changes_release(struct fs_changes *c);
+
+/* pkg.c: entry `name` of directory names[0..depth) changed (in write
+ * txn t, under fs->wlock, after the change): keep the package state
+ * current when it belongs to a distribution in site-packages. */
+int fs_pkg_changed(struct fs *fs, struct store_txn *t, struct store_env *e,
+		   const char *const *names, size_t depth, const char *name);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

@@ -123,7 +123,6 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 		err = store_env_links_writable(t, &env, &tab);
 	else if (!err)
 		err = store_env_dir_writable(t, &env, names, depth, &tab);
-	free(names);
 	if (!err)
 		err = store_dir_get(t, tab, name, strlen(name), &e);
 	if (!err && e.a.fid != n->fid)
@@ -144,12 +143,16 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	}
 	if (!err)
 		err = store_dir_put(t, tab, name, strlen(name), &e);
+	if (!err && p)
+		err = fs_pkg_changed(fs, t, &env, names, depth, name);
 	if (err)
 		goto out_abort;
+	free(names);
 	err = store_txn_commit(t);
 	pthread_mutex_unlock(&fs->wlock);
 	return err;
 out_abort:
+	free(names);
 	store_txn_abort(t);
 out_unlock:
 	pthread_mutex_unlock(&fs->wlock);

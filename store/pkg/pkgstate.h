@@ -95,7 +95,8 @@ int pkgstate_read_file(struct store_txn *t, uint64_t root,
  * fn(arg, dist, kind, path) per problem: kind "missing", "modified" or
  * "unlisted" (dist NULL), path relative to the env root. *files (may be
  * NULL): RECORD lines checked. Distributions without RECORD (egg-info)
- * are skipped.
+ * are skipped; scripts in bin/ (blast rewrites their #! line for the
+ * env's mount) are checked for presence only.
  */
 typedef void (*pkgstate_file_fn)(void *arg, const struct pkg_dist *d,
 				 const char *kind, const char *path);

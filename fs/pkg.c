@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pkg.c - the live package layer: after a change to a distribution under
+ * site-packages (a *.dist-info / *.egg-info entry created, renamed or
+ * removed, or its METADATA, PKG-INFO or requires.txt sealed, renamed or
+ * removed), update the env's package state in the same write txn as the
+ * change. Files are judged when sealed (release/flush) or renamed, never
+ * while being written, so a half-written METADATA never counts.
+ */
+#include <string.h>
+
+#include "fs_internal.h"
+#include "pkgstate.h"
+
+static bool is_meta_file(const char *name)
+{
+	return !strcmp(name, "METADATA") || !strcmp(name, "PKG-INFO") ||
+	       !strcmp(name, "requires.txt");
+}
+
+/* names[0..depth) is lib/python*\/site-packages. */
+static bool is_site(const char *const *names, size_t depth)
+{
+	return depth >= 3 && !strcmp(names[0], "lib") &&
+	       !strncmp(names[1], "python", 6) &&
+	       !strcmp(names[2], "site-packages");
+}
+
+int fs_pkg_changed(struct fs *fs, struct store_txn *t, struct store_env *e,
+		   const char *const *names, size_t depth, const char *name)
+{
+	struct pkgstate_change ch;
+	const char *dist;
+	int err;
+
+	if (depth == 3 && is_site(names, depth) &&
+	    pkgstate_is_dist_name(name, strlen(name)))
+		dist = name;
+	else if (depth == 4 && is_site(names, depth) && is_meta_file(name) &&
+		 pkgstate_is_dist_name(names[3], strlen(names[3])))
+		dist = names[3];
+	else
+		return 0;
+	err = pkgstate_update(t, e, dist, &ch);
+	if (err)
+		store_logf(fs->st, "package state of '%s' not updated: %s",
+			   dist, strerror(-err));
+	else if (ch.changed)
+		atomic_fetch_add(&fs->cnt.pkg_updates, 1);
+	return err;
+}
