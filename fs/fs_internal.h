@@ -40,6 +40,8 @@ struct node {
 	int sfd;	       /* staging file of large content, or -1 */
 	bool sealing;	       /* a seal reads sfd: writers wait (seal_cond) */
 	uint64_t wgen;	       /* bumped by every write, for sealing */
+	bool pkg_pending;      /* sealed while writers remained: the package
+				  layer looks at it on the last release */
 	struct node *fid_next; /* fid hash chain */
 };
 
@@ -214,6 +216,12 @@ void fs_changes_release(struct fs_changes *c);
  * current when it belongs to a distribution in site-packages. */
 int fs_pkg_changed(struct fs *fs, struct store_txn *t, struct store_env *e,
 		   const char *const *names, size_t depth, const char *name);
+/* pkg.c: might file `name` in directory `dir` (names, under fs->lock)
+ * matter to the package layer? A cheap test before any path walk. */
+bool fs_pkg_watched(const char *dir, const char *name);
+/* pkg.c: the last writer of n released it after a seal that left the
+ * package layer out (n->pkg_pending): run it now, in a txn of its own. */
+int fs_pkg_released(struct fs *fs, struct node *n);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

@@ -4,9 +4,14 @@
  * site-packages (a *.dist-info / *.egg-info entry created, renamed or
  * removed, or its METADATA, PKG-INFO or requires.txt sealed, renamed or
  * removed), update the env's package state in the same write txn as the
- * change. Files are judged when sealed (release/flush) or renamed, never
- * while being written, so a half-written METADATA never counts.
+ * change. A file is judged once its last writer is gone (the seal at
+ * release, or right after it when a flush sealed it while writers were
+ * left) or when renamed, never while being written, so a half-written
+ * METADATA never counts.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fs_internal.h"
@@ -16,6 +21,13 @@ static bool is_meta_file(const char *name)
 {
 	return !strcmp(name, "METADATA") || !strcmp(name, "PKG-INFO") ||
 	       !strcmp(name, "requires.txt");
+}
+
+bool fs_pkg_watched(const char *dir, const char *name)
+{
+	return pkgstate_is_dist_name(name, strlen(name)) ||
+	       (dir && is_meta_file(name) &&
+		pkgstate_is_dist_name(dir, strlen(dir)));
 }
 
 /* names[0..depth) is lib/python*\/site-packages. */
@@ -47,5 +59,40 @@ int fs_pkg_changed(struct fs *fs, struct store_txn *t, struct store_env *e,
 			   dist, strerror(-err));
 	else if (ch.changed)
 		atomic_fetch_add(&fs->cnt.pkg_updates, 1);
+	return err;
+}
+
+int fs_pkg_released(struct fs *fs, struct node *n)
+{
+	struct store_txn *t;
+	struct store_env env;
+	const char **names = NULL;
+	char name[STORE_NAME_MAX + 1];
+	struct node *p;
+	size_t depth;
+	int err;
+
+	pthread_mutex_lock(&fs->wlock);
+	err = fs_wtxn(fs, &t, &env);
+	if (err)
+		goto out_unlock;
+	pthread_mutex_lock(&fs->lock);
+	n->pkg_pending = false;
+	p = n->unlinked || n->linked ? NULL : fs_node_get(fs, n->parent);
+	err = p ? fs_node_path(fs, p, true, &names, &depth) : -ENOENT;
+	if (!err)
+		snprintf(name, sizeof(name), "%s", n->name);
+	pthread_mutex_unlock(&fs->lock);
+	if (!err)
+		err = fs_pkg_changed(fs, t, &env, names, depth, name);
+	else if (err == -ENOENT)
+		err = 0; /* gone meanwhile: its removal was judged */
+	free(names);
+	if (err)
+		store_txn_abort(t);
+	else
+		err = store_txn_commit(t);
+out_unlock:
+	pthread_mutex_unlock(&fs->wlock);
 	return err;
 }

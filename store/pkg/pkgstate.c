@@ -204,6 +204,12 @@ int pkgstate_read(struct store_txn *t, uint64_t root, uint64_t site,
 			return r;
 		}
 	}
+	if (!m.name || !m.name[0]) {
+		/* empty or half-written (sealed by a flush of a dup'd fd):
+		 * as pip skips it, not a distribution (yet) */
+		pkg_meta_release(&m);
+		return -ENOENT;
+	}
 	r = pkg_dist_from_meta(&m, name, out);
 	pkg_meta_release(&m);
 	if (r == -EINVAL)

@@ -9,8 +9,9 @@
  *
  * A distribution is a `*.dist-info` directory with a sealed METADATA, a
  * `*.egg-info` directory with a PKG-INFO (and maybe requires.txt), or a
- * `*.egg-info` file, directly in lib/pythonX.Y/site-packages; names
- * starting with '~' (pip's stash of what it is uninstalling) are not.
+ * `*.egg-info` file, directly in lib/pythonX.Y/site-packages, whose
+ * metadata has a Name; names starting with '~' (pip's stash of what it
+ * is uninstalling) are not.
  * Unreadable metadata (invalid UTF-8, too big) still gives a record, with
  * its error, so check can say why.
  *
