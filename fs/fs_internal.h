@@ -97,6 +97,7 @@ struct fs {
 	size_t fidcap;
 	struct fs_counters cnt;
 	int64_t last_change_ns; /* protected by wlock */
+	bool pkg_off;		/* BLASTFS_NO_PACKAGES: no package layer */
 	int ctl_fd;		/* control socket listener */
 	/* periodic sync: bounds what an OS crash can lose */
 	pthread_t sync_thread;

@@ -45,6 +45,8 @@ int fs_pkg_changed(struct fs *fs, struct store_txn *t, struct store_env *e,
 	const char *dist;
 	int err;
 
+	if (fs->pkg_off)
+		return 0;
 	if (depth == 3 && is_site(names, depth) &&
 	    pkgstate_is_dist_name(name, strlen(name)))
 		dist = name;
