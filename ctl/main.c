@@ -129,6 +129,15 @@ static const struct ctl_cmd ctl_cmds[] = {
      "version,\n"
      "                  path, requires: [{requirement, name, installed,\n"
      "                  ok}], extras, required}]}\n"},
+    {"watch", ctl_cmd_watch, "[NAME] [--json]",
+     "stream a mounted env's package events as they happen",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  One line per event: 'installed NAME VERSION', 'removed NAME\n"
+     "  VERSION', 'upgraded NAME OLD -> NEW' (or downgraded), 'conflict:\n"
+     "  LINE' and 'resolved: LINE' with pip check's LINE. Runs until the\n"
+     "  env is unmounted.\n"
+     "  --json          one JSON object per line: {event, name, from, to}\n"
+     "                  or {event, line}\n"},
     {"clean", ctl_cmd_clean, "[NAME]",
      "rebuild an env's package state from a full rescan",
      "  NAME            default: the env mounted at ./.blast\n"

@@ -118,7 +118,8 @@ static json_t *do_load(struct fs *fs, char *name)
 			 "auto_saved", auto_name[0] ? auto_name : NULL);
 }
 
-static void serve(struct fs *fs, int c)
+/* Answer one request; true when c was kept (a `watch` client). */
+static bool serve(struct fs *fs, int c)
 {
 	char line[1024];
 	ssize_t n = read(c, line, sizeof(line) - 1);
@@ -127,9 +128,11 @@ static void serve(struct fs *fs, int c)
 	int err;
 
 	if (n <= 0)
-		return;
+		return false;
 	line[n] = '\0';
 	line[strcspn(line, "\r\n")] = '\0';
+	if (!strcmp(line, "watch") && fs_pkg_watch_add(fs, c) == 0)
+		return true;
 	if (!strcmp(line, "status")) {
 		o = status_json(fs);
 	} else if (!strcmp(line, "sync")) {
@@ -162,6 +165,7 @@ static void serve(struct fs *fs, int c)
 	}
 	free(s);
 	json_decref(o);
+	return false;
 }
 
 static void *ctl_main(void *arg)
@@ -176,8 +180,8 @@ static void *ctl_main(void *arg)
 				continue;
 			break; /* socket shut down: we are exiting */
 		}
-		serve(fs, c);
-		close(c);
+		if (!serve(fs, c))
+			close(c);
 	}
 	return NULL;
 }

@@ -98,7 +98,8 @@ struct fs {
 	struct fs_counters cnt;
 	int64_t last_change_ns; /* protected by wlock */
 	bool pkg_off;		/* BLASTFS_NO_PACKAGES: no package layer */
-	int ctl_fd;		/* control socket listener */
+	struct fs_pkgwatch *pkgwatch; /* `watch` clients (fs/pkg.c) */
+	int ctl_fd;		      /* control socket listener */
 	/* periodic sync: bounds what an OS crash can lose */
 	pthread_t sync_thread;
 	pthread_mutex_t sync_lock;
@@ -223,6 +224,14 @@ bool fs_pkg_watched(const char *dir, const char *name);
 /* pkg.c: the last writer of n released it after a seal that left the
  * package layer out (n->pkg_pending): run it now, in a txn of its own. */
 int fs_pkg_released(struct fs *fs, struct node *n);
+
+/* pkg.c: the `watch` control command: fd (a control connection) gets one
+ * JSON line per package event from now on (installed, removed, upgraded,
+ * downgraded, conflict, resolved). 0: fd is kept (closed when the client
+ * goes or the daemon ends), else -errno and fd stays the caller's. From
+ * the control thread. */
+int fs_pkg_watch_add(struct fs *fs, int fd);
+void fs_pkg_watch_release(struct fs *fs);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

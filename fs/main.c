@@ -426,6 +426,7 @@ out_ctl:
 		fprintf(stderr, "blastfs: final sync of '%s' failed\n",
 			fs->opt->env);
 	fs_ctl_stop(fs);
+	fs_pkg_watch_release(fs);
 	unlink(fs->run_info);
 out_unmount:
 	fuse_session_unmount(fs->se);

@@ -6,7 +6,8 @@
 # METADATA still open for writing never counts: the distribution appears
 # only once the file is closed, with what it finally holds. Renaming a
 # dist-info away and back, and snapshots (load restores the graph with the
-# files), keep the state right.
+# files), keep the state right. `watch` streams the events (removed,
+# installed, conflict, resolved) as they happen and ends with the mount.
 set -euo pipefail
 . "$(dirname "$0")/pkg-lib.sh"
 pkg_setup
@@ -22,6 +23,19 @@ ctl_expect 0 check
 assert_eq "$OUT" "No broken requirements found." "installed"
 ctl_expect 0 save before
 
+note "watch"
+bctl watch >"$W/watch.out" 2>"$W/watch.err" &
+WPID=$!
+on_exit kill_pid "$WPID"
+wait_line() { # FILE TEXT: wait (up to 20 s) for a line of FILE to be TEXT
+	local n=2000
+	until grep -qxF -- "$2" "$1"; do
+		((n-- > 0)) || die "no line '$2' in $1: $(cat "$1")"
+		sleep 0.01
+	done
+}
+wait_line "$W/watch.err" "watching env 'proj' (Ctrl-C stops)"
+
 note "uninstall a dependency: reported live"
 u0=$(updates)
 pipq uninstall -y blast-beta
@@ -35,6 +49,13 @@ note "reinstall clears it"
 pipq install --no-index --find-links "$WHEELS" "blast-beta==2.1"
 ctl_expect 0 check
 assert_eq "$OUT" "No broken requirements found." "after reinstall"
+
+for l in "removed blast-beta 2.1" \
+	"conflict: blast-alpha 1.0 requires blast-beta, which is not installed." \
+	"installed blast-beta 2.1" \
+	"resolved: blast-alpha 1.0 requires blast-beta, which is not installed."; do
+	wait_line "$W/watch.out" "$l"
+done
 
 note "a downgrade is a conflict"
 pipq install --no-index --find-links "$WHEELS" "blast-beta==1.5"
@@ -62,10 +83,18 @@ ctl_expect 1 check
 assert_contains "$OUT" "halfway 1.0 requires" "restored"
 rm -r "$D"
 
+wait_line "$W/watch.out" "conflict: blast-alpha 1.0 has requirement blast-beta>=2.0, but you have blast-beta 1.5."
+
 note "load restores the graph with the files"
 ctl_expect 0 load before
 ctl_expect 0 check
 assert_eq "$OUT" "No broken requirements found." "after load"
 ctl_expect 0 deps
 assert_contains "$OUT" "blast-beta 2.1" "deps after load"
+
+note "watch ends with the mount"
+cd "$W"
+ctl_expect 0 kill proj
+wait "$WPID" || die "watch exited with $?: $(cat "$W/watch.err")"
+assert_contains "$(cat "$W/watch.err")" "env 'proj' is no longer mounted" "watch end"
 exit 0
