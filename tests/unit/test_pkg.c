@@ -518,10 +518,10 @@ Test(pkg, record_round_trip)
 	cr_expect_str_eq(e.path, "Foo_Bar-1.0.post1.dist-info");
 	cr_expect_eq(e.nrequires, 2);
 	cr_expect_eq(e.nextras, 1);
+	pkg_dist_release(&e);
 	cr_expect_eq(pkg_record_decode("garbage", 7, &e), -EINVAL);
 	cr_expect_eq(pkg_record_decode(rec, 5, &e), -EINVAL);
 	free(rec);
-	pkg_dist_release(&e);
 	pkg_dist_release(&d);
 }
 
