@@ -84,6 +84,8 @@ assert_contains "$OUT" "halfway 1.0 requires" "restored"
 rm -r "$D"
 
 wait_line "$W/watch.out" "conflict: blast-alpha 1.0 has requirement blast-beta>=2.0, but you have blast-beta 1.5."
+ctl_expect 0 diff before
+assert_contains "$OUT" "blast-beta 2.1 -> 1.5" "diff by distribution, from the state"
 
 note "load restores the graph with the files"
 ctl_expect 0 load before
