@@ -23,7 +23,8 @@ enum check_which {
 	CHECK_MOUNT = 1u << 1,
 	CHECK_PACKAGES = 1u << 2,
 	CHECK_FILES = 1u << 3,
-	CHECK_ENV = CHECK_MOUNT | CHECK_PACKAGES | CHECK_FILES,
+	CHECK_RULES = 1u << 4,
+	CHECK_ENV = CHECK_MOUNT | CHECK_PACKAGES | CHECK_FILES | CHECK_RULES,
 };
 
 struct check_opts {
@@ -228,11 +229,82 @@ static int check_files(struct ctl *c, const struct check_opts *o,
 	return r;
 }
 
+struct rules_run {
+	struct check_result *res;
+	const struct pkg_dist *d;
+	size_t n;
+	int err;
+};
+
+static int rule_one(void *arg, const char *key, const void *val, size_t len)
+{
+	struct rules_run *rr = arg;
+	const char *norm = key + strlen("pkgrule:");
+	char msg[PKG_NAME_LEN * 2 + PKG_VERSION_LEN + 1024];
+	struct pkg_specset set;
+	struct pkg_version v;
+	size_t k;
+
+	for (k = 0; k < rr->n && strcmp(rr->d[k].norm, norm); k++)
+		;
+	if (k == rr->n)
+		return 0; /* a rule pins, it does not require */
+	if (pkg_specset_parse(val, len, &set, NULL)) {
+		snprintf(msg, sizeof(msg),
+			 "the rule for %s is not a "
+			 "specifier: '%.*s'",
+			 norm, (int)(len > 200 ? 200 : len), (const char *)val);
+		check_problem(rr->res, msg);
+		return 0;
+	}
+	if (pkg_version_parse_any(rr->d[k].version, strlen(rr->d[k].version),
+				  &v, NULL) ||
+	    !pkg_specset_contains(&set, &v, true)) {
+		snprintf(msg, sizeof(msg),
+			 "%s %s is excluded by the rule %s%.*s", norm,
+			 rr->d[k].version, norm, (int)(len > 200 ? 200 : len),
+			 (const char *)val);
+		check_problem(rr->res, msg);
+	}
+	pkg_specset_release(&set);
+	return 0;
+}
+
+static int check_rules(struct ctl *c, const struct check_opts *o,
+		       struct check_result *res)
+{
+	struct rules_run rr = {res, NULL, 0, 0};
+	struct pkg_dist *d = NULL;
+	struct store_txn *t;
+	struct store_env e;
+	size_t n = 0;
+	int r;
+
+	r = ctl_pkg_load(o->tg, &e, &d, &n);
+	if (r)
+		return r;
+	rr.d = d;
+	rr.n = n;
+	r = store_txn_begin(o->tg->st, false, &t);
+	if (!r) {
+		r = store_state_iter(t, e.root, "pkgrule:", rule_one, &rr);
+		store_txn_abort(t);
+	}
+	if (r == -ENOENT)
+		r = 0;
+	if (r)
+		ctl_err(c, "cannot check the rules of '%s': %s", o->tg->name,
+			ctl_strerror(r));
+	pkgstate_free(d, n);
+	return r;
+}
+
 static const struct check_section sections[] = {
     {"store", CHECK_STORE, check_store},
     {"mount", CHECK_MOUNT, check_mount},
     {"packages", CHECK_PACKAGES, check_packages},
     {"files", CHECK_FILES, check_files},
+    {"rules", CHECK_RULES, check_rules},
 };
 
 enum { OPT_STORE = 0x100, OPT_DEEP, OPT_PACKAGES, OPT_FILES };
@@ -302,7 +374,7 @@ static int check_select(struct ctl *c, struct check_opts *o)
 	int r;
 
 	if (!o->which)
-		o->which = env ? CHECK_MOUNT | CHECK_PACKAGES |
+		o->which = env ? CHECK_MOUNT | CHECK_PACKAGES | CHECK_RULES |
 				     (o->deep ? CHECK_STORE : 0)
 			       : CHECK_STORE;
 	if (!(o->which & CHECK_ENV))

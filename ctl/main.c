@@ -138,6 +138,15 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  env is unmounted.\n"
      "  --json          one JSON object per line: {event, name, from, to}\n"
      "                  or {event, line}\n"},
+    {"rules", ctl_cmd_rules, "[NAME] [set PKG SPEC | unset PKG] [--json]",
+     "list or change an env's version rules, which check applies",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  set PKG SPEC    a rule: PKG's installed version must match SPEC\n"
+     "                  (a PEP 440 specifier set, e.g. '<2' or '~=1.4')\n"
+     "  unset PKG       remove PKG's rule\n"
+     "  Without an action, lists 'NAME SPEC' lines. check reports 'rules:\n"
+     "  NAME VERSION is excluded by the rule NAME SPEC'.\n"
+     "  --json          print {\"env\", \"rules\": [{name, spec}]}\n"},
     {"clean", ctl_cmd_clean, "[NAME]",
      "rebuild an env's package state from a full rescan",
      "  NAME            default: the env mounted at ./.blast\n"
