@@ -15,6 +15,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "declared.h"
 #include "pkg.h"
 #include "store.h"
 
@@ -24,7 +25,9 @@ enum check_which {
 	CHECK_PACKAGES = 1u << 2,
 	CHECK_FILES = 1u << 3,
 	CHECK_RULES = 1u << 4,
-	CHECK_ENV = CHECK_MOUNT | CHECK_PACKAGES | CHECK_FILES | CHECK_RULES,
+	CHECK_DECLARED = 1u << 5,
+	CHECK_ENV = CHECK_MOUNT | CHECK_PACKAGES | CHECK_FILES | CHECK_RULES |
+		    CHECK_DECLARED,
 };
 
 struct check_opts {
@@ -299,12 +302,58 @@ static int check_rules(struct ctl *c, const struct check_opts *o,
 	return r;
 }
 
+/* The project directory: the one holding the env's mount. */
+static bool project_dir(const struct check_opts *o, const struct store_env *e,
+			char *out, size_t len)
+{
+	const char *mnt = o->tg->mounted ? o->tg->mnt : e->mount;
+	const char *slash = strrchr(mnt, '/');
+
+	if (!mnt[0] || !slash || slash == mnt)
+		return false;
+	snprintf(out, len, "%.*s", (int)(slash - mnt), mnt);
+	return true;
+}
+
+static int check_declared(struct ctl *c, const struct check_opts *o,
+			  struct check_result *res)
+{
+	char project[PATH_MAX];
+	struct pkg_markerenv env;
+	struct pkg_dist *d = NULL;
+	struct store_env e;
+	size_t n = 0, files = 0;
+	int r;
+
+	r = ctl_pkg_markers(o->tg, &env);
+	if (!r)
+		r = ctl_pkg_load(o->tg, &e, &d, &n);
+	if (r)
+		return r;
+	if (project_dir(o, &e, project, sizeof(project))) {
+		r = declared_check(project, d, n, &env, check_problem, res,
+				   &files);
+		if (r)
+			ctl_err(c, "cannot read the requirements in '%s': %s",
+				project, ctl_strerror(r));
+		if (res->obj)
+			json_object_set_new(res->obj, "project",
+					    json_string(project));
+	}
+	if (res->obj)
+		json_object_set_new(res->obj, "files",
+				    json_integer((json_int_t)files));
+	pkgstate_free(d, n);
+	return r;
+}
+
 static const struct check_section sections[] = {
     {"store", CHECK_STORE, check_store},
     {"mount", CHECK_MOUNT, check_mount},
     {"packages", CHECK_PACKAGES, check_packages},
     {"files", CHECK_FILES, check_files},
     {"rules", CHECK_RULES, check_rules},
+    {"declared", CHECK_DECLARED, check_declared},
 };
 
 enum { OPT_STORE = 0x100, OPT_DEEP, OPT_PACKAGES, OPT_FILES };
@@ -375,6 +424,7 @@ static int check_select(struct ctl *c, struct check_opts *o)
 
 	if (!o->which)
 		o->which = env ? CHECK_MOUNT | CHECK_PACKAGES | CHECK_RULES |
+				     CHECK_DECLARED |
 				     (o->deep ? CHECK_STORE : 0)
 			       : CHECK_STORE;
 	if (!(o->which & CHECK_ENV))

@@ -233,6 +233,27 @@ void pkg_strv_free(char **v, size_t n);
 /* true if buf holds valid UTF-8 without NUL bytes. */
 bool pkg_utf8_valid(const char *buf, size_t len);
 
+/* ---- requirements files (pip's format) ------------------------------ */
+
+enum pkg_reqfile_kind {
+	PKG_REQFILE_REQUIREMENT, /* text: a requirement line (unparsed) */
+	PKG_REQFILE_INCLUDE,	 /* text: -r FILE (as written) */
+	PKG_REQFILE_CONSTRAINTS, /* text: -c FILE (as written) */
+};
+/* fn returns 0 to go on, else that value stops the parse. */
+typedef int (*pkg_reqfile_fn)(void *arg, enum pkg_reqfile_kind kind,
+			      size_t lineno, const char *text);
+/*
+ * Walk a requirements or constraints file: '\' continues a line, '#'
+ * at the start or after whitespace begins a comment, options other than
+ * -r/--requirement and -c/--constraint (-e, --index-url, ...) are
+ * skipped, and a requirement line ends before its first " --" option
+ * (--hash=...). lineno is where the logical line starts (1-based).
+ * 0, fn's value, -EINVAL (invalid UTF-8), -ENOMEM.
+ */
+int pkg_reqfile_parse(const char *buf, size_t len, pkg_reqfile_fn fn,
+		      void *arg);
+
 /* ---- the per-distribution record ----------------------------------- */
 
 /* One installed distribution, as blastfs keeps it in env state under

@@ -615,3 +615,45 @@ Test(pkg, check_bad_requirement_marks_dist_broken)
 	for (size_t k = 0; k < 3; k++)
 		pkg_dist_release(&d[k]);
 }
+
+struct rf {
+	char buf[2048];
+};
+
+static int rf_line(void *arg, enum pkg_reqfile_kind kind, size_t lineno,
+		   const char *text)
+{
+	struct rf *r = arg;
+	size_t o = strlen(r->buf);
+
+	snprintf(r->buf + o, sizeof(r->buf) - o, "%d:%zu:%s\n", (int)kind,
+		 lineno, text);
+	return 0;
+}
+
+Test(pkg, requirements_files_as_pip_reads_them)
+{
+	static const char txt[] = "# top comment\n"
+				  "a>=1 # trailing\n"
+				  "b==2 \\\n"
+				  "  --hash=sha256:x\n"
+				  "url#frag-is-not-a-comment\n"
+				  "-r other.txt\n"
+				  "--requirement=third.txt\n"
+				  "-cconstraints.txt\n"
+				  "--index-url https://example.org\n"
+				  "-e ./local\n"
+				  "\n"
+				  "c ; python_version < '3'\r\n";
+	struct rf r = {""};
+
+	cr_assert_eq(pkg_reqfile_parse(txt, sizeof(txt) - 1, rf_line, &r), 0);
+	cr_expect_str_eq(r.buf, "0:2:a>=1\n"
+				"0:3:b==2\n"
+				"0:5:url#frag-is-not-a-comment\n"
+				"1:6:other.txt\n"
+				"1:7:third.txt\n"
+				"2:8:constraints.txt\n"
+				"0:12:c ; python_version < '3'\n");
+	cr_expect_eq(pkg_reqfile_parse("\xff", 1, rf_line, &r), -EINVAL);
+}
