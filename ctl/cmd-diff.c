@@ -13,9 +13,10 @@
  * Hard-linked names are compared through their inode in the root's links
  * table, which itself is not reported.
  *
- * Then the packages: the NAME-VERSION.dist-info / .egg-info directories
- * under lib/python* /site-packages on each side, matched by their PEP 503
- * normalized name.
+ * Then the packages: the package state's records on each side (what
+ * blastfs keeps current), or where a side has none, the
+ * NAME-VERSION.dist-info / .egg-info directories under lib/python*
+ * /site-packages, matched by their PEP 503 normalized name.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
+#include "pkgstate.h"
 #include "snap.h"
 #include "store.h"
 
@@ -371,12 +373,48 @@ static int pkg_cmp(const void *x, const void *y)
 		      ((const struct diff_pkg *)y)->norm);
 }
 
-static int pkgs_load(struct store_txn *t, const struct sp_find *f,
-		     struct diff_pkgs *p)
+/* From the package state blastfs keeps (or clean made), when root has
+ * one: names and versions as the metadata says. -ENOENT when it has
+ * none (then the dist-info names are read). */
+static int pkgs_from_state(struct store_txn *t, uint64_t root,
+			   struct diff_pkgs *p)
+{
+	struct pkg_dist *d = NULL;
+	size_t n = 0, i;
+	int r = pkgstate_load(t, root, &d, &n);
+
+	if (!r && !n)
+		r = -ENOENT;
+	if (!r) {
+		p->v = calloc(n, sizeof(*p->v));
+		r = p->v ? 0 : -ENOMEM;
+	}
+	p->cap = n;
+	for (i = 0; !r && i < n; i++) {
+		struct diff_pkg *k;
+
+		if (!d[i].version[0]) { /* no Version: the directory's */
+			r = pkg_add(p, d[i].path, strlen(d[i].path), NULL);
+			continue;
+		}
+		k = &p->v[p->n++];
+		snprintf(k->norm, sizeof(k->norm), "%s", d[i].norm);
+		snprintf(k->name, sizeof(k->name), "%s", d[i].name);
+		snprintf(k->version, sizeof(k->version), "%s", d[i].version);
+	}
+	pkgstate_free(d, n);
+	return r;
+}
+
+static int pkgs_load(struct store_txn *t, uint64_t root,
+		     const struct sp_find *f, struct diff_pkgs *p)
 {
 	size_t i;
-	int r = 0;
+	int r = pkgs_from_state(t, root, p);
 
+	if (r != -ENOENT)
+		return r;
+	r = 0;
 	for (i = 0; !r && i < f->n; i++)
 		r = store_dir_iter(t, f->sp[i], NULL, 0, pkg_add, p);
 	if (!r && p->n)
@@ -399,9 +437,9 @@ static int pkgs_both(struct diff_state *s, struct diff_pkgs *pa,
 		return r;
 	if (fa.n == fb.n && !memcmp(fa.sp, fb.sp, fa.n * sizeof(fa.sp[0])))
 		return 0;
-	r = pkgs_load(s->t, &fa, pa);
+	r = pkgs_load(s->t, s->root_a, &fa, pa);
 	if (!r)
-		r = pkgs_load(s->t, &fb, pb);
+		r = pkgs_load(s->t, s->root_b, &fb, pb);
 	return r;
 }
 

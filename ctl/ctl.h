@@ -94,6 +94,10 @@ int ctl_cmd_diff(struct ctl *c, int argc, char **argv);
 int ctl_cmd_destroy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_vars(struct ctl *c, int argc, char **argv);
 int ctl_cmd_shell_init(struct ctl *c, int argc, char **argv);
+int ctl_cmd_deps(struct ctl *c, int argc, char **argv);
+int ctl_cmd_clean(struct ctl *c, int argc, char **argv);
+int ctl_cmd_watch(struct ctl *c, int argc, char **argv);
+int ctl_cmd_rules(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

@@ -579,6 +579,11 @@ static int sock_recv_all(int fd, int timeout_ms, char **out, size_t *len)
 	return r ? r : -ENOMEM;
 }
 
+int daemon_connect(const char *rundir, const char *name)
+{
+	return sock_connect(rundir, name);
+}
+
 int daemon_request(const char *rundir, const char *name, const char *cmd,
 		   int timeout_ms, json_t **out)
 {

@@ -102,6 +102,9 @@ void daemon_last_line(const char *s, const char *prog, char *buf, size_t len);
 int daemon_start(const char *blastfs, const char *home, const char *name,
 		 const char *mnt, char *err, size_t errlen);
 
+/* A connection to env name's control socket (fd, or -errno). */
+int daemon_connect(const char *rundir, const char *name);
+
 /*
  * Send one command line ("status", "sync") to RUNDIR/NAME.sock and parse
  * the JSON object replied (read until EOF). *out is a new reference.

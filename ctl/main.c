@@ -135,12 +135,59 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          print what was done as JSON\n"
      "  Content and snapshots are unchanged; safe while envs are\n"
      "  mounted; a second run only does content added since.\n"},
-    {"check", ctl_cmd_check, "[--store] [--deep] [--json]",
-     "check the store's integrity (exit 1 if a problem is found)",
-     "  --store         check the store: tables, refcounts, blobs "
-     "(default)\n"
-     "  --deep          also re-hash every blob\n"
+    {"check", ctl_cmd_check,
+     "[NAME] [--store] [--packages] [--files] [--deep] [--json]",
+     "check an env (mount, packages as pip check) or the store",
+     "  NAME            an env (default: the env mounted at ./.blast; with\n"
+     "                  neither, the store is checked)\n"
+     "  For an env: its mount answers, and its requirements, with pip\n"
+     "  check's lines: 'X 1.0 requires Y, which is not installed.', 'X 1.0\n"
+     "  has requirement Y>=2, but you have Y 1.0.' ('No broken requirements\n"
+     "  found.' when there is none). Exit 1 if a problem is found.\n"
+     "  Also the env's rules (see rules) and the project's declared\n"
+     "  requirements: requirements*.txt and constraints*.txt (with -r/-c\n"
+     "  includes) next to .blast, read as they are now.\n"
+     "  --packages      only the requirements\n"
+     "  --files         only the installed files against their RECORD:\n"
+     "                  'missing PATH', 'modified PATH', 'unlisted PATH'\n"
+     "  --store         only the store: tables, refcounts, blobs\n"
+     "  --deep          also the store, re-hashing every blob\n"
      "  --json          print the result as JSON\n"},
+    {"deps", ctl_cmd_deps, "[NAME] [--tree | --reverse PKG] [--json]",
+     "show an env's dependency graph from its package state",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  Each distribution 'name version', then its requirements that\n"
+     "  apply to the env with what satisfies them: '(1.2)', '(missing)'\n"
+     "  or '(1.2, excluded)'.\n"
+     "  --tree          a tree from the distributions nothing requires\n"
+     "  --reverse PKG   the distributions requiring PKG\n"
+     "  --json          print {\"env\", \"distributions\": [{name, "
+     "version,\n"
+     "                  path, requires: [{requirement, name, installed,\n"
+     "                  ok}], extras, required}]}\n"},
+    {"watch", ctl_cmd_watch, "[NAME] [--json]",
+     "stream a mounted env's package events as they happen",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  One line per event: 'installed NAME VERSION', 'removed NAME\n"
+     "  VERSION', 'upgraded NAME OLD -> NEW' (or downgraded), 'conflict:\n"
+     "  LINE' and 'resolved: LINE' with pip check's LINE. Runs until the\n"
+     "  env is unmounted.\n"
+     "  --json          one JSON object per line: {event, name, from, to}\n"
+     "                  or {event, line}\n"},
+    {"rules", ctl_cmd_rules, "[NAME] [set PKG SPEC | unset PKG] [--json]",
+     "list or change an env's version rules, which check applies",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  set PKG SPEC    a rule: PKG's installed version must match SPEC\n"
+     "                  (a PEP 440 specifier set, e.g. '<2' or '~=1.4')\n"
+     "  unset PKG       remove PKG's rule\n"
+     "  Without an action, lists 'NAME SPEC' lines. check reports 'rules:\n"
+     "  NAME VERSION is excluded by the rule NAME SPEC'.\n"
+     "  --json          print {\"env\", \"rules\": [{name, spec}]}\n"},
+    {"clean", ctl_cmd_clean, "[NAME]",
+     "rebuild an env's package state from a full rescan",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  blastfs keeps the state current as files change; clean rescans\n"
+     "  site-packages and asks the env's python for its marker values.\n"},
     {"help", cmd_help, "[COMMAND]", "show blastctl's or COMMAND's usage", NULL},
 };
 

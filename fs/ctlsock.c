@@ -59,6 +59,8 @@ static json_t *status_json(struct fs *fs)
 			    json_integer((json_int_t)fs->cnt.sealed));
 	json_object_set_new(o, "blobs_deduped",
 			    json_integer((json_int_t)fs->cnt.deduped));
+	json_object_set_new(o, "package_updates",
+			    json_integer((json_int_t)fs->cnt.pkg_updates));
 	json_object_set_new(o, "sealing_backlog",
 			    json_integer((json_int_t)backlog));
 	pthread_mutex_lock(&fs->dur.mu);
@@ -125,7 +127,8 @@ static json_t *do_load(struct fs *fs, char *name)
 			 "auto_saved", auto_name[0] ? auto_name : NULL);
 }
 
-static void serve(struct fs *fs, int c)
+/* Answer one request; true when c was kept (a `watch` client). */
+static bool serve(struct fs *fs, int c)
 {
 	char line[1024];
 	ssize_t n = read(c, line, sizeof(line) - 1);
@@ -134,9 +137,11 @@ static void serve(struct fs *fs, int c)
 	int err;
 
 	if (n <= 0)
-		return;
+		return false;
 	line[n] = '\0';
 	line[strcspn(line, "\r\n")] = '\0';
+	if (!strcmp(line, "watch") && fs_pkg_watch_add(fs, c) == 0)
+		return true;
 	if (!strcmp(line, "status")) {
 		o = status_json(fs);
 	} else if (!strcmp(line, "sync")) {
@@ -169,6 +174,7 @@ static void serve(struct fs *fs, int c)
 	}
 	free(s);
 	json_decref(o);
+	return false;
 }
 
 static void *ctl_main(void *arg)
@@ -183,8 +189,8 @@ static void *ctl_main(void *arg)
 				continue;
 			break; /* socket shut down: we are exiting */
 		}
-		serve(fs, c);
-		close(c);
+		if (!serve(fs, c))
+			close(c);
 	}
 	return NULL;
 }

@@ -53,6 +53,8 @@ struct node {
 	int sfd;	       /* staging file of large content, or -1 */
 	bool sealing;	       /* a seal reads sfd: writers wait (seal_cond) */
 	uint64_t wgen;	       /* bumped by every write, for sealing */
+	bool pkg_pending;      /* sealed while writers remained: the package
+				  layer looks at it on the last release */
 	struct node *fid_next; /* fid hash chain */
 	struct dirlist *lists; /* directories: listings being read */
 	unsigned nlists;
@@ -61,6 +63,7 @@ struct node {
 struct fs_counters {
 	atomic_ullong req[48];
 	atomic_ullong bytes_read, bytes_written, sealed, deduped;
+	atomic_ullong pkg_updates; /* package state records changed */
 };
 
 enum fs_req {
@@ -124,7 +127,9 @@ struct fs {
 	bool no_opendir;	    /* the kernel can skip OPENDIR (fs_init) */
 	atomic_ullong dirlist_lost; /* readers that lost their listing */
 	int64_t last_change_ns;	    /* protected by wlock */
-	int ctl_fd;		    /* control socket listener */
+	bool pkg_off;		    /* BLASTFS_NO_PACKAGES: no package layer */
+	struct fs_pkgwatch *pkgwatch; /* `watch` clients (fs/pkg.c) */
+	int ctl_fd;		      /* control socket listener */
 	/* periodic sync: bounds what an OS crash can lose */
 	pthread_t sync_thread;
 	pthread_mutex_t sync_lock;
@@ -253,6 +258,26 @@ struct fs_changes {
 int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 		       struct fs_changes *out);
 void fs_changes_release(struct fs_changes *c);
+
+/* pkg.c: entry `name` of directory names[0..depth) changed (in write
+ * txn t, under fs->wlock, after the change): keep the package state
+ * current when it belongs to a distribution in site-packages. */
+int fs_pkg_changed(struct fs *fs, struct store_txn *t, struct store_env *e,
+		   const char *const *names, size_t depth, const char *name);
+/* pkg.c: might file `name` in directory `dir` (names, under fs->lock)
+ * matter to the package layer? A cheap test before any path walk. */
+bool fs_pkg_watched(const char *dir, const char *name);
+/* pkg.c: the last writer of n released it after a seal that left the
+ * package layer out (n->pkg_pending): run it now, in a txn of its own. */
+int fs_pkg_released(struct fs *fs, struct node *n);
+
+/* pkg.c: the `watch` control command: fd (a control connection) gets one
+ * JSON line per package event from now on (installed, removed, upgraded,
+ * downgraded, conflict, resolved). 0: fd is kept (closed when the client
+ * goes or the daemon ends), else -errno and fd stays the caller's. From
+ * the control thread. */
+int fs_pkg_watch_add(struct fs *fs, int fd);
+void fs_pkg_watch_release(struct fs *fs);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

@@ -99,6 +99,7 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	char name[STORE_NAME_MAX + 1];
 	size_t depth;
 	uint64_t tab;
+	bool writers;
 	int err;
 
 	pthread_mutex_lock(&fs->wlock);
@@ -106,7 +107,9 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	if (err)
 		goto out_unlock;
 	pthread_mutex_lock(&fs->lock);
+	writers = n->nwrite > 0;
 	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
+	n->pkg_pending = writers && p && fs_pkg_watched(p->name, n->name);
 	if (n->linked && !n->unlinked) {
 		store_link_key(n->fid, name);
 		p = NULL;
@@ -123,7 +126,6 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 		err = store_env_links_writable(t, &env, &tab);
 	else if (!err)
 		err = store_env_dir_writable(t, &env, names, depth, &tab);
-	free(names);
 	if (!err)
 		err = store_dir_get(t, tab, name, strlen(name), &e);
 	if (!err && e.a.fid != n->fid)
@@ -144,12 +146,16 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	}
 	if (!err)
 		err = store_dir_put(t, tab, name, strlen(name), &e);
+	if (!err && p && !writers) /* a flush with writers left: later */
+		err = fs_pkg_changed(fs, t, &env, names, depth, name);
 	if (err)
 		goto out_abort;
+	free(names);
 	err = store_txn_commit(t);
 	pthread_mutex_unlock(&fs->wlock);
 	return err;
 out_abort:
+	free(names);
 	store_txn_abort(t);
 out_unlock:
 	pthread_mutex_unlock(&fs->wlock);
@@ -430,6 +436,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_unlock(&fs->lock);
 	if (last)
 		err = fs_seal(fs, n);
+	if (last && !err && n->pkg_pending)
+		err = fs_pkg_released(fs, n);
 	pthread_mutex_lock(&fs->lock);
 	n->nopen--;
 	if (n->nopen == 0 && n->unlinked && n->payload == STORE_P_BLOB &&

@@ -429,6 +429,7 @@ out_ctl:
 		fprintf(stderr, "blastfs: final sync of '%s' failed\n",
 			fs->opt->env);
 	fs_ctl_stop(fs);
+	fs_pkg_watch_release(fs);
 	unlink(fs->run_info);
 out_unmount:
 	fuse_session_unmount(fs->se);
@@ -494,7 +495,10 @@ static int daemonize(const char *logpath)
 
 int fs_run(const struct fs_options *o)
 {
-	struct fs fs = {.opt = o, .ctl_fd = -1};
+	/* benchmarks measure what the package layer costs by turning it off */
+	struct fs fs = {.opt = o,
+			.ctl_fd = -1,
+			.pkg_off = getenv("BLASTFS_NO_PACKAGES") != NULL};
 	char logpath[PATH_MAX + 64];
 	struct stat sb;
 	int err;

@@ -25,7 +25,9 @@ struct change {
 	struct fs *fs;
 	struct store_txn *t;
 	struct store_env e;
-	uint64_t tab; /* writable table of the directory */
+	uint64_t tab;	    /* writable table of the directory */
+	const char **names; /* its path (into nodes: valid under wlock) */
+	size_t depth;
 	/* where an inode's entry lives (inode_slot) */
 	uint64_t slot_tab;
 	char slot[STORE_NAME_MAX + 1];
@@ -83,9 +85,11 @@ static int change_begin(struct fs *fs, struct node *dir, struct change *c)
 	if (!err)
 		err =
 		    store_env_dir_writable(c->t, &c->e, names, depth, &c->tab);
-	free(names);
+	c->names = names;
+	c->depth = depth;
 	if (!err)
 		return 0;
+	free(names);
 	store_txn_abort(c->t);
 out_unlock:
 	pthread_mutex_unlock(&fs->wlock);
@@ -95,6 +99,8 @@ out_unlock:
 /* Commit (or abort when err) and unlock. */
 static int change_end(struct fs *fs, struct change *c, int err)
 {
+	free(c->names);
+	c->names = NULL;
 	if (err)
 		store_txn_abort(c->t);
 	else
@@ -720,6 +726,8 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
 	if (!err)
 		err = touch_dir(c.t, c.tab);
+	if (!err)
+		err = fs_pkg_changed(fs, c.t, &c.e, c.names, c.depth, name);
 	return change_end(fs, &c, err);
 }
 
@@ -820,7 +828,6 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	pthread_mutex_unlock(&fs->lock);
 	if (!err)
 		err = store_env_dir_writable(c.t, &c.e, names, depth, &tab2);
-	free(names);
 	/* the first table is writable and stays so: same generation */
 	if (!err)
 		err = store_dir_get(c.t, c.tab, name, strlen(name), &src);
@@ -856,8 +863,13 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		err = touch_dir(c.t, c.tab);
 	if (!err && tab2 != c.tab)
 		err = touch_dir(c.t, tab2);
+	if (!err)
+		err = fs_pkg_changed(fs, c.t, &c.e, c.names, c.depth, name);
+	if (!err)
+		err = fs_pkg_changed(fs, c.t, &c.e, names, depth, newname);
 	(void)replace;
 out:
+	free(names);
 	err = change_end(fs, &c, err);
 	if (err)
 		return err;
