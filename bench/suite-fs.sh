@@ -96,6 +96,17 @@ fs_tsv() { # like bench_tsv, but run 0 (an untimed warm-up) is not recorded
 	[[ $4 == 0 ]] || bench_tsv "$@"
 }
 
+# FUSE requests that reach the daemon, by type (the profile of where a
+# figure's time goes): counted by blastfs, read through `blastctl status`.
+FS_REQS=(lookup getattr open ioctl read opendir readdir releasedir release)
+fs_reqs() { # HOME ENV -> the FS_REQS counters, space-separated
+	"$FS_BLASTCTL" --home "$1" status "$2" --json 2>/dev/null | "$BENCH_PY" -c '
+import json, sys
+r = json.load(sys.stdin).get("requests", {})
+print(" ".join(str(r.get(k, "nan")) for k in sys.argv[1:]))' "${FS_REQS[@]}" ||
+		echo nan
+}
+
 # fs_measure FIGURE VARIANT RUN: times FIGURE on the variant as it is now
 # (warm or cold is the caller's business) and records FIGURE_s, the
 # daemon's CPU over the run, and the figure's sanity count (files, entries,
@@ -103,6 +114,8 @@ fs_tsv() { # like bench_tsv, but run 0 (an untimed warm-up) is not recorded
 fs_measure() {
 	local fig=$1 v=$2 i=$3 root=${FS_MNT[$2]} out=$FS_S/out t c0=nan c1=nan pid=${FS_DPID[$2]:-}
 	[[ -n $pid ]] && c0=$(fs_cpu "$pid")
+	local r0=() r1=() k
+	[[ $v == blast ]] && read -r -a r0 < <(fs_reqs "$FS_S/home" w)
 	case ${fig%_*} in
 	import)
 		fs_time t env -u PYTHONPATH -u PYTHONHOME PYTHONDONTWRITEBYTECODE=1 \
@@ -123,6 +136,13 @@ fs_measure() {
 		;;
 	esac
 	fs_tsv "$FS_W" "${fig}_s" "$v" "$i" "$t" s
+	if [[ $v == blast && ${#r0[@]} -eq ${#FS_REQS[@]} ]]; then
+		read -r -a r1 < <(fs_reqs "$FS_S/home" w)
+		for k in "${!FS_REQS[@]}"; do
+			[[ ${r1[k]:-nan} != nan && ${r0[k]} != nan ]] &&
+				fs_tsv "$FS_W" "${fig}_req_${FS_REQS[k]}" blast "$i" "$((r1[k] - r0[k]))" requests
+		done
+	fi
 	if [[ -n $pid ]]; then
 		c1=$(fs_cpu "$pid")
 		fs_tsv "$FS_W" "${fig}_cpu_s" "$v" "$i" "$(bench_calc "$c1 - $c0")" s
@@ -404,6 +424,18 @@ FS_ROWS=(
 	'write_sync_s|  sync|3'
 )
 
+fs_req_table() { # WORKLOAD: FUSE requests per timed blastfs run, by figure
+	local w=$1 f k cells
+	for f in import_warm import_cold find_warm find_cold stat_warm stat_cold read_warm read_cold; do
+		[[ -n $(bench_values "$w" "${f}_req_open" blast) ]] || continue
+		cells=""
+		for k in "${FS_REQS[@]}"; do
+			cells+=$'\t'$(bench_fmt_of 0 "$w" "${f}_req_$k" blast)
+		done
+		printf '%s\t%s%s\n' "$w" "$f" "$cells"
+	done | bench_md_table workload figure "${FS_REQS[@]}"
+}
+
 fs_sanity() { # WORKLOAD: a line per figure whose counts differ between variants
 	awk -F'\t' -v w="$1" '
 		$2 == w && ($3 ~ /_count$/) && $6 != "nan" {
@@ -486,6 +518,14 @@ EOF
 			done
 		} | bench_md_table workload measure "${FS_LABEL[native]}" "${FS_LABEL[ovl]}" \
 			"${FS_LABEL[fovl]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" "${FS_LABEL[blast-t1]}" 'blastfs / fuse-ovl'
+		echo
+		echo
+		echo "FUSE requests reaching blastfs per timed run (median), the profile of the"
+		echo "blastfs figures: a warm run pays a round trip for each OPEN and IOCTL"
+		echo "(Python's open() asks isatty of every file) and nothing else that waits;"
+		echo "OPENDIR/RELEASEDIR are gone (answered ENOSYS once, fs/dirlist.c)."
+		echo
+		fs_req_table "$w"
 		echo
 		printf -- '- threads knob, cold import: blastfs --threads 1 / default (4), per run: %s\n' \
 			"$(fs_ratio_fmt "$w" import_cold_s blast-t1 blast)"

@@ -16,10 +16,11 @@
 #include "fs_internal.h"
 
 static const char *const req_names[R__COUNT] = {
-    "lookup",  "forget",  "getattr",	"setattr",  "readlink", "mknod",
-    "mkdir",   "unlink",  "rmdir",	"symlink",  "rename",	"link",
-    "open",    "read",	  "write",	"flush",    "release",	"fsync",
-    "opendir", "readdir", "releasedir", "fsyncdir", "statfs",	"create",
+    "lookup",	  "forget",   "getattr", "setattr", "readlink",
+    "mknod",	  "mkdir",    "unlink",	 "rmdir",   "symlink",
+    "rename",	  "link",     "open",	 "read",    "write",
+    "flush",	  "release",  "fsync",	 "opendir", "readdir",
+    "releasedir", "fsyncdir", "statfs",	 "create",  "ioctl",
 };
 
 static json_t *status_json(struct fs *fs)

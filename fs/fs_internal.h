@@ -91,6 +91,7 @@ enum fs_req {
 	R_FSYNCDIR,
 	R_STATFS,
 	R_CREATE,
+	R_IOCTL,
 	R__COUNT
 };
 

@@ -622,6 +622,16 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, -fs_durable(FS(req)));
 }
 
+/* No ioctl is supported: ENOTTY, as for a regular file on ext4. Counted,
+ * because Python's open() asks one (isatty) for every file it opens. */
+static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd,
+		     void *arg, struct fuse_file_info *fi, unsigned flags,
+		     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	COUNT(FS(req), R_IOCTL);
+	fuse_reply_err(req, ENOTTY);
+}
+
 void fs_ops_io(struct fuse_lowlevel_ops *ops)
 {
 	ops->open = op_open;
@@ -636,4 +646,5 @@ void fs_ops_io(struct fuse_lowlevel_ops *ops)
 	ops->readdirplus = op_readdirplus;
 	ops->releasedir = op_releasedir;
 	ops->fsyncdir = op_fsyncdir;
+	ops->ioctl = op_ioctl;
 }
