@@ -507,25 +507,42 @@ static const char *dl_name(const struct dirlist *l, size_t i)
 	return i == 0 ? "." : i == 1 ? ".." : l->names[i - 2];
 }
 
+/* Start a readdir(plus) reply: the node, a reply buffer and the
+ * listing the offset names. On failure the request is answered and NULL
+ * returned; otherwise the caller replies, then fs_dirlist_put. */
+static char *readdir_begin(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct node **n, struct dirlist **l,
+			   size_t *i)
+{
+	struct fs *fs = FS(req);
+	char *buf = malloc(size ? size : 1);
+	int err;
+
+	COUNT(fs, R_READDIR);
+	*n = fs_node_find(fs, ino);
+	err = !*n ? -ESTALE : !buf ? -ENOMEM : 0;
+	if (!err)
+		err = fs_dirlist_get(fs, *n, (uint64_t)off, l, i);
+	if (err) {
+		free(buf);
+		fuse_reply_err(req, -err);
+		return NULL;
+	}
+	return buf;
+}
+
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = fs_node_find(fs, ino);
-	char *buf = malloc(size ? size : 1);
 	struct dirlist *l = NULL;
+	struct node *n;
 	struct stat st;
 	size_t used = 0, i = 0;
-	int err = !n ? -ESTALE : !buf ? -ENOMEM : 0;
+	char *buf = readdir_begin(req, ino, size, off, &n, &l, &i);
 
-	COUNT(fs, R_READDIR);
-	if (!err)
-		err = fs_dirlist_get(fs, n, (uint64_t)off, &l, &i);
-	if (err) {
-		free(buf);
-		fuse_reply_err(req, -err);
+	if (!buf)
 		return;
-	}
 	memset(&st, 0, sizeof(st));
 	for (; i < l->n + 2; i++) {
 		size_t need;
@@ -553,21 +570,15 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct node *n = fs_node_find(fs, ino);
-	char *buf = malloc(size ? size : 1);
 	struct fuse_entry_param ep;
 	struct dirlist *l = NULL;
+	struct node *n;
 	size_t used = 0, i = 0;
-	int err = !n ? -ESTALE : !buf ? -ENOMEM : 0;
+	int err = 0;
+	char *buf = readdir_begin(req, ino, size, off, &n, &l, &i);
 
-	COUNT(fs, R_READDIR);
-	if (!err)
-		err = fs_dirlist_get(fs, n, (uint64_t)off, &l, &i);
-	if (err) {
-		free(buf);
-		fuse_reply_err(req, -err);
+	if (!buf)
 		return;
-	}
 	for (; i < l->n + 2; i++) {
 		size_t need;
 
