@@ -224,3 +224,28 @@ fs_verdict() { # TEXT A OP B DETAIL: "- TEXT: **met**/**MISSED** (DETAIL)"
 		print ok ? "met" : "MISSED" }')
 	printf -- '- %s: **%s** (%s)\n' "$1" "$v" "$5"
 }
+
+# fs_suite_begin NAME: what every mounting suite does first: require root,
+# a scratch root $BENCH_WORK/NAME with its mount state file, leftovers of an
+# interrupted run unmounted and removed, cleanup traps, and pinned copies of
+# blastctl and blastfs (FS_BLASTCTL, FS_BLASTFS, their sources in *_SRC;
+# BLASTFS exported).
+fs_suite_begin() {
+	[[ $(id -u) -eq 0 ]] || bench_die "the $1 suite needs root (FUSE mounts)"
+	FS_BLASTCTL_SRC=$(bench_blastctl)
+	FS_BLASTFS_SRC=$(bench_blastfs)
+	FS_ROOT=$BENCH_WORK/$1
+	FS_STATE=$FS_ROOT/state
+	mkdir -p "$FS_ROOT"
+	touch "$FS_STATE"
+	# Leftovers of an interrupted run: unmount them, then start clean.
+	fs_unmount_all
+	trap fs_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	find "$FS_ROOT" -mindepth 1 -maxdepth 1 ! -name state -exec rm -rf {} +
+	: >"$FS_STATE"
+	FS_BLASTCTL=$(fs_pin "$FS_BLASTCTL_SRC")
+	FS_BLASTFS=$(fs_pin "$FS_BLASTFS_SRC")
+	export BLASTFS=$FS_BLASTFS
+}

@@ -595,25 +595,9 @@ EOF
 
 suite_fs() {
 	local w
-	[[ $(id -u) -eq 0 ]] || bench_die "the fs suite needs root (mount, drop_caches)"
 	bench_need fuse-overlayfs fusermount3 mount umount tar find pgrep
-	FS_BLASTCTL_SRC=$(bench_blastctl)
-	FS_BLASTFS_SRC=$(bench_blastfs)
-	FS_ROOT=$BENCH_WORK/fs
-	FS_STATE=$FS_ROOT/state
-	mkdir -p "$FS_ROOT"
-	touch "$FS_STATE"
-	# Leftovers of an interrupted run: unmount them, then start clean.
-	fs_unmount_all
-	trap fs_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	find "$FS_ROOT" -mindepth 1 -maxdepth 1 ! -name state -exec rm -rf {} +
-	: >"$FS_STATE"
+	fs_suite_begin fs
 	FS_BUILT=$(date -u -r "$FS_BLASTFS_SRC" '+%Y-%m-%d %H:%M:%S UTC')
-	FS_BLASTCTL=$(fs_pin "$FS_BLASTCTL_SRC")
-	FS_BLASTFS=$(fs_pin "$FS_BLASTFS_SRC")
-	export BLASTFS=$FS_BLASTFS
 	FS_MPL=$FS_ROOT/mplconfig
 	mkdir -p "$FS_MPL"
 	bench_log "fs: using $("$FS_BLASTCTL" --version 2>&1 | head -n 1) and $FS_BLASTFS"

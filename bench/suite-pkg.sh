@@ -141,21 +141,8 @@ pk_report() {
 
 suite_pkg() {
 	local w
-	[[ $(id -u) -eq 0 ]] || bench_die "the pkg suite needs root (FUSE mounts)"
 	bench_need fusermount3
-	FS_ROOT=$BENCH_WORK/pkg
-	FS_STATE=$FS_ROOT/state
-	mkdir -p "$FS_ROOT"
-	touch "$FS_STATE"
-	fs_unmount_all
-	trap fs_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	find "$FS_ROOT" -mindepth 1 -maxdepth 1 ! -name state -exec rm -rf {} +
-	: >"$FS_STATE"
-	FS_BLASTCTL=$(fs_pin "$(bench_blastctl)")
-	FS_BLASTFS=$(fs_pin "$(bench_blastfs)")
-	export BLASTFS=$FS_BLASTFS
+	fs_suite_begin pkg
 	PK_H=$FS_ROOT/home
 	PK_WHEELS=$FS_ROOT/wheels
 	"$BENCH_PY" "$BENCH_DIR/mkbenchwheels.py" "$PK_WHEELS" >/dev/null

@@ -111,21 +111,8 @@ sh_report() {
 }
 
 suite_shell() {
-	[[ $(id -u) -eq 0 ]] || bench_die "the shell suite needs root (FUSE mounts, as the fs suite)"
 	bench_need fusermount3 bash
-	FS_ROOT=$BENCH_WORK/shell
-	FS_STATE=$FS_ROOT/state
-	mkdir -p "$FS_ROOT"
-	touch "$FS_STATE"
-	fs_unmount_all
-	trap fs_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	find "$FS_ROOT" -mindepth 1 -maxdepth 1 ! -name state -exec rm -rf {} +
-	: >"$FS_STATE"
-	FS_BLASTCTL=$(fs_pin "$(bench_blastctl)")
-	FS_BLASTFS=$(fs_pin "$(bench_blastfs)")
-	export BLASTFS=$FS_BLASTFS
+	fs_suite_begin shell
 	# the function calls `blastctl` on PATH: the pinned one
 	PATH=$FS_ROOT/bin:$PATH
 	export PATH

@@ -265,21 +265,8 @@ sn_max_ms() { # WORKLOAD METRIC VARIANT: the max in ms
 
 suite_snap() {
 	local w
-	[[ $(id -u) -eq 0 ]] || bench_die "the snap suite needs root (FUSE mounts, as the fs suite)"
 	bench_need fusermount3 tar zstd cp
-	FS_ROOT=$BENCH_WORK/snap
-	FS_STATE=$FS_ROOT/state
-	mkdir -p "$FS_ROOT"
-	touch "$FS_STATE"
-	fs_unmount_all
-	trap fs_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	find "$FS_ROOT" -mindepth 1 -maxdepth 1 ! -name state -exec rm -rf {} +
-	: >"$FS_STATE"
-	FS_BLASTCTL=$(fs_pin "$(bench_blastctl)")
-	FS_BLASTFS=$(fs_pin "$(bench_blastfs)")
-	export BLASTFS=$FS_BLASTFS
+	fs_suite_begin snap
 	mkdir -p "$FS_ROOT/wheels"
 	"$BENCH_PY" "$BENCH_REPO/tests/fixtures/mkwheels.py" "$FS_ROOT/wheels" >/dev/null
 	SN_WHEEL=$(printf '%s\n' "$FS_ROOT"/wheels/blast_gamma-*.whl | head -n 1)
