@@ -205,7 +205,8 @@ int declared_check(const char *project, const struct pkg_dist *d, size_t n,
 					       strlen(de->d_name))))
 				break;
 	closedir(dir);
-	qsort(names, nn, sizeof(char *), cmp_str);
+	if (nn)
+		qsort(names, nn, sizeof(char *), cmp_str);
 	for (k = 0; !r && k < nn; k++) {
 		struct walk w = {.project = project,
 				 .d = d,

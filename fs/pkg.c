@@ -111,7 +111,7 @@ static int problems_of(struct store_txn *t, uint64_t root,
 	if (!r)
 		r = pkg_check(d, n, &env, collect_line, out);
 	pkgstate_free(d, n);
-	if (r >= 0)
+	if (r >= 0 && out->nproblems)
 		qsort(out->problems, out->nproblems, sizeof(char *), cmp_str);
 	return r < 0 ? (int)r : 0;
 }
