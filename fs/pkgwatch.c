@@ -313,9 +313,11 @@ int fs_pkg_watch_add(struct fs *fs, int fd)
 		lines_release(&w->declared);
 		w->conflicts = c;
 		w->declared = d;
-		s = json_dumps(
-		    json_pack("{s:b,s:s}", "ok", 1, "watching", fs->opt->env),
-		    JSON_COMPACT);
+		json_t *hello =
+		    json_pack("{s:b,s:s}", "ok", 1, "watching", fs->opt->env);
+
+		s = hello ? json_dumps(hello, JSON_COMPACT) : NULL;
+		json_decref(hello);
 		if (s && send(fd, s, strlen(s), MSG_NOSIGNAL) >= 0 &&
 		    send(fd, "\n", 1, MSG_NOSIGNAL) == 1)
 			w->fds[w->n++] = fd;
