@@ -15,7 +15,6 @@
 
 #include "ctl.h"
 #include "daemon.h"
-#include "declared.h"
 #include "pkg.h"
 #include "store.h"
 
@@ -331,8 +330,8 @@ static int check_declared(struct ctl *c, const struct check_opts *o,
 	if (r)
 		return r;
 	if (project_dir(o, &e, project, sizeof(project))) {
-		r = declared_check(project, d, n, &env, check_problem, res,
-				   &files);
+		r = pkg_declared_check(project, d, n, &env, check_problem, res,
+				       &files);
 		if (r)
 			ctl_err(c, "cannot read the requirements in '%s': %s",
 				project, ctl_strerror(r));

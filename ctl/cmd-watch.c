@@ -4,7 +4,9 @@
  * package events of a mounted env, from its daemon (the `watch` control
  * command): one line each, "installed NAME VERSION", "removed NAME
  * VERSION", "upgraded NAME OLD -> NEW" (or downgraded), "conflict: LINE"
- * and "resolved: LINE" with pip check's LINE; --json prints the daemon's
+ * and "resolved: LINE" with pip check's LINE, "declared: LINE" and
+ * "declared-resolved: LINE" for the project's requirements files (as
+ * check's declared section words them); --json prints the daemon's
  * JSON objects as they come. Runs until the env is unmounted (exit 0) or
  * it is interrupted.
  */

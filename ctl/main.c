@@ -170,8 +170,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  NAME            default: the env mounted at ./.blast\n"
      "  One line per event: 'installed NAME VERSION', 'removed NAME\n"
      "  VERSION', 'upgraded NAME OLD -> NEW' (or downgraded), 'conflict:\n"
-     "  LINE' and 'resolved: LINE' with pip check's LINE. Runs until the\n"
-     "  env is unmounted.\n"
+     "  LINE' and 'resolved: LINE' with pip check's LINE, 'declared: LINE'\n"
+     "  and 'declared-resolved: LINE' as the project's requirements*.txt\n"
+     "  files or the packages change. Runs until the env is unmounted.\n"
      "  --json          one JSON object per line: {event, name, from, to}\n"
      "                  or {event, line}\n"},
     {"rules", ctl_cmd_rules, "[NAME] [set PKG SPEC | unset PKG] [--json]",

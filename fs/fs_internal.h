@@ -272,13 +272,22 @@ bool fs_pkg_watched(const char *dir, const char *name);
  * package layer out (n->pkg_pending): run it now, in a txn of its own. */
 int fs_pkg_released(struct fs *fs, struct node *n);
 
-/* pkg.c: the `watch` control command: fd (a control connection) gets one
- * JSON line per package event from now on (installed, removed, upgraded,
- * downgraded, conflict, resolved). 0: fd is kept (closed when the client
- * goes or the daemon ends), else -errno and fd stays the caller's. From
- * the control thread. */
+/* pkgwatch.c: the `watch` control command: fd (a control connection) gets
+ * one JSON line per package event from now on (installed, removed,
+ * upgraded, downgraded, conflict, resolved; declared and
+ * declared-resolved for the project's requirements files, which an
+ * inotify thread watches while there are clients). 0: fd is kept (closed when
+ * the client goes or the daemon ends), else -errno and fd stays the caller's.
+ * From the control thread. */
 int fs_pkg_watch_add(struct fs *fs, int fd);
 void fs_pkg_watch_release(struct fs *fs);
+/* pkgwatch.c: a distribution's record changed (in write txn t, under
+ * wlock): tell the watch clients, with the conflicts and declared
+ * requirements that appeared or went. */
+struct pkgstate_change;
+void fs_pkg_watch_event(struct fs *fs, struct store_txn *t,
+			const struct store_env *e,
+			const struct pkgstate_change *ch);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

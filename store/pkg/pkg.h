@@ -254,6 +254,26 @@ typedef int (*pkg_reqfile_fn)(void *arg, enum pkg_reqfile_kind kind,
 int pkg_reqfile_parse(const char *buf, size_t len, pkg_reqfile_fn fn,
 		      void *arg);
 
+/* ---- declared requirements of a project ---------------------------- */
+
+struct pkg_dist;
+typedef void (*pkg_declared_fn)(void *arg, const char *problem);
+
+/*
+ * Hold the requirements*.txt and constraints*.txt files of directory
+ * `project` (with their -r/-c includes, each file once, 8 levels deep)
+ * against the installed dists[0..n): fn gets one line per problem: "NAME
+ * is not installed (FILE:LINE: REQ)", "NAME VERSION is excluded by
+ * FILE:LINE: REQ", an invalid line, a missing include; FILE relative to
+ * project. Requirements whose marker is false for env are skipped;
+ * constraints never require. *files: top-level files read. Reads files
+ * (the only function here that does); a missing project has none.
+ * 0 or -errno.
+ */
+int pkg_declared_check(const char *project, const struct pkg_dist *dists,
+		       size_t n, const struct pkg_markerenv *env,
+		       pkg_declared_fn fn, void *arg, size_t *files);
+
 /* ---- the per-distribution record ----------------------------------- */
 
 /* One installed distribution, as blastfs keeps it in env state under

@@ -98,7 +98,8 @@ int pkgstate_read_file(struct store_txn *t, uint64_t root,
 			free(buf);
 			return -EIO;
 		}
-		memcpy(buf, e.inline_data, e.a.size);
+		if (e.a.size)
+			memcpy(buf, e.inline_data, e.a.size);
 	} else if (e.payload == STORE_P_BLOB) {
 		n = store_blob_read(t, e.ref, buf, e.a.size, 0);
 		if (n < 0 || (uint64_t)n != e.a.size) {

@@ -29,7 +29,7 @@ static int cmp_str(const void *a, const void *b)
 
 static bool set_has(struct strset *s, const char *x)
 {
-	if (!s->sorted) {
+	if (!s->sorted && s->n) {
 		qsort(s->v, s->n, sizeof(char *), cmp_str);
 		s->sorted = true;
 	}
@@ -182,7 +182,7 @@ static int file_matches(struct store_txn *t, uint64_t root,
 	if (!digest)
 		return 1;
 	sha256_init(&h);
-	if (e.payload == STORE_P_INLINE) {
+	if (e.payload == STORE_P_INLINE && e.inline_len) {
 		sha256_update(&h, e.inline_data, e.inline_len);
 	} else if (e.payload == STORE_P_BLOB) {
 		buf = malloc(step);
@@ -363,7 +363,7 @@ int pkgstate_verify_files(struct store_txn *t, uint64_t root,
 	else
 		for (k = 0; !r && k < n; k++)
 			r = verify_dist(&v, &dists[k]);
-	if (!r)
+	if (!r && v.dirs.n)
 		qsort(v.dirs.v, v.dirs.n, sizeof(char *), cmp_str);
 	for (k = 0; !r && k < v.dirs.n; k++) {
 		struct unlisted u = {&v, v.dirs.v[k], NULL};

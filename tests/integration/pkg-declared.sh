@@ -5,7 +5,9 @@
 # against what is installed: a requirement not installed or excluded, a
 # constraint excluding, a false marker skipped, a bad line and a missing
 # include named with FILE:LINE. An edit shows at the next check (the files
-# are read as they are now), and a clean project checks clean.
+# are read as they are now), and a clean project checks clean. `watch`
+# reports declared problems appearing and going as the files are edited
+# (the daemon watches the project directory with inotify).
 set -euo pipefail
 . "$(dirname "$0")/pkg-lib.sh"
 pkg_setup
@@ -31,9 +33,26 @@ declared: req/more.txt:4: cannot open 'nothere.txt'"
 assert_eq "$(printf '%s\n' "$OUT" | sort)" "$(printf '%s\n' "$want" | sort)" "declared"
 assert_contains "$ERR" "declared: 5 problems found" "count"
 
+note "watch sees edits"
+bctl watch >"$W/watch.out" 2>"$W/watch.err" &
+WPID=$!
+on_exit kill_pid "$WPID"
+wait_line() { # FILE TEXT: wait (up to 20 s) for a line of FILE to be TEXT
+	local n=2000
+	until grep -qxF -- "$2" "$1" 2>/dev/null; do
+		((n-- > 0)) || die "no line '$2' in $1: $(cat "$1")"
+		sleep 0.01
+	done
+}
+wait_line "$W/watch.err" "watching env 'proj' (Ctrl-C stops)"
+printf 'qux<1\nfoo<1\n' >"$P/constraints-dev.txt"
+wait_line "$W/watch.out" "declared: foo 1.0 is excluded by constraints-dev.txt:2: foo<1"
+wait_line "$W/watch.out" "declared-resolved: foo 1.0 is excluded by constraints-dev.txt:1: foo!=1.0"
+
 note "edits show at once"
 printf 'foo>=1.0\n' >"$P/requirements.txt"
 rm "$P/constraints-dev.txt"
 ctl_expect 0 check
 assert_eq "$OUT" "No broken requirements found." "after the edit"
+wait_line "$W/watch.out" "declared-resolved: baz is not installed (req/more.txt:1: baz==3.0)"
 exit 0

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * declared.c (ctl) - the project's declared requirements against what is
+ * declared.c - a project's declared requirements against what is
  * installed: requirements*.txt and constraints*.txt in the directory
  * holding the env's mount (.blast), with their -r and -c includes, read
  * when check runs (so always as the user last saved them). A requirement
@@ -13,13 +13,14 @@
 #include <fnmatch.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "declared.h"
+#include "pkg.h"
 
 #define INCLUDE_DEPTH 8
 #define FILE_MAX      (16u << 20)
@@ -29,7 +30,7 @@ struct walk {
 	const struct pkg_dist *d;
 	size_t n;
 	const struct pkg_markerenv *env;
-	declared_fn fn;
+	pkg_declared_fn fn;
 	void *arg;
 	const char *file; /* shown, relative to the project */
 	char dir[PATH_MAX];
@@ -184,9 +185,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int declared_check(const char *project, const struct pkg_dist *d, size_t n,
-		   const struct pkg_markerenv *env, declared_fn fn, void *arg,
-		   size_t *files)
+int pkg_declared_check(const char *project, const struct pkg_dist *d, size_t n,
+		       const struct pkg_markerenv *env, pkg_declared_fn fn,
+		       void *arg, size_t *files)
 {
 	char **names = NULL, path[PATH_MAX * 2];
 	struct seen seen = {0};
@@ -205,7 +206,8 @@ int declared_check(const char *project, const struct pkg_dist *d, size_t n,
 					       strlen(de->d_name))))
 				break;
 	closedir(dir);
-	qsort(names, nn, sizeof(char *), cmp_str);
+	if (nn)
+		qsort(names, nn, sizeof(char *), cmp_str);
 	for (k = 0; !r && k < nn; k++) {
 		struct walk w = {.project = project,
 				 .d = d,
