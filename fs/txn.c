@@ -109,6 +109,16 @@ int fs_dir_tab(struct fs *fs, struct store_txn *t, struct node *n,
 		free(names);
 	}
 	pthread_mutex_unlock(&fs->lock);
+	/* The path may name another directory for a moment (a rename
+	 * committed, the node table not yet updated): never answer for the
+	 * wrong one, the kernel would mark the inode bad (EIO). */
+	if (!err && depth) {
+		struct store_dir d;
+
+		err = store_dir_stat(t, *out, &d);
+		if (!err && d.a.fid != n->fid)
+			err = -ESTALE;
+	}
 	return err;
 }
 
@@ -139,6 +149,10 @@ int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
 			err = store_link_get(t, tab, n->fid, out);
 		return err == -ENOENT ? -ESTALE : err;
 	}
+	/* As in fs_dir_tab: the name may hold another file for a moment. */
+	if (!err && (out->payload == STORE_P_HARDLINK ? out->ref
+						      : out->a.fid) != n->fid)
+		err = -ESTALE;
 	if (!err)
 		err = fs_resolve_link(fs, t, out);
 	if (err == 1) {
