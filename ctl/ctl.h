@@ -91,6 +91,7 @@ int ctl_cmd_rm_snapshot(struct ctl *c, int argc, char **argv);
 int ctl_cmd_undo(struct ctl *c, int argc, char **argv);
 int ctl_cmd_diff(struct ctl *c, int argc, char **argv);
 int ctl_cmd_destroy(struct ctl *c, int argc, char **argv);
+int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

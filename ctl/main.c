@@ -86,6 +86,22 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"destroy", ctl_cmd_destroy, "NAME [--force]",
      "delete env NAME and its snapshots (then run gc)",
      "  --force         stop the env's blastfs first if it is mounted\n"},
+    {"policy", ctl_cmd_policy,
+     "[NAME] [show | set KEY VALUE... | unset KEY] [--json]",
+     "show or change what an env may touch, use and reach",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  Keys (sizes take K, M, G, T suffixes; patterns are paths\n"
+     "  relative to the env root, '*' within a component, '**' across):\n"
+     "    fs.readonly PATTERN...   writes under these paths fail (EROFS)\n"
+     "    fs.hidden PATTERN...     these paths do not exist (ENOENT)\n"
+     "    fs.max-file-size SIZE    larger files fail (EFBIG)\n"
+     "    fs.quota SIZE            the env's size limit (EDQUOT, df)\n"
+     "    res.memory SIZE, res.cpu CPUS, res.pids N, res.io-read BPS,\n"
+     "    res.io-write BPS         limits for 'blastctl run'\n"
+     "    net.mode none|loopback|host\n"
+     "                             network for 'blastctl run'\n"
+     "  set replaces a key's value; a mounted env applies it at once.\n"
+     "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
     {"list", ctl_cmd_list, "[--json]",
      "list envs: python, logical and stored size, snapshots, mount",
      "  --json          print envs and store totals as JSON\n"},
