@@ -92,6 +92,7 @@ int ctl_cmd_undo(struct ctl *c, int argc, char **argv);
 int ctl_cmd_diff(struct ctl *c, int argc, char **argv);
 int ctl_cmd_destroy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
+int ctl_cmd_run(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

@@ -102,6 +102,24 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                             network for 'blastctl run'\n"
      "  set replaces a key's value; a mounted env applies it at once.\n"
      "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
+    {"run", ctl_cmd_run,
+     "[NAME] [--net MODE] [--memory SIZE] [--cpu CPUS] [--pids N]\n"
+     "                    [--io-read BPS] [--io-write BPS] "
+     "[--unshare pid,ipc,mount] -- CMD [ARGS...]",
+     "run CMD in the mounted env, confined by its policy",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  CMD runs with the env activated (PATH, VIRTUAL_ENV); limits come\n"
+     "  from the env's policy (res.*, net.mode), options override them.\n"
+     "  Resources via cgroup v2, else cgroup v1, else setrlimit (said on\n"
+     "  stderr); a limit none can apply is an error. Exits with CMD's\n"
+     "  status (128+N for signal N); SIGINT, SIGTERM, SIGHUP are passed on.\n"
+     "  --net MODE      none (no network), loopback (only lo), host\n"
+     "  --memory SIZE   memory limit (K, M, G suffixes)\n"
+     "  --cpu CPUS      CPU time, e.g. 0.5 for half a CPU\n"
+     "  --pids N        at most N processes and threads\n"
+     "  --io-read BPS, --io-write BPS\n"
+     "                  block IO bandwidth on the current directory's disk\n"
+     "  --unshare LIST  new pid, ipc and/or mount namespaces\n"},
     {"list", ctl_cmd_list, "[--json]",
      "list envs: python, logical and stored size, snapshots, mount",
      "  --json          print envs and store totals as JSON\n"},
