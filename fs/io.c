@@ -266,9 +266,13 @@ static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 		n->nwrite++;
 	err = 0;
 	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->a.mode)) {
+		uint64_t old = n->a.size;
+
 		err = fs_content_resize(fs, n, 0, false);
 		if (!err)
 			mark_written(n);
+		if (!err)
+			fs_pol_account(fs, -(long long)old);
 	}
 	if (err) {
 		n->nopen--;
@@ -291,7 +295,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	COUNT(fs, R_OPEN);
-	err = n ? do_open(fs, n, fi) : -ESTALE;
+	err = n ? fs_pol_node(fs, req, n,
+			      (fi->flags & O_ACCMODE) != O_RDONLY
+				  ? FS_POL_OPEN_WRITE
+				  : FS_POL_OPEN)
+		: -ESTALE;
+	if (!err)
+		err = do_open(fs, n, fi);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -390,7 +400,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int err;
 
 	COUNT(fs, R_WRITE);
-	err = n ? do_write(fs, n, buf, size, off) : -ESTALE;
+	err = n ? fs_pol_write(fs, req, n, (uint64_t)off, size) : -ESTALE;
+	if (!err)
+		err = do_write(fs, n, buf, size, off);
 	if (err) {
 		fuse_reply_err(req, -err);
 	} else {
@@ -523,6 +535,30 @@ static void listing_free(struct listing *l)
 	free(l);
 }
 
+/* Hidden names are not listed (the policy's listing filter). */
+static int listing_policy(struct fs *fs, struct node *dir, struct listing *l)
+{
+	struct fs_pol_dir *d;
+	size_t w = 0;
+	int err = fs_pol_dir_get(fs, dir, &d);
+
+	if (err || !d)
+		return err;
+	for (size_t i = 0; i < l->n; i++) {
+		if (fs_pol_dir_hides(d, l->names[i])) {
+			free(l->names[i]);
+			continue;
+		}
+		l->names[w] = l->names[i];
+		l->fids[w] = l->fids[i];
+		l->modes[w] = l->modes[i];
+		w++;
+	}
+	l->n = w;
+	fs_pol_dir_put(d);
+	return 0;
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -541,6 +577,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		if (!err)
 			err = store_dir_iter(t, tab, NULL, 0, listing_add, l);
 		fs_rtxn_done(t);
+		if (!err)
+			err = listing_policy(fs, n, l);
 	}
 	if (!err) {
 		struct node *p;

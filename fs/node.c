@@ -48,6 +48,7 @@ static void node_free(struct node *n)
 {
 	free(n->name);
 	fs_content_drop(n);
+	fs_pol_node_free(n);
 	free(n);
 }
 
