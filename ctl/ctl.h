@@ -93,6 +93,7 @@ int ctl_cmd_diff(struct ctl *c, int argc, char **argv);
 int ctl_cmd_destroy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_run(struct ctl *c, int argc, char **argv);
+int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

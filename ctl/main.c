@@ -102,6 +102,13 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                             network for 'blastctl run'\n"
      "  set replaces a key's value; a mounted env applies it at once.\n"
      "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
+    {"audit", ctl_cmd_audit, "[NAME] [--json]",
+     "list the operations the env's filesystem policy denied",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  Oldest first: time, pid, process name, operation, rule, path\n"
+     "  (relative to the env root); the newest 1000 are kept.\n"
+     "  --json          print {\"env\", \"denials\": [{time, time_ns, pid,\n"
+     "                  process, op, rule, path}]}\n"},
     {"run", ctl_cmd_run,
      "[NAME] [--net MODE] [--memory SIZE] [--cpu CPUS] [--pids N]\n"
      "                    [--io-read BPS] [--io-write BPS] "
