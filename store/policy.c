@@ -788,8 +788,10 @@ int policy_audit_append(struct store_txn *t, const struct store_env *e,
 	buf = w = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	memcpy(w, o + skip, old.mv_size - skip);
-	w += old.mv_size - skip;
+	if (old.mv_size > skip) {
+		memcpy(w, o + skip, old.mv_size - skip);
+		w += old.mv_size - skip;
+	}
 	for (size_t i = 0; i < n; i++) {
 		w += snprintf(w, 48, "%" PRId64 "\t%" PRId32 "\t", v[i].time_ns,
 			      v[i].pid);
