@@ -3,21 +3,25 @@
  * cmd-policy.c - `blastctl policy [NAME] show|set KEY VALUE...|unset KEY`:
  * an env's policy, kept in its state ("policy:KEY") so snapshots carry
  * it. Values are validated before anything is written (store/policy.h);
- * a mounted env's daemon is told to apply the change at once.
+ * a mounted env's daemon is told to apply the change at once. `enter PID`
+ * / `leave PID` put a running shell in (and out of) the env's resource
+ * limits, for `blast start` / `blast kill`.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "policy.h"
+#include "sandbox.h"
 #include "snap.h"
 #include "store.h"
 
 #define RELOAD_TIMEOUT_MS 30000
 
-enum policy_action { ACT_SHOW, ACT_SET, ACT_UNSET };
+enum policy_action { ACT_SHOW, ACT_SET, ACT_UNSET, ACT_ENTER, ACT_LEAVE };
 
 struct policy_args {
 	const char *name; /* NULL: the env mounted at ./.blast */
@@ -25,6 +29,7 @@ struct policy_args {
 	int key;
 	const char *const *vals;
 	size_t nvals;
+	pid_t pid; /* enter, leave */
 };
 
 static int action_find(const char *s)
@@ -35,6 +40,10 @@ static int action_find(const char *s)
 		return ACT_SET;
 	if (!strcmp(s, "unset"))
 		return ACT_UNSET;
+	if (!strcmp(s, "enter"))
+		return ACT_ENTER;
+	if (!strcmp(s, "leave"))
+		return ACT_LEAVE;
 	return -1;
 }
 
@@ -76,10 +85,22 @@ static int policy_parse(struct ctl *c, int argc, char **argv,
 	if (act < 0)
 		return ctl_usage_error(c,
 				       "unknown action '%s': expected show, "
-				       "set or unset",
+				       "set, unset, enter or leave",
 				       argv[i]);
 	a->act = act;
 	i += i < argc;
+	if (act == ACT_ENTER || act == ACT_LEAVE) {
+		unsigned long pid;
+
+		if (argc - i != 1)
+			return ctl_usage_error(c, argc - i
+						      ? "too many arguments"
+						      : "expected PID");
+		if (ctl_parse_uint(c, "PID", argv[i], 1, INT32_MAX, &pid))
+			return CTL_EXIT_USAGE;
+		a->pid = (pid_t)pid;
+		return CTL_PARSED;
+	}
 	if (act == ACT_SHOW) {
 		if (i < argc)
 			return ctl_usage_error(c, "too many arguments");
@@ -281,6 +302,132 @@ static int policy_change(struct ctl *c, struct snap_target *tg,
 	return 0;
 }
 
+/* ---- enter / leave: a shell placed in the env's limits ---------------- */
+
+static int shell_record(struct snap_target *tg, pid_t pid, char *buf,
+			size_t len)
+{
+	return snprintf(buf, len, "%s/%s.shell-%d", tg->rundir, tg->name,
+			(int)pid) >= (int)len
+		   ? -ENAMETOOLONG
+		   : 0;
+}
+
+static int limits_of(struct snap_target *tg, struct sandbox_limits *l)
+{
+	struct store_txn *t;
+	struct store_env e;
+	struct policy *p = NULL;
+	int r = store_txn_begin(tg->st, false, &t);
+
+	if (r < 0)
+		return r;
+	r = store_env_get(t, tg->name, &e);
+	if (!r)
+		r = policy_load(t, e.root, &p);
+	store_txn_abort(t);
+	if (r < 0)
+		return r;
+	memset(l, 0, sizeof(*l));
+	l->memory = p->memory;
+	l->cpu = p->cpu;
+	l->pids = p->pids;
+	l->io_read = p->io_read;
+	l->io_write = p->io_write;
+	l->net = p->net;
+	policy_free(p);
+	return 0;
+}
+
+static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid)
+{
+	char msg[SANDBOX_MSG_LEN], rec[PATH_MAX + 96], leaf[96];
+	char saved[8192];
+	struct sandbox_limits l;
+	struct sandbox sb;
+	FILE *f;
+	int r = limits_of(tg, &l);
+
+	if (r < 0) {
+		ctl_err(c, "cannot read the policy of env '%s': %s", tg->name,
+			ctl_strerror(r));
+		return r;
+	}
+	r = sandbox_cgroups_of(pid, saved, sizeof(saved));
+	if (r < 0) {
+		ctl_err(c, "no process %d: %s", (int)pid, ctl_strerror(r));
+		return r;
+	}
+	if (l.net >= 0 && l.net != POLICY_NET_HOST)
+		ctl_warn(c,
+			 "net.mode %s is not applied to a running shell (it "
+			 "cannot change network namespace): use 'blastctl run'",
+			 policy_net_name(l.net));
+	if (!l.memory && !(l.cpu > 0) && !l.pids && !l.io_read && !l.io_write) {
+		ctl_status(c,
+			   "env '%s' has no resource limits: pid %d unchanged",
+			   tg->name, (int)pid);
+		return 0;
+	}
+	snprintf(leaf, sizeof(leaf), "blast-env-%s", tg->name);
+	r = sandbox_create(&sb, leaf, &l, SANDBOX_REUSE, msg, sizeof(msg));
+	if (!r && (r = shell_record(tg, pid, rec, sizeof(rec))) == 0 &&
+	    access(rec, F_OK) < 0) { /* the first enter keeps where it was */
+		f = fopen(rec, "we");
+		r = f && fputs(saved, f) >= 0 && fclose(f) == 0 ? 0 : -EIO;
+		snprintf(msg, sizeof(msg), "cannot write '%s'", rec);
+	}
+	if (!r)
+		r = sandbox_enter(&sb, pid, msg, sizeof(msg));
+	if (r < 0) {
+		ctl_err(c, "cannot place pid %d in env '%s''s limits: %s",
+			(int)pid, tg->name, msg);
+		return r;
+	}
+	ctl_status(c, "pid %d in env '%s''s limits via %s%s%s", (int)pid,
+		   tg->name, sandbox_mech_name(sb.mech), sb.ndirs ? " " : "",
+		   sb.ndirs ? sb.dirs[0] : "");
+	return 0;
+}
+
+static int policy_leave(struct ctl *c, struct snap_target *tg, pid_t pid)
+{
+	char msg[SANDBOX_MSG_LEN] = "", rec[PATH_MAX + 96], leaf[96];
+	char saved[8192];
+	struct sandbox_limits l;
+	struct sandbox sb;
+	size_t n;
+	FILE *f;
+	int r;
+
+	r = shell_record(tg, pid, rec, sizeof(rec));
+	f = r ? NULL : fopen(rec, "re");
+	if (!f) {
+		ctl_status(c, "pid %d was not placed in env '%s''s limits",
+			   (int)pid, tg->name);
+		return 0;
+	}
+	n = fread(saved, 1, sizeof(saved) - 1, f);
+	fclose(f);
+	saved[n] = '\0';
+	r = sandbox_leave(pid, saved, msg, sizeof(msg));
+	if (r == -ENOENT) /* the process is gone */
+		r = 0;
+	if (r < 0) {
+		ctl_err(c, "cannot take pid %d out of env '%s''s limits: %s",
+			(int)pid, tg->name, msg);
+		return r;
+	}
+	unlink(rec);
+	/* the env's cgroup goes once its last shell left */
+	snprintf(leaf, sizeof(leaf), "blast-env-%s", tg->name);
+	if (limits_of(tg, &l) == 0 &&
+	    sandbox_create(&sb, leaf, &l, SANDBOX_REUSE, msg, sizeof(msg)) == 0)
+		sandbox_release(&sb);
+	ctl_status(c, "pid %d out of env '%s''s limits", (int)pid, tg->name);
+	return 0;
+}
+
 int ctl_cmd_policy(struct ctl *c, int argc, char **argv)
 {
 	struct policy_args a = {0};
@@ -293,9 +440,14 @@ int ctl_cmd_policy(struct ctl *c, int argc, char **argv)
 	if (c->json && a.act != ACT_SHOW)
 		return ctl_usage_error(c, "--json only goes with show");
 	r = snap_target_open(c, a.name, &tg);
-	if (r == 0)
-		r = a.act == ACT_SHOW ? policy_show(c, &tg)
-				      : policy_change(c, &tg, &a);
+	if (r == 0 && a.act == ACT_SHOW)
+		r = policy_show(c, &tg);
+	else if (r == 0 && a.act == ACT_ENTER)
+		r = policy_enter(c, &tg, a.pid);
+	else if (r == 0 && a.act == ACT_LEAVE)
+		r = policy_leave(c, &tg, a.pid);
+	else if (r == 0)
+		r = policy_change(c, &tg, &a);
 	snap_target_close(&tg);
 	return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -438,7 +438,7 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	policy_free(p);
 	snprintf(mnt, sizeof(mnt), "%s", tg.mnt);
 	snprintf(leaf, sizeof(leaf), "blast-run-%s-%d", tg.name, (int)getpid());
-	r = sandbox_create(&sb, leaf, &a.lim, msg, sizeof(msg));
+	r = sandbox_create(&sb, leaf, &a.lim, 0, msg, sizeof(msg));
 	if (r < 0) {
 		ctl_err(c, "cannot apply the limits: %s", msg);
 		return CTL_EXIT_FAIL;

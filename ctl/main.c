@@ -87,7 +87,8 @@ static const struct ctl_cmd ctl_cmds[] = {
      "delete env NAME and its snapshots (then run gc)",
      "  --force         stop the env's blastfs first if it is mounted\n"},
     {"policy", ctl_cmd_policy,
-     "[NAME] [show | set KEY VALUE... | unset KEY] [--json]",
+     "[NAME] [show | set KEY VALUE... | unset KEY | enter PID | leave PID]\n"
+     "                       [--json]",
      "show or change what an env may touch, use and reach",
      "  NAME            default: the env mounted at ./.blast\n"
      "  Keys (sizes take K, M, G, T suffixes; patterns are paths\n"
@@ -101,6 +102,10 @@ static const struct ctl_cmd ctl_cmds[] = {
      "    net.mode none|loopback|host\n"
      "                             network for 'blastctl run'\n"
      "  set replaces a key's value; a mounted env applies it at once.\n"
+     "  enter PID puts process PID (a shell) in the env's res.* limits\n"
+     "  (one cgroup per env, blast-env-NAME; needs root or a delegated\n"
+     "  cgroup, else setrlimit where that can express them), leave PID\n"
+     "  moves it back; net.mode only applies to 'blastctl run'.\n"
      "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
     {"audit", ctl_cmd_audit, "[NAME] [--json]",
      "list the operations the env's filesystem policy denied",

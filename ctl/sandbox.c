@@ -143,6 +143,8 @@ static int disk_of(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+static unsigned create_flags; /* sandbox_create's flags, for add_dir */
+
 static int add_dir(struct sandbox *sb, const char *base, const char *own,
 		   const char *leaf)
 {
@@ -153,7 +155,8 @@ static int add_dir(struct sandbox *sb, const char *base, const char *own,
 	if ((size_t)snprintf(d, PATH_MAX, "%s%s/%s", base, own, leaf) >=
 	    PATH_MAX)
 		return -ENAMETOOLONG;
-	if (mkdir(d, 0755) < 0)
+	if (mkdir(d, 0755) < 0 &&
+	    !(errno == EEXIST && (create_flags & SANDBOX_REUSE)))
 		return -errno;
 	sb->ndirs++;
 	return 0;
@@ -335,12 +338,14 @@ static int try_rlimit(struct sandbox *sb, char *msg, size_t len)
 }
 
 int sandbox_create(struct sandbox *sb, const char *leaf,
-		   const struct sandbox_limits *lim, char *msg, size_t len)
+		   const struct sandbox_limits *lim, unsigned flags, char *msg,
+		   size_t len)
 {
 	char why[SANDBOX_MSG_LEN] = "";
 	int err;
 
 	memset(sb, 0, sizeof(*sb));
+	create_flags = flags;
 	sb->lim = *lim;
 	*msg = '\0';
 	if (!wants_resources(lim))
@@ -364,11 +369,33 @@ int sandbox_create(struct sandbox *sb, const char *leaf,
 	return err;
 }
 
+static int prlimits(const struct sandbox *sb, pid_t pid, char *msg, size_t len)
+{
+	struct rlimit r;
+
+	if (sb->lim.memory) {
+		r.rlim_cur = r.rlim_max = sb->lim.memory;
+		if (prlimit(pid, RLIMIT_AS, &r, NULL) < 0)
+			goto out_err;
+	}
+	if (sb->lim.pids) {
+		r.rlim_cur = r.rlim_max = sb->lim.pids;
+		if (prlimit(pid, RLIMIT_NPROC, &r, NULL) < 0)
+			goto out_err;
+	}
+	return 0;
+out_err:
+	snprintf(msg, len, "prlimit on pid %d: %s", (int)pid, strerror(errno));
+	return -errno;
+}
+
 int sandbox_enter(const struct sandbox *sb, pid_t pid, char *msg, size_t len)
 {
 	char v[32];
 	int err;
 
+	if (sb->mech == SANDBOX_RLIMIT && pid)
+		return prlimits(sb, pid, msg, len);
 	snprintf(v, sizeof(v), "%d", pid ? (int)pid : (int)getpid());
 	for (size_t i = 0; i < sb->ndirs; i++) {
 		err = file_write(sb->dirs[i], "cgroup.procs", v);
@@ -433,6 +460,99 @@ int sandbox_destroy(struct sandbox *sb)
 	}
 	sb->ndirs = 0;
 	return err;
+}
+
+void sandbox_release(struct sandbox *sb)
+{
+	for (size_t i = sb->ndirs; i-- > 0;)
+		rmdir(sb->dirs[i]); /* EBUSY: another shell is still in it */
+	sb->ndirs = 0;
+}
+
+int sandbox_cgroups_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The directory of hierarchy "ID:CONTROLLERS" lines name. */
+static void hier_dir(const char *ctrls, char *buf, size_t len)
+{
+	char first[64];
+
+	if (!*ctrls) { /* v2: the root on a unified host, else unified/ */
+		snprintf(buf, len, "%s",
+			 access(CG_ROOT "/cgroup.controllers", F_OK) == 0
+			     ? CG_ROOT
+			     : CG_ROOT "/unified");
+		return;
+	}
+	if (!strncmp(ctrls, "name=", 5))
+		ctrls += 5;
+	snprintf(buf, len, CG_ROOT "/%s", ctrls);
+	if (access(buf, F_OK) == 0)
+		return;
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(ctrls, ","), ctrls);
+	snprintf(buf, len, CG_ROOT "/%s", first);
+}
+
+/* Whether text holds line exactly as one of its lines. */
+static bool line_in(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') &&
+		    (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+int sandbox_leave(pid_t pid, const char *saved, char *msg, size_t len)
+{
+	char now[8192], dir[PATH_MAX], full[PATH_MAX * 2], v[32];
+	const char *line = saved;
+	int err = sandbox_cgroups_of(pid, now, sizeof(now));
+
+	if (err) {
+		snprintf(msg, len, "pid %d: %s", (int)pid, strerror(-err));
+		return err;
+	}
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	while (*line) {
+		size_t n = strcspn(line, "\n");
+		char one[PATH_MAX + 128], *c1, *c2;
+
+		snprintf(one, sizeof(one), "%.*s", (int)n, line);
+		line += n + (line[n] == '\n');
+		c1 = strchr(one, ':');
+		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || line_in(now, one))
+			continue; /* unchanged */
+		*c2 = '\0';
+		hier_dir(c1 + 1, dir, sizeof(dir));
+		snprintf(full, sizeof(full), "%s%s", dir, c2 + 1);
+		err = file_write(full, "cgroup.procs", v);
+		if (err && err != -ENOENT) {
+			snprintf(msg, len,
+				 "cannot move pid %d back to '%s': %s",
+				 (int)pid, full, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 /* ---- in the child --------------------------------------------------- */

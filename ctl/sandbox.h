@@ -56,18 +56,35 @@ struct sandbox {
 /* Name of a mechanism: "cgroup v2", "cgroup v1", "setrlimit", "none". */
 const char *sandbox_mech_name(enum sandbox_mech m);
 
+enum sandbox_flags {
+	SANDBOX_REUSE = 1u << 0, /* an existing cgroup of that name is
+				    taken over (an env's shells share one) */
+};
+
 /*
  * Create a cgroup named `leaf` below this process's own cgroup, with
  * lim's resource limits written, by the first mechanism that can apply
  * every asked limit. Falls back to setrlimit (applied later in the
- * child) when no cgroup is writable; a limit nothing can apply is
- * -ENOTSUP with the reason in msg. On failure nothing is left behind.
+ * child, or to another process by prlimit) when no cgroup is writable; a
+ * limit nothing can apply is -ENOTSUP with the reason in msg. On failure
+ * nothing it made is left behind.
  */
 int sandbox_create(struct sandbox *sb, const char *leaf,
-		   const struct sandbox_limits *lim, char *msg, size_t len);
+		   const struct sandbox_limits *lim, unsigned flags, char *msg,
+		   size_t len);
 
-/* Move pid (0: the caller) into the sandbox's cgroups. */
+/* Move pid (0: the caller) into the sandbox's cgroups; with setrlimit,
+ * another pid gets its rlimits by prlimit. */
 int sandbox_enter(const struct sandbox *sb, pid_t pid, char *msg, size_t len);
+
+/* pid's cgroups (/proc/PID/cgroup) into buf, to give to sandbox_leave. */
+int sandbox_cgroups_of(pid_t pid, char *buf, size_t len);
+/* Move pid back to the cgroups `saved` names (only those that differ
+ * from where it is now). */
+int sandbox_leave(pid_t pid, const char *saved, char *msg, size_t len);
+/* Remove the sandbox's cgroups if no process is left in them (others
+ * may still use a shared one: then they stay). */
+void sandbox_release(struct sandbox *sb);
 
 /* A cgroup setting as its file holds it ("50000 100000"), for display
  * and tests: the cpu limit's file and value into buf. */

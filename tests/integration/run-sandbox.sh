@@ -142,3 +142,24 @@ assert_contains "$ERR" "cpu 1, pids 32"
 expect 0 policy set net.mode none
 expect 1 run -- python -c "$connect" "$PORT"
 assert_contains "$ERR" "network none"
+
+note "a running shell placed in the env's limits (blast start) and out (blast kill)"
+sleep 120 &
+SH=$!
+on_exit kill_pid "$SH"
+orig=$(cat "/proc/$SH/cgroup")
+expect 0 policy enter "$SH"
+assert_contains "$ERR" "warning: net.mode none is not applied to a running shell"
+assert_contains "$ERR" "pid $SH in env 'proj''s limits via cgroup"
+assert_contains "$(cat "/proc/$SH/cgroup")" "blast-env-proj"
+expect 0 policy leave "$SH"
+assert_eq "$orig" "$(cat "/proc/$SH/cgroup")" "cgroups after leave"
+for d in /sys/fs/cgroup/*/blast-env-proj /sys/fs/cgroup/memory/*/*/blast-env-proj; do
+	[ ! -e "$d" ] || die "cgroup $d left behind"
+done
+expect 0 policy leave "$SH"
+assert_contains "$ERR" "was not placed in env 'proj''s limits"
+expect 2 policy enter notapid
+assert_usage_error
+expect 1 policy enter 999999999
+assert_one_error "no process 999999999"
