@@ -255,6 +255,46 @@ static int policy_reload(struct snap_target *tg)
 	return 0;
 }
 
+/* A resource limit this machine cannot apply is refused at set time:
+ * try it on a throwaway cgroup (or setrlimit) first. */
+static int limit_probe(struct ctl *c, enum policy_key k, const char *val)
+{
+	char msg[SANDBOX_MSG_LEN], leaf[64];
+	struct sandbox_limits l = {.net = -1};
+	struct sandbox sb;
+	uint64_t u = strtoull(val, NULL, 10);
+	int r;
+
+	switch (k) {
+	case POLICY_RES_MEMORY:
+		l.memory = u;
+		break;
+	case POLICY_RES_CPU:
+		l.cpu = strtod(val, NULL);
+		break;
+	case POLICY_RES_PIDS:
+		l.pids = u;
+		break;
+	case POLICY_RES_IO_READ:
+		l.io_read = u;
+		break;
+	case POLICY_RES_IO_WRITE:
+		l.io_write = u;
+		break;
+	default:
+		return 0;
+	}
+	snprintf(leaf, sizeof(leaf), "blast-probe-%d", (int)getpid());
+	r = sandbox_create(&sb, leaf, &l, 0, msg, sizeof(msg));
+	if (r < 0) {
+		ctl_err(c, "%s cannot be applied on this machine: %s",
+			policy_key_name(k), msg);
+		return r;
+	}
+	sandbox_destroy(&sb);
+	return 0;
+}
+
 static int policy_change(struct ctl *c, struct snap_target *tg,
 			 const struct policy_args *a)
 {
@@ -271,6 +311,11 @@ static int policy_change(struct ctl *c, struct snap_target *tg,
 		}
 		if (r < 0) {
 			ctl_err(c, "cannot set %s: %s", kn, ctl_strerror(r));
+			return r;
+		}
+		r = limit_probe(c, a->key, val);
+		if (r < 0) {
+			free(val);
 			return r;
 		}
 	}

@@ -200,7 +200,9 @@ static int v2_limits(struct sandbox *sb, const char *d, char *msg, size_t len)
 	}
 	if (err)
 		snprintf(msg, len, "cannot write limits in '%s': %s", d,
-			 strerror(-err));
+			 err == -ENODEV ? "the current directory is not on a "
+					  "block device"
+					: strerror(-err));
 	return err;
 }
 
@@ -305,7 +307,10 @@ static int try_v1(struct sandbox *sb, const char *leaf, char *msg, size_t len)
 				    l->io_write);
 	}
 	if (err) {
-		snprintf(msg, len, "cgroup v1 %s: %s", what, strerror(-err));
+		snprintf(msg, len, "cgroup v1 %s: %s", what,
+			 err == -ENODEV ? "the current directory is not on a "
+					  "block device"
+					: strerror(-err));
 		return err;
 	}
 	sb->mech = SANDBOX_CGROUP1;
@@ -319,18 +324,14 @@ static int try_rlimit(struct sandbox *sb, char *msg, size_t len)
 	const struct sandbox_limits *l = &sb->lim;
 
 	if (l->cpu > 0 || l->io_read || l->io_write) {
-		snprintf(msg, len,
-			 "%s limits need cgroups, and no cgroup v2 or v1 "
-			 "controller is writable here (root or a delegated "
-			 "cgroup is needed)",
-			 l->cpu > 0 ? "cpu" : "io");
+		snprintf(msg, len, "setrlimit cannot limit %s",
+			 l->cpu > 0 ? "cpu" : "io bandwidth");
 		return -ENOTSUP;
 	}
 	if (l->pids && geteuid() == 0) {
 		snprintf(msg, len,
-			 "the pids limit needs cgroups when running as root "
-			 "(RLIMIT_NPROC does not bind root), and no pids "
-			 "controller is writable here");
+			 "setrlimit cannot limit pids for root (RLIMIT_NPROC "
+			 "does not bind root)");
 		return -ENOTSUP;
 	}
 	sb->mech = SANDBOX_RLIMIT;
@@ -361,10 +362,15 @@ int sandbox_create(struct sandbox *sb, const char *leaf,
 	sandbox_destroy(sb);
 	sb->lim = *lim;
 	err = try_rlimit(sb, msg, len);
-	if (err && *why) {
-		size_t n = strlen(msg);
+	if (err) {
+		char rl[SANDBOX_MSG_LEN];
 
-		snprintf(msg + n, len - n, " (%s)", why);
+		snprintf(rl, sizeof(rl), "%s", msg);
+		snprintf(msg, len, "%s, and %s",
+			 *why ? why
+			      : "no writable cgroup (root or a delegated "
+				"cgroup v2 subtree is needed)",
+			 rl);
 	}
 	return err;
 }

@@ -163,3 +163,17 @@ expect 2 policy enter notapid
 assert_usage_error
 expect 1 policy enter 999999999
 assert_one_error "no process 999999999"
+
+note "limits this machine cannot apply: clear errors, policy unchanged"
+mkdir -p /dev/shm/blast-run-test.$$
+on_exit rm -rf "/dev/shm/blast-run-test.$$"
+bctl --json policy >"$W/pol.before"
+cd "/dev/shm/blast-run-test.$$" # tmpfs: no block device to throttle
+expect 1 policy proj set res.io-read 1M
+assert_one_error "res.io-read cannot be applied on this machine: "
+assert_contains "$ERR" "the current directory is not on a block device, and setrlimit cannot limit io bandwidth"
+expect 1 run proj --io-write 1M -- true
+assert_one_error "cannot apply the limits"
+cd "$P"
+bctl --json policy >"$W/pol.after"
+assert_file_eq "$W/pol.before" "$W/pol.after" "policy after refused sets"
