@@ -607,40 +607,54 @@ int policy_state_root(const struct policy *p, struct policy_state *out)
 	return 0;
 }
 
+/* A name being matched: NUL-terminated only when a glob needs it. */
+struct mname {
+	const char *name;
+	size_t nlen;
+	char *z, buf[256];
+};
+
+static void mname_release(struct mname *m)
+{
+	if (m->z && m->z != m->buf)
+		free(m->z);
+}
+
 static bool comp_match(const struct policy_pat *pp, unsigned pos,
-		       const char *name, size_t nlen, char *z)
+		       struct mname *m)
 {
 	switch (pp->kind[pos]) {
 	case C_ANY:
 		return true;
 	case C_LIT:
-		return strlen(pp->comp[pos]) == nlen &&
-		       !memcmp(pp->comp[pos], name, nlen);
+		return strlen(pp->comp[pos]) == m->nlen &&
+		       !memcmp(pp->comp[pos], m->name, m->nlen);
 	default:
-		return fnmatch(pp->comp[pos], z, 0) == 0;
+		if (!m->z) {
+			m->z = m->nlen < sizeof(m->buf) ? m->buf
+							: malloc(m->nlen + 1);
+			if (!m->z)
+				return false;
+			memcpy(m->z, m->name, m->nlen);
+			m->z[m->nlen] = '\0';
+		}
+		return fnmatch(pp->comp[pos], m->z, 0) == 0;
 	}
 }
-
-/* name NUL-terminated for fnmatch, on the stack when short */
-#define WITH_NAME(z, name, nlen)                                               \
-	char z##_buf[256],                                                     \
-	    *z = (nlen) < sizeof(z##_buf) ? z##_buf : malloc((nlen) + 1);      \
-	if (z) {                                                               \
-		memcpy(z, name, nlen);                                         \
-		z[nlen] = '\0';                                                \
-	}
 
 int policy_state_step(const struct policy *p, const struct policy_state *dir,
 		      const char *name, size_t nlen, struct policy_state *out)
 {
 	struct builder b = {.s = out};
+	struct mname m = {.name = name, .nlen = nlen};
 
 	memset(out, 0, sizeof(*out));
 	out->covered = dir->covered;
 	if (!dir->n)
 		return 0;
-	WITH_NAME(z, name, nlen);
-	if (!z)
+	b.cap = dir->n + 4; /* '**' states stay: about as many as before */
+	out->v = malloc(b.cap * sizeof(*out->v));
+	if (!out->v)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < dir->n && !b.err; i++) {
 		uint32_t pat = ST_PAT(dir->v[i]);
@@ -649,11 +663,10 @@ int policy_state_step(const struct policy *p, const struct policy_state *dir,
 
 		if (pp->kind[pos] == C_ANY)
 			add_state(p, &b, pat, pos);
-		else if (comp_match(pp, pos, name, nlen, z))
+		else if (comp_match(pp, pos, &m))
 			add_state(p, &b, pat, pos + 1);
 	}
-	if (z != z_buf)
-		free(z);
+	mname_release(&m);
 	if (b.err) {
 		policy_state_release(out);
 		return b.err;
@@ -666,12 +679,10 @@ unsigned policy_name_rules(const struct policy *p,
 			   const struct policy_state *dir, const char *name,
 			   size_t nlen)
 {
+	struct mname m = {.name = name, .nlen = nlen};
 	unsigned covered = dir->covered;
 
-	if (!dir->n)
-		return covered;
-	WITH_NAME(z, name, nlen);
-	for (uint32_t i = 0; z && i < dir->n; i++) {
+	for (uint32_t i = 0; i < dir->n; i++) {
 		uint32_t pat = ST_PAT(dir->v[i]);
 		unsigned pos = ST_POS(dir->v[i]);
 		const struct policy_pat *pp = &p->pat[pat];
@@ -681,11 +692,10 @@ unsigned policy_name_rules(const struct policy *p,
 		if ((covered & pp->rule) || pp->kind[pos] == C_ANY ||
 		    pos + 1 < pp->tail)
 			continue;
-		if (comp_match(pp, pos, name, nlen, z))
+		if (comp_match(pp, pos, &m))
 			covered |= pp->rule;
 	}
-	if (z && z != z_buf)
-		free(z);
+	mname_release(&m);
 	return covered;
 }
 
