@@ -26,7 +26,19 @@ struct policy_pat {
 	unsigned tail; /* comps from here on are all '**' */
 	char **comp;
 	uint8_t *kind;
+	uint32_t *len;	/* of each comp */
+	uint64_t *hash; /* of each literal comp (name_hash) */
 };
+
+/* FNV-1a: literals are compared by length and hash before their bytes. */
+static uint64_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h;
+}
 
 static const struct {
 	const char *name;
@@ -328,6 +340,8 @@ static void pat_release(struct policy_pat *p)
 		free(p->comp[i]);
 	free(p->comp);
 	free(p->kind);
+	free(p->len);
+	free(p->hash);
 }
 
 void policy_free(struct policy *p)
@@ -355,7 +369,9 @@ static int pat_compile(const char *s, size_t len, unsigned rule,
 	out->rule = rule;
 	out->comp = calloc(n, sizeof(*out->comp));
 	out->kind = calloc(n, 1);
-	if (!out->comp || !out->kind)
+	out->len = calloc(n, sizeof(*out->len));
+	out->hash = calloc(n, sizeof(*out->hash));
+	if (!out->comp || !out->kind || !out->len || !out->hash)
 		return -ENOMEM;
 	while (p < end) {
 		const char *sl = memchr(p, '/', (size_t)(end - p));
@@ -367,6 +383,8 @@ static int pat_compile(const char *s, size_t len, unsigned rule,
 		out->kind[i] = (cl == 2 && !memcmp(p, "**", 2)) ? C_ANY
 			       : strpbrk(out->comp[i], "*?[\\") ? C_GLOB
 								: C_LIT;
+		out->len[i] = (uint32_t)cl;
+		out->hash[i] = name_hash(p, cl);
 		out->ncomp = (unsigned)++i;
 		p += cl + 1;
 	}
@@ -611,6 +629,8 @@ int policy_state_root(const struct policy *p, struct policy_state *out)
 struct mname {
 	const char *name;
 	size_t nlen;
+	uint64_t hash;
+	bool hashed;
 	char *z, buf[256];
 };
 
@@ -627,7 +647,13 @@ static bool comp_match(const struct policy_pat *pp, unsigned pos,
 	case C_ANY:
 		return true;
 	case C_LIT:
-		return strlen(pp->comp[pos]) == m->nlen &&
+		if (pp->len[pos] != m->nlen)
+			return false;
+		if (!m->hashed) {
+			m->hash = name_hash(m->name, m->nlen);
+			m->hashed = true;
+		}
+		return pp->hash[pos] == m->hash &&
 		       !memcmp(pp->comp[pos], m->name, m->nlen);
 	default:
 		if (!m->z) {
