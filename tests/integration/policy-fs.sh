@@ -90,6 +90,10 @@ refused("copytree into", shutil.copytree, j("data"), j("vendored/copy"))
 # a hard link made before the policy: the inode is read-only by any name
 refused("write through a link", write, j("frozen-link"))
 assert open(j("frozen-link")).read() == "frozen\n"
+# a symlink the kernel resolves inside the mount reaches the same node
+os.symlink("data/frozen.txt", j("frozen-sym"))
+refused("write through a symlink", write, j("frozen-sym"))
+os.unlink(j("frozen-sym"))
 os.unlink(j("loose.txt"))
 write(j("bin/activate.extra"), "w")  # bin/ itself is not read-only
 os.unlink(j("bin/activate.extra"))
@@ -126,6 +130,9 @@ gone("mkdir it", os.mkdir, j("conf/secrets"))
 gone("rename onto it", os.rename, j("conf/app.ini"), j("conf/secrets"))
 gone("rename it", os.rename, j("conf/secrets"), j("conf/public"))
 gone("another name of its inode", open, j("hidden-link"))
+os.symlink("conf/secrets/key", j("key-sym"))
+gone("through a symlink", open, j("key-sym"))
+os.unlink(j("key-sym"))
 # renaming its parent would move it out from under the pattern
 gone("rename the parent", os.rename, j("conf"), j("conf2"), code=errno.EACCES)
 gone("rename the parent of **/hidden.txt", os.rename, j("data"), j("data2"),

@@ -55,6 +55,13 @@ expect 143 run -- sh -c 'kill -TERM $$'
 expect 127 run -- no-such-command-here
 assert_contains "$ERR" "cannot run 'no-such-command-here'"
 
+note "--unshare pid,mount,ipc: CMD under a small init, with its own /proc"
+expect 0 run --unshare pid,mount,ipc -- sh -c 'echo $$; ls /proc | grep -c "^[0-9]"'
+assert_eq "2" "$(head -n1 <<<"$OUT")" "CMD's pid in its namespace"
+[ "$(tail -n1 <<<"$OUT")" -le 4 ] || die "the new /proc shows $(tail -n1 <<<"$OUT") processes"
+assert_contains "$ERR" "new pid ipc mount namespaces"
+expect 3 run --unshare pid -- sh -c 'exit 3'
+
 note "SIGTERM to blastctl reaches CMD"
 "$BLASTCTL" --home "$H" run -- python -c '
 import signal, sys, time
@@ -68,6 +75,20 @@ kill -TERM "$RP"
 rc=0
 wait "$RP" || rc=$?
 assert_eq 5 "$rc" "exit status after a forwarded SIGTERM"
+assert_eq "got TERM" "$(cat "$W/sig.out")"
+rm -f "$W/ready"
+"$BLASTCTL" --home "$H" run --unshare pid -- python -c '
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *a: (print("got TERM", flush=True), sys.exit(6)))
+open(sys.argv[1], "w").close()
+time.sleep(60)' "$W/ready" >"$W/sig.out" 2>/dev/null &
+RP=$!
+for ((i = 0; i < 1000; i++)); do [ -e "$W/ready" ] && break; sleep 0.01; done
+[ -e "$W/ready" ] || die "run child (pid namespace) never started"
+kill -TERM "$RP"
+rc=0
+wait "$RP" || rc=$?
+assert_eq 6 "$rc" "exit status after SIGTERM through the namespace's init"
 assert_eq "got TERM" "$(cat "$W/sig.out")"
 
 # The cgroups of this machine, v2 or v1.
