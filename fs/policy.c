@@ -713,13 +713,12 @@ int fs_pol_dir_get(struct fs *fs, struct node *dir, struct fs_pol_dir **out)
 		err = -ENOENT; /* nothing in it may be listed */
 	if (!err && !(ps->below & POLICY_RULE_HIDDEN))
 		err = 1; /* nothing below can be hidden */
-	if (!err) {
-		d->s = *ps;
-		d->s.v = ps->n ? malloc(ps->n * sizeof(*ps->v)) : NULL;
-		if (ps->n && !d->s.v)
-			err = -ENOMEM;
-		else if (ps->n)
-			memcpy(d->s.v, ps->v, ps->n * sizeof(*ps->v));
+	if (!err)	 /* only what can hide a name here */
+		err =
+		    policy_state_final(d->v->p, ps, POLICY_RULE_HIDDEN, &d->s);
+	if (!err && !d->s.n) {
+		policy_state_release(&d->s);
+		err = 1; /* no name in it can be hidden */
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (err) {

@@ -725,6 +725,32 @@ unsigned policy_name_rules(const struct policy *p,
 	return covered;
 }
 
+int policy_state_final(const struct policy *p, const struct policy_state *dir,
+		       unsigned rules, struct policy_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->covered = dir->covered;
+	out->below = dir->below & rules;
+	if (!dir->n)
+		return 0;
+	out->v = malloc(dir->n * sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < dir->n; i++) {
+		const struct policy_pat *pp = &p->pat[ST_PAT(dir->v[i])];
+		unsigned pos = ST_POS(dir->v[i]);
+
+		if ((pp->rule & rules) && pp->kind[pos] != C_ANY &&
+		    pos + 1 >= pp->tail)
+			out->v[out->n++] = dir->v[i];
+	}
+	if (!out->n) {
+		free(out->v);
+		out->v = NULL;
+	}
+	return 0;
+}
+
 void policy_state_release(struct policy_state *s)
 {
 	free(s->v);

@@ -133,6 +133,11 @@ unsigned policy_name_rules(const struct policy *p,
 			   const struct policy_state *dir, const char *name,
 			   size_t nlen);
 void policy_state_release(struct policy_state *s);
+/* Into out: only dir's states of rules `rules` that can end at a name in
+ * it (what policy_name_rules needs to test those rules on many names,
+ * e.g. a listing). covered is dir's. -ENOMEM. */
+int policy_state_final(const struct policy *p, const struct policy_state *dir,
+		       unsigned rules, struct policy_state *out);
 /* Rules covering relative path `path` ("a/b/c"; "" is the root). */
 unsigned policy_path_rules(const struct policy *p, const char *path);
 

@@ -187,7 +187,7 @@ Test(policy, name_rules_agree_with_stepping)
 	char path[256];
 
 	for (size_t d = 0; d < sizeof(dirs) / sizeof(*dirs); d++) {
-		struct policy_state s, next;
+		struct policy_state s, next, fin;
 		const char *c = dirs[d];
 
 		cr_assert_eq(policy_state_root(p, &s), 0);
@@ -200,13 +200,20 @@ Test(policy, name_rules_agree_with_stepping)
 			s = next;
 			c += n + (sl ? 1 : 0);
 		}
+		cr_assert_eq(policy_state_final(p, &s, HID, &fin), 0);
 		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 			snprintf(path, sizeof(path), "%s%s%s", dirs[d],
 				 *dirs[d] ? "/" : "", names[i]);
 			cr_assert_eq(policy_name_rules(p, &s, names[i],
 						       strlen(names[i])),
 				     policy_path_rules(p, path), "%s", path);
+			cr_assert_eq(policy_name_rules(p, &fin, names[i],
+						       strlen(names[i])) &
+					 HID,
+				     policy_path_rules(p, path) & HID,
+				     "final states: %s", path);
 		}
+		policy_state_release(&fin);
 		policy_state_release(&s);
 	}
 	policy_free(p);
