@@ -5,7 +5,8 @@
  * (memory, CPU, pids, IO) and reach (network). Kept in the env state
  * (keys "policy:KEY", see store.h), so snapshots and clones carry it.
  * Parsing and validation of values, the path pattern matcher blastfs
- * enforces with, and the bounded audit log of denials. No FUSE in here.
+ * enforces with, and the bounded audit log of denials (audit.c). No FUSE
+ * in here.
  *
  * Patterns are paths relative to the env root, components split on '/':
  * a component may hold fnmatch globs ('*' and '?' within the component,
