@@ -98,6 +98,9 @@ int ctl_cmd_deps(struct ctl *c, int argc, char **argv);
 int ctl_cmd_clean(struct ctl *c, int argc, char **argv);
 int ctl_cmd_watch(struct ctl *c, int argc, char **argv);
 int ctl_cmd_rules(struct ctl *c, int argc, char **argv);
+int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
+int ctl_cmd_run(struct ctl *c, int argc, char **argv);
+int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

@@ -112,6 +112,52 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"destroy", ctl_cmd_destroy, "NAME [--force]",
      "delete env NAME and its snapshots (then run gc)",
      "  --force         stop the env's blastfs first if it is mounted\n"},
+    {"policy", ctl_cmd_policy,
+     "[NAME] [show | set KEY VALUE... | unset KEY | enter PID | leave PID]\n"
+     "                       [--json]",
+     "show or change what an env may touch, use and reach",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  Keys (sizes take K, M, G, T suffixes; patterns are paths\n"
+     "  relative to the env root, '*' within a component, '**' across):\n"
+     "    fs.readonly PATTERN...   writes under these paths fail (EROFS)\n"
+     "    fs.hidden PATTERN...     these paths do not exist (ENOENT)\n"
+     "    fs.max-file-size SIZE    larger files fail (EFBIG)\n"
+     "    fs.quota SIZE            the env's size limit (EDQUOT, df)\n"
+     "    res.memory SIZE, res.cpu CPUS, res.pids N, res.io-read BPS,\n"
+     "    res.io-write BPS         limits for 'blastctl run'\n"
+     "    net.mode none|loopback|host\n"
+     "                             network for 'blastctl run'\n"
+     "  set replaces a key's value; a mounted env applies it at once.\n"
+     "  enter PID puts process PID (a shell) in the env's res.* limits\n"
+     "  (one cgroup per env, blast-env-NAME; needs root or a delegated\n"
+     "  cgroup, else setrlimit where that can express them), leave PID\n"
+     "  moves it back; net.mode only applies to 'blastctl run'.\n"
+     "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
+    {"audit", ctl_cmd_audit, "[NAME] [--json]",
+     "list the operations the env's filesystem policy denied",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  Oldest first: time, pid, process name, operation, rule, path\n"
+     "  (relative to the env root); the newest 1000 are kept.\n"
+     "  --json          print {\"env\", \"denials\": [{time, time_ns, pid,\n"
+     "                  process, op, rule, path}]}\n"},
+    {"run", ctl_cmd_run,
+     "[NAME] [--net MODE] [--memory SIZE] [--cpu CPUS] [--pids N]\n"
+     "                    [--io-read BPS] [--io-write BPS] "
+     "[--unshare pid,ipc,mount] -- CMD [ARGS...]",
+     "run CMD in the mounted env, confined by its policy",
+     "  NAME            default: the env mounted at ./.blast\n"
+     "  CMD runs with the env activated (PATH, VIRTUAL_ENV); limits come\n"
+     "  from the env's policy (res.*, net.mode), options override them.\n"
+     "  Resources via cgroup v2, else cgroup v1, else setrlimit (said on\n"
+     "  stderr); a limit none can apply is an error. Exits with CMD's\n"
+     "  status (128+N for signal N); SIGINT, SIGTERM, SIGHUP are passed on.\n"
+     "  --net MODE      none (no network), loopback (only lo), host\n"
+     "  --memory SIZE   memory limit (K, M, G suffixes)\n"
+     "  --cpu CPUS      CPU time, e.g. 0.5 for half a CPU\n"
+     "  --pids N        at most N processes and threads\n"
+     "  --io-read BPS, --io-write BPS\n"
+     "                  block IO bandwidth on the current directory's disk\n"
+     "  --unshare LIST  new pid, ipc and/or mount namespaces\n"},
     {"list", ctl_cmd_list, "[--json]",
      "list envs: python, logical and stored size, snapshots, mount",
      "  --json          print envs and store totals as JSON\n"},

@@ -2,7 +2,9 @@
 /*
  * ctlsock.c - the daemon's control socket (STORE/run/NAME.sock, 0600):
  * one command line in, one JSON object out, then close. Commands:
- * "status" (live metrics) and "sync" (seal every written file, sync LMDB).
+ * "status" (live metrics) and "sync" (seal every written file, sync LMDB),
+ * "policy-reload" (apply the stored policy now), "audit-flush" (write
+ * buffered policy denials to the store).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -149,6 +151,13 @@ static bool serve(struct fs *fs, int c)
 		err = fs_seal_all(fs);
 		if (!err)
 			err = fs_durable(fs);
+		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
+				    strerror(-err))
+			: json_pack("{s:b}", "ok", 1);
+	} else if (!strcmp(line, "policy-reload") ||
+		   !strcmp(line, "audit-flush")) {
+		err =
+		    line[0] == 'p' ? fs_pol_reload(fs, true) : fs_pol_flush(fs);
 		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
 				    strerror(-err))
 			: json_pack("{s:b}", "ok", 1);

@@ -86,6 +86,30 @@ static void listing_detach(struct node *n, struct dirlist *l)
 		}
 }
 
+/* Hidden names are not listed (the policy's listing filter). */
+static int listing_policy(struct fs *fs, struct node *dir, struct dirlist *l)
+{
+	struct fs_pol_dir *d;
+	size_t w = 0;
+	int err = fs_pol_dir_get(fs, dir, &d);
+
+	if (err || !d)
+		return err;
+	for (size_t i = 0; i < l->n; i++) {
+		if (fs_pol_dir_hides(d, l->names[i])) {
+			free(l->names[i]);
+			continue;
+		}
+		l->names[w] = l->names[i];
+		l->fids[w] = l->fids[i];
+		l->modes[w] = l->modes[i];
+		w++;
+	}
+	l->n = w;
+	fs_pol_dir_put(d);
+	return 0;
+}
+
 /* Read directory node n into a new listing (refs 0, not attached). */
 static int listing_build(struct fs *fs, struct node *n, struct dirlist **out)
 {
@@ -99,6 +123,8 @@ static int listing_build(struct fs *fs, struct node *n, struct dirlist **out)
 		if (!err)
 			err = store_dir_iter(t, tab, NULL, 0, listing_add, l);
 		fs_rtxn_done(t);
+		if (!err)
+			err = listing_policy(fs, n, l);
 	}
 	if (err) {
 		if (l)

@@ -58,6 +58,10 @@ struct node {
 	struct node *fid_next; /* fid hash chain */
 	struct dirlist *lists; /* directories: listings being read */
 	unsigned nlists;
+	/* policy.c's cache, protected by fs->lock */
+	uint64_t pol_epoch;
+	unsigned pol_rules;
+	struct policy_state *pol_st; /* directories */
 };
 
 struct fs_counters {
@@ -138,6 +142,8 @@ struct fs {
 	bool stopping; /* protected by sync_lock */
 	pthread_t ctl_thread;
 	char run_info[4096], run_sock[4096];
+	struct fs_pol *pol; /* policy.c */
+	atomic_bool pol_on; /* a policy with filesystem rules is loaded */
 };
 
 /* node.c */
@@ -288,6 +294,75 @@ struct pkgstate_change;
 void fs_pkg_watch_event(struct fs *fs, struct store_txn *t,
 			const struct store_env *e,
 			const struct pkgstate_change *ch);
+/* policy.c: the env's filesystem policy on every route (store/policy.h).
+ * Each check returns 0 or the errno to reply (-ENOENT hidden, -EROFS
+ * read-only, -EFBIG, -EDQUOT), recording a denial in the audit log; with
+ * no filesystem rules loaded it is one atomic load. Call them before the
+ * operation's change begins (no fs lock held). */
+enum fs_pol_op {
+	FS_POL_LOOKUP,
+	FS_POL_GETATTR,
+	FS_POL_READLINK,
+	FS_POL_OPEN,
+	FS_POL_OPEN_WRITE,
+	FS_POL_CREATE,
+	FS_POL_MKDIR,
+	FS_POL_MKNOD,
+	FS_POL_SYMLINK,
+	FS_POL_LINK,
+	FS_POL_UNLINK,
+	FS_POL_RMDIR,
+	FS_POL_RENAME,
+	FS_POL_SETATTR,
+	FS_POL_TRUNCATE,
+	FS_POL_WRITE,
+	FS_POL_READDIR,
+	FS_POL__COUNT
+};
+struct fs_pol_dir;
+struct statvfs;
+int fs_pol_init(struct fs *fs);
+void fs_pol_release(struct fs *fs);
+/* Load the stored policy again (control thread, no lock held); with
+ * invalidate, the kernel forgets names and listings if paths changed. */
+int fs_pol_reload(struct fs *fs, bool invalidate);
+/* Write buffered denials to the store (takes fs->wlock). */
+int fs_pol_flush(struct fs *fs);
+/* dir/name about to be used by op. */
+int fs_pol_name(struct fs *fs, fuse_req_t req, fuse_ino_t dir, const char *name,
+		enum fs_pol_op op);
+/* Node n (by every name, if hard-linked) about to be used by op. */
+int fs_pol_node(struct fs *fs, fuse_req_t req, struct node *n,
+		enum fs_pol_op op);
+/* n's size goes from old to new: max file size, quota (accounted). */
+int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
+		uint64_t old_size, uint64_t new_size, enum fs_pol_op op);
+/* The env's logical size changed by delta (a file went away). */
+void fs_pol_account(struct fs *fs, long long delta);
+/* Rename: both names, and a directory whose subtree holds covered paths
+ * is refused (-EROFS, or -EACCES for hidden ones). */
+int fs_pol_rename(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		  const char *name, fuse_ino_t newparent, const char *newname);
+/* A rename or link happened: cached match states are recomputed. */
+void fs_pol_moved(struct fs *fs);
+/* Listing filter for directory dir: *out NULL when nothing in it can be
+ * hidden; -ENOENT when dir itself is hidden. */
+int fs_pol_dir_get(struct fs *fs, struct node *dir, struct fs_pol_dir **out);
+bool fs_pol_dir_hides(struct fs_pol_dir *d, const char *name);
+void fs_pol_dir_put(struct fs_pol_dir *d);
+/* With a quota, statfs reports it as the size and what is left. */
+void fs_pol_statfs(struct fs *fs, struct statvfs *sv);
+/* fs_pol_node by node id (unknown ids pass: the handler says ESTALE). */
+int fs_pol_ino(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
+	       enum fs_pol_op op);
+/* After a lookup found ino: a hard-linked inode hidden by another name
+ * is hidden here too (the lookup is given back). */
+int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino);
+/* A write of size bytes at off to n: read-only, max size, quota. */
+int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
+		 size_t size);
+/* node.c: a node is freed. */
+void fs_pol_node_free(struct node *n);
 
 /* ctlsock.c */
 int fs_ctl_start(struct fs *fs);

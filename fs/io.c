@@ -272,9 +272,13 @@ static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 		n->nwrite++;
 	err = 0;
 	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->a.mode)) {
+		uint64_t old = n->a.size;
+
 		err = fs_content_resize(fs, n, 0, false);
 		if (!err)
 			mark_written(n);
+		if (!err)
+			fs_pol_account(fs, -(long long)old);
 	}
 	if (err) {
 		n->nopen--;
@@ -297,7 +301,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	COUNT(fs, R_OPEN);
-	err = n ? do_open(fs, n, fi) : -ESTALE;
+	err = n ? fs_pol_node(fs, req, n,
+			      (fi->flags & O_ACCMODE) != O_RDONLY
+				  ? FS_POL_OPEN_WRITE
+				  : FS_POL_OPEN)
+		: -ESTALE;
+	if (!err)
+		err = do_open(fs, n, fi);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -396,7 +406,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int err;
 
 	COUNT(fs, R_WRITE);
-	err = n ? do_write(fs, n, buf, size, off) : -ESTALE;
+	err = n ? fs_pol_write(fs, req, n, (uint64_t)off, size) : -ESTALE;
+	if (!err)
+		err = do_write(fs, n, buf, size, off);
 	if (err) {
 		fuse_reply_err(req, -err);
 	} else {

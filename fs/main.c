@@ -313,6 +313,9 @@ static void *sync_main(void *arg)
 		if (fs->stopping)
 			break;
 		pthread_mutex_unlock(&fs->sync_lock);
+		if (fs_pol_flush(fs))
+			fprintf(stderr,
+				"blastfs: cannot write the audit log\n");
 		if (fs_durable(fs))
 			fprintf(stderr, "blastfs: periodic sync failed\n");
 		pthread_mutex_lock(&fs->sync_lock);
@@ -388,6 +391,8 @@ static int serve(struct fs *fs)
 	}
 	err = fs_nodes_init(fs, root_fid);
 	if (!err)
+		err = fs_pol_init(fs);
+	if (!err)
 		err =
 		    pthread_key_create(&fs->rtxn_key, rtxn_free) ? -ENOMEM : 0;
 	if (!err)
@@ -436,6 +441,7 @@ out_unmount:
 	fuse_remove_signal_handlers(fs->se);
 	fuse_session_destroy(fs->se);
 out_nodes:
+	fs_pol_release(fs);
 	fs_nodes_release(fs);
 out_lock:
 	close(lock_fd);

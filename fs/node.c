@@ -49,6 +49,7 @@ static void node_free(struct node *n)
 	fs_dirlists_drop(n);
 	free(n->name);
 	fs_content_drop(n);
+	fs_pol_node_free(n);
 	free(n);
 }
 

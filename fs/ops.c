@@ -232,7 +232,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err;
 
 	COUNT(FS(req), R_LOOKUP);
-	err = fs_lookup(FS(req), parent, name, &ep);
+	err = fs_pol_name(FS(req), req, parent, name, FS_POL_LOOKUP);
+	if (!err)
+		err = fs_lookup(FS(req), parent, name, &ep);
+	if (!err)
+		err = fs_pol_entry(FS(req), req, ep.ino);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -297,7 +301,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int err;
 
 	COUNT(FS(req), R_GETATTR);
-	err = node_getattr(FS(req), ino, &st);
+	err = fs_pol_ino(FS(req), req, ino, FS_POL_GETATTR);
+	if (!err)
+		err = node_getattr(FS(req), ino, &st);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -401,6 +407,21 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 	return err;
 }
 
+/* Read-only and hidden nodes; a truncate's size against the limits. */
+static int setattr_policy(struct fs *fs, fuse_req_t req, struct node *n,
+			  const struct stat *attr, int to_set)
+{
+	struct stat cur;
+	int err = fs_pol_node(fs, req, n, FS_POL_SETATTR);
+
+	if (err || !(to_set & FUSE_SET_ATTR_SIZE) || !atomic_load(&fs->pol_on))
+		return err;
+	err = node_getattr(fs, n->nodeid, &cur);
+	return err ? err
+		   : fs_pol_size(fs, req, n, (uint64_t)cur.st_size,
+				 (uint64_t)attr->st_size, FS_POL_TRUNCATE);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
@@ -411,11 +432,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	COUNT(fs, R_SETATTR);
 	n = fs_node_find(fs, ino);
-	if (!n)
-		err = -ESTALE;
-	else if (S_ISDIR(n->mode))
+	err = n ? setattr_policy(fs, req, n, attr, to_set) : -ESTALE;
+	if (!err && S_ISDIR(n->mode))
 		err = setattr_dir(fs, n, attr, to_set);
-	else
+	else if (!err)
 		err = setattr_file(fs, n, attr, to_set);
 	if (!err)
 		err = node_getattr(fs, ino, &st);
@@ -438,7 +458,9 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 	COUNT(fs, R_READLINK);
 	n = fs_node_find(fs, ino);
-	err = n ? fs_rtxn(fs, &t) : -ESTALE;
+	err = n ? fs_pol_node(fs, req, n, FS_POL_READLINK) : -ESTALE;
+	if (!err)
+		err = fs_rtxn(fs, &t);
 	if (!err) {
 		err = fs_node_entry(fs, t, n, &e);
 		if (!err &&
@@ -479,6 +501,13 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return err;
 	if (ne->link && strlen(ne->link) >= 4096)
 		return -ENAMETOOLONG;
+	err = fs_pol_name(fs, req, parent, name,
+			  S_ISDIR(ne->mode)   ? FS_POL_MKDIR
+			  : ne->link	      ? FS_POL_SYMLINK
+			  : S_ISREG(ne->mode) ? FS_POL_CREATE
+					      : FS_POL_MKNOD);
+	if (err)
+		return err;
 	p = fs_node_find(fs, parent);
 	if (!p)
 		return -ESTALE;
@@ -595,6 +624,7 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 		       const struct store_entry *e)
 {
 	struct node *n;
+	uint64_t size;
 	int err = 0;
 
 	struct store_dir d;
@@ -630,7 +660,10 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 		n->unlinked = true;
 		n->parent = 0;
 	}
+	size = n && n->loaded ? n->a.size : e->a.size;
 	pthread_mutex_unlock(&fs->lock);
+	if (S_ISREG(e->a.mode)) /* the env is smaller by the file */
+		fs_pol_account(fs, -(long long)size);
 	return err;
 }
 
@@ -733,14 +766,22 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	int err = fs_pol_name(FS(req), req, parent, name, FS_POL_UNLINK);
+
 	COUNT(FS(req), R_UNLINK);
-	fuse_reply_err(req, -do_remove(FS(req), parent, name, false));
+	if (!err)
+		err = do_remove(FS(req), parent, name, false);
+	fuse_reply_err(req, -err);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	int err = fs_pol_name(FS(req), req, parent, name, FS_POL_RMDIR);
+
 	COUNT(FS(req), R_RMDIR);
-	fuse_reply_err(req, -do_remove(FS(req), parent, name, true));
+	if (!err)
+		err = do_remove(FS(req), parent, name, true);
+	fuse_reply_err(req, -err);
 }
 
 /* ---- rename ---- */
@@ -888,9 +929,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
+	int err = fs_pol_rename(FS(req), req, parent, name, newparent, newname);
+
 	COUNT(FS(req), R_RENAME);
-	fuse_reply_err(
-	    req, -do_rename(FS(req), parent, name, newparent, newname, flags));
+	if (!err)
+		err =
+		    do_rename(FS(req), parent, name, newparent, newname, flags);
+	if (!err)
+		fs_pol_moved(FS(req));
+	fuse_reply_err(req, -err);
 }
 
 /* ---- link: the first extra name moves the inode's entry into the
@@ -979,7 +1026,13 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	n = fs_node_get(fs, ino);
 	np = fs_node_get(fs, newparent);
 	pthread_mutex_unlock(&fs->lock);
-	err = n && np ? do_link(fs, n, np, newname, &st) : -ESTALE;
+	err = n && np ? fs_pol_node(fs, req, n, FS_POL_LINK) : -ESTALE;
+	if (!err)
+		err = fs_pol_name(fs, req, newparent, newname, FS_POL_LINK);
+	if (!err)
+		err = do_link(fs, n, np, newname, &st);
+	if (!err)
+		fs_pol_moved(fs);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
@@ -1002,6 +1055,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	}
 	sv.f_namemax = STORE_NAME_MAX;
 	sv.f_fsid = 0;
+	fs_pol_statfs(fs, &sv);
 	fuse_reply_statfs(req, &sv);
 }
 

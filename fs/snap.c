@@ -275,5 +275,7 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 out_unlock:
 	pthread_mutex_unlock(&fs->wlock);
 	invalidate(fs, &l);
+	if (!err) /* the snapshot's policy from now on */
+		err = fs_pol_reload(fs, true);
 	return err;
 }

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-run.c - `blastctl run [NAME] [limits] -- CMD ARGS`: CMD with the
+ * mounted env activated (PATH, VIRTUAL_ENV), confined by the env's
+ * policy (res.*, net.mode) or the options that override it (sandbox.h).
+ * blastctl stays as the parent: it forwards SIGINT/SIGTERM/SIGHUP sent
+ * to it, removes the cgroup when CMD exits and returns CMD's status
+ * (128+N for signal N). With --unshare pid a small init (pid 1 of the
+ * new namespace) forwards signals and reaps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "policy.h"
+#include "sandbox.h"
+#include "snap.h"
+#include "store.h"
+
+struct run_args {
+	const char *name;
+	struct sandbox_limits lim; /* from options; 0/-1: from the policy */
+	bool has_net;
+	char **cmd;
+};
+
+enum {
+	OPT_NET = 0x100,
+	OPT_MEMORY,
+	OPT_CPU,
+	OPT_PIDS,
+	OPT_IO_READ,
+	OPT_IO_WRITE,
+	OPT_UNSHARE
+};
+
+static int size_opt(struct ctl *c, const char *what, const char *s,
+		    uint64_t *out)
+{
+	char err[POLICY_ERR_LEN];
+	const char *vals[] = {s};
+	char *v = NULL;
+	int k = policy_key_find(what);
+
+	if (policy_value_parse(k, vals, 1, &v, err, sizeof(err)))
+		return ctl_usage_error(c, "%s", err);
+	*out = strtoull(v, NULL, 10);
+	free(v);
+	return 0;
+}
+
+static int unshare_opt(struct ctl *c, const char *s, unsigned *out)
+{
+	char buf[128], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "pid"))
+			*out |= SANDBOX_NS_PID;
+		else if (!strcmp(tok, "ipc"))
+			*out |= SANDBOX_NS_IPC;
+		else if (!strcmp(tok, "mount"))
+			*out |= SANDBOX_NS_MOUNT;
+		else
+			return ctl_usage_error(c,
+					       "unknown namespace '%s' for "
+					       "--unshare: expected pid, ipc "
+					       "or mount",
+					       tok);
+	}
+	return 0;
+}
+
+static int run_opt(struct ctl *c, struct run_args *a, int o)
+{
+	char err[POLICY_ERR_LEN], *v = NULL;
+	const char *vals[] = {optarg};
+	unsigned long n;
+
+	switch (o) {
+	case OPT_NET:
+		a->lim.net = policy_net_parse(optarg);
+		a->has_net = true;
+		if (a->lim.net < 0)
+			return ctl_usage_error(
+			    c,
+			    "invalid value '%s' for --net: "
+			    "expected none, loopback or host",
+			    optarg);
+		return 0;
+	case OPT_MEMORY:
+		return size_opt(c, "res.memory", optarg, &a->lim.memory);
+	case OPT_IO_READ:
+		return size_opt(c, "res.io-read", optarg, &a->lim.io_read);
+	case OPT_IO_WRITE:
+		return size_opt(c, "res.io-write", optarg, &a->lim.io_write);
+	case OPT_CPU:
+		if (policy_value_parse(POLICY_RES_CPU, vals, 1, &v, err,
+				       sizeof(err)))
+			return ctl_usage_error(c, "%s", err);
+		a->lim.cpu = strtod(v, NULL);
+		free(v);
+		return 0;
+	case OPT_PIDS:
+		if (ctl_parse_uint(c, "--pids", optarg, 1, 1ul << 22, &n))
+			return CTL_EXIT_USAGE;
+		a->lim.pids = n;
+		return 0;
+	case OPT_UNSHARE:
+		return unshare_opt(c, optarg, &a->lim.unshare);
+	default:
+		return ctl_opt_exit(o);
+	}
+}
+
+static int run_parse(struct ctl *c, int argc, char **argv, struct run_args *a)
+{
+	static const struct option opts[] = {
+	    {"net", required_argument, NULL, OPT_NET},
+	    {"memory", required_argument, NULL, OPT_MEMORY},
+	    {"cpu", required_argument, NULL, OPT_CPU},
+	    {"pids", required_argument, NULL, OPT_PIDS},
+	    {"io-read", required_argument, NULL, OPT_IO_READ},
+	    {"io-write", required_argument, NULL, OPT_IO_WRITE},
+	    {"unshare", required_argument, NULL, OPT_UNSHARE},
+	    CTL_OPTION_HELP,
+	    {0},
+	};
+	int o, dd, r;
+
+	a->lim.net = -1;
+	for (dd = 1; dd < argc && strcmp(argv[dd], "--"); dd++)
+		;
+	while ((o = ctl_getopt(c, dd, argv, "", opts)) != -1) {
+		r = run_opt(c, a, o);
+		if (r)
+			return r;
+	}
+	if (dd == argc || dd + 1 == argc)
+		return ctl_usage_error(c, "expected -- CMD [ARGS...]");
+	if (dd - optind > 1)
+		return ctl_usage_error(c, "too many arguments before --");
+	if (dd - optind == 1) {
+		a->name = argv[optind];
+		if (store_name_check(a->name))
+			return snap_name_usage(c, "env", a->name);
+	}
+	a->cmd = argv + dd + 1;
+	return CTL_PARSED;
+}
+
+/* Options win over the env's policy. */
+static void limits_merge(struct sandbox_limits *l, const struct policy *p,
+			 bool has_net)
+{
+	if (!l->memory)
+		l->memory = p->memory;
+	if (!(l->cpu > 0))
+		l->cpu = p->cpu;
+	if (!l->pids)
+		l->pids = p->pids;
+	if (!l->io_read)
+		l->io_read = p->io_read;
+	if (!l->io_write)
+		l->io_write = p->io_write;
+	if (!has_net)
+		l->net = p->net;
+}
+
+static int policy_read(struct snap_target *tg, struct policy **out)
+{
+	struct store_txn *t;
+	struct store_env e;
+	int r = store_txn_begin(tg->st, false, &t);
+
+	if (r < 0)
+		return r;
+	r = store_env_get(t, tg->name, &e);
+	if (!r)
+		r = policy_load(t, e.root, out);
+	store_txn_abort(t);
+	return r;
+}
+
+/* ---- signals ------------------------------------------------------- */
+
+static volatile pid_t fwd_pid;
+
+/* Forward what a process sent us; a terminal's signal (SI_KERNEL)
+ * reached the whole foreground process group already. */
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (fwd_pid > 0 && si->si_code <= 0)
+		kill(fwd_pid, sig);
+}
+
+static void forward_signals(pid_t to)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	struct sigaction sa = {0};
+
+	fwd_pid = to;
+	sa.sa_sigaction = forward;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static void default_signals(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+}
+
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+static int wait_for(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return status_code(st);
+}
+
+/* ---- the child ----------------------------------------------------- */
+
+static void child_fail(int efd, int code, const char *msg)
+{
+	if (write(efd, msg, strlen(msg)) < 0)
+		code = 126;
+	_exit(code);
+}
+
+static void child_exec(int efd, const char *mnt, char **cmd)
+{
+	char path[PATH_MAX * 2], msg[PATH_MAX + 64];
+	const char *old = getenv("PATH");
+
+	snprintf(path, sizeof(path), "%s/bin%s%s", mnt, old ? ":" : "",
+		 old ? old : "");
+	setenv("PATH", path, 1);
+	setenv("VIRTUAL_ENV", mnt, 1);
+	unsetenv("PYTHONHOME");
+	default_signals();
+	execvp(cmd[0], cmd);
+	snprintf(msg, sizeof(msg), "cannot run '%s': %s", cmd[0],
+		 strerror(errno));
+	child_fail(efd, errno == ENOENT ? 127 : 126, msg);
+}
+
+/* pid 1 of a new PID namespace: run CMD as pid 2, forward signals to
+ * it, reap orphans, exit with its status. */
+static void ns_init(int efd, const struct sandbox_limits *l, const char *mnt,
+		    char **cmd)
+{
+	pid_t pid, w;
+	int st, code = 1;
+
+	if ((l->unshare & SANDBOX_NS_MOUNT) &&
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		child_fail(efd, 126, "cannot mount /proc in the new namespace");
+	pid = fork();
+	if (pid < 0)
+		child_fail(efd, 126, "fork failed");
+	if (pid == 0)
+		child_exec(efd, mnt, cmd);
+	close(efd);
+	forward_signals(pid);
+	for (;;) {
+		w = waitpid(-1, &st, 0);
+		if (w == pid)
+			code = status_code(st);
+		if (w < 0 && errno == ECHILD)
+			break;
+	}
+	_exit(code);
+}
+
+static void child_main(int efd, const struct sandbox *sb, const char *mnt,
+		       char **cmd)
+{
+	char msg[SANDBOX_MSG_LEN];
+	pid_t pid;
+
+	if (sandbox_enter(sb, 0, msg, sizeof(msg)) ||
+	    sandbox_child_limits(sb, msg, sizeof(msg)) ||
+	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)))
+		child_fail(efd, 126, msg);
+	if (!(sb->lim.unshare & SANDBOX_NS_PID))
+		child_exec(efd, mnt, cmd);
+	if (unshare(CLONE_NEWPID) < 0) {
+		snprintf(msg, sizeof(msg),
+			 "cannot create a PID namespace: %s (needs root)",
+			 strerror(errno));
+		child_fail(efd, 126, msg);
+	}
+	pid = fork();
+	if (pid < 0)
+		child_fail(efd, 126, "fork failed");
+	if (pid == 0)
+		ns_init(efd, &sb->lim, mnt, cmd);
+	close(efd);
+	forward_signals(pid);
+	_exit(wait_for(pid));
+}
+
+/* ---- the parent ---------------------------------------------------- */
+
+static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
+{
+	const struct sandbox_limits *l = &sb->lim;
+	char line[PATH_MAX + 1024] = "", b[CTL_BYTES_LEN];
+	size_t n;
+
+#define ADD(...)                                                               \
+	do {                                                                   \
+		n = strlen(line);                                              \
+		snprintf(line + n, sizeof(line) - n, __VA_ARGS__);             \
+	} while (0)
+	if (l->memory)
+		ADD(", memory %s", ctl_fmt_bytes(b, sizeof(b), l->memory));
+	if (l->cpu > 0)
+		ADD(", cpu %g", l->cpu);
+	if (l->pids)
+		ADD(", pids %llu", (unsigned long long)l->pids);
+	if (l->io_read)
+		ADD(", io-read %s/s", ctl_fmt_bytes(b, sizeof(b), l->io_read));
+	if (l->io_write)
+		ADD(", io-write %s/s",
+		    ctl_fmt_bytes(b, sizeof(b), l->io_write));
+	if (sb->mech != SANDBOX_NONE)
+		ADD(" via %s", sandbox_mech_name(sb->mech));
+	if (sb->ndirs)
+		ADD(" (%s%s)", sb->dirs[0], sb->ndirs > 1 ? " ..." : "");
+	ADD(", network %s", l->net < 0 ? "host" : policy_net_name(l->net));
+	if (l->unshare)
+		ADD(", new%s%s%s namespaces",
+		    l->unshare & SANDBOX_NS_PID ? " pid" : "",
+		    l->unshare & SANDBOX_NS_IPC ? " ipc" : "",
+		    l->unshare & SANDBOX_NS_MOUNT ? " mount" : "");
+#undef ADD
+	ctl_status(c, "run in env '%s': %s", env,
+		   line[0] == ',' ? line + 2 : line);
+}
+
+/* Fork, wait, clean up. Returns CMD's status. */
+static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
+		   char **cmd)
+{
+	char msg[SANDBOX_MSG_LEN + PATH_MAX];
+	int p[2], code;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		ctl_err(c, "cannot run: %s", ctl_strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ctl_err(c, "cannot fork: %s", ctl_strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return CTL_EXIT_FAIL;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child_main(p[1], sb, mnt, cmd);
+	}
+	close(p[1]);
+	forward_signals(pid);
+	do
+		n = read(p[0], msg, sizeof(msg) - 1);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	code = wait_for(pid);
+	if (n > 0) {
+		msg[n] = '\0';
+		ctl_err(c, "%s", msg);
+	}
+	default_signals();
+	return code;
+}
+
+int ctl_cmd_run(struct ctl *c, int argc, char **argv)
+{
+	char msg[SANDBOX_MSG_LEN], leaf[128], mnt[PATH_MAX];
+	struct run_args a = {0};
+	struct snap_target tg;
+	struct policy *p = NULL;
+	struct sandbox sb;
+	int rc, r;
+
+	rc = run_parse(c, argc, argv, &a);
+	if (rc != CTL_PARSED)
+		return rc;
+	r = snap_target_open(c, a.name, &tg);
+	if (r == 0 && !tg.mounted) {
+		ctl_err(c,
+			"env '%s' is not mounted: run needs its mount "
+			"(blastctl start %s)",
+			tg.name, tg.name);
+		r = -ENOENT;
+	}
+	if (r == 0 && (r = policy_read(&tg, &p)) < 0)
+		ctl_err(c, "cannot read the policy of env '%s': %s", tg.name,
+			ctl_strerror(r));
+	snap_target_close(&tg);
+	if (r < 0)
+		return CTL_EXIT_FAIL;
+	/* nothing of the store may cross fork */
+	store_close(c->st);
+	c->st = NULL;
+	limits_merge(&a.lim, p, a.has_net);
+	policy_free(p);
+	snprintf(mnt, sizeof(mnt), "%s", tg.mnt);
+	snprintf(leaf, sizeof(leaf), "blast-run-%s-%d", tg.name, (int)getpid());
+	r = sandbox_create(&sb, leaf, &a.lim, 0, msg, sizeof(msg));
+	if (r < 0) {
+		ctl_err(c, "cannot apply the limits: %s", msg);
+		return CTL_EXIT_FAIL;
+	}
+	describe(c, tg.name, &sb);
+	rc = run_cmd(c, mnt, &sb, a.cmd);
+	if (sandbox_destroy(&sb) < 0) {
+		ctl_err(c, "cannot remove the cgroup of the run");
+		if (!rc)
+			rc = CTL_EXIT_FAIL;
+	}
+	return rc;
+}

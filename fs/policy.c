@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.c - the env's filesystem policy (store/policy.h) enforced on
+ * every route: names (lookup, create, remove, rename into and out of,
+ * link), nodes (getattr, open, setattr, write; a hard-linked inode by
+ * every one of its names), listings, sizes (max file size, quota) and
+ * statfs. Each directory node caches its match state, recomputed when
+ * the epoch moves (policy reload, rename, link); with no fs rules set a
+ * hook costs one atomic load. Denials go to an in-memory audit buffer
+ * flushed to the store by the sync thread, never one txn per denial.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "fs_internal.h"
+#include "policy.h"
+
+#define AUDIT_PENDING_MAX 512 /* records buffered between flushes */
+
+/* A loaded policy; kept until unmount once loaded (readers may hold it
+ * without a reference while it is replaced). */
+struct pol_ver {
+	struct policy *p;
+	struct policy_state root;
+	struct pol_ver *older;
+};
+
+struct fs_pol {
+	struct pol_ver *cur; /* protected by fs->lock; NULL: no fs rules */
+	struct pol_ver *all; /* every version, for release */
+	atomic_ullong epoch; /* node caches valid at this epoch */
+	atomic_llong used;   /* env's logical bytes (quota) */
+	pthread_mutex_t alock;
+	struct policy_audit *pend; /* protected by alock */
+	size_t npend;
+	uint64_t dropped;
+};
+
+static const char *const op_names[FS_POL__COUNT] = {
+    "lookup", "getattr", "readlink", "open",  "open-write", "create",
+    "mkdir",  "mknod",	 "symlink",  "link",  "unlink",	    "rmdir",
+    "rename", "setattr", "truncate", "write", "readdir",
+};
+
+static bool op_writes(enum fs_pol_op op)
+{
+	return op != FS_POL_LOOKUP && op != FS_POL_GETATTR &&
+	       op != FS_POL_READLINK && op != FS_POL_OPEN &&
+	       op != FS_POL_READDIR;
+}
+
+/* ---- loading ------------------------------------------------------- */
+
+static bool has_fs_rules(const struct policy *p)
+{
+	return policy_has_paths(p) || p->max_file_size || p->quota;
+}
+
+static int version_load(struct fs *fs, struct pol_ver **out, uint64_t *used)
+{
+	struct store_usage u = {0};
+	struct store_txn *t;
+	struct store_env e;
+	struct pol_ver *v = calloc(1, sizeof(*v));
+	int err = v ? store_txn_begin(fs->st, false, &t) : -ENOMEM;
+
+	if (err) {
+		free(v);
+		return err;
+	}
+	err = store_env_get(t, fs->opt->env, &e);
+	if (!err)
+		err = policy_load(t, e.root, &v->p);
+	if (!err && v->p->quota)
+		err = store_usage_tree(t, e.root, &u);
+	store_txn_abort(t);
+	if (!err)
+		err = policy_state_root(v->p, &v->root);
+	if (err) {
+		policy_free(v->p);
+		free(v);
+		return err;
+	}
+	*used = u.logical;
+	*out = v;
+	return 0;
+}
+
+int fs_pol_init(struct fs *fs)
+{
+	struct fs_pol *fp = calloc(1, sizeof(*fp));
+
+	if (!fp)
+		return -ENOMEM;
+	pthread_mutex_init(&fp->alock, NULL);
+	atomic_store(&fp->epoch, 1);
+	fs->pol = fp;
+	return fs_pol_reload(fs, false);
+}
+
+/* Every name and listing the kernel may hold: dropped, so hidden names
+ * cannot survive in its caches (from the control thread, no lock). */
+struct inval_list {
+	uint64_t *ino;
+	char **name;
+	size_t n;
+};
+
+static int inval_collect(struct fs *fs, struct inval_list *l)
+{
+	size_t cap = fs->next_nodeid * 2 + 1;
+
+	l->ino = calloc(cap, sizeof(*l->ino));
+	l->name = calloc(cap, sizeof(*l->name));
+	if (!l->ino || !l->name)
+		return -ENOMEM;
+	for (uint64_t i = FUSE_ROOT_ID; i < fs->next_nodeid; i++) {
+		struct node *nd = fs_node_get(fs, i);
+
+		if (!nd)
+			continue;
+		if (S_ISDIR(nd->mode)) {
+			l->ino[l->n] = nd->nodeid; /* its cached listing */
+			l->name[l->n++] = NULL;
+		}
+		if (nd->parent && nd->name[0] && !nd->unlinked) {
+			l->name[l->n] = strdup(nd->name);
+			if (!l->name[l->n])
+				return -ENOMEM;
+			l->ino[l->n++] = nd->parent;
+		}
+	}
+	return 0;
+}
+
+static void inval_send(struct fs *fs, struct inval_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->name[i])
+			fuse_lowlevel_notify_inval_entry(
+			    fs->se, l->ino[i], l->name[i], strlen(l->name[i]));
+		else
+			fuse_lowlevel_notify_inval_inode(fs->se, l->ino[i], -1,
+							 0);
+		free(l->name[i]);
+	}
+	free(l->ino);
+	free(l->name);
+}
+
+static bool same_paths(const struct pol_ver *a, const struct pol_ver *b)
+{
+	const char *x, *y;
+
+	for (int k = POLICY_FS_READONLY; k <= POLICY_FS_HIDDEN; k++) {
+		x = a && a->p->text[k] ? a->p->text[k] : "";
+		y = b && b->p->text[k] ? b->p->text[k] : "";
+		if (strcmp(x, y))
+			return false;
+	}
+	return true;
+}
+
+int fs_pol_reload(struct fs *fs, bool invalidate)
+{
+	struct fs_pol *fp = fs->pol;
+	struct inval_list l = {0};
+	struct pol_ver *v, *old;
+	uint64_t used = 0;
+	bool changed;
+	int err = version_load(fs, &v, &used);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	v->older = fp->all;
+	fp->all = v;
+	old = fp->cur;
+	fp->cur = has_fs_rules(v->p) ? v : NULL;
+	changed = !same_paths(old, fp->cur);
+	atomic_store(&fp->used, (long long)used);
+	atomic_fetch_add(&fp->epoch, 1);
+	atomic_store(&fs->pol_on, fp->cur != NULL);
+	if (invalidate && changed)
+		err = inval_collect(fs, &l);
+	pthread_mutex_unlock(&fs->lock);
+	inval_send(fs, &l);
+	return err;
+}
+
+/* ---- the audit buffer ---------------------------------------------- */
+
+static void comm_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+static void audit(struct fs *fs, fuse_req_t req, enum fs_pol_op op,
+		  const char *rule, const char *path)
+{
+	struct fs_pol *fp = fs->pol;
+	struct policy_audit a = {0};
+	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
+
+	a.time_ns = fs_now_ns();
+	a.pid = ctx ? (int32_t)ctx->pid : 0;
+	if (a.pid)
+		comm_of(a.pid, a.comm, sizeof(a.comm));
+	snprintf(a.op, sizeof(a.op), "%s", op_names[op]);
+	snprintf(a.rule, sizeof(a.rule), "%s", rule);
+	snprintf(a.path, sizeof(a.path), "%s", path);
+	pthread_mutex_lock(&fp->alock);
+	if (!fp->pend)
+		fp->pend = calloc(AUDIT_PENDING_MAX, sizeof(*fp->pend));
+	if (fp->pend && fp->npend < AUDIT_PENDING_MAX)
+		fp->pend[fp->npend++] = a;
+	else
+		fp->dropped++;
+	pthread_mutex_unlock(&fp->alock);
+}
+
+int fs_pol_flush(struct fs *fs)
+{
+	struct fs_pol *fp = fs->pol;
+	struct policy_audit *v;
+	struct store_txn *t;
+	struct store_env e;
+	size_t n;
+	int err;
+
+	if (!fp)
+		return 0;
+	pthread_mutex_lock(&fp->alock);
+	v = fp->pend;
+	n = fp->npend;
+	fp->pend = NULL;
+	fp->npend = 0;
+	pthread_mutex_unlock(&fp->alock);
+	if (!n) {
+		free(v);
+		return 0;
+	}
+	pthread_mutex_lock(&fs->wlock);
+	err = fs_wtxn(fs, &t, &e);
+	if (!err) {
+		err = policy_audit_append(t, &e, v, n);
+		if (err)
+			store_txn_abort(t);
+		else
+			err = store_txn_commit(t);
+	}
+	pthread_mutex_unlock(&fs->wlock);
+	free(v);
+	return err;
+}
+
+void fs_pol_release(struct fs *fs)
+{
+	struct fs_pol *fp = fs->pol;
+	struct pol_ver *v, *next;
+
+	if (!fp)
+		return;
+	if (fs_pol_flush(fs))
+		fprintf(stderr, "blastfs: cannot write the audit log\n");
+	for (v = fp->all; v; v = next) {
+		next = v->older;
+		policy_state_release(&v->root);
+		policy_free(v->p);
+		free(v);
+	}
+	pthread_mutex_destroy(&fp->alock);
+	free(fp->pend);
+	free(fp);
+	fs->pol = NULL;
+}
+
+/* ---- match states of nodes (under fs->lock) -------------------------- */
+
+static const struct policy_state no_state;
+
+void fs_pol_node_free(struct node *n)
+{
+	if (n->pol_st) {
+		policy_state_release(n->pol_st);
+		free(n->pol_st);
+		n->pol_st = NULL;
+	}
+}
+
+/* Directory node n's state; a node away from the tree (unlinked) has
+ * none. -ENOMEM. */
+static int dir_state(struct fs *fs, struct pol_ver *v, struct node *n,
+		     const struct policy_state **out)
+{
+	uint64_t epoch = atomic_load(&fs->pol->epoch);
+	const struct policy_state *ps;
+	struct policy_state *s;
+	struct node *p;
+	int err;
+
+	if (n->nodeid == FUSE_ROOT_ID) {
+		*out = &v->root;
+		return 0;
+	}
+	if (n->pol_st && n->pol_epoch == epoch) {
+		*out = n->pol_st;
+		return 0;
+	}
+	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
+	if (!p) {
+		*out = &no_state;
+		return 0;
+	}
+	err = dir_state(fs, v, p, &ps);
+	if (err)
+		return err;
+	s = n->pol_st ? n->pol_st : calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	policy_state_release(s);
+	err = policy_state_step(v->p, ps, n->name, strlen(n->name), s);
+	if (err) {
+		free(s);
+		n->pol_st = NULL;
+		return err;
+	}
+	n->pol_st = s;
+	n->pol_epoch = epoch;
+	n->pol_rules = s->covered;
+	*out = s;
+	return 0;
+}
+
+/* Rules covering node n by its current path. */
+static unsigned path_rules(struct fs *fs, struct pol_ver *v, struct node *n)
+{
+	const struct policy_state *ps;
+	struct node *p;
+
+	if (S_ISDIR(n->mode))
+		return dir_state(fs, v, n, &ps) ? 0 : ps->covered;
+	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
+	if (!p || dir_state(fs, v, p, &ps))
+		return 0;
+	return policy_name_rules(v->p, ps, n->name, strlen(n->name));
+}
+
+/* "a/b/name" of dir + name, for the audit log. */
+static void path_of(struct fs *fs, struct node *dir, const char *name,
+		    char *buf, size_t len)
+{
+	const char **names = NULL;
+	size_t depth = 0, at = 0;
+
+	buf[0] = '\0';
+	if (dir && fs_node_path(fs, dir, true, &names, &depth) == 0) {
+		for (size_t i = 0; i < depth && at < len; i++)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s",
+					       i ? "/" : "", names[i]);
+		free(names);
+	}
+	if (name && at < len)
+		snprintf(buf + at, len - at, "%s%s", at ? "/" : "", name);
+}
+
+/* ---- hard links: every name of an inode ---------------------------- */
+
+struct scan {
+	const struct policy *p;
+	struct store_txn *t;
+	uint64_t fid; /* the inode whose names count */
+	bool all;     /* or: every name (a subtree's rules) */
+	unsigned rules;
+	int depth;
+};
+
+static int scan_dir(struct scan *sc, uint64_t tab,
+		    const struct policy_state *s);
+
+struct scan_it {
+	struct scan *sc;
+	const struct policy_state *s;
+	uint64_t *subs;
+	char **names;
+	size_t n, cap;
+};
+
+static int scan_entry(void *arg, const char *name, size_t nlen,
+		      const struct store_entry *e)
+{
+	struct scan_it *it = arg;
+
+	if (name[0] == '/')
+		return 0; /* links and state tables */
+	if (it->sc->all ||
+	    (e->payload == STORE_P_HARDLINK && e->ref == it->sc->fid))
+		it->sc->rules |=
+		    policy_name_rules(it->sc->p, it->s, name, nlen);
+	if (e->payload != STORE_P_TAB)
+		return 0;
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 16;
+		void *a = realloc(it->subs, cap * sizeof(*it->subs));
+
+		if (!a)
+			return -ENOMEM;
+		it->subs = a;
+		a = realloc(it->names, cap * sizeof(*it->names));
+		if (!a)
+			return -ENOMEM;
+		it->names = a;
+		it->cap = cap;
+	}
+	it->names[it->n] = strndup(name, nlen);
+	if (!it->names[it->n])
+		return -ENOMEM;
+	it->subs[it->n++] = e->ref;
+	return 0;
+}
+
+static int scan_dir(struct scan *sc, uint64_t tab, const struct policy_state *s)
+{
+	struct scan_it it = {.sc = sc, .s = s};
+	int err;
+
+	if (++sc->depth > 256)
+		return -ELOOP;
+	err = store_dir_iter(sc->t, tab, NULL, 0, scan_entry, &it);
+	for (size_t i = 0; i < it.n; i++) {
+		struct policy_state sub;
+
+		if (!err)
+			err = policy_state_step(sc->p, s, it.names[i],
+						strlen(it.names[i]), &sub);
+		if (!err) {
+			/* all: nothing below can match once no state lives */
+			if (!sc->all || sub.n)
+				err = scan_dir(sc, it.subs[i], &sub);
+			policy_state_release(&sub);
+		}
+		free(it.names[i]);
+	}
+	free(it.subs);
+	free(it.names);
+	sc->depth--;
+	return err;
+}
+
+/* Rules covering any name of hard-linked inode fid (a walk of the tree;
+ * hard links are rare in an env). */
+static int linked_rules(struct fs *fs, struct pol_ver *v, uint64_t fid,
+			unsigned *out)
+{
+	struct scan sc = {.p = v->p, .fid = fid};
+	struct store_env e;
+	int err = fs_rtxn(fs, &sc.t);
+
+	if (err)
+		return err;
+	err = store_env_get(sc.t, fs->opt->env, &e);
+	if (!err)
+		err = scan_dir(&sc, e.root, &v->root);
+	fs_rtxn_done(sc.t);
+	*out = sc.rules;
+	return err;
+}
+
+/* Rules of node n, cached per epoch; a hard-linked inode's are those
+ * of all its names. */
+static unsigned node_rules(struct fs *fs, struct pol_ver **vout, struct node *n)
+{
+	uint64_t epoch;
+	struct pol_ver *v;
+	unsigned r = 0, more = 0;
+	bool linked;
+
+	pthread_mutex_lock(&fs->lock);
+	v = *vout = fs->pol->cur;
+	epoch = atomic_load(&fs->pol->epoch);
+	if (!v) {
+		pthread_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	if (n->pol_epoch == epoch && !S_ISDIR(n->mode)) {
+		r = n->pol_rules;
+		pthread_mutex_unlock(&fs->lock);
+		return r;
+	}
+	r = path_rules(fs, v, n);
+	linked = n->linked && !S_ISDIR(n->mode);
+	pthread_mutex_unlock(&fs->lock);
+	if (linked && policy_has_paths(v->p) &&
+	    linked_rules(fs, v, n->fid, &more))
+		more = POLICY_RULE_READONLY; /* cannot tell: refuse writes */
+	r |= more;
+	pthread_mutex_lock(&fs->lock);
+	if (!S_ISDIR(n->mode) && atomic_load(&fs->pol->epoch) == epoch) {
+		n->pol_rules = r;
+		n->pol_epoch = epoch;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+/* ---- checks ----------------------------------------------------------- */
+
+static int deny(struct fs *fs, fuse_req_t req, enum fs_pol_op op,
+		unsigned rules, struct node *dir, const char *name)
+{
+	char path[1024];
+	int err = (rules & POLICY_RULE_HIDDEN) ? -ENOENT : -EROFS;
+
+	pthread_mutex_lock(&fs->lock);
+	path_of(fs, dir, name, path, sizeof(path));
+	pthread_mutex_unlock(&fs->lock);
+	audit(fs, req, op, err == -ENOENT ? "fs.hidden" : "fs.readonly", path);
+	return err;
+}
+
+static int verdict(enum fs_pol_op op, unsigned rules)
+{
+	if (rules & POLICY_RULE_HIDDEN)
+		return -ENOENT;
+	if ((rules & POLICY_RULE_READONLY) && op_writes(op))
+		return -EROFS;
+	return 0;
+}
+
+int fs_pol_name(struct fs *fs, fuse_req_t req, fuse_ino_t dir, const char *name,
+		enum fs_pol_op op)
+{
+	const struct policy_state *ps;
+	struct pol_ver *v;
+	struct node *d;
+	unsigned rules = 0;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	v = fs->pol->cur;
+	d = fs_node_get(fs, dir);
+	if (v && d && !dir_state(fs, v, d, &ps))
+		rules = policy_name_rules(v->p, ps, name, strlen(name));
+	pthread_mutex_unlock(&fs->lock);
+	if (!verdict(op, rules))
+		return 0;
+	return deny(fs, req, op, rules, d, name);
+}
+
+int fs_pol_node(struct fs *fs, fuse_req_t req, struct node *n,
+		enum fs_pol_op op)
+{
+	struct pol_ver *v;
+	unsigned rules;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	rules = node_rules(fs, &v, n);
+	if (!verdict(op, rules))
+		return 0;
+	return deny(fs, req, op, rules, n, NULL);
+}
+
+int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
+		uint64_t old_size, uint64_t new_size, enum fs_pol_op op)
+{
+	struct fs_pol *fp = fs->pol;
+	const struct policy *p;
+	long long delta = (long long)new_size - (long long)old_size, used;
+	char path[1024];
+	int err = 0;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	p = fp->cur ? fp->cur->p : NULL;
+	if (p && p->max_file_size && new_size > p->max_file_size &&
+	    new_size > old_size)
+		err = -EFBIG;
+	if (!err && p && delta > 0 && p->quota) {
+		used = atomic_load(&fp->used);
+		if (used + delta > (long long)p->quota)
+			err = -EDQUOT;
+	}
+	if (!err && p)
+		atomic_fetch_add(&fp->used, delta);
+	if (err)
+		path_of(fs, n, NULL, path, sizeof(path));
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		audit(fs, req, op,
+		      err == -EFBIG ? "fs.max-file-size" : "fs.quota", path);
+	return err;
+}
+
+void fs_pol_account(struct fs *fs, long long delta)
+{
+	if (atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		atomic_fetch_add(&fs->pol->used, delta);
+}
+
+void fs_pol_moved(struct fs *fs)
+{
+	if (atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		atomic_fetch_add(&fs->pol->epoch, 1);
+}
+
+/* A directory leaving its place takes its paths along: refused when a
+ * path below it is covered by a rule now (it would escape it). */
+static int subtree_rules(struct fs *fs, struct pol_ver *v,
+			 const struct policy_state *s, fuse_ino_t parent,
+			 const char *name, unsigned *out)
+{
+	struct scan sc = {.p = v->p, .all = true};
+	struct store_entry e;
+	struct node *p = fs_node_find(fs, parent);
+	uint64_t tab;
+	int err;
+
+	*out = 0;
+	if (!p)
+		return -ESTALE;
+	err = fs_rtxn(fs, &sc.t);
+	if (err)
+		return err;
+	err = fs_dir_tab(fs, sc.t, p, &tab);
+	if (!err)
+		err = store_dir_get(sc.t, tab, name, strlen(name), &e);
+	if (!err && e.payload == STORE_P_TAB)
+		err = scan_dir(&sc, e.ref, s);
+	fs_rtxn_done(sc.t);
+	*out = sc.rules;
+	return err == -ENOENT ? 0 : err;
+}
+
+int fs_pol_rename(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		  const char *name, fuse_ino_t newparent, const char *newname)
+{
+	const struct policy_state *ps;
+	struct policy_state s = {0};
+	struct pol_ver *v;
+	struct node *d;
+	unsigned below = 0;
+	int err;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	err = fs_pol_name(fs, req, parent, name, FS_POL_RENAME);
+	if (!err)
+		err = fs_pol_name(fs, req, newparent, newname, FS_POL_RENAME);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	v = fs->pol->cur;
+	d = fs_node_get(fs, parent);
+	err = v && d ? dir_state(fs, v, d, &ps) : -ESTALE;
+	if (!err)
+		err = policy_state_step(v->p, ps, name, strlen(name), &s);
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		return err == -ESTALE ? 0 : err;
+	if (s.below)
+		err = subtree_rules(fs, v, &s, parent, name, &below);
+	policy_state_release(&s);
+	if (err)
+		return err;
+	if (!below)
+		return 0;
+	err =
+	    deny(fs, req, FS_POL_RENAME, below, fs_node_find(fs, parent), name);
+	/* the directory itself exists: say so, but refuse */
+	return err == -ENOENT ? -EACCES : err;
+}
+
+/* ---- listings ------------------------------------------------------- */
+
+struct fs_pol_dir {
+	struct pol_ver *v;
+	struct policy_state s;
+};
+
+int fs_pol_dir_get(struct fs *fs, struct node *dir, struct fs_pol_dir **out)
+{
+	const struct policy_state *ps;
+	struct fs_pol_dir *d;
+	int err;
+
+	*out = NULL;
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	d->v = fs->pol->cur;
+	err = d->v ? dir_state(fs, d->v, dir, &ps) : -ENOENT;
+	if (!err && (ps->covered & POLICY_RULE_HIDDEN))
+		err = -ENOENT; /* nothing in it may be listed */
+	if (!err && !(ps->below & POLICY_RULE_HIDDEN))
+		err = 1; /* nothing below can be hidden */
+	if (!err)	 /* only what can hide a name here */
+		err =
+		    policy_state_final(d->v->p, ps, POLICY_RULE_HIDDEN, &d->s);
+	if (!err && !d->s.n) {
+		policy_state_release(&d->s);
+		err = 1; /* no name in it can be hidden */
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		free(d);
+		return err > 0 || !atomic_load(&fs->pol_on) ? 0 : err;
+	}
+	*out = d;
+	return 0;
+}
+
+bool fs_pol_dir_hides(struct fs_pol_dir *d, const char *name)
+{
+	return policy_name_rules(d->v->p, &d->s, name, strlen(name)) &
+	       POLICY_RULE_HIDDEN;
+}
+
+void fs_pol_dir_put(struct fs_pol_dir *d)
+{
+	if (d)
+		policy_state_release(&d->s);
+	free(d);
+}
+
+/* ---- statfs: the quota is the filesystem's size ---------------------- */
+
+void fs_pol_statfs(struct fs *fs, struct statvfs *sv)
+{
+	unsigned long long quota = 0, used, bs = sv->f_frsize;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed) || !bs)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	if (fs->pol->cur)
+		quota = fs->pol->cur->p->quota;
+	pthread_mutex_unlock(&fs->lock);
+	if (!quota)
+		return;
+	used = (unsigned long long)atomic_load(&fs->pol->used);
+	sv->f_blocks = quota / bs;
+	sv->f_bfree = sv->f_bavail = used >= quota ? 0 : (quota - used) / bs;
+}
+
+/* ---- conveniences for the handlers ----------------------------------- */
+
+int fs_pol_ino(struct fs *fs, fuse_req_t req, fuse_ino_t ino, enum fs_pol_op op)
+{
+	struct node *n;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	n = fs_node_find(fs, ino);
+	return n ? fs_pol_node(fs, req, n, op) : 0;
+}
+
+int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino)
+{
+	struct node *n;
+	bool linked;
+	int err;
+
+	if (!ino || !atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	n = fs_node_get(fs, ino);
+	linked = n && n->linked;
+	pthread_mutex_unlock(&fs->lock);
+	if (!linked)
+		return 0;
+	err = fs_pol_node(fs, req, n, FS_POL_LOOKUP);
+	if (err) {
+		pthread_mutex_lock(&fs->lock);
+		fs_node_forget(fs, n, 1); /* the lookup is not replied */
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return err;
+}
+
+int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
+		 size_t size)
+{
+	uint64_t old, end = off + size;
+	int err;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	err = fs_pol_node(fs, req, n, FS_POL_WRITE);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	old = n->loaded ? n->a.size : 0;
+	pthread_mutex_unlock(&fs->lock);
+	return fs_pol_size(fs, req, n, old, end > old ? end : old,
+			   FS_POL_WRITE);
+}
