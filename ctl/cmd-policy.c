@@ -29,7 +29,8 @@ struct policy_args {
 	int key;
 	const char *const *vals;
 	size_t nvals;
-	pid_t pid; /* enter, leave */
+	pid_t pid;  /* enter, leave */
+	bool quiet; /* enter, leave: nothing to do is said by nothing */
 };
 
 static int action_find(const char *s)
@@ -68,11 +69,13 @@ static int policy_parse(struct ctl *c, int argc, char **argv,
 	static const struct option opts[] = {
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    {"quiet", no_argument, NULL, 'q'},
 	    {0},
 	};
 	int o, i, act;
 
-	o = ctl_getopt(c, argc, argv, "", opts);
+	while ((o = ctl_getopt(c, argc, argv, "q", opts)) == 'q')
+		a->quiet = true;
 	if (o != -1)
 		return ctl_opt_exit(o);
 	i = optind;
@@ -384,7 +387,8 @@ static int limits_of(struct snap_target *tg, struct sandbox_limits *l)
 	return 0;
 }
 
-static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid)
+static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid,
+			bool quiet)
 {
 	char msg[SANDBOX_MSG_LEN], rec[PATH_MAX + 96], leaf[96];
 	char saved[8192];
@@ -409,9 +413,11 @@ static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid)
 			 "cannot change network namespace): use 'blastctl run'",
 			 policy_net_name(l.net));
 	if (!l.memory && !(l.cpu > 0) && !l.pids && !l.io_read && !l.io_write) {
-		ctl_status(c,
-			   "env '%s' has no resource limits: pid %d unchanged",
-			   tg->name, (int)pid);
+		if (!quiet)
+			ctl_status(c,
+				   "env '%s' has no resource limits: pid %d "
+				   "unchanged",
+				   tg->name, (int)pid);
 		return 0;
 	}
 	snprintf(leaf, sizeof(leaf), "blast-env-%s", tg->name);
@@ -435,7 +441,8 @@ static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid)
 	return 0;
 }
 
-static int policy_leave(struct ctl *c, struct snap_target *tg, pid_t pid)
+static int policy_leave(struct ctl *c, struct snap_target *tg, pid_t pid,
+			bool quiet)
 {
 	char msg[SANDBOX_MSG_LEN] = "", rec[PATH_MAX + 96], leaf[96];
 	char saved[8192];
@@ -448,8 +455,10 @@ static int policy_leave(struct ctl *c, struct snap_target *tg, pid_t pid)
 	r = shell_record(tg, pid, rec, sizeof(rec));
 	f = r ? NULL : fopen(rec, "re");
 	if (!f) {
-		ctl_status(c, "pid %d was not placed in env '%s''s limits",
-			   (int)pid, tg->name);
+		if (!quiet)
+			ctl_status(c,
+				   "pid %d was not placed in env '%s''s limits",
+				   (int)pid, tg->name);
 		return 0;
 	}
 	n = fread(saved, 1, sizeof(saved) - 1, f);
@@ -488,9 +497,9 @@ int ctl_cmd_policy(struct ctl *c, int argc, char **argv)
 	if (r == 0 && a.act == ACT_SHOW)
 		r = policy_show(c, &tg);
 	else if (r == 0 && a.act == ACT_ENTER)
-		r = policy_enter(c, &tg, a.pid);
+		r = policy_enter(c, &tg, a.pid, a.quiet);
 	else if (r == 0 && a.act == ACT_LEAVE)
-		r = policy_leave(c, &tg, a.pid);
+		r = policy_leave(c, &tg, a.pid, a.quiet);
 	else if (r == 0)
 		r = policy_change(c, &tg, &a);
 	snap_target_close(&tg);

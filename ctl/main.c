@@ -131,7 +131,11 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  enter PID puts process PID (a shell) in the env's res.* limits\n"
      "  (one cgroup per env, blast-env-NAME; needs root or a delegated\n"
      "  cgroup, else setrlimit where that can express them), leave PID\n"
-     "  moves it back; net.mode only applies to 'blastctl run'.\n"
+     "  moves it back; net.mode only applies to 'blastctl run'. The\n"
+     "  blast shell function enters at 'blast start' and leaves at\n"
+     "  'blast kill'.\n"
+     "  -q, --quiet     enter/leave: say nothing when there is nothing\n"
+     "                  to do (no limits, or PID was never entered)\n"
      "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
     {"audit", ctl_cmd_audit, "[NAME] [--json]",
      "list the operations the env's filesystem policy denied",

@@ -17,6 +17,9 @@ function blast --description 'start, kill and activate blast envs; the rest goes
                 return 1
             end
             source "$mnt/bin/activate.fish"
+            or return
+            # the env's resource limits (policy res.*) for this shell, if any
+            command blastctl policy (string replace -- 'blast:' '' "$VIRTUAL_ENV_PROMPT") enter --quiet $fish_pid
         case kill
             set -l act
             set -l dir
@@ -39,6 +42,7 @@ function blast --description 'start, kill and activate blast envs; the rest goes
             end
             if test -n "$act"
                 set dir $_BLAST_ENV_DIR
+                command blastctl policy (string replace -- 'blast:' '' "$VIRTUAL_ENV_PROMPT") leave --quiet $fish_pid
                 deactivate
             end
             command blastctl kill $args

@@ -19,6 +19,8 @@ def --env --wrapped blast [...args] {
         if not ($data | path exists) { error make {msg: $"blast: no activation data at '($data)'"} }
         let a = (open $data)
         _blast_activate $a.dir $a.name $a.vars
+        # the env's resource limits (policy res.*) for this shell, if any
+        ^blastctl policy $a.name enter --quiet $nu.pid
     } else if $cmd == 'kill' {
         mut rest = $rest
         mut act = false
@@ -34,7 +36,10 @@ def --env --wrapped blast [...args] {
                 if $"blast:($t)" == ($env.VIRTUAL_ENV_PROMPT? | default '') or ($dir in $cands) { $act = true }
             }
         }
-        if $act { deactivate }
+        if $act {
+            try { ^blastctl policy ($env.VIRTUAL_ENV_PROMPT | str replace 'blast:' '') leave --quiet $nu.pid }
+            deactivate
+        }
         let r = (try { ^blastctl kill ...$rest; 0 } catch { $env.LAST_EXIT_CODE? | default 1 })
         if $r != 0 {
             if $act {

@@ -20,6 +20,8 @@ function global:blast {
             return
         }
         . $script
+        # the env's resource limits (policy res.*) for this shell, if any
+        & $ctl policy ($env:VIRTUAL_ENV_PROMPT -replace '^blast:', '') enter --quiet $PID
     } elseif ($args.Count -ge 1 -and $args[0] -eq 'kill') {
         $act = $false
         $dir = $global:_BLAST_ENV_DIR
@@ -37,7 +39,10 @@ function global:blast {
                 }
             }
         }
-        if ($act) { deactivate }
+        if ($act) {
+            & $ctl policy ($env:VIRTUAL_ENV_PROMPT -replace '^blast:', '') leave --quiet $PID
+            deactivate
+        }
         & $ctl kill @rest
         $rc = $LASTEXITCODE
         if ($rc -ne 0 -and $act) {

@@ -16,7 +16,9 @@ blast () {
             echo "blast: no activate script at '$_blast_mnt/bin/activate'" >&2
             return 1
         fi
-        . "$_blast_mnt/bin/activate"
+        . "$_blast_mnt/bin/activate" || return
+        # the env's resource limits (policy res.*) for this shell, if any
+        command blastctl policy "${VIRTUAL_ENV_PROMPT#blast:}" enter --quiet "$$"
         ;;
     kill)
         shift
@@ -40,6 +42,7 @@ blast () {
         fi
         if [ -n "$_blast_act" ]; then
             _blast_dir=$_BLAST_ENV_DIR
+            command blastctl policy "${VIRTUAL_ENV_PROMPT#blast:}" leave --quiet "$$" || :
             deactivate || :
         fi
         _blast_rc=0
