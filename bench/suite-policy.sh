@@ -199,21 +199,8 @@ EOF
 
 suite_policy() {
 	local w
-	[[ $(id -u) -eq 0 ]] || bench_die "the policy suite needs root (FUSE mounts, drop_caches, cgroups)"
 	bench_need fusermount3 find
-	FS_ROOT=$BENCH_WORK/policy
-	FS_STATE=$FS_ROOT/state
-	mkdir -p "$FS_ROOT"
-	touch "$FS_STATE"
-	fs_unmount_all
-	trap fs_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	find "$FS_ROOT" -mindepth 1 -maxdepth 1 ! -name state -exec rm -rf {} +
-	: >"$FS_STATE"
-	FS_BLASTCTL=$(fs_pin "$(bench_blastctl)")
-	FS_BLASTFS=$(fs_pin "$(bench_blastfs)")
-	export BLASTFS=$FS_BLASTFS
+	fs_suite_begin policy
 	bench_log "policy: using $("$FS_BLASTCTL" --version 2>&1 | head -n 1)"
 	for w in "$@"; do
 		po_workload "$w"
