@@ -15,10 +15,11 @@
  * it, and the pack goes with its last member.
  *
  * Reads decode a whole pack (at most STORE_PACK_RAW bytes) into a
- * per-thread cache, so reading the files of one directory decodes each
- * pack once. The cache is keyed by store and pack id; pack ids are never
- * reused and each member read is checked against its own hash, so a stale
- * cache entry can only cost a second decode, never wrong bytes.
+ * per-thread cache and share it through a small process-wide LRU, so
+ * reading the files of one directory decodes each pack once, whichever
+ * threads serve the reads. The cache is keyed by store and pack id; pack ids
+ * are never reused and each member read is checked against its own hash, so a
+ * stale cache entry can only cost a second decode, never wrong bytes.
  * Compaction (compact.c) makes packs.
  */
 #include <xxhash.h>
@@ -104,6 +105,70 @@ static int pack_load(struct store_txn *t, uint64_t id, struct pack_cache *c)
 	return 0;
 }
 
+/* ---- a process-wide LRU of decoded packs, shared by all threads: the
+ * threads of a FUSE daemon reading one directory take turns, and each
+ * would otherwise decode the same pack again. A hit copies the member out
+ * under the lock; the copy is then checked like any read. ---- */
+
+#define SHARED_SLOTS 8
+
+static struct shared_slot {
+	const struct store *st;
+	uint64_t id, used;
+	size_t len;
+	unsigned char *buf; /* STORE_PACK_RAW bytes, kept for the process */
+} shared[SHARED_SLOTS];
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t shared_clock;
+
+/* 1: copied from the shared cache, 0: not there. */
+static int shared_get(const struct store *st, uint64_t id, uint32_t off,
+		      void *dst, size_t len)
+{
+	int hit = 0;
+
+	pthread_mutex_lock(&shared_lock);
+	for (int i = 0; i < SHARED_SLOTS; i++) {
+		struct shared_slot *s = &shared[i];
+
+		if (s->buf && s->st == st && s->id == id && off <= s->len &&
+		    len <= s->len - off) {
+			memcpy(dst, s->buf + off, len);
+			s->used = ++shared_clock;
+			hit = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&shared_lock);
+	return hit;
+}
+
+static void shared_put(const struct pack_cache *c)
+{
+	struct shared_slot *v = &shared[0];
+
+	pthread_mutex_lock(&shared_lock);
+	for (int i = 0; i < SHARED_SLOTS; i++) {
+		if (shared[i].st == c->st && shared[i].id == c->id &&
+		    shared[i].buf) {
+			v = &shared[i]; /* replace a stale copy */
+			break;
+		}
+		if (shared[i].used < v->used)
+			v = &shared[i];
+	}
+	if (!v->buf)
+		v->buf = malloc(STORE_PACK_RAW);
+	if (v->buf) {
+		memcpy(v->buf, c->buf, c->len);
+		v->st = c->st;
+		v->id = c->id;
+		v->len = c->len;
+		v->used = ++shared_clock;
+	}
+	pthread_mutex_unlock(&shared_lock);
+}
+
 int store_pack_read(struct store_txn *t, const unsigned char *ref, size_t rlen,
 		    void *dst, size_t len, uint64_t check)
 {
@@ -118,11 +183,16 @@ int store_pack_read(struct store_txn *t, const unsigned char *ref, size_t rlen,
 		return -EIO;
 	id = get_le64(ref);
 	off = get_le32(ref + 8);
+	if ((c->st != t->st || c->id != id) &&
+	    shared_get(t->st, id, off, dst, len) &&
+	    XXH3_64bits(dst, len) == check)
+		return 0;
 	for (tries = 0; tries < 2; tries++) {
 		if (tries || c->st != t->st || c->id != id) {
 			err = pack_load(t, id, c);
 			if (err)
 				return err;
+			shared_put(c);
 		}
 		if (off > c->len || len > c->len - off)
 			return pack_corrupt(t, id, "member out of range");
