@@ -67,3 +67,38 @@ json_get() {
 j = json.loads(sys.stdin.read())
 print(eval(sys.argv[1]))' "$1" <<<"$OUT"
 }
+
+# pip_env_start: what the tests of a mounted env with real pip share:
+# FUSE, python with ensurepip and the binaries required; ctl_setup; the
+# fixture wheels in $WHEELS; env 'proj' started at $P/.blast ($M, its
+# python $PY, its daemon $PID killed at exit); pip quiet and cache-free;
+# the shell in $P. Then `want N ARGS...` runs blastctl ARGS expecting exit
+# N, `pip ARGS...` runs the env's pip (failing the test on error).
+pip_env_start() {
+	require_fuse
+	require_python
+	require_blast
+	"$BLAST_TEST_PYTHON" -c 'import ensurepip' 2>/dev/null ||
+		skip "$BLAST_TEST_PYTHON lacks ensurepip"
+	ctl_setup
+	WHEELS=$(wheels_dir)
+	P=$W/proj
+	M=$P/.blast
+	PY=$M/bin/python
+	mkdir "$P"
+	export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+	on_exit cleanup_mount "$M"
+	want 0 start --dir "$P" proj --python "$BLAST_TEST_PYTHON"
+	PID=$(bctl --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; print([e["pid"] for e in json.load(sys.stdin)["envs"] if e["name"]=="proj"][0])')
+	on_exit kill_pid "$PID"
+	cd "$P"
+}
+
+want() {
+	local n=$1
+	shift
+	ctl_run bctl "$@"
+	[ "$RC" -eq "$n" ] || die "blastctl $*: expected exit $n, got $RC: $ERR"
+}
+
+pip() { "$PY" -m pip "$@" >/dev/null 2>"$W/pip.err" || die "pip $*: $(cat "$W/pip.err")"; }

@@ -10,31 +10,8 @@
 # fs.max-file-size (EFBIG), and every denial in `blastctl audit`.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
-require_fuse
-require_python
-require_blast
-"$BLAST_TEST_PYTHON" -c 'import ensurepip' 2>/dev/null ||
-	skip "$BLAST_TEST_PYTHON lacks ensurepip"
-ctl_setup
-WHEELS=$(wheels_dir)
-P=$W/proj
-M=$P/.blast
-PY=$M/bin/python
-mkdir "$P"
-export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+pip_env_start
 
-expect() {
-	local want=$1
-	shift
-	ctl_run bctl "$@"
-	[ "$RC" -eq "$want" ] || die "blastctl $*: expected exit $want, got $RC: $ERR"
-}
-
-on_exit cleanup_mount "$M"
-expect 0 start --dir "$P" proj --python "$BLAST_TEST_PYTHON"
-PID=$(bctl --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; print([e["pid"] for e in json.load(sys.stdin)["envs"] if e["name"]=="proj"][0])')
-on_exit kill_pid "$PID"
-cd "$P"
 SP=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 SPREL=${SP#"$M"/}
 
@@ -50,9 +27,9 @@ ln "$M/data/hidden.txt" "$M/hidden-link"
 "$PY" -m pip install -q --no-index --find-links "$WHEELS" blast-alpha
 before_pip=$("$PY" -m pip list --format=freeze 2>/dev/null)
 
-expect 0 policy set fs.readonly pyvenv.cfg 'bin/py*' vendored data/frozen.txt "$SPREL"
+want 0 policy set fs.readonly pyvenv.cfg 'bin/py*' vendored data/frozen.txt "$SPREL"
 assert_contains "$ERR" "(applied to the mount)"
-expect 0 policy set fs.hidden 'conf/secrets' '**/hidden.txt'
+want 0 policy set fs.hidden 'conf/secrets' '**/hidden.txt'
 
 note "fs.readonly: every write route is EROFS, reads still work"
 "$PY" - "$M" <<'PY'
@@ -147,15 +124,15 @@ $M/conf/app.ini" ] || die "find lists hidden paths: $(find "$M/conf")"
 ls -la "$M/data" | grep -q hidden.txt && die "ls -la shows a hidden file"
 
 note "applied at once: unhide, and the kernel's caches do not keep it away"
-expect 0 policy unset fs.hidden
+want 0 policy unset fs.hidden
 assert_eq token "$(cat "$M/conf/secrets/key")" "unhidden file"
 ls "$M/data" | grep -qx hidden.txt || die "unhidden file missing from its listing"
-expect 0 policy set fs.hidden 'conf/secrets' '**/hidden.txt'
+want 0 policy set fs.hidden 'conf/secrets' '**/hidden.txt'
 [ ! -e "$M/conf/secrets/key" ] || die "hidden again, yet still reachable"
 ls "$M/conf" | grep -q secrets && die "hidden again, yet listed"
 
 note "fs.max-file-size: EFBIG past it"
-expect 0 policy set fs.max-file-size 1M
+want 0 policy set fs.max-file-size 1M
 "$PY" - "$M" <<'PY'
 import errno, os, sys
 p = os.path.join(sys.argv[1], "big.bin")
@@ -175,22 +152,22 @@ except OSError as e:
 os.truncate(p, 10)  # shrinking is fine
 os.unlink(p)
 PY
-expect 0 policy unset fs.max-file-size
+want 0 policy unset fs.max-file-size
 
 note "audit: each denial with pid, process, op, rule, path"
-expect 0 --json audit
+want 0 --json audit
 n=$(json_get 'len(j["denials"])')
 [ "$n" -ge 20 ] || die "audit has $n denials"
 assert_eq True "$(json_get 'any(d["process"].startswith("python") and d["op"] == "open-write" and d["rule"] == "fs.readonly" and d["path"] == "pyvenv.cfg" for d in j["denials"])')" "audit of the pyvenv.cfg write"
 assert_eq True "$(json_get 'any(d["rule"] == "fs.hidden" and d["path"] == "conf/secrets" and d["op"] == "lookup" for d in j["denials"])')" "audit of the hidden open"
 assert_eq True "$(json_get 'any(d["rule"] == "fs.max-file-size" and d["path"] == "big.bin" and d["op"] == "write" for d in j["denials"])')" "audit of EFBIG"
 assert_eq True "$(json_get 'all(d["pid"] > 0 for d in j["denials"])')" "pids"
-expect 0 audit
+want 0 audit
 assert_contains "$OUT" "open-write  fs.readonly"
 
 note "snapshots carry the policy; load applies the snapshot's"
-expect 0 save withpolicy
-expect 0 policy unset fs.readonly
+want 0 save withpolicy
+want 0 policy unset fs.readonly
 echo 'x' >>"$M/pyvenv.cfg"
-expect 0 load withpolicy
+want 0 load withpolicy
 if (echo 'y' >>"$M/pyvenv.cfg") 2>/dev/null; then die "read-only again after load, yet writable"; fi

@@ -6,53 +6,29 @@
 # disk quota error, and loading the snapshot taken before returns the env to exactly where it was.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
-require_fuse
-require_python
-require_blast
 require_cmd df
-"$BLAST_TEST_PYTHON" -c 'import ensurepip' 2>/dev/null ||
-	skip "$BLAST_TEST_PYTHON lacks ensurepip"
-ctl_setup
-WHEELS=$(wheels_dir)
-P=$W/proj
-M=$P/.blast
-PY=$M/bin/python
-mkdir "$P"
-export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-
-expect() {
-	local want=$1
-	shift
-	ctl_run bctl "$@"
-	[ "$RC" -eq "$want" ] || die "blastctl $*: expected exit $want, got $RC: $ERR"
-}
-
-on_exit cleanup_mount "$M"
-expect 0 start --dir "$P" proj --python "$BLAST_TEST_PYTHON"
-PID=$(bctl --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; print([e["pid"] for e in json.load(sys.stdin)["envs"] if e["name"]=="proj"][0])')
-on_exit kill_pid "$PID"
-cd "$P"
+pip_env_start
 
 note "df shows the quota"
-expect 0 policy set fs.quota 1G
+want 0 policy set fs.quota 1G
 assert_eq 1073741824 "$(df -B1 --output=size "$M" | tail -n1 | tr -d ' ')" "df size"
 used=$(df -B1 --output=used "$M" | tail -n1 | tr -d ' ')
 [ "$used" -gt 1000000 ] || die "df used $used: the env (pip) is larger"
 quota=$((used + 512 * 1024))
-expect 0 policy set fs.quota "$quota"
+want 0 policy set fs.quota "$quota"
 size=$(df -B1 --output=size "$M" | tail -n1 | tr -d ' ')
 bs=$(stat -f -c %S "$M")
 assert_eq $((quota / bs * bs)) "$size" "df size after a new quota"
 
 note "pip install of a wheel larger than what is left fails, load restores"
-expect 0 save before-pip
+want 0 save before-pip
 before=$(tree_manifest "$M")
 pips=$("$PY" -m pip list --format=freeze 2>/dev/null)
 rc=0
 "$PY" -m pip install --no-index --find-links "$WHEELS" blast-many >"$W/pip.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || die "pip install past the quota succeeded"
 assert_contains "$(cat "$W/pip.out")" "Disk quota exceeded"
-expect 0 load before-pip
+want 0 load before-pip
 assert_eq "$before" "$(tree_manifest "$M")" "tree after load"
 assert_eq "$pips" "$("$PY" -m pip list --format=freeze 2>/dev/null)" "pip list after load"
 used2=$(df -B1 --output=used "$M" | tail -n1 | tr -d ' ')
@@ -75,5 +51,5 @@ with open(p, "wb") as f:  # the space is back
 os.unlink(p)
 PY
 
-expect 0 --json audit
+want 0 --json audit
 assert_eq True "$(json_get 'any(d["rule"] == "fs.quota" for d in j["denials"])')" "quota denial audited"

@@ -8,41 +8,17 @@
 # open for writing is refused with a clear message and changes nothing.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
-require_fuse
-require_python
-require_blast
-"$BLAST_TEST_PYTHON" -c 'import ensurepip' 2>/dev/null ||
-	skip "$BLAST_TEST_PYTHON lacks ensurepip"
-ctl_setup
-WHEELS=$(wheels_dir)
-P=$W/proj
-M=$P/.blast
-PY=$M/bin/python
-mkdir "$P"
-export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+pip_env_start
 
-run() {
-	local want=$1
-	shift
-	ctl_run bctl "$@"
-	[ "$RC" -eq "$want" ] || die "blastctl $*: expected exit $want, got $RC: $ERR"
-}
-pip() { "$PY" -m pip "$@" >/dev/null 2>"$W/pip.err" || die "pip $*: $(cat "$W/pip.err")"; }
 piplist() { "$PY" -m pip list --format=freeze 2>/dev/null; }
 # manifest: the mounted tree, without directory mtimes of the root (the
 # mountpoint) and atime-free as tree_manifest is.
 manifest() { tree_manifest "$M"; }
 
-on_exit cleanup_mount "$M"
-run 0 start --dir "$P" proj --python "$BLAST_TEST_PYTHON"
-PID=$(bctl --json list | python3 -c 'import json,sys; print([e["pid"] for e in json.load(sys.stdin)["envs"] if e["name"]=="proj"][0])')
-on_exit kill_pid "$PID"
-cd "$P"
-
 note "set A, save s1"
 pip install --no-index --find-links "$WHEELS" blast-alpha
 echo v1 >"$M/held.txt"
-run 0 save s1 -m "set A"
+want 0 save s1 -m "set A"
 assert_contains "$ERR" "saved 'proj@s1' (mounted) in " "mounted save status"
 m1=$(manifest)
 l1=$(piplist)
@@ -53,7 +29,7 @@ note "set B, uninstall part of A, save s2"
 pip install --no-index --find-links "$WHEELS" blast-gamma
 pip uninstall -y blast-alpha
 echo v2 >"$M/held.txt"
-run 0 save s2
+want 0 save s2
 m2=$(manifest)
 l2=$(piplist)
 assert_contains "$l2" "blast-gamma==0.3" "s2 pip list"
@@ -61,7 +37,7 @@ assert_not_contains "$l2" "blast-alpha" "s2 pip list"
 
 note "load s1 with held.txt open"
 exec 3<"$M/held.txt"
-run 0 load s1
+want 0 load s1
 assert_contains "$ERR" "loaded 'proj@s1' (mounted)" "load status"
 assert_not_contains "$ERR" "automatic snapshot" "nothing unsaved before load"
 assert_eq v2 "$(cat <&3)" "an open file keeps its content across load"
@@ -73,7 +49,7 @@ assert_same_tree "$W/x-s1" "$M"
 "$PY" -c 'import blast_delta' 2>/dev/null && die "blast_delta importable at s1"
 
 note "load s2"
-run 0 load s2
+want 0 load s2
 assert_eq "$m2" "$(manifest)" "mounted tree after load s2"
 assert_eq "$l2" "$(piplist)" "pip list after load s2"
 "$PY" -c 'import blast_delta, blast_epsilon' || die "imports after load s2"
@@ -81,7 +57,7 @@ assert_eq "$l2" "$(piplist)" "pip list after load s2"
 
 note "load refused while a file is open for writing"
 exec 4>>"$M/held.txt"
-run 1 load s1
+want 1 load s1
 assert_contains "$ERR" "open for writing" "refusal names the reason"
 exec 4>&-
 assert_eq "$m2" "$(manifest)" "a refused load changes nothing"
@@ -89,14 +65,14 @@ assert_eq "$m2" "$(manifest)" "a refused load changes nothing"
 note "unsaved changes are saved first"
 echo v3 >"$M/held.txt"
 m3=$(manifest)
-run 0 load s1
+want 0 load s1
 auto=$(sed -n "s/.*automatic snapshot '\\(auto-[^']*\\)'.*/\\1/p" <<<"$ERR")
 [ -n "$auto" ] || die "load did not name its automatic snapshot: $ERR"
-run 0 load "$auto"
+want 0 load "$auto"
 assert_eq "$m3" "$(manifest)" "the automatic snapshot holds the unsaved state"
 
-run 0 snapshots
+want 0 snapshots
 assert_contains "$OUT" "auto" "automatic snapshots listed"
-run 0 kill
-run 0 check --store --deep
+want 0 kill
+want 0 check --store --deep
 echo "PASS: $TEST_NAME"
