@@ -253,21 +253,36 @@ struct scan {
 	struct vec v;
 };
 
+/* An entry of site-packages met while iterating it: its distribution
+ * read into *d. 1: not a distribution (or gone), 0: *d filled, -errno.
+ * skip (may be NULL): a name to pass over. */
+static int read_entry(struct store_txn *t, uint64_t root, uint64_t site,
+		      const char *name, size_t nlen, const char *skip,
+		      struct pkg_dist *d)
+{
+	char buf[STORE_NAME_MAX + 1];
+	int r;
+
+	if (!pkgstate_is_dist_name(name, nlen))
+		return 1;
+	memcpy(buf, name, nlen);
+	buf[nlen] = 0;
+	if (skip && !strcmp(buf, skip))
+		return 1;
+	r = pkgstate_read(t, root, site, buf, d);
+	return r == -ENOENT ? 1 : r;
+}
+
 static int scan_one(void *arg, const char *name, size_t nlen,
 		    const struct store_entry *e)
 {
-	char buf[STORE_NAME_MAX + 1];
 	struct scan *s = arg;
 	struct pkg_dist d;
 	int r;
 
 	(void)e;
-	if (!pkgstate_is_dist_name(name, nlen))
-		return 0;
-	memcpy(buf, name, nlen);
-	buf[nlen] = 0;
-	r = pkgstate_read(s->t, s->root, s->site, buf, &d);
-	if (r == -ENOENT)
+	r = read_entry(s->t, s->root, s->site, name, nlen, NULL, &d);
+	if (r == 1)
 		return 0;
 	if (!r) {
 		r = vec_push(&s->v, &d);
@@ -463,23 +478,14 @@ struct other {
 static int find_other(void *arg, const char *name, size_t nlen,
 		      const struct store_entry *e)
 {
-	char buf[STORE_NAME_MAX + 1];
 	struct other *o = arg;
 	struct pkg_dist d;
 	int r;
 
 	(void)e;
-	if (!pkgstate_is_dist_name(name, nlen))
-		return 0;
-	memcpy(buf, name, nlen);
-	buf[nlen] = 0;
-	if (!strcmp(buf, o->skip))
-		return 0;
-	r = pkgstate_read(o->t, o->root, o->site, buf, &d);
-	if (r == -ENOENT)
-		return 0;
+	r = read_entry(o->t, o->root, o->site, name, nlen, o->skip, &d);
 	if (r)
-		return r;
+		return r == 1 ? 0 : r;
 	if (strcmp(d.norm, o->norm)) {
 		pkg_dist_release(&d);
 		return 0;

@@ -281,6 +281,25 @@ fs_check_store() {
 		die "blastctl check --store --deep failed: $(cat "$W/run/check.out")"
 }
 
+# fs_want CODE ARGS...: blastctl ARGS on the test's store must exit CODE;
+# sets OUT and ERR (its stdout and stderr).
+fs_want() {
+	local want=$1 rc=0
+	shift
+	bctl "$@" >"$W/out" 2>"$W/err" || rc=$?
+	OUT=$(cat "$W/out")
+	ERR=$(cat "$W/err")
+	[ "$rc" -eq "$want" ] || die "blastctl $*: expected exit $want, got $rc: $ERR"
+}
+
+# fs_change NAME MOUNTPOINT SCRIPT: mount NAME, run SCRIPT (bash) in the
+# mount, unmount.
+fs_change() {
+	fs_mount "$1" "$2"
+	(cd "$2" && bash -c "$3")
+	fs_umount "$1" "$2"
+}
+
 # Executed as a helper by a hook command.
 if [ "${BASH_SOURCE[0]}" == "$0" ]; then
 	set -euo pipefail

@@ -10,22 +10,8 @@ set -euo pipefail
 . "$(dirname "$0")/fs-lib.sh"
 fs_setup
 
-run() {
-	local want=$1 rc=0
-	shift
-	bctl "$@" >"$W/out" 2>"$W/err" || rc=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	[ "$rc" -eq "$want" ] || die "blastctl $*: expected exit $want, got $rc: $ERR"
-}
-
-# change NAME SCRIPT: mount NAME, run SCRIPT in the mount, unmount.
-change() {
-	mkdir -p "$W/mnt-$1"
-	fs_mount "$1" "$W/mnt-$1"
-	(cd "$W/mnt-$1" && bash -c "$2")
-	fs_umount "$1" "$W/mnt-$1"
-}
+# change NAME SCRIPT: run SCRIPT (bash) in a short mount of NAME.
+change() { fs_change "$1" "$W/mnt-$1" "$2"; }
 
 # blobs: the store's blob count and stored bytes (after gc).
 blobs() {
@@ -39,11 +25,11 @@ echo 'x = 1' >"$W/src/pkg/__init__.py"
 fs_import e1 "$W/src"
 base=$(blobs)
 
-run 0 create e2 --from e1
+fs_want 0 create e2 --from e1
 assert_contains "$ERR" "created env 'e2' from 'e1' in " "clone status"
 bctl export e2 "$W/x-e2" 2>/dev/null
 assert_same_tree "$W/src" "$W/x-e2"
-run 0 --json list
+fs_want 0 --json list
 assert_eq "True" "$(python3 -c 'import json,sys; e={e["name"]: e for e in json.load(sys.stdin)["envs"]}; print(all(e["e1"][k] == e["e2"][k] for k in ("python", "python_version", "logical_bytes", "files")))' <<<"$OUT")" "clone keeps python and sizes"
 
 # changes in the clone do not reach the source...
@@ -58,37 +44,37 @@ bctl export e2 "$W/x-e2b" 2>/dev/null
 assert_same_tree "$W/e2-after" "$W/x-e2b"
 
 # from a snapshot, also while the source is mounted
-run 0 save e2 s1
+fs_want 0 save e2 s1
 mkdir -p "$W/mnt-e2"
 fs_mount e2 "$W/mnt-e2"
-run 1 create e4 --from e2
+fs_want 1 create e4 --from e2
 assert_contains "$ERR" "env 'e2' is mounted" "live root of a mounted env"
-run 0 create e3 --from e2@s1
+fs_want 0 create e3 --from e2@s1
 echo changed >"$W/mnt-e2/pkg/__init__.py"
 bctl export e3 "$W/x-e3" 2>/dev/null
 assert_same_tree "$W/e2-after" "$W/x-e3"
 
 # bad --from
-run 1 create e5 --from nosuch
+fs_want 1 create e5 --from nosuch
 assert_contains "$ERR" "no env named 'nosuch'" "unknown source"
-run 1 create e5 --from e1@nosnap
+fs_want 1 create e5 --from e1@nosnap
 assert_contains "$ERR" "env 'e1' has no snapshot 'nosnap'" "unknown snapshot"
-run 1 create e3 --from e1
+fs_want 1 create e3 --from e1
 assert_contains "$ERR" "env 'e3' already exists" "existing name"
-run 2 create e5 --from e1 --python /usr/bin/python3
-run 2 create e5 --from '@s1'
-run 2 create e5 --from 'e1@.x'
+fs_want 2 create e5 --from e1 --python /usr/bin/python3
+fs_want 2 create e5 --from '@s1'
+fs_want 2 create e5 --from 'e1@.x'
 
 # destroy: a mounted env only with --force
-run 1 destroy e2
+fs_want 1 destroy e2
 assert_contains "$ERR" "is mounted" "destroy refuses a mounted env"
-run 0 destroy e2 --force
+fs_want 0 destroy e2 --force
 assert_contains "$ERR" "destroyed env 'e2'" "destroy --force"
 assert_contains "$ERR" "blastctl gc" "destroy says how to reclaim"
 is_mounted "$W/mnt-e2" && die "e2 still mounted after destroy --force"
-run 1 destroy e2
+fs_want 1 destroy e2
 assert_contains "$ERR" "no env named 'e2'" "destroy twice"
-run 0 destroy e3
+fs_want 0 destroy e3
 bctl export e1 "$W/x-e1-final" 2>/dev/null
 
 # only e1 remains, which has dropped data.bin since: the clones' blobs
@@ -100,11 +86,11 @@ for a in $(bctl --json snapshots e1 | python3 -c 'import json,sys
 d=json.load(sys.stdin)
 for s in (d if isinstance(d, list) else d.get("snapshots", [])):
     if s.get("automatic") or s.get("auto"): print(s["name"])'); do
-	run 0 rm-snapshot e1 "$a"
+	fs_want 0 rm-snapshot e1 "$a"
 done
 read -r b0 s0 <<<"$base"
 read -r b1 s1 <<<"$(blobs)"
 [ "$b1" -lt "$b0" ] || die "blobs after destroy + gc: $b1 >= $b0"
 [ "$s1" -le $((s0 - 290000)) ] || die "stored bytes after destroy + gc: $s1, before the clones $s0"
-run 0 check --store --deep
+fs_want 0 check --store --deep
 fs_pass

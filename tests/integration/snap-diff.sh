@@ -11,22 +11,8 @@ set -euo pipefail
 . "$(dirname "$0")/fs-lib.sh"
 fs_setup
 
-# run CODE ARGS...: bctl ARGS, expect exit CODE; sets OUT, ERR.
-run() {
-	local want=$1 rc=0
-	shift
-	bctl "$@" >"$W/out" 2>"$W/err" || rc=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	[ "$rc" -eq "$want" ] || die "blastctl $*: expected exit $want, got $rc: $ERR"
-}
-
-# change SCRIPT: mount e1, run SCRIPT (bash) in the mount, unmount.
-change() {
-	fs_mount e1 "$W/mnt"
-	(cd "$W/mnt" && bash -c "$1")
-	fs_umount e1 "$W/mnt"
-}
+# change SCRIPT: run SCRIPT (bash) in a short mount of e1.
+change() { fs_change e1 "$W/mnt" "$1"; }
 
 SP=lib/python3.11/site-packages
 mkdir -p "$W/src/$SP"/{foo-1.0.dist-info,foo,bar-2.0.dist-info,bar} \
@@ -39,7 +25,7 @@ echo "v = '2.0'" >"$W/src/$SP/bar/__init__.py"
 echo "#!/bin/sh" >"$W/src/bin/tool"
 ln -s python3.11 "$W/src/bin/python"
 fs_import e1 "$W/src"
-run 0 save e1 s1
+fs_want 0 save e1 s1
 
 note "upgrade foo, remove bar, add baz; save s2"
 change "
@@ -53,9 +39,9 @@ mkdir baz baz-0.1.dist-info
 echo 'Name: baz' >baz-0.1.dist-info/METADATA
 echo 'z = 0' >baz/__init__.py
 "
-run 0 save e1 s2
+fs_want 0 save e1 s2
 
-run 0 diff e1 s1 s2
+fs_want 0 diff e1 s1 s2
 want="-bar 2.0
 +baz 0.1
 foo 1.0 -> 1.1
@@ -71,7 +57,7 @@ assert_eq "$want" "$OUT" "diff s1 s2"
 assert_eq "" "$ERR" "diff s1 s2 stderr"
 
 note "--json"
-run 0 diff e1 s1 s2 --json
+fs_want 0 diff e1 s1 s2 --json
 printf '%s' "$OUT" >"$W/diff.json"
 "$BLAST_TEST_PYTHON" - "$SP" "$W/diff.json" <<'EOF' || die "diff --json: $OUT"
 import json, sys
@@ -90,11 +76,11 @@ assert j["packages"] == [
     {"name": "foo", "from": "1.0", "to": "1.1"}], j["packages"]
 EOF
 # --json also before the command name
-run 0 --json diff e1 s2 s1
+fs_want 0 --json diff e1 s2 s1
 assert_contains "$OUT" '"from": "s2"' "reverse json"
 
 note "the reverse diff"
-run 0 diff e1 s2 s1
+fs_want 0 diff e1 s2 s1
 assert_eq "+bar 2.0
 -baz 0.1
 foo 1.1 -> 1.0
@@ -108,12 +94,12 @@ foo 1.1 -> 1.0
 - $SP/foo/alias.py" "$OUT" "diff s2 s1"
 
 note "identical states print nothing"
-run 0 save e1 s2b
-run 0 diff e1 s2 s2b
+fs_want 0 save e1 s2b
+fs_want 0 diff e1 s2 s2b
 assert_eq "" "$OUT" "identical snapshots"
-run 0 diff e1 s2
+fs_want 0 diff e1 s2
 assert_eq "" "$OUT" "s2 vs identical live state"
-run 0 diff e1 s1 s1 --json
+fs_want 0 diff e1 s1 s1 --json
 assert_contains "$OUT" '"added": []' "identical json"
 assert_contains "$OUT" '"packages": []' "identical json packages"
 
@@ -126,39 +112,39 @@ ln -sfn python3.12 bin/python
 mkdir -p share/doc && echo hi >share/doc/README
 rm $SP/foo/util.py
 "
-run 0 diff e1 s2
+fs_want 0 diff e1 s2
 assert_eq "~ bin/python
 ~ bin/tool
 ~ $SP/foo/__init__.py
 ~ $SP/foo/alias.py
 - $SP/foo/util.py
 + share/" "$OUT" "diff s2 vs live"
-run 0 diff e1 s2 --json
+fs_want 0 diff e1 s2 --json
 assert_contains "$OUT" '"to": null' "live json to"
 
 note "mounted live state (synced first)"
 fs_mount e1 "$W/mnt"
 echo new >"$W/mnt/$SP/foo/new.py"
-run 0 diff e1 s2
+fs_want 0 diff e1 s2
 assert_contains "$OUT" "+ $SP/foo/new.py" "mounted live diff"
 fs_umount e1 "$W/mnt"
 
 note "errors"
-run 1 diff nosuch s1
+fs_want 1 diff nosuch s1
 assert_contains "$ERR" "no env named 'nosuch'" "unknown env"
-run 1 diff e1 nosnap
+fs_want 1 diff e1 nosnap
 assert_contains "$ERR" "has no snapshot 'nosnap'" "unknown snapshot A"
-run 1 diff e1 s1 nosnap
+fs_want 1 diff e1 s1 nosnap
 assert_contains "$ERR" "has no snapshot 'nosnap'" "unknown snapshot B"
-run 2 diff e1 'bad/name'
+fs_want 2 diff e1 'bad/name'
 assert_contains "$ERR" "invalid snapshot name" "bad snapshot name"
-run 2 diff 'bad name' s1 s2
+fs_want 2 diff 'bad name' s1 s2
 assert_contains "$ERR" "invalid env name" "bad env name"
-run 2 diff e1 s1 s2 s3
+fs_want 2 diff e1 s1 s2 s3
 assert_contains "$ERR" "too many arguments" "too many"
-run 2 diff
+fs_want 2 diff
 assert_contains "$ERR" "usage: blastctl diff" "no operands"
-run 0 diff --help
+fs_want 0 diff --help
 assert_contains "$OUT" "Exits 0" "help says exit status"
 
 fs_pass

@@ -10,22 +10,8 @@ set -euo pipefail
 . "$(dirname "$0")/fs-lib.sh"
 fs_setup
 
-# run CODE ARGS...: bctl ARGS, expect exit CODE; sets OUT, ERR.
-run() {
-	local want=$1 rc=0
-	shift
-	bctl "$@" >"$W/out" 2>"$W/err" || rc=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	[ "$rc" -eq "$want" ] || die "blastctl $*: expected exit $want, got $rc: $ERR"
-}
-
-# change DIR SCRIPT: mount e1, run SCRIPT (bash) in the mount, unmount.
-change() {
-	fs_mount e1 "$W/mnt"
-	(cd "$W/mnt" && bash -c "$1")
-	fs_umount e1 "$W/mnt"
-}
+# change SCRIPT: run SCRIPT (bash) in a short mount of e1.
+change() { fs_change e1 "$W/mnt" "$1"; }
 
 # state: the store's envs and e1's snapshots, to prove nothing changed.
 state() {
@@ -39,7 +25,7 @@ echo keep >"$W/src/pkg/sub/b.txt"
 ln -s a.txt "$W/src/pkg/link"
 fs_import e1 "$W/src"
 
-run 0 save e1 s1 -m "the first state"
+fs_want 0 save e1 s1 -m "the first state"
 assert_contains "$ERR" "saved 'e1@s1' in " "save status"
 assert_contains "$ERR" " ms" "save is timed"
 bctl export e1@s1 "$W/x-s1" 2>/dev/null
@@ -47,21 +33,21 @@ assert_same_tree "$W/src" "$W/x-s1"
 
 change 'echo two >pkg/a.txt; echo new >pkg/new.txt; rm pkg/sub/b.txt'
 bctl export e1 "$W/live2" 2>/dev/null
-run 0 save e1 s2
+fs_want 0 save e1 s2
 bctl export e1@s2 "$W/x-s2" 2>/dev/null
 assert_same_tree "$W/live2" "$W/x-s2"
 
-run 0 snapshots e1
+fs_want 0 snapshots e1
 # manual ones: the daemon also snapshots before the first change of a mount
 assert_eq 3 "$(printf '%s\n' "$OUT" | grep -vc ' auto ')" "header + 2 snapshots"
 assert_contains "$(sed -n 2p <<<"$OUT")" "s1" "oldest first"
 assert_contains "$(sed -n 2p <<<"$OUT")" "the first state" "message"
 assert_contains "$(sed -n 2p <<<"$OUT")" "manual" "kind"
-run 0 --json snapshots e1
+fs_want 0 --json snapshots e1
 assert_eq "s1 s2" "$(python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["snapshots"] if not s["automatic"]))' <<<"$OUT")" "json names"
 
 # live == s2: loading s1 saves nothing
-run 0 load e1 s1
+fs_want 0 load e1 s1
 assert_not_contains "$ERR" "automatic" "nothing unsaved"
 assert_contains "$ERR" "loaded 'e1@s1'" "load status"
 bctl export e1 "$W/x-live-s1" 2>/dev/null
@@ -70,21 +56,21 @@ assert_same_tree "$W/src" "$W/x-live-s1"
 # unsaved changes are saved first, and said so
 change 'echo three >pkg/a.txt; mkdir -p d; echo z >d/z'
 bctl export e1 "$W/live3" 2>/dev/null
-run 0 load e1 s2
+fs_want 0 load e1 s2
 auto=$(sed -n "s/.*automatic snapshot '\\(auto-[0-9]\\{8\\}-[0-9]\\{6\\}-[0-9]*\\)'.*/\\1/p" <<<"$ERR")
 [ -n "$auto" ] || die "load did not name its automatic snapshot: $ERR"
 bctl export "e1@$auto" "$W/x-auto" 2>/dev/null
 assert_same_tree "$W/live3" "$W/x-auto"
 bctl export e1 "$W/x-live-s2" 2>/dev/null
 assert_same_tree "$W/live2" "$W/x-live-s2"
-run 0 --json snapshots e1
+fs_want 0 --json snapshots e1
 assert_eq True "$(python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["snapshots"] if s["name"]=="'"$auto"'"][0]["automatic"])' <<<"$OUT")" "auto kind"
 
 # undo: unsaved live state -> the newest automatic snapshot; then nothing
 # older is left
 change 'echo four >pkg/a.txt'
 bctl export e1 "$W/live4" 2>/dev/null
-run 0 undo e1
+fs_want 0 undo e1
 # the daemon snapshotted the state before the last change (echo four)
 assert_contains "$ERR" "loaded 'e1@auto-" "undo loads an automatic snapshot"
 auto2=$(sed -n "s/.*automatic snapshot '\\(auto-[^']*\\)'.*/\\1/p" <<<"$ERR")
@@ -104,48 +90,48 @@ assert_contains "$(cat "$W/err")" "nothing to undo" "undo at the oldest"
 
 # bad input: one error, store unchanged
 before=$(state)
-run 1 save e1 s1
+fs_want 1 save e1 s1
 assert_eq "blastctl: env 'e1' already has a snapshot 's1'" "$ERR" "duplicate"
-run 1 load e1 nope
+fs_want 1 load e1 nope
 assert_eq "blastctl: env 'e1' has no snapshot 'nope'" "$ERR" "unknown snapshot"
-run 1 rm-snapshot e1 nope
+fs_want 1 rm-snapshot e1 nope
 assert_contains "$ERR" "no snapshot 'nope'" "rm unknown"
-run 2 save e1 .bad
+fs_want 2 save e1 .bad
 assert_contains "$ERR" "invalid snapshot name '.bad'" "invalid snapshot"
-run 2 load e1 'a/b'
+fs_want 2 load e1 'a/b'
 assert_contains "$ERR" "invalid snapshot name 'a/b'" "invalid snapshot (load)"
-run 2 save 'bad env' s9
+fs_want 2 save 'bad env' s9
 assert_contains "$ERR" "invalid env name" "invalid env"
-run 1 save nosuch s9
+fs_want 1 save nosuch s9
 assert_eq "blastctl: no env named 'nosuch'" "$ERR" "unknown env"
-run 1 load nosuch s1
-run 1 snapshots nosuch
-run 2 save e1 s9 -m "$(printf 'two\nlines')"
+fs_want 1 load nosuch s1
+fs_want 1 snapshots nosuch
+fs_want 2 save e1 s9 -m "$(printf 'two\nlines')"
 cd "$W"
-run 1 save s9
+fs_want 1 save s9
 cd - >/dev/null
 assert_contains "$ERR" "no env is mounted at '$W/.blast'" "no NAME, no mount"
 assert_eq "$before" "$(state)" "store unchanged by bad input"
 
 # rm-snapshot
-run 0 rm-snapshot e1 s1
+fs_want 0 rm-snapshot e1 s1
 assert_contains "$ERR" "removed snapshot 'e1@s1'" "rm status"
-run 0 --json snapshots e1
+fs_want 0 --json snapshots e1
 assert_not_contains "$OUT" '"s1"' "s1 gone"
-run 1 load e1 s1
+fs_want 1 load e1 s1
 bctl export e1@s2 "$W/x-s2b" 2>/dev/null
 assert_same_tree "$W/live2" "$W/x-s2b"
 
 # retention of automatic snapshots: a setting, applied at once
 nauto() { bctl --json snapshots e1 | python3 -c 'import json,sys; print(sum(s["automatic"] for s in json.load(sys.stdin)["snapshots"]))'; }
 [ "$(nauto)" -ge 2 ] || die "expected several automatic snapshots, got $(nauto)"
-run 0 snapshots e1 --keep-auto 1
+fs_want 0 snapshots e1 --keep-auto 1
 assert_contains "$ERR" "keeps its 1 newest automatic" "keep-auto status"
 assert_eq 1 "$(nauto)" "automatic snapshots after --keep-auto 1"
 change 'echo five >pkg/a.txt'
 assert_eq 1 "$(nauto)" "the daemon keeps to --keep-auto"
-run 2 snapshots e1 --keep-auto 0
+fs_want 2 snapshots e1 --keep-auto 0
 
-run 0 gc
-run 0 check --store --deep
+fs_want 0 gc
+fs_want 0 check --store --deep
 fs_pass
