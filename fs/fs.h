@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fs.h - blastfs, the FUSE daemon that serves one env's live tree out of
- * the store. Run as `blastfs [-f] [-d] [--home DIR] [--threads N]
+ * the store. Run as `blastfs [-f] [-d] [--home DIR] [--threads N] [--spin-us N]
  * [--notify-fd FD] [--allow-other] NAME MOUNTPOINT`.
  *
  * Contract with blastctl (see docs/ARCHITECTURE.md):
@@ -24,6 +24,7 @@ struct fs_options {
 	int foreground;
 	int debug;
 	int threads;
+	int spin_us;   /* after a request, poll the device this long */
 	int notify_fd; /* -1: none */
 	int allow_other;
 };

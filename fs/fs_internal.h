@@ -146,6 +146,11 @@ struct fs {
 	atomic_bool pol_on; /* a policy with filesystem rules is loaded */
 };
 
+/* loop.c: serve requests on threads workers until the session ends;
+ * the receiving thread polls the device for spin_us after each request
+ * before it sleeps. 0 or -errno. */
+int fs_loop(struct fuse_session *se, unsigned threads, unsigned spin_us);
+
 /* node.c */
 int fs_nodes_init(struct fs *fs, uint64_t root_fid);
 void fs_nodes_release(struct fs *fs);

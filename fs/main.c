@@ -51,7 +51,8 @@ static void fail(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr, "usage: blastfs [-f] [-d] [--home DIR] [--threads N] "
-			"[--notify-fd FD] [--allow-other] NAME MOUNTPOINT\n");
+			"[--spin-us N] [--notify-fd FD] [--allow-other] "
+			"NAME MOUNTPOINT\n");
 }
 
 int fs_options_parse(int argc, char **argv, struct fs_options *o)
@@ -59,6 +60,7 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	static const struct option longopts[] = {
 	    {"home", required_argument, NULL, 'H'},
 	    {"threads", required_argument, NULL, 't'},
+	    {"spin-us", required_argument, NULL, 's'},
 	    {"notify-fd", required_argument, NULL, 'n'},
 	    {"allow-other", no_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
@@ -70,6 +72,7 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->threads = 4;
+	o->spin_us = 100;
 	o->notify_fd = -1;
 	while ((c = getopt_long(argc, argv, "fdh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -85,15 +88,25 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 			break;
 		case 't':
 			o->threads = (int)strtol(optarg, &end, 10);
-			if (*end || o->threads < 1 || o->threads > 256) {
+			if (!*optarg || *end || o->threads < 1 ||
+			    o->threads > 256) {
 				fprintf(stderr, "blastfs: --threads takes 1 "
 						"to 256\n");
 				return 2;
 			}
 			break;
+		case 's':
+			o->spin_us = (int)strtol(optarg, &end, 10);
+			if (!*optarg || *end || o->spin_us < 0 ||
+			    o->spin_us > 100000) {
+				fprintf(stderr, "blastfs: --spin-us takes 0 "
+						"to 100000\n");
+				return 2;
+			}
+			break;
 		case 'n':
 			o->notify_fd = (int)strtol(optarg, &end, 10);
-			if (*end || o->notify_fd < 0) {
+			if (!*optarg || *end || o->notify_fd < 0) {
 				fprintf(stderr, "blastfs: bad --notify-fd\n");
 				return 2;
 			}
@@ -280,23 +293,6 @@ static int new_session(struct fs *fs)
 	return 0;
 }
 
-static int loop(struct fs *fs)
-{
-	struct fuse_loop_config *cfg;
-	int rc;
-
-	if (fs->opt->threads == 1)
-		return fuse_session_loop(fs->se);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		return -ENOMEM;
-	fuse_loop_cfg_set_max_threads(cfg, (unsigned)fs->opt->threads);
-	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	rc = fuse_session_loop_mt(fs->se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return rc;
-}
-
 #define SYNC_INTERVAL_S 5
 
 /* Sync LMDB every few seconds: commits are MDB_NOSYNC. */
@@ -427,7 +423,8 @@ static int serve(struct fs *fs)
 		err = -EAGAIN;
 		goto out_ctl;
 	}
-	err = loop(fs);
+	err = fs_loop(fs->se, (unsigned)fs->opt->threads,
+		      (unsigned)fs->opt->spin_us);
 	sync_stop(fs);
 out_ctl:
 	if (fs_seal_all(fs) || store_sync(fs->st))
