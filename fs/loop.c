@@ -14,11 +14,14 @@
  * So one thread at a time, the leader, receives from the device. After a
  * request it keeps reading the (non-blocking) device for up to spin_us
  * before it sleeps in poll(): the requests of a busy client then find it
- * awake. Requests that answer from memory (OPEN, IOCTL, GETATTR, FORGET,
- * a reader's RELEASE, ...) are served by the leader itself, which goes straight
- * back to receiving; any other request makes the leader hand the receiving over
- * to a follower first, so slow requests (reads that decompress, writes,
- * seals, lookups in a cold store) still run in parallel on up to
+ * awake. The leader serves a request itself, and goes straight back to
+ * receiving, when the request answers from memory (OPEN, IOCTL, GETATTR,
+ * FORGET, a reader's RELEASE, ...) or when it had to wait for it: one
+ * client issuing one request at a time (an import, pip, cp) is served
+ * best by one thread that stays awake. When a request was already queued
+ * (several clients at once), the leader first hands the receiving over
+ * to a follower, so slow requests (reads that decompress, writes, seals,
+ * lookups in a cold store) run in parallel on up to
  * `threads` threads. Followers wait on a condition variable, never on the
  * device, so a request wakes at most one thread. spin_us 0 turns the
  * spinning off (the leader sleeps in poll() at once).
@@ -89,17 +92,20 @@ static void finish(struct loop *lp, int err)
 
 /* One request into b: > 0 its size, 0 when the session ends, -errno.
  * Spins for spin_ns on an empty device, then sleeps in poll (1 s at a
- * time, to notice an exit signalled elsewhere). */
-static int receive(struct loop *lp, struct fuse_buf *b)
+ * time, to notice an exit signalled elsewhere). *queued: the request was
+ * there at the first read (requests are arriving faster than served). */
+static int receive(struct loop *lp, struct fuse_buf *b, bool *queued)
 {
 	int64_t until = fs_now_ns() + lp->spin_ns;
 
+	*queued = true;
 	for (;;) {
 		struct pollfd pf = {.fd = lp->fd, .events = POLLIN};
 		int r = fuse_session_receive_buf(lp->se, b);
 
 		if (r != -EAGAIN && r != -EINTR)
 			return r;
+		*queued = false;
 		if (fuse_session_exited(lp->se))
 			return 0;
 		if (lp->spin_ns && fs_now_ns() < until) {
@@ -141,15 +147,16 @@ static void *worker(void *arg)
 	memset(&b, 0, sizeof(b));
 	while (lead(lp)) {
 		for (;;) {
-			int r = receive(lp, &b);
-			bool q;
+			bool queued, q;
+			int r = receive(lp, &b, &queued);
 
 			if (r <= 0) {
 				hand_over(lp);
 				finish(lp, r);
 				goto out;
 			}
-			q = quick(&b);
+			/* one client at a time is served best by one thread */
+			q = !queued || quick(&b);
 			if (!q)
 				hand_over(lp);
 			fuse_session_process_buf(lp->se, &b);
