@@ -226,7 +226,8 @@ sn_report() {
 			"$(sn_ms "$w" load_cpu_s blast-mounted)"
 		sep='; '
 	done
-	printf ' (unmounted: no daemon runs).\n\n'
+	printf ' (unmounted: no daemon runs; counted in clock ticks of %s ms, so mostly 0).\n\n' \
+		"$((1000 / FS_TICK))"
 
 	printf 'Clones: `blastctl create cK --from w` (K = 1..%d, the source unmounted)\n' "$SN_CLONES"
 	printf 'against `cp -a` of the env; then each clone gets one small package\n'

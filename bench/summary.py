@@ -228,9 +228,9 @@ def cpu_table(d):
                 wall += wmed
             names.append(fig)
         runs = max(len(vals) for vals in figs.values())
-        lines.append("| %s | %s | %s | %s | %d | %.2f | %s | %s |" % (
+        lines.append("| %s | %s | %s | %s | %d | %.3f | %s | %s |" % (
             s, w, v, " ".join(names), runs, cpu,
-            "%.2f" % wall if wall_ok else "n/a",
+            "%.3f" % wall if wall_ok else "n/a",
             "%.0f %%" % (100 * cpu / wall) if wall_ok and wall > 0 else "n/a"))
     return lines
 
@@ -264,6 +264,9 @@ def main():
     p("figures with a CPU row, the sum over them of the median CPU per figure, the sum")
     p("of the same figures' median wall times, and the one over the other (the daemon's")
     p("share of a core while the figures ran; above 100 % it used more than one).")
+    p("The kernel counts this CPU in clock ticks (%d ms here), so a figure shorter" %
+      (1000 // os.sysconf("SC_CLK_TCK")))
+    p("than a few ticks (save, load, `blast start`, `blastctl check`) mostly reads 0.")
     p("What each suite's rows cover:\n")
     for s, cover in CPU_SUITES.items():
         p("- %s: %s" % (s, cover))
