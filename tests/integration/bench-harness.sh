@@ -56,6 +56,12 @@ done
 sed -n '/^## fs$/,/^## /p' "$W/out/RESULTS.md" | grep -q '^| workload | measure | native | kernel overlayfs | fuse-overlayfs | squashfuse |' ||
 	die "fs section: no squashfuse column"
 
+note "--assemble rebuilds the same report from results/, running nothing"
+cp "$W/out/RESULTS.md" "$W/RESULTS.first"
+BLAST_BENCH_DIR=$W/bench "$REPO/bench/run" --assemble --out "$W/out" 2>"$W/asm.err" ||
+	die "bench/run --assemble failed: $(cat "$W/asm.err")"
+cmp -s "$W/RESULTS.first" "$W/out/RESULTS.md" || die "--assemble changed the report"
+
 note "a suite that errors fails the run, loudly"
 rc=0
 BLAST_BENCH_DIR=$W/bench BLASTCTL=$W/no-such-blastctl "$REPO/bench/run" --runs 1 --workload small \
