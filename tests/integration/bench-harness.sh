@@ -53,8 +53,10 @@ for m in import_warm_s import_cold_s find_cold_s stat_cold_s read_cold_s import_
 	awk -v m="$m" -F'\t' '$1 == "fs" && $2 == "small" && $3 == m && $4 == "sqfs" && $6 != "nan" { f = 1 }
 		END { exit !f }' "$W/out/results.tsv" || die "results.tsv: no squashfuse $m row"
 done
-sed -n '/^## fs$/,/^## /p' "$W/out/RESULTS.md" | grep -q '^| workload | measure | native | kernel overlayfs | fuse-overlayfs | squashfuse |' ||
-	die "fs section: no squashfuse column"
+# (one awk: `sed | grep -q` under pipefail fails when grep exits first)
+awk '/^## / { fs = ($0 == "## fs") }
+	fs && index($0, "| workload | measure | native | kernel overlayfs | fuse-overlayfs | squashfuse |") == 1 { f = 1 }
+	END { exit !f }' "$W/out/RESULTS.md" || die "fs section: no squashfuse column"
 
 note "--assemble rebuilds the same report from results/, running nothing"
 cp "$W/out/RESULTS.md" "$W/RESULTS.first"
