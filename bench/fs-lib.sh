@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # bench/fs-lib.sh - helpers of bench/suite-fs.sh: mounting the variants
-# (kernel overlayfs, fuse-overlayfs, blastfs), unmounting them and waiting
+# (kernel overlayfs, fuse-overlayfs, squashfuse, blastfs), unmounting them and waiting
 # for their daemons, daemon CPU from /proc/PID/stat, and the cleanup that
 # the suite's EXIT trap runs so that no mount or daemon outlives a run, even
 # a failed or interrupted one. Sourced by suite-fs.sh; functions only.
@@ -94,6 +94,26 @@ fs_mount_fovl() {
 	}
 	FS_PID=${pids[0]}
 	fs_note_pid fuse-overlayfs "$FS_PID"
+}
+
+# fs_mount_sqfs IMG MNT: squashfuse serving a squashfs image read-only (it
+# daemonizes once mounted); FS_PID is its daemon, found by its exact
+# command line.
+fs_mount_sqfs() {
+	local err pids
+	mkdir -p "$2"
+	fs_note_mount fuse "$2"
+	err=$(squashfuse "$1" "$2" 2>&1) || {
+		bench_log "error: squashfuse $1 $2: $err"
+		return 1
+	}
+	mapfile -t pids < <(pgrep -x -f "squashfuse $1 $2")
+	[[ ${#pids[@]} -eq 1 ]] || {
+		bench_log "error: cannot tell the squashfuse daemon of $2 (${pids[*]:-none})"
+		return 1
+	}
+	FS_PID=${pids[0]}
+	fs_note_pid squashfuse "$FS_PID"
 }
 
 # fs_mount_blast HOME NAME MNT [BLASTFS OPTION...]: blastfs (returns once

@@ -1,16 +1,18 @@
 # SPDX-License-Identifier: MIT
 # bench/suite-fs.sh - the filesystem benchmark of issue 3 (and the import,
-# metadata, read and write parts of issue 8): each workload tree served four
+# metadata, read and write parts of issue 8): each workload tree served five
 # ways - the native directory, kernel overlayfs and fuse-overlayfs (lower =
-# the tree, empty upper), and blastfs (the tree imported into a fresh store) -
-# timed run by run interleaved (A B C D A B C D): the workload's imports warm
+# the tree, empty upper), squashfuse (read-only, a squashfs-zstd image of the
+# tree) and blastfs (the tree imported into a fresh store) - timed run by run
+# interleaved (A B C D E A B C D E): the workload's imports warm
 # and cold, a `find -type f` and a stat of every entry warm and cold, reading
 # every byte warm and cold, `cp -a` of the tree into an empty mount with its
 # unmount and a sync; blastfs with --threads 1 beside the default on the cold
 # import; then an offline pip install of the fixture wheels into a native
 # venv and into a `blastctl start`ed env, and `blastctl create` (first and
-# second) against `python3 -m venv`. The daemons' CPU (blastfs and
-# fuse-overlayfs, from /proc/PID/stat) is recorded over each timed run.
+# second) against `python3 -m venv`. The daemons' CPU (blastfs,
+# fuse-overlayfs and squashfuse, from /proc/PID/stat) is recorded over each
+# timed run.
 # Needs root (mount, drop_caches). Sourced by bench/run.
 # shellcheck shell=bash
 # shellcheck disable=SC2016 # backquotes in single quotes are Markdown
@@ -19,9 +21,10 @@
 . "$BENCH_DIR/fs-lib.sh"
 
 # The variants of the read-side figures, in table order.
-FS_VARIANTS=(native ovl fovl blast blast-c blast-t1)
+FS_VARIANTS=(native ovl fovl sqfs blast blast-c blast-t1)
 declare -A FS_LABEL=([native]='native' [ovl]='kernel overlayfs' [fovl]='fuse-overlayfs'
-	[blast]='blastfs' [blast-c]='blastfs, compacted' [blast-t1]='blastfs --threads 1')
+	[sqfs]='squashfuse' [blast]='blastfs' [blast-c]='blastfs, compacted'
+	[blast-t1]='blastfs --threads 1')
 
 # Per workload, set by fs_workload.
 FS_W=""        # workload name
@@ -31,7 +34,7 @@ FS_FILES=0     # regular files in the tree
 FS_BYTES=0     # their apparent bytes
 FS_IMPORTS=""  # the python -c statement timed
 declare -A FS_MNT=()  # variant -> mountpoint (native: the tree itself)
-declare -A FS_DPID=() # variant -> daemon pid (fovl, blast, blast-t1)
+declare -A FS_DPID=() # variant -> daemon pid (fovl, sqfs, blast, blast-c, blast-t1)
 FS_MPL=""      # MPLCONFIGDIR (outside every variant, the same for all)
 
 # fs_imports WORKLOAD: the modules whose import is timed. On the large
@@ -56,6 +59,7 @@ fs_mount_variant() { # VARIANT
 	native) return 0 ;;
 	ovl) fs_mount_overlay "$FS_T" "$FS_S/ovl/upper" "$FS_S/ovl/work" "$m" ;;
 	fovl) fs_mount_fovl "$FS_T" "$FS_S/fovl/upper" "$FS_S/fovl/work" "$m" ;;
+	sqfs) fs_mount_sqfs "$FS_S/tree.sqfs" "$m" ;;
 	blast) fs_mount_blast "$FS_S/home" w "$m" ;;
 	blast-c) fs_mount_blast "$FS_S/home-c" w "$m" ;;
 	blast-t1) fs_mount_blast "$FS_S/home" wt1 "$m" --threads 1 ;;
@@ -249,12 +253,16 @@ fs_workload() {
 	# recompressed (how reads fare from packs).
 	"$FS_BLASTCTL" --home "$FS_S/home-c" import w "$FS_T" >&2
 	"$FS_BLASTCTL" --home "$FS_S/home-c" compact >&2
-	FS_MNT=([native]=$FS_T [ovl]=$FS_S/m/ovl [fovl]=$FS_S/m/fovl
+	# squashfuse serves a squashfs-zstd image of the tree (built once,
+	# untimed; the store suite times mksquashfs itself).
+	mksquashfs "$FS_T" "$FS_S/tree.sqfs" -comp zstd -noappend -quiet -no-progress >&2
+	bench_tsv "$FS_W" image_B sqfs 0 "$(bench_size "$FS_S/tree.sqfs")" B
+	FS_MNT=([native]=$FS_T [ovl]=$FS_S/m/ovl [fovl]=$FS_S/m/fovl [sqfs]=$FS_S/m/sqfs
 		[blast]=$FS_S/m/blast [blast-c]=$FS_S/m/blast-c [blast-t1]=$FS_S/m/blast-t1)
 	for v in "${FS_VARIANTS[@]}"; do fs_mount_variant "$v"; done
 
 	# Warm: one untimed run of each figure per variant, then the runs.
-	FS_VLIST=(native ovl fovl blast blast-c)
+	FS_VLIST=(native ovl fovl sqfs blast blast-c)
 	for f in import find stat read; do
 		FS_FIG=${f}_warm
 		bench_log "fs: $1: $FS_FIG"
@@ -265,7 +273,7 @@ fs_workload() {
 	# Cold: before every timed run unmount, drop caches, mount again.
 	for f in import find stat read; do
 		FS_FIG=${f}_cold
-		FS_VLIST=(native ovl fovl blast blast-c)
+		FS_VLIST=(native ovl fovl sqfs blast blast-c)
 		[[ $f == import ]] && FS_VLIST+=(blast-t1)
 		bench_log "fs: $1: $FS_FIG"
 		bench_interleave "$BENCH_RUNS" fs_cold_run
@@ -397,8 +405,9 @@ fs_create() {
 fs_row() { # WORKLOAD METRIC LABEL PREC
 	local w=$1 m=$2 v cells=""
 	for v in "${FS_VARIANTS[@]}"; do cells+=$'\t'$(fs_cell "$4" "$w" "$m" "$v"); done
-	printf '%s\t%s%s\t%s\t%s\n' "$w" "$3" "$cells" \
-		"$(fs_cell 2 "$w" "${m%_s}_cpu_s" fovl)" "$(fs_cell 2 "$w" "${m%_s}_cpu_s" blast)"
+	printf '%s\t%s%s\t%s\t%s\t%s\n' "$w" "$3" "$cells" \
+		"$(fs_cell 2 "$w" "${m%_s}_cpu_s" fovl)" "$(fs_cell 2 "$w" "${m%_s}_cpu_s" sqfs)" \
+		"$(fs_cell 2 "$w" "${m%_s}_cpu_s" blast)"
 }
 fs_ratio_row() { # WORKLOAD METRIC LABEL
 	local w=$1 m=$2 v cells=""
@@ -406,7 +415,8 @@ fs_ratio_row() { # WORKLOAD METRIC LABEL
 		[[ $v == native ]] && { cells+=$'\t'; [[ -n $(bench_values "$w" "$m" native) ]] && cells+=1; continue; }
 		cells+=$'\t'$(fs_ratio_fmt "$w" "$m" "$v" native)
 	done
-	printf '%s\t%s%s\t%s\n' "$w" "$3" "$cells" "$(fs_ratio_fmt "$w" "$m" blast fovl)"
+	printf '%s\t%s%s\t%s\t%s\n' "$w" "$3" "$cells" "$(fs_ratio_fmt "$w" "$m" blast fovl)" \
+		"$(fs_ratio_fmt "$w" "$m" blast sqfs)"
 }
 
 FS_ROWS=(
@@ -457,12 +467,14 @@ fs_report() {
 
 Variants: **native** is the workload tree itself (ext4); **kernel overlayfs** and
 **fuse-overlayfs** have the tree as lower and an empty upper/work beside it on the same
-ext4; **blastfs** serves the tree imported (untimed) into a fresh store, mounted with
+ext4; **squashfuse** (read-only: no write figures) serves a squashfs image of the tree
+built once per workload, untimed, with `mksquashfs TREE IMG -comp zstd -noappend -quiet -no-progress`
+and mounted with `squashfuse IMG MNT`; **blastfs** serves the tree imported (untimed) into a fresh store, mounted with
 `blastfs --home H NAME MNT` (default 4 threads); **blastfs --threads 1** the same store
 (a second env name, every blob shared) mounted with `--threads 1`, on the cold import only.
 Runs are interleaved variant by variant (A B C D A B C D); ratios are to native, taken per
-run (variant/native of the same run) and then median (min–max); *blastfs / fuse-ovl* is
-the same per-run ratio between those two.
+run (variant/native of the same run) and then median (min–max); *blastfs / fuse-ovl* and
+*blastfs / squashfuse* are the same per-run ratio between those two.
 
 - *import*: the variant's own `bin/python` (a venv's interpreter finds its `pyvenv.cfg`
   and site-packages next to itself, so the whole import goes through the variant; the
@@ -486,7 +498,7 @@ the same per-run ratio between those two.
 - Times are wall seconds (CLOCK_MONOTONIC) around fork+exec+wait of the command, with
   the child reaped by a blocking wait (`fs_time` in `bench/fs-lib.sh`; lib.sh's
   `bench_time` polls the child with sleeps of up to 50 ms, which rounds short figures up).
-- *daemon CPU*: user+sys of the fuse-overlayfs and blastfs processes over the timed run
+- *daemon CPU*: user+sys of the fuse-overlayfs, squashfuse and blastfs processes over the timed run
   (`/proc/PID/stat` fields 14+15, all threads; write: over the `cp -a`).
 EOF
 	echo
@@ -505,8 +517,8 @@ EOF
 			fs_row "$w" write_MBps 'cp -a + unmount + sync, MB/s' 0
 			fs_row "$w" mount_s 'mount (cold remounts)' 3
 		} | bench_md_table workload measure "${FS_LABEL[native]}" "${FS_LABEL[ovl]}" \
-			"${FS_LABEL[fovl]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" "${FS_LABEL[blast-t1]}" \
-			'fuse-ovl CPU s' 'blastfs CPU s'
+			"${FS_LABEL[fovl]}" "${FS_LABEL[sqfs]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" \
+			"${FS_LABEL[blast-t1]}" 'fuse-ovl CPU s' 'squashfuse CPU s' 'blastfs CPU s'
 		echo
 		echo "### $w: ratio to native (per run)"
 		echo
@@ -517,7 +529,8 @@ EOF
 				[[ $m == write_umount_s ]] || fs_ratio_row "$w" "$m" "$label"
 			done
 		} | bench_md_table workload measure "${FS_LABEL[native]}" "${FS_LABEL[ovl]}" \
-			"${FS_LABEL[fovl]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" "${FS_LABEL[blast-t1]}" 'blastfs / fuse-ovl'
+			"${FS_LABEL[fovl]}" "${FS_LABEL[sqfs]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" \
+			"${FS_LABEL[blast-t1]}" 'blastfs / fuse-ovl' 'blastfs / squashfuse'
 		echo
 		echo
 		echo "FUSE requests reaching blastfs per timed run (median), the profile of the"
@@ -579,6 +592,10 @@ EOF
 		fs_verdict "$w: cold import faster than fuse-overlayfs" "$a" '<' 1 \
 			"$(printf 'blastfs/fuse-ovl %.2fx; %.3f s vs %.3f s' "$a" \
 				"$(bench_median_of "$w" import_cold_s blast)" "$(bench_median_of "$w" import_cold_s fovl)")"
+		a=$(fs_ratio_med "$w" import_cold_s blast sqfs)
+		fs_verdict "$w: cold import faster than squashfuse (issue 8)" "$a" '<' 1 \
+			"$(printf 'blastfs/squashfuse %.2fx; %.3f s vs %.3f s' "$a" \
+				"$(bench_median_of "$w" import_cold_s blast)" "$(bench_median_of "$w" import_cold_s sqfs)")"
 		for b in cold warm; do
 			a=$(fs_ratio_med "$w" "stat_${b}_s" blast fovl)
 			fs_verdict "$w: $b stat walk faster than fuse-overlayfs" "$a" '<' 1 \
@@ -595,7 +612,7 @@ EOF
 
 suite_fs() {
 	local w
-	bench_need fuse-overlayfs fusermount3 mount umount tar find pgrep
+	bench_need fuse-overlayfs squashfuse mksquashfs fusermount3 mount umount tar find pgrep
 	fs_suite_begin fs
 	FS_BUILT=$(date -u -r "$FS_BLASTFS_SRC" '+%Y-%m-%d %H:%M:%S UTC')
 	FS_MPL=$FS_ROOT/mplconfig

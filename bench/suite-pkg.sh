@@ -38,19 +38,28 @@ pk_pip() { # DIR ARGS...: the env's pip, quiet
 
 # ---- check on the 50-distribution env --------------------------------------
 
+# blastfs's CPU (user+sys, /proc/PID/stat) over each timed command that
+# runs while d50 is mounted, as check_cpu_s (PK_PID: d50's daemon).
+PK_PID=""
 pk_check_blast() {
-	local t
+	local t c0 c1
 	# check exits 1 (d50 has problems): the time is recorded all the same
 	cd "$FS_ROOT/d50"
+	c0=$(fs_cpu "$PK_PID")
 	fs_time t "$FS_BLASTCTL" --home "$PK_H" check >/dev/null 2>&1 || true
+	c1=$(fs_cpu "$PK_PID")
 	cd - >/dev/null
 	bench_tsv d50 check_s blastctl "$1" "$t" s
+	bench_tsv d50 check_cpu_s blastctl "$1" "$(bench_calc "$c1 - $c0")" s
 }
 
 pk_check_pip() {
-	local t
+	local t c0 c1
+	c0=$(fs_cpu "$PK_PID")
 	fs_time t "$FS_ROOT/d50/.blast/bin/python" -m pip check >/dev/null 2>&1 || true
+	c1=$(fs_cpu "$PK_PID")
 	bench_tsv d50 check_s pip "$1" "$t" s
+	bench_tsv d50 check_cpu_s pip "$1" "$(bench_calc "$c1 - $c0")" s
 }
 
 pk_d50() {
@@ -58,6 +67,7 @@ pk_d50() {
 	bench_log "pkg: 50 distributions"
 	pk_ctl create d50 --python /usr/bin/python3 >&2
 	pk_start d50 "$FS_ROOT/d50"
+	PK_PID=$FS_PID
 	pk_pip "$FS_ROOT/d50" install --no-index --no-deps "$PK_WHEELS"/pkgb_*.whl
 	lines_b=$(cd "$FS_ROOT/d50" && pk_ctl check 2>/dev/null | sort) || true
 	lines_p=$("$FS_ROOT/d50/.blast/bin/python" -m pip check 2>/dev/null | sort) || true
@@ -92,12 +102,15 @@ pk_real() {
 # ---- install time with and without the live layer --------------------------
 
 pk_install() { # RUN VARIANT ENVVAR
-	local i=$1 v=$2 name="in-$2-$1" t
+	local i=$1 v=$2 name="in-$2-$1" t c0 c1
 	pk_ctl create "$name" --python /usr/bin/python3 >&2
 	if [[ $v == on ]]; then pk_start "$name" "$FS_ROOT/$name"; else pk_start "$name" "$FS_ROOT/$name" BLASTFS_NO_PACKAGES=1; fi
+	c0=$(fs_cpu "$FS_PID")
 	fs_time t bash -c 'PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 "$1/.blast/bin/python" -m pip -q install --no-index --no-deps "$2"/pkgb_*.whl "$3" >&2' _ \
 		"$FS_ROOT/$name" "$PK_WHEELS" "$PK_MANY"
+	c1=$(fs_cpu "$FS_PID")
 	bench_tsv install install_s "$v" "$i" "$t" s
+	bench_tsv install install_cpu_s "$v" "$i" "$(bench_calc "$c1 - $c0")" s
 	pk_ctl kill "$name" >&2
 	pk_ctl destroy "$name" >&2
 }
@@ -123,6 +136,8 @@ pk_report() {
 				"$(bench_fmt_of 4 "$w" check_s blastctl)" "$(bench_fmt_of 3 "$w" check_s pip)" "$(pk_ratio "$w")"
 		done
 	} | bench_md_table env '>blastctl check (s)' '>pip check (s)' '>speed-up'
+	printf '\nblastfs CPU (user+sys of the mounted env'"'"'s daemon) over each command on the mounted env: blastctl check %s s, pip check %s s (the real envs are unmounted: no daemon).\n' \
+		"$(bench_fmt_of 3 d50 check_cpu_s blastctl)" "$(bench_fmt_of 3 d50 check_cpu_s pip)"
 	printf '\nTarget: 100x faster than `pip check`.\n\n'
 	for w in d50 "$@"; do
 		fs_verdict "check on $w 100x faster" \
@@ -133,10 +148,11 @@ pk_report() {
 	off=$(bench_median_of install install_s off)
 	printf '\n### pip install with and without the live package layer\n\n'
 	printf '50 crafted wheels and blast-many (2000 modules) with `pip install --no-deps` into a fresh clone, blastfs with the package layer and with `BLASTFS_NO_PACKAGES=1`, interleaved.\n\n'
-	printf 'with package layer\t%s\nwithout\t%s\noverhead\t%s %%\n' \
-		"$(bench_fmt_of 2 install install_s on)" "$(bench_fmt_of 2 install install_s off)" \
+	printf 'with package layer\t%s\t%s\nwithout\t%s\t%s\noverhead\t%s %%\t\n' \
+		"$(bench_fmt_of 2 install install_s on)" "$(bench_fmt_of 2 install install_cpu_s on)" \
+		"$(bench_fmt_of 2 install install_s off)" "$(bench_fmt_of 2 install install_cpu_s off)" \
 		"$(bench_calc "100 * ($on - $off) / $off")" |
-		bench_md_table variant '>install (s)'
+		bench_md_table variant '>install (s)' '>blastfs CPU (s)'
 }
 
 suite_pkg() {

@@ -151,7 +151,8 @@ interleaved (A B A B), $BENCH_RUNS runs, after one untimed warm-up run:
 imports), and \`find -printf %s\` over the whole tree (a stat of every
 entry). Cold runs unmount, drop the page cache, dentries and inodes, and
 mount again before each run. The ratio is the median of the per-run
-ratios, with their range.
+ratios, with their range. blastfs CPU is the daemon's user+sys
+(\`/proc/PID/stat\`, all threads) over each timed run.
 
 EOF
 	{
@@ -160,12 +161,14 @@ EOF
 				'stat_warm_s|stat walk, warm' 'stat_cold_s|stat walk, cold'; do
 				m=${r%%|*}
 				label=${r#*|}
-				printf '%s\t%s\t%s\t%s\t%s\n' "$w" "$label" \
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$label" \
 					"$(fs_cell 3 "$w" "$m" blast)" "$(fs_cell 3 "$w" "$m" blast-policy)" \
-					"$(fs_ratio_fmt "$w" "$m" blast-policy blast)"
+					"$(fs_ratio_fmt "$w" "$m" blast-policy blast)" \
+					"$(fs_cell 2 "$w" "${m%_s}_cpu_s" blast)" "$(fs_cell 2 "$w" "${m%_s}_cpu_s" blast-policy)"
 			done
 		done
-	} | bench_md_table workload figure '>no policy (s)' '>100 patterns (s)' '>ratio'
+	} | bench_md_table workload figure '>no policy (s)' '>100 patterns (s)' '>ratio' \
+		'>blastfs CPU, no policy (s)' '>blastfs CPU, 100 patterns (s)'
 	printf '\n'
 	for w in "$@"; do
 		for m in import_warm_s import_cold_s stat_warm_s stat_cold_s; do

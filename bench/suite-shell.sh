@@ -28,11 +28,13 @@ t0=$EPOCHREALTIME
 blast start w >/dev/null 2>&1 || exit 1
 t1=$EPOCHREALTIME
 [ "$VIRTUAL_ENV" = "$1/.blast" ] && [ "$(command -v python)" = "$1/.blast/bin/python" ] || exit 1
+pid=$(sed -n "s/^pid=//p" "$BLAST_HOME/run/w.info")
+cpu=$(sed "s/^.*) //" "/proc/$pid/stat" | awk -v t="$(getconf CLK_TCK)" "{ printf \"%.3f\", (\$12 + \$13) / t }")
 t2=$EPOCHREALTIME
 blast kill >/dev/null 2>&1 || exit 1
 t3=$EPOCHREALTIME
 [ -z "${VIRTUAL_ENV-}" ] || exit 1
-echo "$t0 $t1 $t2 $t3"
+echo "$t0 $t1 $t2 $t3 ${cpu:-nan}"
 '
 
 # One run of venv: prints "CREATE+ACTIVATE DEACTIVATE".
@@ -50,13 +52,16 @@ t3=$EPOCHREALTIME
 echo "$t0 $t1 $t2 $t3"
 '
 
-# sh_record VARIANT START_METRIC STOP_METRIC RUN "t0 t1 t2 t3"
+# sh_record VARIANT START_METRIC STOP_METRIC RUN "t0 t1 t2 t3 [CPU]": CPU
+# (blast only) is blastfs's user+sys from its birth (inside `blast start`)
+# until just after the prompt returned: its CPU over the start figure.
 sh_record() {
-	local t0 t1 t2 t3
-	read -r t0 t1 t2 t3 <<<"$5"
+	local t0 t1 t2 t3 cpu
+	read -r t0 t1 t2 t3 cpu <<<"$5"
 	[[ -n $t3 ]] || bench_die "shell: $1 run $4 printed no times"
 	bench_tsv "$SH_W" "$2" "$1" "$4" "$(bench_calc "$t1 - $t0")" s
 	bench_tsv "$SH_W" "$3" "$1" "$4" "$(bench_calc "$t3 - $t2")" s
+	[[ -z $cpu ]] || bench_tsv "$SH_W" "${2%_s}_cpu_s" "$1" "$4" "$cpu" s
 }
 
 sh_run_blast() {
@@ -107,6 +112,8 @@ sh_report() {
 	base=$(bench_median_of "$SH_W" start_s venv-without-pip)
 	ratio=$(bench_calc "$base / $b")
 	printf -- '- vs `python -m venv --without-pip` + activate: %.1fx faster (medians)\n' "$ratio"
+	printf -- '- blastfs CPU over `blast start` (user+sys of the daemon from its start until the prompt returned): %s s; over `blast kill`: not measured (the daemon exits inside it)\n' \
+		"$(bench_fmt_of 3 "$SH_W" start_cpu_s blast)"
 	printf -- '- load average at the end of the suite: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

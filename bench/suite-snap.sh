@@ -57,13 +57,22 @@ sn_run() {
 	# Mounted: write a file, save; write another (unsaved), load the
 	# snapshot just saved (the unsaved state is saved automatically first,
 	# inside the timed command) and check that the second file is gone.
+	# blastfs's own CPU over each timed command (save_cpu_s, load_cpu_s:
+	# the daemon's user+sys before and after; "nan" if it was replaced).
+	local c0 c1
 	sn_start w "$SN_D"
 	sn_write "$m/$SN_SPREL/snapbench_m$i.a"
+	c0=$(fs_cpu "$FS_PID")
 	fs_time t "$FS_BLASTCTL" --home "$SN_H" save w "m$i" >&2
+	c1=$(fs_cpu "$FS_PID")
 	bench_tsv "$SN_W" save_s blast-mounted "$i" "$t" s
+	bench_tsv "$SN_W" save_cpu_s blast-mounted "$i" "$(bench_calc "$c1 - $c0")" s
 	sn_write "$m/$SN_SPREL/snapbench_m$i.b"
+	c0=$(fs_cpu "$FS_PID")
 	fs_time t "$FS_BLASTCTL" --home "$SN_H" load w "m$i" >&2
+	c1=$(fs_cpu "$FS_PID")
 	bench_tsv "$SN_W" load_s blast-mounted "$i" "$t" s
+	bench_tsv "$SN_W" load_cpu_s blast-mounted "$i" "$(bench_calc "$c1 - $c0")" s
 	[[ -e $m/$SN_SPREL/snapbench_m$i.a && ! -e $m/$SN_SPREL/snapbench_m$i.b ]] ||
 		bench_die "snap: $SN_W: mounted load of m$i did not give m$i's tree"
 	sn_kill w
@@ -209,7 +218,16 @@ sn_report() {
 			done
 		done
 	} | bench_md_table workload method '>save (ms)' '>load / restore (ms)'
-	printf '\n'
+	printf '\nblastfs CPU (user+sys of the daemon, `/proc/PID/stat`) over the mounted\n'
+	printf 'save and load commands, ms: '
+	local sep=''
+	for w in "$@"; do
+		printf '%s%s save %s, load %s' "$sep" "$w" "$(sn_ms "$w" save_cpu_s blast-mounted)" \
+			"$(sn_ms "$w" load_cpu_s blast-mounted)"
+		sep='; '
+	done
+	printf ' (unmounted: no daemon runs; counted in clock ticks of %s ms, so mostly 0).\n\n' \
+		"$((1000 / FS_TICK))"
 
 	printf 'Clones: `blastctl create cK --from w` (K = 1..%d, the source unmounted)\n' "$SN_CLONES"
 	printf 'against `cp -a` of the env; then each clone gets one small package\n'
