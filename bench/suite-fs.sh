@@ -21,10 +21,10 @@
 . "$BENCH_DIR/fs-lib.sh"
 
 # The variants of the read-side figures, in table order.
-FS_VARIANTS=(native ovl fovl sqfs blast blast-c blast-t1)
+FS_VARIANTS=(native ovl fovl sqfs blast blast-c blast-t1 blast-s0)
 declare -A FS_LABEL=([native]='native' [ovl]='kernel overlayfs' [fovl]='fuse-overlayfs'
 	[sqfs]='squashfuse' [blast]='blastfs' [blast-c]='blastfs, compacted'
-	[blast-t1]='blastfs --threads 1')
+	[blast-t1]='blastfs --threads 1' [blast-s0]='blastfs --spin-us 0')
 
 # Per workload, set by fs_workload.
 FS_W=""        # workload name
@@ -34,7 +34,7 @@ FS_FILES=0     # regular files in the tree
 FS_BYTES=0     # their apparent bytes
 FS_IMPORTS=""  # the python -c statement timed
 declare -A FS_MNT=()  # variant -> mountpoint (native: the tree itself)
-declare -A FS_DPID=() # variant -> daemon pid (fovl, sqfs, blast, blast-c, blast-t1)
+declare -A FS_DPID=() # variant -> daemon pid (fovl, sqfs, blast, blast-c, blast-t1, blast-s0)
 FS_MPL=""      # MPLCONFIGDIR (outside every variant, the same for all)
 
 # fs_imports WORKLOAD: the modules whose import is timed. On the large
@@ -63,6 +63,7 @@ fs_mount_variant() { # VARIANT
 	blast) fs_mount_blast "$FS_S/home" w "$m" ;;
 	blast-c) fs_mount_blast "$FS_S/home-c" w "$m" ;;
 	blast-t1) fs_mount_blast "$FS_S/home" wt1 "$m" --threads 1 ;;
+	blast-s0) fs_mount_blast "$FS_S/home" ws0 "$m" --spin-us 0 ;;
 	esac
 	FS_DPID[$v]=$FS_PID
 }
@@ -249,6 +250,8 @@ fs_workload() {
 	# is refused; the second import shares every blob).
 	"$FS_BLASTCTL" --home "$FS_S/home" import w "$FS_T" >&2
 	"$FS_BLASTCTL" --home "$FS_S/home" import wt1 "$FS_T" >&2
+	# ... and as `ws0` for the mount without the request loop's spin.
+	"$FS_BLASTCTL" --home "$FS_S/home" import ws0 "$FS_T" >&2
 	# blast-c: the same tree in a store that `blastctl compact` packed and
 	# recompressed (how reads fare from packs).
 	"$FS_BLASTCTL" --home "$FS_S/home-c" import w "$FS_T" >&2
@@ -258,12 +261,14 @@ fs_workload() {
 	mksquashfs "$FS_T" "$FS_S/tree.sqfs" -comp zstd -noappend -quiet -no-progress >&2
 	bench_tsv "$FS_W" image_B sqfs 0 "$(bench_size "$FS_S/tree.sqfs")" B
 	FS_MNT=([native]=$FS_T [ovl]=$FS_S/m/ovl [fovl]=$FS_S/m/fovl [sqfs]=$FS_S/m/sqfs
-		[blast]=$FS_S/m/blast [blast-c]=$FS_S/m/blast-c [blast-t1]=$FS_S/m/blast-t1)
+		[blast]=$FS_S/m/blast [blast-c]=$FS_S/m/blast-c [blast-t1]=$FS_S/m/blast-t1
+		[blast-s0]=$FS_S/m/blast-s0)
 	for v in "${FS_VARIANTS[@]}"; do fs_mount_variant "$v"; done
 
 	# Warm: one untimed run of each figure per variant, then the runs.
-	FS_VLIST=(native ovl fovl sqfs blast blast-c)
 	for f in import find stat read; do
+		FS_VLIST=(native ovl fovl sqfs blast blast-c)
+		[[ $f == import ]] && FS_VLIST+=(blast-s0)
 		FS_FIG=${f}_warm
 		bench_log "fs: $1: $FS_FIG"
 		for v in "${FS_VLIST[@]}"; do fs_measure "$FS_FIG" "$v" 0; done
@@ -274,7 +279,7 @@ fs_workload() {
 	for f in import find stat read; do
 		FS_FIG=${f}_cold
 		FS_VLIST=(native ovl fovl sqfs blast blast-c)
-		[[ $f == import ]] && FS_VLIST+=(blast-t1)
+		[[ $f == import ]] && FS_VLIST+=(blast-t1 blast-s0)
 		bench_log "fs: $1: $FS_FIG"
 		bench_interleave "$BENCH_RUNS" fs_cold_run
 	done
@@ -471,7 +476,9 @@ ext4; **squashfuse** (read-only: no write figures) serves a squashfs image of th
 built once per workload, untimed, with `mksquashfs TREE IMG -comp zstd -noappend -quiet -no-progress`
 and mounted with `squashfuse IMG MNT`; **blastfs** serves the tree imported (untimed) into a fresh store, mounted with
 `blastfs --home H NAME MNT` (default 4 threads); **blastfs --threads 1** the same store
-(a second env name, every blob shared) mounted with `--threads 1`, on the cold import only.
+(a second env name, every blob shared) mounted with `--threads 1`, on the cold import only;
+**blastfs --spin-us 0** likewise (a third env name) without the request loop's spin
+(fs/loop.c), on the warm and cold import.
 Runs are interleaved variant by variant (A B C D A B C D); ratios are to native, taken per
 run (variant/native of the same run) and then median (min–max); *blastfs / fuse-ovl* and
 *blastfs / squashfuse* are the same per-run ratio between those two.
@@ -518,7 +525,8 @@ EOF
 			fs_row "$w" mount_s 'mount (cold remounts)' 3
 		} | bench_md_table workload measure "${FS_LABEL[native]}" "${FS_LABEL[ovl]}" \
 			"${FS_LABEL[fovl]}" "${FS_LABEL[sqfs]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" \
-			"${FS_LABEL[blast-t1]}" 'fuse-ovl CPU s' 'squashfuse CPU s' 'blastfs CPU s'
+			"${FS_LABEL[blast-t1]}" "${FS_LABEL[blast-s0]}" 'fuse-ovl CPU s' 'squashfuse CPU s' \
+			'blastfs CPU s'
 		echo
 		echo "### $w: ratio to native (per run)"
 		echo
@@ -530,7 +538,7 @@ EOF
 			done
 		} | bench_md_table workload measure "${FS_LABEL[native]}" "${FS_LABEL[ovl]}" \
 			"${FS_LABEL[fovl]}" "${FS_LABEL[sqfs]}" "${FS_LABEL[blast]}" "${FS_LABEL[blast-c]}" \
-			"${FS_LABEL[blast-t1]}" 'blastfs / fuse-ovl' 'blastfs / squashfuse'
+			"${FS_LABEL[blast-t1]}" "${FS_LABEL[blast-s0]}" 'blastfs / fuse-ovl' 'blastfs / squashfuse'
 		echo
 		echo
 		echo "FUSE requests reaching blastfs per timed run (median), the profile of the"
@@ -542,6 +550,10 @@ EOF
 		echo
 		printf -- '- threads knob, cold import: blastfs --threads 1 / default (4), per run: %s\n' \
 			"$(fs_ratio_fmt "$w" import_cold_s blast-t1 blast)"
+		printf -- '- spin knob (fs/loop.c), warm import: blastfs --spin-us 0 / default (100), per run: %s\n' \
+			"$(fs_ratio_fmt "$w" import_warm_s blast-s0 blast)"
+		printf -- '- spin knob, cold import: blastfs --spin-us 0 / default (100), per run: %s\n' \
+			"$(fs_ratio_fmt "$w" import_cold_s blast-s0 blast)"
 		fs_sanity "$w"
 		echo
 	done
