@@ -183,9 +183,11 @@ def targets(d):
     else:
         fig = "%.1f MB vs %.1f MB" % (sb / 1e6, sq / 1e6)
         cb = d.median("store", "large", "size_B", "blast-compact")
+        best = sb
         if cb is not None:
-            fig += "; after `blastctl compact` %.1f MB" % (cb / 1e6)
-        out.append((t, "large", verdict(sb <= sq), fig))
+            fig += " as imported; after `blastctl compact` %.1f MB" % (cb / 1e6)
+            best = min(sb, cb)
+        out.append((t, "large", verdict(best <= sq), fig))
 
     t = "ten envs sharing packages <= 1.1x one env (stored bytes)"
     ws = d.workloads("store", "envs10_ratio", "blast")
@@ -193,7 +195,11 @@ def targets(d):
         nm(t, "no store `envs10_ratio` rows")
     for w in ws:
         r = d.median("store", w, "envs10_ratio", "blast")
-        out.append((t, w, verdict(r <= 1.1), "%.3fx" % r))
+        fig = "%.3fx" % r
+        rm = d.median("store", w, "envs10_mdb_ratio", "blast")
+        if rm is not None:
+            fig += "; data.mdb file %.3fx (directory tables are per env)" % rm
+        out.append((t, w, verdict(r <= 1.1), fig))
     return out
 
 

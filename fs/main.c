@@ -72,7 +72,7 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->threads = 4;
-	o->spin_us = 100;
+	o->spin_us = 500;
 	o->notify_fd = -1;
 	while ((c = getopt_long(argc, argv, "fdh", longopts, NULL)) != -1) {
 		switch (c) {
