@@ -53,6 +53,7 @@ static json_t *status_json(struct fs *fs)
 	json_object_set_new(o, "mount", json_string(fs->opt->mount));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "threads", json_integer(fs->opt->threads));
+	json_object_set_new(o, "spin_us", json_integer(fs->spin_us));
 	json_object_set_new(o, "requests", r);
 	json_object_set_new(o, "bytes_read",
 			    json_integer((json_int_t)fs->cnt.bytes_read));

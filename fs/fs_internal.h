@@ -144,12 +144,15 @@ struct fs {
 	char run_info[4096], run_sock[4096];
 	struct fs_pol *pol; /* policy.c */
 	atomic_bool pol_on; /* a policy with filesystem rules is loaded */
+	unsigned spin_us;   /* the request loop's spin in effect (loop.c) */
 };
 
-/* loop.c: serve requests on threads workers until the session ends;
- * the receiving thread polls the device for spin_us after each request
- * before it sleeps. 0 or -errno. */
-int fs_loop(struct fuse_session *se, unsigned threads, unsigned spin_us);
+/* loop.c: serve fs->se's requests on opt->threads workers until the
+ * session ends; the receiving thread polls the device for fs->spin_us
+ * after each request before it sleeps. 0 or -errno. */
+int fs_loop(struct fs *fs);
+/* The spin to use for a requested one: 0 with one usable CPU. */
+unsigned fs_loop_spin(unsigned spin_us);
 
 /* node.c */
 int fs_nodes_init(struct fs *fs, uint64_t root_fid);

@@ -177,22 +177,29 @@ out:
 	return NULL;
 }
 
-int fs_loop(struct fuse_session *se, unsigned threads, unsigned spin_us)
+unsigned fs_loop_spin(unsigned spin_us)
 {
+	cpu_set_t cpus;
+
+	/* with one CPU a spinner only delays the client it waits for */
+	if (!sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) < 2)
+		return 0;
+	return spin_us;
+}
+
+int fs_loop(struct fs *fs)
+{
+	unsigned threads = (unsigned)fs->opt->threads;
 	struct loop lp;
 	pthread_t *tids;
 	sigset_t all, old;
-	cpu_set_t cpus;
 	unsigned started = 0;
 	int fl;
 
 	memset(&lp, 0, sizeof(lp));
-	lp.se = se;
-	lp.fd = fuse_session_fd(se);
-	lp.spin_ns = (int64_t)spin_us * 1000;
-	/* with one CPU a spinner only delays the client it waits for */
-	if (!sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) < 2)
-		lp.spin_ns = 0;
+	lp.se = fs->se;
+	lp.fd = fuse_session_fd(fs->se);
+	lp.spin_ns = (int64_t)fs->spin_us * 1000;
 	fl = fcntl(lp.fd, F_GETFL);
 	if (fl < 0 || fcntl(lp.fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
@@ -214,6 +221,6 @@ int fs_loop(struct fuse_session *se, unsigned threads, unsigned spin_us)
 	free(tids);
 	pthread_cond_destroy(&lp.cv);
 	pthread_mutex_destroy(&lp.mu);
-	fuse_session_reset(se);
+	fuse_session_reset(fs->se);
 	return lp.err;
 }

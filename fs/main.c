@@ -423,8 +423,7 @@ static int serve(struct fs *fs)
 		err = -EAGAIN;
 		goto out_ctl;
 	}
-	err = fs_loop(fs->se, (unsigned)fs->opt->threads,
-		      (unsigned)fs->opt->spin_us);
+	err = fs_loop(fs);
 	sync_stop(fs);
 out_ctl:
 	if (fs_seal_all(fs) || store_sync(fs->st))
@@ -501,6 +500,7 @@ int fs_run(const struct fs_options *o)
 	/* benchmarks measure what the package layer costs by turning it off */
 	struct fs fs = {.opt = o,
 			.ctl_fd = -1,
+			.spin_us = fs_loop_spin((unsigned)o->spin_us),
 			.pkg_off = getenv("BLASTFS_NO_PACKAGES") != NULL};
 	char logpath[PATH_MAX + 64];
 	struct stat sb;

@@ -6,8 +6,9 @@
 # readers (creates, writes, fsyncs, renames, reads of each other's files,
 # isatty on every open) get exact content; SIGTERM ends the daemon
 # promptly even while it spins or sleeps (its mount goes away, exit 0),
-# and what was closed before is intact after a remount; bad --spin-us
-# values are usage errors.
+# and what was closed before is intact after a remount; status shows the
+# spin in effect, none when the daemon may use one CPU only; bad
+# --spin-us values are usage errors.
 set -euo pipefail
 # shellcheck source=tests/integration/fs-lib.sh
 . "$(dirname "$0")/fs-lib.sh"
@@ -86,12 +87,21 @@ term_daemon() {
 	! is_mounted "$MNT" || die "$MNT still mounted after the daemon exited"
 }
 
+# spin_in_effect: the daemon's spin_us as `blastctl status` reports it
+spin_in_effect() {
+	bctl status lp --json | "$BLAST_TEST_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["spin_us"])'
+}
+
 round=0
 for opts in "--threads 1 --spin-us 0" "--threads 4" "--threads 2 --spin-us 100000"; do
 	round=$((round + 1))
 	note "blastfs $opts: 8 concurrent workers"
 	# shellcheck disable=SC2086 # word splitting intended
 	fs_mount lp "$MNT" $opts
+	case $round in
+	1) want=0 ;; 2) want=500 ;; 3) want=100000 ;;
+	esac
+	assert_eq "$want" "$(spin_in_effect)" "spin in effect with $opts"
 	work "$round"
 	if [ "$round" -eq 2 ]; then
 		sleep 2 # idle: the leader has stopped spinning and sleeps in poll()
@@ -102,6 +112,20 @@ for opts in "--threads 1 --spin-us 0" "--threads 4" "--threads 2 --spin-us 10000
 	for r in $(seq "$round"); do verify "$r"; done
 	fs_umount lp "$MNT"
 done
+
+note "one usable CPU: no spin, and still correct"
+cat >"$W/blastfs-1cpu" <<EOF2
+#!/bin/sh
+exec taskset -c 0 "$BLASTFS" "\$@"
+EOF2
+chmod +x "$W/blastfs-1cpu"
+REAL_BLASTFS=$BLASTFS
+BLASTFS=$W/blastfs-1cpu
+fs_mount lp "$MNT" --threads 2 --spin-us 1000
+BLASTFS=$REAL_BLASTFS
+assert_eq 0 "$(spin_in_effect)" "spin in effect on one CPU"
+work 4
+fs_umount lp "$MNT"
 
 note "bad --spin-us values are usage errors"
 for v in -1 abc 100001 ""; do
