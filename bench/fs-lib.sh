@@ -77,43 +77,36 @@ fs_mount_overlay() {
 	FS_PID=""
 }
 
-# fs_mount_fovl LOWER UPPER WORK MNT: fuse-overlayfs (it daemonizes once
-# mounted); FS_PID is its daemon, found by its exact command line.
-fs_mount_fovl() {
-	local err pids
-	mkdir -p "$2" "$3" "$4"
-	fs_note_mount fuse "$4"
-	err=$(fuse-overlayfs -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" 2>&1) || {
-		bench_log "error: fuse-overlayfs $4: $err"
+# _fs_mount_fuse LABEL MNT CMD...: run CMD, a FUSE daemon that daemonizes
+# once mounted on MNT; FS_PID is its daemon, found by its exact command
+# line.
+_fs_mount_fuse() {
+	local label=$1 mnt=$2 err pids
+	shift 2
+	fs_note_mount fuse "$mnt"
+	err=$("$@" 2>&1) || {
+		bench_log "error: $label $mnt: $err"
 		return 1
 	}
-	mapfile -t pids < <(pgrep -x -f "fuse-overlayfs -o lowerdir=$1,upperdir=$2,workdir=$3 $4")
+	mapfile -t pids < <(pgrep -x -f "$*")
 	[[ ${#pids[@]} -eq 1 ]] || {
-		bench_log "error: cannot tell the fuse-overlayfs daemon of $4 (${pids[*]:-none})"
+		bench_log "error: cannot tell the $label daemon of $mnt (${pids[*]:-none})"
 		return 1
 	}
 	FS_PID=${pids[0]}
-	fs_note_pid fuse-overlayfs "$FS_PID"
+	fs_note_pid "$label" "$FS_PID"
 }
 
-# fs_mount_sqfs IMG MNT: squashfuse serving a squashfs image read-only (it
-# daemonizes once mounted); FS_PID is its daemon, found by its exact
-# command line.
+# fs_mount_fovl LOWER UPPER WORK MNT: fuse-overlayfs.
+fs_mount_fovl() {
+	mkdir -p "$2" "$3" "$4"
+	_fs_mount_fuse fuse-overlayfs "$4" fuse-overlayfs -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4"
+}
+
+# fs_mount_sqfs IMG MNT: squashfuse serving a squashfs image read-only.
 fs_mount_sqfs() {
-	local err pids
 	mkdir -p "$2"
-	fs_note_mount fuse "$2"
-	err=$(squashfuse "$1" "$2" 2>&1) || {
-		bench_log "error: squashfuse $1 $2: $err"
-		return 1
-	}
-	mapfile -t pids < <(pgrep -x -f "squashfuse $1 $2")
-	[[ ${#pids[@]} -eq 1 ]] || {
-		bench_log "error: cannot tell the squashfuse daemon of $2 (${pids[*]:-none})"
-		return 1
-	}
-	FS_PID=${pids[0]}
-	fs_note_pid squashfuse "$FS_PID"
+	_fs_mount_fuse squashfuse "$2" squashfuse "$1" "$2"
 }
 
 # fs_mount_blast HOME NAME MNT [BLASTFS OPTION...]: blastfs (returns once
