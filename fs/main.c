@@ -55,6 +55,20 @@ static void usage(void)
 			"NAME MOUNTPOINT\n");
 }
 
+static int parse_spin(const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (!*arg || *end || v < 0 || v > 100000) {
+		fprintf(stderr, "blastfs: --spin-us (BLASTFS_SPIN_US) takes 0 "
+				"to 100000 microseconds\n");
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 int fs_options_parse(int argc, char **argv, struct fs_options *o)
 {
 	static const struct option longopts[] = {
@@ -73,6 +87,10 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	memset(o, 0, sizeof(*o));
 	o->threads = 4;
 	o->spin_us = 500;
+	/* blastctl start passes the environment on: the default for it */
+	if (getenv("BLASTFS_SPIN_US") &&
+	    parse_spin(getenv("BLASTFS_SPIN_US"), &o->spin_us))
+		return 2;
 	o->notify_fd = -1;
 	while ((c = getopt_long(argc, argv, "fdh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -96,13 +114,8 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 			}
 			break;
 		case 's':
-			o->spin_us = (int)strtol(optarg, &end, 10);
-			if (!*optarg || *end || o->spin_us < 0 ||
-			    o->spin_us > 100000) {
-				fprintf(stderr, "blastfs: --spin-us takes 0 "
-						"to 100000\n");
+			if (parse_spin(optarg, &o->spin_us))
 				return 2;
-			}
 			break;
 		case 'n':
 			o->notify_fd = (int)strtol(optarg, &end, 10);

@@ -127,6 +127,18 @@ assert_eq 0 "$(spin_in_effect)" "spin in effect on one CPU"
 work 4
 fs_umount lp "$MNT"
 
+note "BLASTFS_SPIN_US sets the default (blastctl start passes it on)"
+BLASTFS_SPIN_US=250 fs_mount lp "$MNT"
+assert_eq 250 "$(spin_in_effect)" "spin in effect with BLASTFS_SPIN_US=250"
+fs_umount lp "$MNT"
+BLASTFS_SPIN_US=0 fs_mount lp "$MNT" --spin-us 42
+assert_eq 42 "$(spin_in_effect)" "--spin-us wins over BLASTFS_SPIN_US"
+fs_umount lp "$MNT"
+rc=0
+BLASTFS_SPIN_US=lots "$BLASTFS" --home "$H" lp "$MNT" >"$W/out" 2>"$W/err" </dev/null || rc=$?
+assert_eq 2 "$rc" "exit code of blastfs with BLASTFS_SPIN_US=lots"
+assert_contains "$(cat "$W/err")" "BLASTFS_SPIN_US" "stderr of blastfs with BLASTFS_SPIN_US=lots"
+
 note "bad --spin-us values are usage errors"
 for v in -1 abc 100001 ""; do
 	rc=0
