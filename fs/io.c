@@ -162,6 +162,24 @@ out_unlock:
 	return err;
 }
 
+/* Hash content, and compress it only when the store does not have it
+ * yet: a pip install or cp -a of packages other envs hold mostly dedups,
+ * and zstd was most of a seal's CPU. */
+static int prepare_new(struct fs *fs, const void *data, size_t len,
+		       struct store_blob_prep **out)
+{
+	struct store_txn *t;
+	int known = 0, err = store_blob_prepare_lazy(data, len, out);
+
+	if (err)
+		return err;
+	if (!fs_rtxn(fs, &t)) {
+		known = store_blob_known(t, *out);
+		fs_rtxn_done(t);
+	}
+	return known == 1 ? 0 : store_blob_prep_compress(*out);
+}
+
 int fs_seal(struct fs *fs, struct node *n)
 {
 	struct store_blob_prep *prep = NULL;
@@ -195,7 +213,7 @@ int fs_seal(struct fs *fs, struct node *n)
 	else if (!copy)
 		err = -ENOMEM;
 	else if (len > STORE_INLINE_MAX)
-		err = store_blob_prepare(copy, len, &prep);
+		err = prepare_new(fs, copy, len, &prep);
 	if (!err)
 		err = seal_commit(fs, n, copy, len, &a, prep, &blob, &dup);
 	store_blob_prep_free(prep);

@@ -3,7 +3,9 @@
  * blob.c - content-addressed blobs: XXH3-128 identity, zstd level 3 per
  * chunk (raw when that does not shrink), whole up to 256 KiB and 128 KiB
  * chunks above, so a read decompresses only the chunks it touches. Hashing
- * and compression happen in store_blob_prepare, outside any txn.
+ * and compression happen in store_blob_prepare, outside any txn; a lazy
+ * prep is only hashed, so content the store already has is never
+ * compressed (store_blob_known, then store_blob_prep_compress).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@ struct store_blob_prep {
 	uint32_t nchunks;
 	unsigned char *raw; /* the content, kept for the dedup compare */
 	int fd;		    /* or (large files) where to read it again */
+	bool packed;	    /* chunks compressed (lazy preps: on demand) */
 	struct prep_chunk *chunks;
 };
 
@@ -153,18 +156,44 @@ static int compress_chunk(ZSTD_CCtx *cctx, const unsigned char *src, size_t len,
 }
 
 /* Takes ownership of raw (malloc'd, size bytes). */
-static int prep_from_raw(unsigned char *raw, uint64_t size,
+/* Compress a prep's chunks (raw ones stay raw), once. */
+static int prep_pack(struct store_blob_prep *p)
+{
+	ZSTD_CCtx *cctx = thread_cctx();
+	uint64_t span = chunk_span(p->size, p->nchunks);
+	uint32_t i;
+	int err;
+
+	if (p->packed)
+		return 0;
+	if (!cctx)
+		return -ENOMEM;
+	p->stored = 0;
+	for (i = 0; i < p->nchunks; i++) {
+		uint64_t off = (uint64_t)i * span;
+		uint64_t len = p->size - off < span ? p->size - off : span;
+
+		err = compress_chunk(cctx, p->raw + off, len, &p->chunks[i]);
+		if (err)
+			return err;
+		p->stored += p->chunks[i].len + CHUNK_HDR;
+	}
+	p->packed = true;
+	return 0;
+}
+
+/* Hash raw (taken over) and its chunks; compress them too when pack. */
+static int prep_from_raw(unsigned char *raw, uint64_t size, bool pack,
 			 struct store_blob_prep **out)
 {
 	struct store_blob_prep *p;
-	ZSTD_CCtx *cctx = thread_cctx();
 	XXH128_hash_t h;
 	uint64_t span;
 	uint32_t i;
 	int err = -ENOMEM;
 
 	p = store_calloc(1, sizeof(*p));
-	if (!p || !cctx)
+	if (!p)
 		goto out_raw;
 	p->raw = raw;
 	p->fd = -1;
@@ -183,12 +212,11 @@ static int prep_from_raw(unsigned char *raw, uint64_t size,
 		uint64_t off = (uint64_t)i * span;
 		uint64_t len = size - off < span ? size - off : span;
 
-		err = compress_chunk(cctx, raw + off, len, &p->chunks[i]);
-		if (err)
-			goto out_prep;
 		p->chunks[i].check = XXH3_64bits(raw + off, len);
-		p->stored += p->chunks[i].len + CHUNK_HDR;
 	}
+	err = pack ? prep_pack(p) : 0;
+	if (err)
+		goto out_prep;
 	*out = p;
 	return 0;
 out_raw:
@@ -200,15 +228,40 @@ out_prep:
 	return err;
 }
 
-int store_blob_prepare(const void *data, size_t len,
-		       struct store_blob_prep **out)
+static int prepare_copy(const void *data, size_t len, bool pack,
+			struct store_blob_prep **out)
 {
 	unsigned char *raw = store_malloc(len ? len : 1);
 
 	if (!raw)
 		return -ENOMEM;
 	memcpy(raw, data, len);
-	return prep_from_raw(raw, len, out);
+	return prep_from_raw(raw, len, pack, out);
+}
+
+int store_blob_prepare(const void *data, size_t len,
+		       struct store_blob_prep **out)
+{
+	return prepare_copy(data, len, true, out);
+}
+
+int store_blob_prepare_lazy(const void *data, size_t len,
+			    struct store_blob_prep **out)
+{
+	return prepare_copy(data, len, false, out);
+}
+
+int store_blob_prep_compress(struct store_blob_prep *p)
+{
+	return prep_pack(p);
+}
+
+int store_blob_known(struct store_txn *t, const struct store_blob_prep *p)
+{
+	MDB_val k = {16, (void *)p->hash.b}, v;
+	int err = store_get(t, DB_BLOBIDX, &k, &v);
+
+	return err == -ENOENT ? 0 : err ? err : 1;
 }
 
 /* pread exactly len bytes at off (a short file is -EIO). */
@@ -270,6 +323,7 @@ static int prep_stream(int fd, uint64_t size, struct store_blob_prep **out)
 	h = XXH3_128bits_digest(hs);
 	put_be64(p->hash.b, h.high64);
 	put_be64(p->hash.b + 8, h.low64);
+	p->packed = true;
 	p->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	err = p->fd < 0 ? -errno : 0;
 out:
@@ -282,7 +336,8 @@ out:
 	return err;
 }
 
-int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out)
+static int prepare_fd(int fd, uint64_t len, bool pack,
+		      struct store_blob_prep **out)
 {
 	unsigned char *raw;
 	int err;
@@ -297,7 +352,18 @@ int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out)
 		free(raw);
 		return err;
 	}
-	return prep_from_raw(raw, len, out);
+	return prep_from_raw(raw, len, pack, out);
+}
+
+int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out)
+{
+	return prepare_fd(fd, len, true, out);
+}
+
+int store_blob_prepare_fd_lazy(int fd, uint64_t len,
+			       struct store_blob_prep **out)
+{
+	return prepare_fd(fd, len, false, out);
 }
 
 /* Raw bytes of chunk i of a prep: in memory, or read into buf. */
@@ -562,7 +628,7 @@ static int chunks_put(struct store_txn *t, uint64_t id,
 	return err;
 }
 
-int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
+int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
 		      uint64_t *out, bool *deduped)
 {
 	struct store_blob_info bi = {0};
@@ -600,7 +666,10 @@ int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
 	} else if (err != -ENOENT) {
 		return err;
 	}
-	err = store_meta_next(t, "next_blob", &id);
+	/* a lazy prep of new content is compressed here, in the txn */
+	err = prep_pack(p);
+	if (!err)
+		err = store_meta_next(t, "next_blob", &id);
 	if (err)
 		return err;
 	bi.id = id;

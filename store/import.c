@@ -221,6 +221,28 @@ static int walk(struct import *im, int dfd, const char *rel, struct inode *dir)
 
 /* ---- phase 2: prepare on workers, commit in batches ---- */
 
+/* Hash a file; compress it only when the store does not hold its content
+ * yet (a second import of the same packages compresses nothing). */
+static int prepare_file(struct import *im, int fd, uint64_t size,
+			struct store_blob_prep **out)
+{
+	struct store_txn *t;
+	int known = 0, err = store_blob_prepare_fd_lazy(fd, size, out);
+
+	if (err)
+		return err;
+	if (!store_txn_begin(im->st, false, &t)) {
+		known = store_blob_known(t, *out);
+		store_txn_abort(t);
+	}
+	err = known == 1 ? 0 : store_blob_prep_compress(*out);
+	if (err) {
+		store_blob_prep_free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
 static void *worker(void *arg)
 {
 	struct import *im = arg;
@@ -244,7 +266,7 @@ static void *worker(void *arg)
 		if (fd < 0) {
 			err = -errno;
 		} else {
-			err = store_blob_prepare_fd(fd, n->a.size, &p);
+			err = prepare_file(im, fd, n->a.size, &p);
 			close(fd);
 		}
 		pthread_mutex_lock(&im->lock);

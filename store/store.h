@@ -124,12 +124,26 @@ struct store_blob_prep;
 /* Prepare `len` bytes at `data` (copied). */
 int store_blob_prepare(const void *data, size_t len,
 		       struct store_blob_prep **out);
+/* The same, hashed only: compression waits for store_blob_prep_compress
+ * (outside any txn) or, failing that, happens in store_blob_commit when
+ * the content is new. For content the store may already have. */
+int store_blob_prepare_lazy(const void *data, size_t len,
+			    struct store_blob_prep **out);
+int store_blob_prep_compress(struct store_blob_prep *p);
+/* 1 when the store indexes a blob with p's hash (a commit will most
+ * likely reuse it: compressing p is wasted), 0 when not, or -errno. */
+int store_blob_known(struct store_txn *t, const struct store_blob_prep *p);
 /* Prepare `len` bytes read from fd at offset 0 (pread; the fd's offset is
  * untouched). -EIO if the file is shorter than len. */
 int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out);
+/* Lazy (see store_blob_prepare_lazy) up to STORE_WHOLE_MAX; larger files
+ * are compressed as they are read, as by store_blob_prepare_fd. */
+int store_blob_prepare_fd_lazy(int fd, uint64_t len,
+			       struct store_blob_prep **out);
 void store_blob_prep_free(struct store_blob_prep *p);
 uint64_t store_blob_prep_size(const struct store_blob_prep *p);
-/* Stored (compressed) bytes the prep would add. */
+/* Stored (compressed) bytes the prep would add (0 for a lazy prep not yet
+ * compressed). */
 uint64_t store_blob_prep_stored(const struct store_blob_prep *p);
 
 /*
@@ -137,7 +151,7 @@ uint64_t store_blob_prep_stored(const struct store_blob_prep *p);
  * (after a byte compare); *out is its id. Does not change refcounts.
  * `*deduped` (may be NULL) tells whether an existing blob was reused.
  */
-int store_blob_commit(struct store_txn *t, const struct store_blob_prep *p,
+int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
 		      uint64_t *out, bool *deduped);
 
 /* Convenience: prepare + commit. */

@@ -258,6 +258,68 @@ Test(store, random_access_reads_match_the_bytes)
 	free(buf);
 }
 
+/* A lazy prep is hashed only: known content is reused without ever being
+ * compressed, new content is compressed by the commit (or before it), and
+ * the stored bytes read back the same either way. */
+Test(store, lazy_preps_compress_only_new_content)
+{
+	size_t len = 600 * 1024 + 77, i; /* whole and chunked */
+	unsigned char *data = malloc(len), *buf = malloc(len);
+	struct store_blob_prep *a, *b, *c;
+	struct store_txn *t;
+	uint64_t ida, idb, idc;
+	bool dup;
+
+	for (i = 0; i < len; i++)
+		data[i] = (unsigned char)(i / 3000 + (i % 11 == 0 ? i : 0));
+	cr_assert_eq(store_blob_prepare_lazy(data, len, &a), 0);
+	cr_assert_eq(store_blob_prep_stored(a), 0,
+		     "a lazy prep compresses nothing");
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_blob_known(t, a), 0);
+	cr_assert_eq(store_blob_commit(t, a, &ida, &dup), 0);
+	cr_assert(!dup);
+	cr_assert_gt(store_blob_prep_stored(a), 0, "the commit compressed it");
+	cr_assert_lt(store_blob_prep_stored(a), len, "and it shrank");
+	cr_assert_eq(store_txn_commit(t), 0);
+
+	/* the same bytes: known, reused, still not compressed */
+	cr_assert_eq(store_blob_prepare_lazy(data, len, &b), 0);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_blob_known(t, b), 1);
+	cr_assert_eq(store_blob_commit(t, b, &idb, &dup), 0);
+	cr_assert(dup);
+	cr_assert_eq(idb, ida);
+	cr_assert_eq(store_blob_prep_stored(b), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+
+	/* other bytes, compressed before the txn, as blastfs does */
+	data[len / 2] ^= 0x5a;
+	cr_assert_eq(store_blob_prepare_lazy(data, len, &c), 0);
+	cr_assert_eq(store_blob_prep_compress(c), 0);
+	cr_assert_gt(store_blob_prep_stored(c), 0);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_blob_known(t, c), 0);
+	cr_assert_eq(store_blob_commit(t, c, &idc, &dup), 0);
+	cr_assert(!dup);
+	cr_assert_neq(idc, ida);
+	cr_assert_eq(store_txn_commit(t), 0);
+
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_blob_read(t, idc, buf, len, 0), (ssize_t)len);
+	cr_assert_eq(memcmp(buf, data, len), 0);
+	data[len / 2] ^= 0x5a;
+	cr_assert_eq(store_blob_read(t, ida, buf, len, 0), (ssize_t)len);
+	cr_assert_eq(memcmp(buf, data, len), 0);
+	store_txn_abort(t);
+	cr_assert_eq(verify(true), 0);
+	store_blob_prep_free(a);
+	store_blob_prep_free(b);
+	store_blob_prep_free(c);
+	free(data);
+	free(buf);
+}
+
 Test(store, gc_frees_exactly_the_unreachable)
 {
 	char src[512], out[512];
