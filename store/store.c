@@ -167,6 +167,20 @@ static int check_format(struct store *st, MDB_txn *txn, bool fresh)
 		return -EIO;
 	}
 	ver = get_le64(v.mv_data);
+	if (ver == 1 && !(st->flags & STORE_READONLY)) {
+		/* format 2 only added the packs database, which open_dbs
+		 * has just created: format 1 data reads as it is */
+		put_le64(buf, STORE_FORMAT_VERSION);
+		v.mv_size = 8;
+		v.mv_data = buf;
+		rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+		if (!rc)
+			store_logf(st,
+				   "store '%s' upgraded from format 1 to %d "
+				   "(older blast versions will refuse it)",
+				   st->path, STORE_FORMAT_VERSION);
+		return store_mdb_err(rc);
+	}
 	if (ver != STORE_FORMAT_VERSION) {
 		store_logf(st,
 			   "store '%s' has format version %llu, this blast "

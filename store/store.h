@@ -63,9 +63,10 @@ int store_home_default(char *buf, size_t len);
 
 /*
  * Open (creating 0700 if missing, unless STORE_READONLY) the store in
- * directory `home`. Runs mdb_reader_check. A store whose format version is
- * not STORE_FORMAT_VERSION is refused with -EPROTO (message logged);
- * `home` naming a non-directory gives -ENOTDIR.
+ * directory `home`. Runs mdb_reader_check. A format 1 store is upgraded in
+ * place (unless STORE_READONLY; logged). A store of any other format
+ * version than STORE_FORMAT_VERSION is refused with -EPROTO (message
+ * logged); `home` naming a non-directory gives -ENOTDIR.
  */
 int store_open(const char *home, unsigned flags, struct store **out);
 

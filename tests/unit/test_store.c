@@ -525,6 +525,33 @@ Test(store, another_format_version_is_refused)
 	/* put it back so teardown's store is usable */
 }
 
+/* A format 1 store (no packs database) is upgraded in place when opened:
+ * its content is intact and it compacts into packs. */
+Test(store, format_1_store_is_upgraded_in_place)
+{
+	struct store_txn *t;
+	char out[512];
+	uint64_t ver = 0;
+
+	import_ok("old", "/usr/lib/python3.11/json", NULL);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_meta_put_u64(t, "format", 1), 0);
+	cr_assert_eq(mdb_drop(t->txn, st->dbi[DB_PACKS], 1), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	store_close(st);
+	st = NULL;
+	cr_assert_eq(store_open(home, 0, &st), 0);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_meta_get_u64(t, "format", &ver), 0);
+	store_txn_abort(t);
+	cr_assert_eq(ver, STORE_FORMAT_VERSION);
+	cr_assert_eq(store_compact(st, 15, 1, NULL), 0);
+	path_in(out, sizeof(out), "old-out");
+	export_ok("old", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
+	cr_assert_eq(verify(true), 0);
+}
+
 Test(store, store_path_that_is_a_file_is_refused)
 {
 	char f[512];
