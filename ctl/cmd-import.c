@@ -221,18 +221,22 @@ static int import_report(struct ctl *c, const struct store_env *e,
 		j = ctl_json_add(j, "stored_added",
 				 ctl_json_u64(s->stored_added));
 		j = ctl_json_add(j, "deduped", ctl_json_u64(s->deduped));
+		j = ctl_json_add(j, "dirs_shared",
+				 ctl_json_u64(s->dirs_shared));
 		j = ctl_json_add(j, "seconds", json_real(secs));
 		j = ctl_json_add(j, "mb_per_s", json_real(mbs));
 		return ctl_json_print(c, j);
 	}
 	ctl_status(c,
 		   "imported '%s': %llu files, %llu dirs, %llu symlinks, %s; "
-		   "%s stored added, %llu deduped; %.2f s, %.1f MB/s",
+		   "%s stored added, %llu deduped, %llu dirs shared; %.2f s, "
+		   "%.1f MB/s",
 		   e->name, (unsigned long long)s->files,
 		   (unsigned long long)s->dirs, (unsigned long long)s->symlinks,
 		   ctl_fmt_bytes(b1, sizeof(b1), s->bytes),
 		   ctl_fmt_bytes(b2, sizeof(b2), s->stored_added),
-		   (unsigned long long)s->deduped, secs, mbs);
+		   (unsigned long long)s->deduped,
+		   (unsigned long long)s->dirs_shared, secs, mbs);
 	return 0;
 }
 

@@ -81,6 +81,17 @@ static size_t entry_len(const struct store_entry *e)
 }
 
 /* Header: refcount gen nentries nsubdirs (4 x u64) attr(64) */
+int store_tab_exists(struct store_txn *t, uint64_t tab)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	int err;
+
+	put_be64(kb, tab);
+	err = store_get(t, DB_TABS, &k, &v);
+	return err == -ENOENT ? 0 : err ? err : 1;
+}
+
 int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out)
 {
 	unsigned char kb[8];

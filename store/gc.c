@@ -250,6 +250,41 @@ static int gc_tables(struct store_txn *t, struct store_gc_stats *gs)
 	return err;
 }
 
+/* Drop index entries of tables that are gone (import.c checks a hit
+ * anyway; this keeps the index from growing with freed tables). */
+static int gc_tabidx(struct store_txn *t)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(t->txn, sdb(t, DB_TABIDX), &cur);
+	if (rc)
+		return store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;) {
+		int live = v.mv_size == 8
+			       ? store_tab_exists(t, get_le64(v.mv_data))
+			       : 0;
+
+		if (live < 0) {
+			mdb_cursor_close(cur);
+			return live;
+		}
+		if (live) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
+		rc = mdb_cursor_del(cur, 0);
+		if (rc)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+		if (rc == EINVAL)
+			rc = MDB_NOTFOUND;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+}
+
 int store_gc(struct store *st, struct store_gc_stats *out)
 {
 	struct store_gc_stats gs = {0};
@@ -264,6 +299,8 @@ int store_gc(struct store *st, struct store_gc_stats *out)
 	err = gc_pins(t, &pinned, &gs);
 	if (!err)
 		err = gc_tables(t, &gs);
+	if (!err)
+		err = gc_tabidx(t);
 	if (!err)
 		err = gc_blobs(t, &pinned, &gs);
 	u64map_release(&pinned);

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <xxhash.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -28,6 +29,11 @@ struct inode {
 	uint32_t dlen;
 	uint64_t blob;
 	char *path; /* relative path of a file needing a blob */
+	/* directories: hash of what the subtree's tables hold (file ids,
+	 * atime and ctime left out); uniq: no directory in the subtree
+	 * hashes like one outside it */
+	unsigned char h[16];
+	bool uniq;
 };
 
 struct import {
@@ -380,14 +386,210 @@ static int store_files(struct import *im, int threads)
 
 /* ---- phase 3: tables ---- */
 
-static int build_dir(struct store_txn *t, struct inode *dir, uint64_t gen,
-		     uint64_t *fid, uint64_t *out)
+/* ---- phase 3: tables, shared with earlier imports where identical ----
+ *
+ * A directory whose whole subtree some earlier import stored already (the
+ * same names, modes, owners, sizes, mtimes and content) reuses that table,
+ * as a clone would: ten imports of one site-packages cost one set of
+ * tables. Imported tables are indexed by subtree hash and frozen (the new
+ * env gets a fresh gen: its first write to a directory copies it), so an
+ * indexed table never changes while it exists. A subtree is reused only
+ * when no directory outside it in this import hashes like one inside it,
+ * so an env never holds one file id twice. */
+
+static int kid_cmp(const void *a, const void *b)
+{
+	const struct inode *x = *(struct inode *const *)a;
+	const struct inode *y = *(struct inode *const *)b;
+	int c = memcmp(x->name, y->name, x->nlen < y->nlen ? x->nlen : y->nlen);
+
+	return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
+}
+
+static void fold_attr(XXH3_state_t *s, const struct store_attr *a)
+{
+	uint64_t v[6] = {a->mode, a->uid,  a->gid,
+			 a->rdev, a->size, (uint64_t)a->mtime_ns};
+
+	XXH3_128bits_update(s, v, sizeof(v));
+}
+
+/* dir->h for dir and every directory below it; kids sorted by name. */
+static int hash_dir(struct inode *dir)
+{
+	XXH3_state_t *s = XXH3_createState();
+	XXH128_hash_t h;
+	int err = 0;
+
+	if (!s)
+		return -ENOMEM;
+	qsort(dir->kids, dir->nkids, sizeof(*dir->kids), kid_cmp);
+	XXH3_128bits_reset(s);
+	fold_attr(s, &dir->a);
+	for (size_t i = 0; !err && i < dir->nkids; i++) {
+		struct inode *n = dir->kids[i];
+		uint64_t len = n->nlen;
+
+		XXH3_128bits_update(s, &len, sizeof(len));
+		XXH3_128bits_update(s, n->name, n->nlen);
+		fold_attr(s, &n->a);
+		if (S_ISDIR(n->a.mode)) {
+			err = hash_dir(n);
+			XXH3_128bits_update(s, n->h, sizeof(n->h));
+		} else if (n->path) {
+			XXH3_128bits_update(s, &n->blob, sizeof(n->blob));
+		} else {
+			len = n->dlen;
+			XXH3_128bits_update(s, &len, sizeof(len));
+			XXH3_128bits_update(s, n->data ? n->data : "", n->dlen);
+		}
+	}
+	h = XXH3_128bits_digest(s);
+	XXH3_freeState(s);
+	put_be64(dir->h, h.high64);
+	put_be64(dir->h + 8, h.low64);
+	return err;
+}
+
+struct hashes {
+	unsigned char (*v)[16];
+	size_t n, cap;
+};
+
+static int collect(struct inode *dir, struct hashes *hs)
+{
+	if (hs->n == hs->cap) {
+		size_t cap = hs->cap ? 2 * hs->cap : 256;
+		void *v = realloc(hs->v, cap * sizeof(*hs->v));
+
+		if (!v)
+			return -ENOMEM;
+		hs->v = v;
+		hs->cap = cap;
+	}
+	memcpy(hs->v[hs->n++], dir->h, 16);
+	for (size_t i = 0; i < dir->nkids; i++)
+		if (S_ISDIR(dir->kids[i]->a.mode)) {
+			int err = collect(dir->kids[i], hs);
+
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* Occurrences of h in the sorted hs. */
+static size_t count_of(const struct hashes *hs, const unsigned char *h)
+{
+	size_t lo = 0, hi = hs->n, n = 0;
+
+	while (lo < hi) { /* first index not below h */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(hs->v[mid], h, 16) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < hs->n && !memcmp(hs->v[lo + n], h, 16))
+		n++;
+	return n;
+}
+
+/* dir->uniq: every directory hash in dir's subtree occurs nowhere else in
+ * the import (duplicates inside the subtree are fine: the stored table
+ * holds them as distinct tables too). */
+static int mark_uniq(struct inode *dir, const struct hashes *all)
+{
+	struct hashes sub = {0};
+	int err = collect(dir, &sub);
+
+	if (err)
+		return err;
+	qsort(sub.v, sub.n, sizeof(*sub.v), hash_cmp);
+	dir->uniq = true;
+	for (size_t i = 0; dir->uniq && i < sub.n;) {
+		size_t n = count_of(&sub, sub.v[i]);
+
+		dir->uniq = n == count_of(all, sub.v[i]);
+		i += n;
+	}
+	free(sub.v);
+	for (size_t i = 0; !err && i < dir->nkids; i++)
+		if (S_ISDIR(dir->kids[i]->a.mode))
+			err = mark_uniq(dir->kids[i], all);
+	return err;
+}
+
+static int plan_sharing(struct inode *root)
+{
+	struct hashes hs = {0};
+	int err = hash_dir(root);
+
+	if (!err)
+		err = collect(root, &hs);
+	if (!err) {
+		qsort(hs.v, hs.n, sizeof(*hs.v), hash_cmp);
+		err = mark_uniq(root, &hs);
+	}
+	free(hs.v);
+	return err;
+}
+
+/* A stored table holding dir's subtree: 1 (*tab, dir->a set from its
+ * header), 0 when there is none, or -errno. */
+static int find_shared(struct store_txn *t, struct inode *dir, uint64_t *tab)
+{
+	MDB_val k = {16, dir->h}, v;
+	struct store_dir d;
+	int err;
+
+	if (!dir->uniq)
+		return 0;
+	err = store_get(t, DB_TABIDX, &k, &v);
+	if (err == -ENOENT || (!err && v.mv_size != 8))
+		return 0;
+	if (err)
+		return err;
+	*tab = get_le64(v.mv_data);
+	err = store_tab_exists(t, *tab);
+	if (err <= 0)
+		return err; /* 0: freed since, the index entry is stale */
+	err = store_dir_stat(t, *tab, &d);
+	if (err)
+		return err;
+	dir->a = d.a;
+	return 1;
+}
+
+static int index_table(struct store_txn *t, const struct inode *dir,
+		       uint64_t tab)
+{
+	unsigned char idb[8];
+	MDB_val k = {16, (void *)dir->h}, v = {8, idb};
+
+	put_le64(idb, tab);
+	return store_put(t, DB_TABIDX, &k, &v, 0);
+}
+
+static int build_dir(struct store_txn *t, struct import *im, struct inode *dir,
+		     uint64_t gen, uint64_t *fid, uint64_t *out)
 {
 	struct store_entry e;
 	uint64_t tab;
 	size_t i;
-	int err;
+	int err = find_shared(t, dir, out);
 
+	if (err) {
+		if (err == 1)
+			im->stats.dirs_shared++;
+		return err < 0 ? err : 0;
+	}
 	dir->a.fid = (*fid)++;
 	err = store_dir_new(t, &dir->a, gen, &tab);
 	for (i = 0; !err && i < dir->nkids; i++) {
@@ -395,7 +597,7 @@ static int build_dir(struct store_txn *t, struct inode *dir, uint64_t gen,
 
 		memset(&e, 0, sizeof(e));
 		if (S_ISDIR(n->a.mode)) {
-			err = build_dir(t, n, gen, fid, &e.ref);
+			err = build_dir(t, im, n, gen, fid, &e.ref);
 			e.payload = STORE_P_TAB;
 		} else {
 			n->a.fid = (*fid)++;
@@ -414,6 +616,8 @@ static int build_dir(struct store_txn *t, struct inode *dir, uint64_t gen,
 			err = store_dir_put(t, tab, n->name, n->nlen, &e);
 	}
 	if (!err)
+		err = index_table(t, dir, tab);
+	if (!err)
 		*out = tab;
 	return err;
 }
@@ -424,6 +628,9 @@ static int build_env(struct import *im, struct store_env *e)
 	uint64_t fid, gen, root;
 	int err;
 
+	err = plan_sharing(&im->root);
+	if (err)
+		return err;
 	err = store_txn_begin(im->st, true, &t);
 	if (err)
 		return err;
@@ -434,16 +641,13 @@ static int build_env(struct import *im, struct store_env *e)
 	if (!err)
 		err = store_gen_new(t, &gen);
 	if (!err)
-		err = build_dir(t, &im->root, gen, &fid, &root);
+		err = build_dir(t, im, &im->root, gen, &fid, &root);
 	if (!err)
 		err = store_meta_put_u64(t, "next_fid", fid - 1);
+	/* the env gets its own gen: the tables built here are indexed for
+	 * sharing, so frozen (a first write copies) */
 	if (!err)
 		err = store_env_create(t, e, root);
-	if (!err) {
-		/* nobody else has seen these tables: keep them writable */
-		e->gen = gen;
-		err = store_env_put(t, e);
-	}
 	if (!err)
 		err = store_unpin_all(t);
 	if (err) {

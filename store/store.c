@@ -22,7 +22,7 @@ static const char *const db_names[DB__COUNT] = {
     [DB_META] = "meta",	  [DB_ENVS] = "envs",	    [DB_SNAPS] = "snaps",
     [DB_TABS] = "tabs",	  [DB_DIRENTS] = "dirents", [DB_BLOBIDX] = "blobidx",
     [DB_BLOBS] = "blobs", [DB_CHUNKS] = "chunks",   [DB_PINS] = "pins",
-    [DB_PACKS] = "packs",
+    [DB_PACKS] = "packs", [DB_TABIDX] = "tabidx",
 };
 
 int store_mdb_err(int rc)

@@ -431,6 +431,7 @@ struct store_import_stats {
 	uint64_t files, dirs, symlinks, bytes; /* apparent */
 	uint64_t stored_added;		       /* new stored bytes */
 	uint64_t deduped;		       /* files that reused a blob */
+	uint64_t dirs_shared; /* directories that reused a stored table */
 };
 
 /*

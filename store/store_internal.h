@@ -27,6 +27,8 @@ enum store_db {
 	DB_CHUNKS,  /* blob id(be64) ++ chunk(be32) -> codec(1) ++ bytes */
 	DB_PINS,    /* owner(16) ++ blob id(be64) -> "" */
 	DB_PACKS,   /* pack id(be64) -> pack record (pack.c) */
+	DB_TABIDX,  /* subtree hash(16) -> tab id(le64) (import.c; may be
+		       stale: a hit is used only if the table exists) */
 	DB__COUNT
 };
 
@@ -127,6 +129,9 @@ void *store_realloc(void *p, size_t n);
 void store_entry_encode(unsigned char *buf, const struct store_entry *e);
 int store_entry_decode(const void *buf, size_t len, struct store_entry *e);
 int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out);
+/* 1 if table tab exists, 0 if not, or -errno (no log: for indexes whose
+ * entries may be stale). */
+int store_tab_exists(struct store_txn *t, uint64_t tab);
 int store_tab_put(struct store_txn *t, const struct store_dir *d);
 /* Drop the reference an entry holds on its payload. */
 int store_entry_unref(struct store_txn *t, const struct store_entry *e);

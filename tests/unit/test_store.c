@@ -227,6 +227,88 @@ Test(store, clone_and_snapshot_are_isolated_from_changes)
 	cr_assert_eq(verify(true), 0);
 }
 
+/* A second import of an identical tree shares the first's tables (as a
+ * clone would), each env then changes only its own copy; a tree holding
+ * the same subtree twice shares neither (one env never holds a file id
+ * twice); gc after the first env is gone keeps the second whole. */
+Test(store, identical_imports_share_tables_and_stay_isolated)
+{
+	char src[512], dup[512], a[512], b[512], cmd[3000];
+	struct store_import_stats sb = {0};
+	struct store_entry x, y;
+	struct store_txn *t;
+	struct store_gc_stats gs;
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 11);
+	import_ok("first", src, NULL);
+	import_ok("second", src, &sb);
+	cr_assert_eq(sb.dirs_shared, 1,
+		     "the whole tree is one shared root (%llu)",
+		     (unsigned long long)sb.dirs_shared);
+	cr_assert_eq(env_root("first"), env_root("second"));
+
+	write_root_file("second", "only-in-second", "mine");
+	write_deep_file("first", "d0", "deep", "changed in the first");
+	path_in(a, sizeof(a), "a");
+	path_in(b, sizeof(b), "b");
+	export_ok("first", a);
+	export_ok("second", b);
+	cr_assert_eq(tree_file_eq(a, "d0/deep", "changed in the first"), 0);
+	cr_assert_neq(tree_file_eq(b, "d0/deep", "changed in the first"), 0);
+	cr_assert_eq(tree_file_eq(b, "only-in-second", "mine"), 0);
+	cr_assert_neq(tree_file_eq(a, "only-in-second", "mine"), 0);
+
+	/* the same subtree twice in one tree: nothing of it is shared */
+	path_in(dup, sizeof(dup), "dup");
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s && cp -a %s %s/one && cp -a %s %s/two", dup, src,
+		 dup, src, dup);
+	cr_assert_eq(system(cmd), 0);
+	memset(&sb, 0, sizeof(sb));
+	import_ok("twice", dup, &sb);
+	cr_assert_eq(sb.dirs_shared, 0);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_dir_get(t, env_root("twice"), "one", 3, &x), 0);
+	cr_assert_eq(store_dir_get(t, env_root("twice"), "two", 3, &y), 0);
+	store_txn_abort(t);
+	cr_assert_neq(x.ref, y.ref);
+	cr_assert_neq(x.ref, env_root("second"));
+	cr_assert_neq(x.a.fid, y.a.fid);
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_delete(t, "first"), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	path_in(b, sizeof(b), "b2");
+	export_ok("second", b);
+	cr_assert_eq(tree_file_eq(b, "only-in-second", "mine"), 0);
+	for (int d = 0; d < 3; d++) { /* untouched by either change */
+		char x1[600], x2[600];
+
+		snprintf(x1, sizeof(x1), "%s/d%d", src, d);
+		snprintf(x2, sizeof(x2), "%s/d%d", b, d);
+		cr_assert_eq(tree_compare(x1, x2), 0, "d%d", d);
+	}
+	cr_assert_eq(verify(true), 0);
+
+	/* with every env gone, gc leaves no index entry behind */
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_delete(t, "second"), 0);
+	cr_assert_eq(store_env_delete(t, "twice"), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	{
+		MDB_stat ms;
+
+		cr_assert_eq(mdb_stat(t->txn, st->dbi[DB_TABIDX], &ms), 0);
+		cr_assert_eq(ms.ms_entries, 0, "%zu stale index entries",
+			     ms.ms_entries);
+	}
+	store_txn_abort(t);
+}
+
 Test(store, random_access_reads_match_the_bytes)
 {
 	size_t len = 3 * 1024 * 1024 + 12345, i;
