@@ -198,7 +198,7 @@ def targets(d):
         fig = "%.3fx" % r
         rm = d.median("store", w, "envs10_mdb_ratio", "blast")
         if rm is not None:
-            fig += "; data.mdb file %.3fx (directory tables are per env)" % rm
+            fig += "; data.mdb file %.3fx" % rm
         out.append((t, w, verdict(r <= 1.1), fig))
     return out
 
