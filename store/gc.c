@@ -147,38 +147,61 @@ static int id_list_add(struct id_list *l, uint64_t id)
 	return 0;
 }
 
-/* Drop pins of dead owners; fill `pinned` with blobs live pins hold. */
-static int gc_pins(struct store_txn *t, struct u64map *pinned,
-		   struct store_gc_stats *gs)
+/* Walk database db, deleting each record keep() says 0 to (1 keeps it,
+ * < 0 stops with that error); *dropped counts deletions. */
+static int sweep(struct store_txn *t, enum store_db db,
+		 int (*keep)(struct store_txn *t, const MDB_val *k,
+			     const MDB_val *v, void *arg),
+		 void *arg, uint64_t *dropped)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc;
+	int rc, err = 0;
 
-	rc = mdb_cursor_open(t->txn, sdb(t, DB_PINS), &cur);
+	rc = mdb_cursor_open(t->txn, sdb(t, db), &cur);
 	if (rc)
 		return store_mdb_err(rc);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;) {
-		if (k.mv_size == 24 && store_pin_owner_alive(k.mv_data)) {
-			uint64_t *p = u64map_slot(
-			    pinned, get_be64((unsigned char *)k.mv_data + 16));
-			if (!p) {
-				rc = ENOMEM;
-				break;
-			}
+		int r = keep(t, &k, &v, arg);
+
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		if (r) {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			continue;
 		}
 		rc = mdb_cursor_del(cur, 0);
 		if (rc)
 			break;
-		gs->pins_dropped++;
+		(*dropped)++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
 		if (rc == EINVAL)
 			rc = MDB_NOTFOUND;
 	}
 	mdb_cursor_close(cur);
+	if (err)
+		return err;
 	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+}
+
+/* A pin of a live owner stays, and its blob goes into `pinned`. */
+static int keep_pin(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+		    void *pinned)
+{
+	if (k->mv_size != 24 || !store_pin_owner_alive(k->mv_data))
+		return 0;
+	return u64map_slot(pinned, get_be64((unsigned char *)k->mv_data + 16))
+		   ? 1
+		   : -ENOMEM;
+}
+
+/* Drop pins of dead owners; fill `pinned` with blobs live pins hold. */
+static int gc_pins(struct store_txn *t, struct u64map *pinned,
+		   struct store_gc_stats *gs)
+{
+	return sweep(t, DB_PINS, keep_pin, pinned, &gs->pins_dropped);
 }
 
 static int gc_blobs(struct store_txn *t, const struct u64map *pinned,
@@ -250,39 +273,20 @@ static int gc_tables(struct store_txn *t, struct store_gc_stats *gs)
 	return err;
 }
 
+/* An index entry stays while its table exists. */
+static int keep_tabidx(struct store_txn *t, const MDB_val *k, const MDB_val *v,
+		       void *arg)
+{
+	return v->mv_size == 8 ? store_tab_exists(t, get_le64(v->mv_data)) : 0;
+}
+
 /* Drop index entries of tables that are gone (import.c checks a hit
  * anyway; this keeps the index from growing with freed tables). */
 static int gc_tabidx(struct store_txn *t)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	uint64_t dropped = 0;
 
-	rc = mdb_cursor_open(t->txn, sdb(t, DB_TABIDX), &cur);
-	if (rc)
-		return store_mdb_err(rc);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;) {
-		int live = v.mv_size == 8
-			       ? store_tab_exists(t, get_le64(v.mv_data))
-			       : 0;
-
-		if (live < 0) {
-			mdb_cursor_close(cur);
-			return live;
-		}
-		if (live) {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-			continue;
-		}
-		rc = mdb_cursor_del(cur, 0);
-		if (rc)
-			break;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-		if (rc == EINVAL)
-			rc = MDB_NOTFOUND;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+	return sweep(t, DB_TABIDX, keep_tabidx, NULL, &dropped);
 }
 
 int store_gc(struct store *st, struct store_gc_stats *out)
