@@ -423,7 +423,8 @@ static int hash_dir(struct inode *dir)
 
 	if (!s)
 		return -ENOMEM;
-	qsort(dir->kids, dir->nkids, sizeof(*dir->kids), kid_cmp);
+	if (dir->nkids > 1)
+		qsort(dir->kids, dir->nkids, sizeof(*dir->kids), kid_cmp);
 	XXH3_128bits_reset(s);
 	fold_attr(s, &dir->a);
 	for (size_t i = 0; !err && i < dir->nkids; i++) {
