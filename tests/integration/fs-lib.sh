@@ -236,6 +236,13 @@ fs_kill9() {
 		_lib_past "$deadline" && die "fs_kill9: pid $pid survived SIGKILL"
 		sleep 0.01
 	done
+	# fs_start's wrapper writes the dead daemon's status last: wait for
+	# it, or it could land after the next fs_start and pass for the new
+	# daemon's exit status
+	while [ ! -s "$W/run/$name.rc" ]; do
+		_lib_past "$deadline" && die "fs_kill9: no exit status for pid $pid"
+		sleep 0.01
+	done
 	fusermount3 -uz -- "$mnt" 2>/dev/null || umount -l -- "$mnt" 2>/dev/null || true
 	is_mounted "$mnt" && die "fs_kill9: cannot clear the dead mount $mnt"
 	return 0
