@@ -88,8 +88,15 @@ term_daemon() {
 }
 
 # spin_in_effect: the daemon's spin_us as `blastctl status` reports it
+# (the mount is live a moment before the control socket: wait for it)
 spin_in_effect() {
-	bctl status lp --json | "$BLAST_TEST_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["spin_us"])'
+	local deadline
+	deadline=$(_lib_deadline 10)
+	until bctl status lp --json >"$W/status.json" 2>"$W/status.err"; do
+		_lib_past "$deadline" && die "blastctl status: $(cat "$W/status.err")"
+		sleep 0.01
+	done
+	"$BLAST_TEST_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["spin_us"])' "$W/status.json"
 }
 
 round=0
