@@ -162,10 +162,10 @@ out_unlock:
 	return err;
 }
 
-/* Hash content, and compress it only when the store does not have it
- * yet: a pip install or cp -a of packages other envs hold mostly dedups,
- * and zstd was most of a seal's CPU. */
-static int prepare_new(struct fs *fs, const void *data, size_t len,
+/* Hash content (data, malloc'd, is taken over), and compress it only
+ * when the store does not have it yet: a pip install or cp -a of packages other
+ * envs hold mostly dedups, and zstd was most of a seal's CPU. */
+static int prepare_new(struct fs *fs, void *data, size_t len,
 		       struct store_blob_prep **out)
 {
 	struct store_txn *t;
@@ -212,8 +212,10 @@ int fs_seal(struct fs *fs, struct node *n)
 		err = store_blob_prepare_fd(staged, len, &prep);
 	else if (!copy)
 		err = -ENOMEM;
-	else if (len > STORE_INLINE_MAX)
-		err = prepare_new(fs, copy, len, &prep);
+	else if (len > STORE_INLINE_MAX) {
+		err = prepare_new(fs, copy, len, &prep); /* takes copy */
+		copy = NULL;
+	}
 	if (!err)
 		err = seal_commit(fs, n, copy, len, &a, prep, &blob, &dup);
 	store_blob_prep_free(prep);

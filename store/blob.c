@@ -245,10 +245,10 @@ int store_blob_prepare(const void *data, size_t len,
 	return prepare_copy(data, len, true, out);
 }
 
-int store_blob_prepare_lazy(const void *data, size_t len,
+int store_blob_prepare_lazy(void *data, size_t len,
 			    struct store_blob_prep **out)
 {
-	return prepare_copy(data, len, false, out);
+	return prep_from_raw(data, len, false, out);
 }
 
 int store_blob_prep_compress(struct store_blob_prep *p)

@@ -125,10 +125,11 @@ struct store_blob_prep;
 /* Prepare `len` bytes at `data` (copied). */
 int store_blob_prepare(const void *data, size_t len,
 		       struct store_blob_prep **out);
-/* The same, hashed only: compression waits for store_blob_prep_compress
- * (outside any txn) or, failing that, happens in store_blob_commit when
- * the content is new. For content the store may already have. */
-int store_blob_prepare_lazy(const void *data, size_t len,
+/* Prepare the malloc'd buffer `data` (taken over, freed on failure too),
+ * hashed only: compression waits for store_blob_prep_compress (outside any
+ * txn) or, failing that, happens in store_blob_commit when the content is
+ * new. For content the store may already have. */
+int store_blob_prepare_lazy(void *data, size_t len,
 			    struct store_blob_prep **out);
 int store_blob_prep_compress(struct store_blob_prep *p);
 /* 1 when the store indexes a blob with p's hash (a commit will most
