@@ -112,8 +112,18 @@ int ctl_pkg_load(struct snap_target *tg, struct store_env *env,
 {
 	struct store_txn *t;
 	struct store_env e;
-	int r = store_txn_begin(tg->st, false, &t);
+	json_t *rep;
+	int r;
 
+	if (tg->mounted) {
+		/* files written and closed are sealed by the daemon a moment
+		 * later (fs/sealer.c): their package state with them */
+		r = snap_request(tg, "seal", SYNC_TIMEOUT_MS, &rep);
+		if (r)
+			return r;
+		json_decref(rep);
+	}
+	r = store_txn_begin(tg->st, false, &t);
 	if (r) {
 		ctl_err(tg->c, "cannot read the store: %s", ctl_strerror(r));
 		return r;

@@ -67,6 +67,21 @@ static json_t *status_json(struct fs *fs)
 			    json_integer((json_int_t)fs->cnt.pkg_updates));
 	json_object_set_new(o, "sealing_backlog",
 			    json_integer((json_int_t)backlog));
+	json_object_set_new(
+	    o, "opens",
+	    json_string(atomic_load(&fs->open_mode) == FS_OPEN_NONE ? "kernel"
+			: atomic_load(&fs->open_mode) == FS_OPEN_SERVED
+			    ? "served"
+			    : "undecided"));
+	json_object_set_new(
+	    o, "write_log_bytes",
+	    json_integer((json_int_t)atomic_load(&fs->wlog.bytes)));
+	json_object_set_new(
+	    o, "sealer_passes",
+	    json_integer((json_int_t)atomic_load(&fs->sealer.passes)));
+	json_object_set_new(
+	    o, "sealer_errors",
+	    json_integer((json_int_t)atomic_load(&fs->sealer.errors)));
 	pthread_mutex_lock(&fs->dur.mu);
 	json_object_set_new(o, "sync_requests",
 			    json_integer((json_int_t)fs->dur.requests));
@@ -148,9 +163,11 @@ static bool serve(struct fs *fs, int c)
 		return true;
 	if (!strcmp(line, "status")) {
 		o = status_json(fs);
-	} else if (!strcmp(line, "sync")) {
+	} else if (!strcmp(line, "sync") || !strcmp(line, "seal")) {
+		/* seal: what was written is in the store (the sealer's
+		 * backlog done now); sync: and on disk */
 		err = fs_seal_all(fs);
-		if (!err)
+		if (!err && line[1] == 'y')
 			err = fs_durable(fs);
 		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
 				    strerror(-err))

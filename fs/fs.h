@@ -2,7 +2,7 @@
 /*
  * fs.h - blastfs, the FUSE daemon that serves one env's live tree out of
  * the store. Run as `blastfs [-f] [-d] [--home DIR] [--threads N] [--spin-us N]
- * [--notify-fd FD] [--allow-other] NAME MOUNTPOINT`.
+ * [--notify-fd FD] [--allow-other] [--serve-open] NAME MOUNTPOINT`.
  *
  * Contract with blastctl (see docs/ARCHITECTURE.md):
  *  - without -f the process forks; the parent exits 0 once the mount is
@@ -10,7 +10,7 @@
  *  - run files in STORE/run/: NAME.lock (flock held for the daemon's
  *    life: one daemon per env), NAME.info ("pid=N\nmount=PATH\n"),
  *    NAME.sock (0600 control socket: one command line in, one JSON
- *    object out: "status", "sync");
+ *    object out: "status", "sync", "seal", ...);
  *  - the daemon exits by itself, after sealing and syncing, when its
  *    mount goes away (fusermount3 -u / umount).
  */
@@ -27,6 +27,7 @@ struct fs_options {
 	int spin_us;   /* after a request, poll the device this long */
 	int notify_fd; /* -1: none */
 	int allow_other;
+	int serve_open; /* answer OPEN and FLUSH (else ENOSYS: io.c) */
 };
 
 /* Parse argv into opts. 0, or 2 after printing a usage error. */

@@ -55,6 +55,13 @@ struct node {
 	uint64_t wgen;	       /* bumped by every write, for sealing */
 	bool pkg_pending;      /* sealed while writers remained: the package
 				  layer looks at it on the last release */
+	bool pinned;	       /* unlinked: its blob is pinned until freed */
+	bool wopen;	       /* open for writing, as /proc said when last
+				  asked (openscan.c) */
+	uint64_t dgen;	       /* dirty: oldest write log generation its
+				  unsealed writes are in (wlog.c) */
+	int64_t dirty_ns;      /* dirty since */
+	int64_t wlast_ns;      /* last write */
 	struct node *fid_next; /* fid hash chain */
 	struct dirlist *lists; /* directories: listings being read */
 	unsigned nlists;
@@ -110,6 +117,40 @@ struct fs_durable {
 	uint64_t requests, syncs; /* for status */
 };
 
+/* The write log (wlog.c). mu is taken before fs->lock, never with
+ * fs->wlock held. */
+struct fs_wlog {
+	pthread_mutex_t mu;  /* appends with the change they log; seal copies */
+	char base[4200];     /* STORE/staging/ENV.wlog; files are base.GEN */
+	int fd;		     /* the current generation's file */
+	uint64_t gen, off;   /* current generation, its size */
+	uint64_t oldest;     /* oldest generation whose file may exist */
+	uint64_t max;	     /* a new generation past this size */
+	atomic_ullong bytes; /* in all files, for status */
+};
+
+/* The sealer thread (sealer.c): seals dirty files once idle. */
+struct fs_sealer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool kicked, stopping, started;
+	int64_t idle_ns, age_ns; /* seal after this long idle / dirty */
+	bool left;	  /* the last run left work (dirty or waiting files) */
+	int64_t scan_ns;  /* last asked /proc (openscan.c) */
+	uint64_t *unpins; /* blobs of freed unlinked nodes, under fs->lock */
+	size_t nunpins, capunpins;
+	atomic_ullong passes, sealed, errors;
+};
+
+/* fi->fh of a file handle: counted in the node's nopen (and nwrite, with
+ * FH_WRITER). Without opens (fs_no_open) a created file's handle is not
+ * counted: the kernel sends no RELEASE for it either. */
+#define FH_COUNTED 1u
+#define FH_WRITER  2u
+
+enum fs_open_mode { FS_OPEN_UNDECIDED, FS_OPEN_NONE, FS_OPEN_SERVED };
+
 struct fs {
 	struct store *st;
 	const struct fs_options *opt;
@@ -142,10 +183,71 @@ struct fs {
 	bool stopping; /* protected by sync_lock */
 	pthread_t ctl_thread;
 	char run_info[4096], run_sock[4096];
-	struct fs_pol *pol; /* policy.c */
-	atomic_bool pol_on; /* a policy with filesystem rules is loaded */
-	unsigned spin_us;   /* the request loop's spin in effect (loop.c) */
+	struct fs_pol *pol;   /* policy.c */
+	atomic_bool pol_on;   /* a policy with filesystem rules is loaded */
+	unsigned spin_us;     /* the request loop's spin in effect (loop.c) */
+	bool can_no_open;     /* the kernel can skip OPEN (fs_init) */
+	atomic_int open_mode; /* enum fs_open_mode, decided by the first open */
+	struct fs_wlog wlog;
+	struct fs_sealer sealer;
+	int mnt_id; /* the mount's id, once openscan.c asked (0: not yet) */
 };
+
+/* openscan.c: the file ids (inode numbers) of the mount's files open for
+ * writing by any process now, from /proc/PID/fdinfo. Not from a request
+ * loop thread. */
+struct fs_wopen {
+	uint64_t *ino;
+	size_t n, cap;
+};
+int fs_wopen_scan(struct fs *fs, struct fs_wopen *out);
+bool fs_wopen_has(const struct fs_wopen *w, uint64_t ino);
+void fs_wopen_release(struct fs_wopen *w);
+
+/* io.c: are opens served (OPEN, FLUSH) or not? The first caller decides
+ * for the mount's life: served when a filesystem policy is loaded then
+ * (its open-time checks) or --serve-open, else not. */
+bool fs_no_open(struct fs *fs);
+
+/* wlog.c: replay what a killed daemon left in the write log (through
+ * fs_seal, before the mount: the node table must be ready), then open a
+ * new generation. 0 or -errno (the daemon must not mount). */
+int fs_wlog_start(struct fs *fs);
+/* Close the log; with sealed (everything sealed and synced) delete it. */
+void fs_wlog_stop(struct fs *fs, bool sealed);
+/* Under wlog.mu: append a write (its data, the times it gave the file). */
+int fs_wlog_write(struct fs *fs, uint64_t fid, uint64_t off, const void *data,
+		  size_t len, int64_t now);
+/* Under wlog.mu: the next record's position; cut back to one (a write
+ * that failed after it was logged). */
+uint64_t fs_wlog_pos(struct fs *fs);
+void fs_wlog_cut(struct fs *fs, uint64_t pos);
+uint64_t fs_wlog_gen_of(uint64_t pos);
+/* Takes wlog.mu: fid's records before upto are in the store. */
+int fs_wlog_sealed(struct fs *fs, uint64_t fid, uint64_t upto);
+/* Takes wlog.mu and fs->lock: delete generations no dirty node needs;
+ * a new generation when nothing is dirty or the current one is full. */
+int fs_wlog_tidy(struct fs *fs);
+/* A dirty node whose oldest write is in an older generation keeps that
+ * file alive: seal it now. */
+bool fs_wlog_pressed(struct fs *fs, uint64_t dgen);
+
+/* sealer.c */
+enum fs_seal_how {
+	FS_SEAL_DUE,   /* the sealer's pass: files idle or dirty too long */
+	FS_SEAL_ALL,   /* every dirty file (control commands, snapshots) */
+	FS_SEAL_FINAL, /* every file, and every package file still waiting
+			  for its writer to close (the daemon's exit) */
+};
+/* Seal files, then judge package files whose writers have closed. The
+ * first seal error, or 0. */
+int fs_sealer_run(struct fs *fs, enum fs_seal_how how);
+int fs_sealer_start(struct fs *fs);
+void fs_sealer_stop(struct fs *fs);
+/* A node became dirty: the sealer has work (no lock needed). */
+void fs_sealer_kick(struct fs *fs);
+/* Under fs->lock: unpin blob after the node is gone (by the sealer). */
+void fs_sealer_unpin_later(struct fs *fs, uint64_t blob);
 
 /* loop.c: serve fs->se's requests on opt->threads workers until the
  * session ends; the receiving thread polls the device for fs->spin_us

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * io.c - file content: open/create/read/write/flush/release/fsync and
- * directory listings. Written content is buffered in memory per node and
- * sealed into the store (hash, dedup, compress, one write txn) when a
- * handle is flushed (close), released or fsynced: close() returns only
- * after the data is in LMDB, so a closed file survives kill -9 of the
- * daemon. No fd is held per inode.
+ * directory listings. Written content is buffered in memory per node,
+ * appended to the write log before a WRITE is answered (wlog.c: it
+ * survives kill -9 of the daemon), and sealed into the store (hash,
+ * dedup, compress, one write txn) when a creating handle is released,
+ * on fsync, or by the sealer once the file is idle (sealer.c). OPEN and
+ * FLUSH answer ENOSYS (fs_no_open): the kernel then opens and closes
+ * files without a round trip, and Python's imports pay one (its isatty
+ * IOCTL) instead of two per module. No fd is held per inode.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,12 +65,28 @@ int fs_node_load(struct fs *fs, struct node *n)
 	return 0;
 }
 
-static void mark_written(struct node *n)
+/* Under fs->lock: n's content changed at now. True when n was clean
+ * (the sealer has new work). */
+static bool mark_written_at(struct fs *fs, struct node *n, int64_t now)
 {
+	bool was = n->dirty;
+
 	n->a.size = n->len;
-	n->a.mtime_ns = n->a.ctime_ns = fs_now_ns();
-	n->dirty = true;
+	n->a.mtime_ns = n->a.ctime_ns = now;
+	n->wlast_ns = now;
+	if (!was) {
+		n->dirty = true;
+		n->dirty_ns = now;
+		n->dgen = fs->wlog.gen; /* at most the generation of its
+					   first record: conservative */
+	}
 	n->wgen++;
+	return !was;
+}
+
+static void mark_written(struct fs *fs, struct node *n)
+{
+	mark_written_at(fs, n, fs_now_ns());
 }
 
 int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
@@ -79,7 +98,7 @@ int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
 	pthread_mutex_lock(&fs->lock);
 	err = fs_content_resize(fs, n, size, true);
 	if (!err)
-		mark_written(n);
+		mark_written(fs, n);
 	pthread_mutex_unlock(&fs->lock);
 	return err;
 }
@@ -107,7 +126,7 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	if (err)
 		goto out_unlock;
 	pthread_mutex_lock(&fs->lock);
-	writers = n->nwrite > 0;
+	writers = n->nwrite > 0 || n->wopen;
 	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
 	n->pkg_pending = writers && p && fs_pkg_watched(p->name, n->name);
 	if (n->linked && !n->unlinked) {
@@ -128,6 +147,15 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 		err = store_env_dir_writable(t, &env, names, depth, &tab);
 	if (!err)
 		err = store_dir_get(t, tab, name, strlen(name), &e);
+	if (!err && p && e.payload == STORE_P_HARDLINK && e.ref == n->fid) {
+		/* linked since n->linked was read (a link's commit comes
+		 * first): the inode's entry is in the links table */
+		p = NULL;
+		store_link_key(n->fid, name);
+		err = store_env_links_writable(t, &env, &tab);
+		if (!err)
+			err = store_dir_get(t, tab, name, strlen(name), &e);
+	}
 	if (!err && e.a.fid != n->fid)
 		err = -ENOENT;
 	if (err)
@@ -185,14 +213,18 @@ int fs_seal(struct fs *fs, struct node *n)
 	struct store_blob_prep *prep = NULL;
 	struct store_attr a;
 	unsigned char *copy = NULL;
-	uint64_t wgen, blob = 0;
+	uint64_t wgen, blob = 0, upto;
 	size_t len;
 	bool dup = false;
 	int err = 0, staged = -1;
 
+	/* what is copied now covers every logged write before upto */
+	pthread_mutex_lock(&fs->wlog.mu);
 	pthread_mutex_lock(&fs->lock);
+	upto = fs_wlog_pos(fs);
 	if (!n->loaded || !n->dirty || n->unlinked) {
 		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_unlock(&fs->wlog.mu);
 		return 0;
 	}
 	len = n->len;
@@ -208,6 +240,7 @@ int fs_seal(struct fs *fs, struct node *n)
 			memcpy(copy, n->buf, len);
 	}
 	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&fs->wlog.mu);
 	if (staged >= 0)
 		err = store_blob_prepare_fd(staged, len, &prep);
 	else if (!copy)
@@ -230,12 +263,17 @@ int fs_seal(struct fs *fs, struct node *n)
 		return 0; /* unlinked meanwhile: the content dies with it */
 	if (err)
 		return err;
+	/* a mark that cannot be written (a full disk) costs a replay of
+	 * writes already sealed, which gives the same content */
+	(void)fs_wlog_sealed(fs, n->fid, upto);
 	pthread_mutex_lock(&fs->lock);
 	if (n->wgen == wgen) {
 		n->dirty = false;
 		n->payload =
 		    prep ? STORE_P_BLOB : (len ? STORE_P_INLINE : STORE_P_NONE);
 		n->ref = blob;
+	} else {
+		n->dgen = fs_wlog_gen_of(upto); /* older ones are covered */
 	}
 	pthread_mutex_unlock(&fs->lock);
 	atomic_fetch_add(&fs->cnt.sealed, 1);
@@ -246,32 +284,7 @@ int fs_seal(struct fs *fs, struct node *n)
 
 int fs_seal_all(struct fs *fs)
 {
-	int err = 0;
-
-	for (uint64_t i = 1;; i++) {
-		struct node *n;
-		bool dirty;
-
-		pthread_mutex_lock(&fs->lock);
-		if (i >= fs->next_nodeid) {
-			pthread_mutex_unlock(&fs->lock);
-			break;
-		}
-		n = fs_node_get(fs, i);
-		dirty = n && n->dirty && !n->unlinked;
-		if (dirty)
-			n->nopen++; /* keep it alive while sealing */
-		pthread_mutex_unlock(&fs->lock);
-		if (!dirty)
-			continue;
-		if (!err)
-			err = fs_seal(fs, n);
-		pthread_mutex_lock(&fs->lock);
-		n->nopen--;
-		fs_node_forget(fs, n, 0);
-		pthread_mutex_unlock(&fs->lock);
-	}
-	return err;
+	return fs_sealer_run(fs, FS_SEAL_ALL);
 }
 
 /* ---- open / create / read / write ---- */
@@ -279,6 +292,7 @@ int fs_seal_all(struct fs *fs)
 static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 {
 	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	bool counted = !fs_no_open(fs);
 	int err;
 
 	if (S_ISDIR(n->mode))
@@ -287,31 +301,43 @@ static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->lock);
-	n->nopen++;
-	if (writer)
-		n->nwrite++;
-	err = 0;
 	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->a.mode)) {
 		uint64_t old = n->a.size;
 
 		err = fs_content_resize(fs, n, 0, false);
 		if (!err)
-			mark_written(n);
+			mark_written(fs, n);
 		if (!err)
 			fs_pol_account(fs, -(long long)old);
 	}
-	if (err) {
-		n->nopen--;
+	if (!err && counted) {
+		n->nopen++;
 		if (writer)
-			n->nwrite--;
+			n->nwrite++;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	fi->fh = writer;
+	fi->fh = (counted ? FH_COUNTED : 0) | (writer ? FH_WRITER : 0);
 	fi->keep_cache = 1;
-	/* a reader's close has nothing to seal: no FLUSH round trip
-	 * (Python opens every .pyc it imports) */
-	fi->noflush = !writer;
+	/* a reader's close has nothing to seal: no FLUSH round trip; without
+	 * opens a writer's is logged and sealed after */
+	fi->noflush = !writer || !counted;
 	return err;
+}
+
+bool fs_no_open(struct fs *fs)
+{
+	int mode = atomic_load(&fs->open_mode);
+
+	if (mode == FS_OPEN_UNDECIDED) {
+		int want = fs->can_no_open && !fs->opt->serve_open &&
+				   !atomic_load(&fs->pol_on)
+			       ? FS_OPEN_NONE
+			       : FS_OPEN_SERVED;
+
+		atomic_compare_exchange_strong(&fs->open_mode, &mode, want);
+		mode = atomic_load(&fs->open_mode);
+	}
+	return mode == FS_OPEN_NONE;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -321,6 +347,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	COUNT(fs, R_OPEN);
+	if (fs_no_open(fs)) {
+		/* the kernel opens files itself from now on: no OPEN, no
+		 * RELEASE; reads and writes name the node */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	err = n ? fs_pol_node(fs, req, n,
 			      (fi->flags & O_ACCMODE) != O_RDONLY
 				  ? FS_POL_OPEN_WRITE
@@ -372,6 +404,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	COUNT(fs, R_READ);
 	if (!err)
+		err = fs_node_load(fs, n); /* no OPEN loaded it */
+	if (!err)
 		buf = malloc(size ? size : 1);
 	if (!err && !buf)
 		err = -ENOMEM;
@@ -405,16 +439,33 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/* Log the write, then apply it, both under wlog.mu: the log's order is
+ * the order of the changes. */
 static int do_write(struct fs *fs, struct node *n, const char *data,
 		    size_t size, off_t off)
 {
-	int err;
+	int64_t now = fs_now_ns();
+	bool kick = false;
+	uint64_t at;
+	int err = fs_node_load(fs, n);
 
-	pthread_mutex_lock(&fs->lock);
-	err = fs_content_write(fs, n, data, size, (uint64_t)off);
-	if (!err)
-		mark_written(n);
-	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->wlog.mu);
+	at = fs_wlog_pos(fs);
+	err = fs_wlog_write(fs, n->fid, (uint64_t)off, data, size, now);
+	if (!err) {
+		pthread_mutex_lock(&fs->lock);
+		err = fs_content_write(fs, n, data, size, (uint64_t)off);
+		if (!err)
+			kick = mark_written_at(fs, n, now);
+		pthread_mutex_unlock(&fs->lock);
+		if (err)
+			fs_wlog_cut(fs, at);
+	}
+	pthread_mutex_unlock(&fs->wlog.mu);
+	if (kick)
+		fs_sealer_kick(fs);
 	return err;
 }
 
@@ -443,7 +494,10 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct node *n = fs_node_find(fs, ino);
 
 	COUNT(fs, R_FLUSH);
-	fuse_reply_err(req, n ? -fs_seal(fs, n) : ESTALE);
+	if (fs_no_open(fs)) /* and no FLUSH: a close costs nothing */
+		fuse_reply_err(req, ENOSYS);
+	else
+		fuse_reply_err(req, n ? -fs_seal(fs, n) : ESTALE);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,
@@ -451,9 +505,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs *fs = FS(req);
 	struct node *n = fs_node_find(fs, ino);
-	struct store_txn *t;
-	bool last, unpin = false;
-	uint64_t ref = 0;
+	bool last;
 	int err = 0;
 
 	COUNT(fs, R_RELEASE);
@@ -462,7 +514,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	if (fi->fh)
+	if ((fi->fh & FH_COUNTED) && (fi->fh & FH_WRITER))
 		n->nwrite--;
 	last = n->nwrite == 0;
 	pthread_mutex_unlock(&fs->lock);
@@ -471,28 +523,14 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	if (last && !err && n->pkg_pending)
 		err = fs_pkg_released(fs, n);
 	pthread_mutex_lock(&fs->lock);
-	n->nopen--;
-	if (n->nopen == 0 && n->unlinked && n->payload == STORE_P_BLOB &&
-	    !n->dirty) {
-		unpin = true;
-		ref = n->ref;
-	}
+	if (fi->fh & FH_COUNTED)
+		n->nopen--;
 	if (n->nwrite == 0 && !n->dirty && n->payload == STORE_P_BLOB &&
 	    n->buffered) {
 		fs_content_drop(n); /* sealed: reads go to the store */
 	}
-	fs_node_forget(fs, n, 0);
+	fs_node_forget(fs, n, 0); /* an unlinked one's pin goes with it */
 	pthread_mutex_unlock(&fs->lock);
-	if (unpin) {
-		pthread_mutex_lock(&fs->wlock);
-		if (!store_txn_begin(fs->st, true, &t)) {
-			if (store_unpin(t, ref))
-				store_txn_abort(t);
-			else
-				store_txn_commit(t);
-		}
-		pthread_mutex_unlock(&fs->wlock);
-	}
 	fuse_reply_err(req, -err);
 }
 

@@ -79,9 +79,10 @@ static bool quick(const struct fuse_buf *b)
 	case FUSE_LISTXATTR:
 	case FUSE_INTERRUPT:
 		return true;
-	case FUSE_RELEASE: /* a reader's (fh 0, io.c): nothing to seal */
+	case FUSE_RELEASE: /* a reader's (fs_internal.h): nothing to seal */
 		return b->size >= sizeof(*h) + sizeof(struct fuse_release_in) &&
-		       ((const struct fuse_release_in *)(h + 1))->fh == 0;
+		       !(((const struct fuse_release_in *)(h + 1))->fh &
+			 FH_WRITER);
 	default:
 		return false;
 	}

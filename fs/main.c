@@ -52,7 +52,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: blastfs [-f] [-d] [--home DIR] [--threads N] "
 			"[--spin-us N] [--notify-fd FD] [--allow-other] "
-			"NAME MOUNTPOINT\n");
+			"[--serve-open] NAME MOUNTPOINT\n");
 }
 
 static int parse_spin(const char *arg, int *out)
@@ -77,6 +77,7 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	    {"spin-us", required_argument, NULL, 's'},
 	    {"notify-fd", required_argument, NULL, 'n'},
 	    {"allow-other", no_argument, NULL, 'a'},
+	    {"serve-open", no_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -91,6 +92,9 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	if (getenv("BLASTFS_SPIN_US") &&
 	    parse_spin(getenv("BLASTFS_SPIN_US"), &o->spin_us))
 		return 2;
+	o->serve_open = getenv("BLASTFS_SERVE_OPEN") &&
+			*getenv("BLASTFS_SERVE_OPEN") &&
+			strcmp(getenv("BLASTFS_SERVE_OPEN"), "0");
 	o->notify_fd = -1;
 	while ((c = getopt_long(argc, argv, "fdh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -126,6 +130,9 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 			break;
 		case 'a':
 			o->allow_other = 1;
+			break;
+		case 'o':
+			o->serve_open = 1;
 			break;
 		default:
 			usage();
@@ -191,6 +198,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 
 	/* opendir answers ENOSYS: no OPENDIR/RELEASEDIR round trips */
 	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	/* open answers ENOSYS too (fs_no_open); an O_TRUNC open then comes
+	 * as a SETATTR, which it must, as the kernel sends no OPEN */
+	fs->can_no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* the kernel clears suid/sgid itself through setattr */
@@ -358,6 +369,7 @@ static int serve(struct fs *fs)
 {
 	char run[PATH_MAX - 512];
 	uint64_t root_fid = 0;
+	bool sealed = false;
 	int lock_fd = -1, err;
 
 	err = store_open(fs->opt->home, STORE_NOSYNC, &fs->st);
@@ -404,12 +416,22 @@ static int serve(struct fs *fs)
 	if (!err)
 		err =
 		    pthread_key_create(&fs->rtxn_key, rtxn_free) ? -ENOMEM : 0;
-	if (!err)
-		err = new_session(fs);
 	if (err) {
 		fail("cannot mount env '%s' at '%s'", fs->opt->env,
 		     fs->opt->mount);
 		goto out_nodes;
+	}
+	err = fs_wlog_start(fs);
+	if (err) {
+		fail("cannot replay the write log of env '%s' (%s): %s",
+		     fs->opt->env, fs->wlog.base, strerror(-err));
+		goto out_wlog;
+	}
+	err = new_session(fs);
+	if (err) {
+		fail("cannot mount env '%s' at '%s'", fs->opt->env,
+		     fs->opt->mount);
+		goto out_wlog;
 	}
 	err = write_info(fs);
 	if (!err)
@@ -431,6 +453,11 @@ static int serve(struct fs *fs)
 			err = 0;
 		close(fs->opt->notify_fd);
 	}
+	if (fs_sealer_start(fs)) {
+		fprintf(stderr, "blastfs: cannot start the sealer thread\n");
+		err = -EAGAIN;
+		goto out_ctl;
+	}
 	if (pthread_create(&fs->sync_thread, NULL, sync_main, fs)) {
 		fprintf(stderr, "blastfs: cannot start the sync thread\n");
 		err = -EAGAIN;
@@ -439,8 +466,12 @@ static int serve(struct fs *fs)
 	err = fs_loop(fs);
 	sync_stop(fs);
 out_ctl:
-	if (fs_seal_all(fs) || store_sync(fs->st))
-		fprintf(stderr, "blastfs: final sync of '%s' failed\n",
+	fs_sealer_stop(fs);
+	sealed = !fs_sealer_run(fs, FS_SEAL_FINAL) && !store_sync(fs->st);
+	if (!sealed)
+		fprintf(stderr,
+			"blastfs: final sync of '%s' failed; its "
+			"write log is kept for the next start\n",
 			fs->opt->env);
 	fs_ctl_stop(fs);
 	fs_pkg_watch_release(fs);
@@ -449,6 +480,8 @@ out_unmount:
 	fuse_session_unmount(fs->se);
 	fuse_remove_signal_handlers(fs->se);
 	fuse_session_destroy(fs->se);
+out_wlog:
+	fs_wlog_stop(fs, sealed);
 out_nodes:
 	fs_pol_release(fs);
 	fs_nodes_release(fs);
@@ -548,6 +581,8 @@ int fs_run(const struct fs_options *o)
 	pthread_mutex_init(&fs.sync_lock, NULL);
 	pthread_cond_init(&fs.seal_cond, NULL);
 	pthread_cond_init(&fs.sync_cond, NULL);
+	pthread_mutex_init(&fs.sealer.mu, NULL);
+	pthread_cond_init(&fs.sealer.cv, NULL);
 	fs_durable_init(&fs);
 	return serve(&fs);
 }

@@ -103,6 +103,18 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 	size_t slot;
 
 	if (n && !n->unlinked) {
+		/* a file kept for its unsealed writes after the kernel forgot
+		 * it may be known again by a new parent node */
+		if (!n->linked && !S_ISDIR(n->mode) &&
+		    (n->parent != parent || strcmp(n->name, name))) {
+			char *s = strdup(name);
+
+			if (!s)
+				return -ENOMEM;
+			free(n->name);
+			n->name = s;
+			n->parent = parent;
+		}
 		n->nlookup++;
 		*out = n;
 		return 0;
@@ -144,8 +156,13 @@ void fs_node_detach(struct fs *fs, struct node *n)
 
 static void node_maybe_free(struct fs *fs, struct node *n)
 {
-	if (n->nlookup || n->nopen || n->nodeid == FUSE_ROOT_ID)
+	/* a forgotten file with unsealed writes (or a package file whose
+	 * writer has not closed it) waits for the sealer */
+	if (n->nlookup || n->nopen || n->nodeid == FUSE_ROOT_ID ||
+	    ((n->dirty || n->pkg_pending) && !n->unlinked))
 		return;
+	if (n->pinned)
+		fs_sealer_unpin_later(fs, n->ref);
 	fid_unlink(fs, n);
 	fs->nodes[n->nodeid] = NULL;
 	node_free(n);

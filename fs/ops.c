@@ -243,14 +243,32 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &ep);
 }
 
+/* A file the kernel forgets with unsealed writes is sealed now, while
+ * its parents are still known (they outlive it in the kernel): later
+ * its path could no longer be told. */
 static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct node *n;
+	bool seal = false;
 
 	pthread_mutex_lock(&fs->lock);
 	n = fs_node_get(fs, ino);
-	if (n)
-		fs_node_forget(fs, n, nlookup);
+	if (n) {
+		n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
+		seal = !n->nlookup && !n->nopen && n->dirty && !n->unlinked;
+		if (seal)
+			n->nopen++;
+		else
+			fs_node_forget(fs, n, 0);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!seal)
+		return;
+	if (fs_seal(fs, n)) /* kept: the sealer retries, the log holds it */
+		fprintf(stderr, "blastfs: cannot seal a forgotten file\n");
+	pthread_mutex_lock(&fs->lock);
+	n->nopen--;
+	fs_node_forget(fs, n, 0);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -652,8 +670,13 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 				}
 			}
 		}
-		if (n->payload == STORE_P_BLOB && !n->dirty && n->nopen)
+		/* the kernel may still read it (no OPEN says whether a
+		 * file is open): its blob outlives gc until the node goes */
+		if (n->payload == STORE_P_BLOB && !n->dirty &&
+		    (n->nopen || n->nlookup)) {
 			err = store_pin(t, n->ref);
+			n->pinned = !err;
+		}
 		n->a.ctime_ns = fs_now_ns();
 	}
 	if (n) {

@@ -107,34 +107,90 @@ int fs_pol_init(struct fs *fs)
 struct inval_list {
 	uint64_t *ino;
 	char **name;
-	size_t n;
+	size_t n, cap;
 };
+
+static int inval_add(struct inval_list *l, uint64_t ino, const char *name,
+		     size_t len)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint64_t *i = realloc(l->ino, cap * sizeof(*i));
+		char **nm;
+
+		if (!i)
+			return -ENOMEM;
+		l->ino = i;
+		nm = realloc(l->name, cap * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		l->name = nm;
+		l->cap = cap;
+	}
+	l->name[l->n] = NULL;
+	if (name && !(l->name[l->n] = strndup(name, len)))
+		return -ENOMEM;
+	l->ino[l->n++] = ino;
+	return 0;
+}
 
 static int inval_collect(struct fs *fs, struct inval_list *l)
 {
-	size_t cap = fs->next_nodeid * 2 + 1;
+	int err = 0;
 
-	l->ino = calloc(cap, sizeof(*l->ino));
-	l->name = calloc(cap, sizeof(*l->name));
-	if (!l->ino || !l->name)
-		return -ENOMEM;
-	for (uint64_t i = FUSE_ROOT_ID; i < fs->next_nodeid; i++) {
+	for (uint64_t i = FUSE_ROOT_ID; i < fs->next_nodeid && !err; i++) {
 		struct node *nd = fs_node_get(fs, i);
 
 		if (!nd)
 			continue;
-		if (S_ISDIR(nd->mode)) {
-			l->ino[l->n] = nd->nodeid; /* its cached listing */
-			l->name[l->n++] = NULL;
-		}
-		if (nd->parent && nd->name[0] && !nd->unlinked) {
-			l->name[l->n] = strdup(nd->name);
-			if (!l->name[l->n])
-				return -ENOMEM;
-			l->ino[l->n++] = nd->parent;
-		}
+		if (S_ISDIR(nd->mode)) /* its cached listing */
+			err = inval_add(l, nd->nodeid, NULL, 0);
+		if (!err && nd->parent && nd->name[0] && !nd->unlinked)
+			err = inval_add(l, nd->parent, nd->name,
+					strlen(nd->name));
 	}
-	return 0;
+	return err;
+}
+
+struct links_walk {
+	struct inval_list *l;
+	uint64_t dir;
+};
+
+static int link_name(void *arg, const char *name, size_t nlen,
+		     const struct store_entry *e)
+{
+	struct links_walk *w = arg;
+
+	if (e->payload != STORE_P_HARDLINK || name[0] == '/')
+		return 0;
+	return inval_add(w->l, w->dir, name, nlen);
+}
+
+/* A hard-linked inode's node has one of its names: the others, in the
+ * directories the kernel knows, are dropped too (an older name of an
+ * inode hidden by another must not stay open-able: no OPEN checks it). */
+static int inval_links(struct fs *fs, struct inval_list *l)
+{
+	size_t ndirs = l->n;
+	struct store_txn *t = NULL;
+	int err = fs_rtxn(fs, &t);
+
+	for (size_t i = 0; i < ndirs && !err; i++) {
+		struct links_walk w = {l, l->ino[i]};
+		struct node *d;
+		uint64_t tab;
+
+		if (l->name[i])
+			continue;
+		d = fs_node_find(fs, l->ino[i]);
+		if (!d || fs_dir_tab(fs, t, d, &tab))
+			continue; /* gone meanwhile */
+		err = store_dir_iter(t, tab, NULL, 0, link_name, &w);
+	}
+	if (t)
+		fs_rtxn_done(t);
+	return err;
 }
 
 static void inval_send(struct fs *fs, struct inval_list *l)
@@ -188,6 +244,8 @@ int fs_pol_reload(struct fs *fs, bool invalidate)
 	if (invalidate && changed)
 		err = inval_collect(fs, &l);
 	pthread_mutex_unlock(&fs->lock);
+	if (!err && invalidate && changed)
+		err = inval_links(fs, &l);
 	inval_send(fs, &l);
 	return err;
 }

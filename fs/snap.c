@@ -214,19 +214,27 @@ static void invalidate(struct fs *fs, struct invals *l)
 	free(l->v);
 }
 
+/* Files open for writing: every process's, from /proc (the kernel opens
+ * files without telling blastfs, io.c), else the handles blastfs saw. */
 static unsigned writers(struct fs *fs)
 {
-	unsigned w = 0;
+	struct fs_wopen w;
+	unsigned n = 0;
 
+	if (fs_wopen_scan(fs, &w) == 0) {
+		n = (unsigned)w.n;
+		fs_wopen_release(&w);
+		return n;
+	}
 	pthread_mutex_lock(&fs->lock);
 	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
-		struct node *n = fs_node_get(fs, i);
+		struct node *x = fs_node_get(fs, i);
 
-		if (n && n->nwrite)
-			w++;
+		if (x && x->nwrite)
+			n++;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	return w;
+	return n;
 }
 
 int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,

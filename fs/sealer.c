@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealer.c - seals written files in the background. The kernel does not
+ * say when a file opened without an OPEN is closed (io.c), so a file is
+ * sealed once no write has touched it for SEAL_IDLE_MS (a creating
+ * handle's RELEASE, where the kernel sends one, still seals at once),
+ * once it has been dirty for SEAL_AGE_MS however busy, and at once when its
+ * unsealed writes keep an old write log generation alive. Until then its writes
+ * are in memory and in the write log (wlog.c). After a pass the log is tidied,
+ * and the blobs of freed unlinked nodes are unpinned.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_internal.h"
+
+#define SEAL_IDLE_MS 100
+#define SEAL_AGE_MS  2000
+#define TICK_NS	     (50 * 1000000LL)
+
+/* BLASTFS_SEAL_IDLE_MS / BLASTFS_SEAL_AGE_MS override (tests hold seals
+ * back with them to kill a daemon with writes only in the log). */
+static int64_t knob_ns(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	long ms = v && *v ? strtol(v, &end, 10) : dflt;
+
+	if (v && *v && (*end || ms < 0))
+		ms = dflt;
+	return (int64_t)ms * 1000000LL;
+}
+
+void fs_sealer_kick(struct fs *fs)
+{
+	struct fs_sealer *s = &fs->sealer;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->kicked) {
+		s->kicked = true;
+		pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void fs_sealer_unpin_later(struct fs *fs, uint64_t blob)
+{
+	struct fs_sealer *s = &fs->sealer;
+
+	if (s->nunpins == s->capunpins) {
+		size_t cap = s->capunpins ? s->capunpins * 2 : 16;
+		uint64_t *p = realloc(s->unpins, cap * sizeof(*p));
+
+		if (!p)
+			return; /* the pin stays until the next start */
+		s->unpins = p;
+		s->capunpins = cap;
+	}
+	s->unpins[s->nunpins++] = blob;
+}
+
+static void unpin_freed(struct fs *fs)
+{
+	struct fs_sealer *s = &fs->sealer;
+	struct store_txn *t;
+	uint64_t *v;
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	v = s->unpins;
+	n = s->nunpins;
+	s->unpins = NULL;
+	s->nunpins = s->capunpins = 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (!n)
+		return;
+	pthread_mutex_lock(&fs->wlock);
+	if (!store_txn_begin(fs->st, true, &t)) {
+		int err = 0;
+
+		for (size_t i = 0; i < n && !err; i++)
+			err = store_unpin(t, v[i]);
+		if (err)
+			store_txn_abort(t);
+		else
+			store_txn_commit(t);
+	}
+	pthread_mutex_unlock(&fs->wlock);
+	free(v);
+}
+
+/* Should n be sealed now? Under fs->lock. */
+static bool due(struct fs *fs, struct node *n, int64_t now,
+		enum fs_seal_how how, bool *idle)
+{
+	if (!n || !n->dirty || n->unlinked || n->sealing)
+		return false;
+	*idle = n->nwrite == 0 && now - n->wlast_ns >= fs->sealer.idle_ns;
+	if (how != FS_SEAL_DUE || *idle)
+		return true;
+	/* a large file (staged on disk) is not sealed again and again while
+	 * it grows: each seal hashes all of it; its writes stay in the log
+	 * until it pauses */
+	return n->sfd < 0 && (now - n->dirty_ns >= fs->sealer.age_ns ||
+			      fs_wlog_pressed(fs, n->dgen));
+}
+
+/* A package file (pkg.c) counts once its writer has closed it: is it
+ * (or a package file waiting for that) among the nodes? Under fs->lock. */
+static bool pkg_file(struct fs *fs, struct node *n)
+{
+	struct node *p;
+
+	if (n->pkg_pending)
+		return true;
+	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
+	return p && fs_pkg_watched(p->name, n->name);
+}
+
+/* Mark the nodes open for writing (n->wopen), asking /proc. */
+static void note_writers(struct fs *fs, bool final)
+{
+	struct fs_wopen w = {0};
+	bool known = !final && fs_wopen_scan(fs, &w) == 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
+		struct node *n = fs_node_get(fs, i);
+
+		if (n && !S_ISDIR(n->mode))
+			/* unknown: only the handles blastfs counts */
+			n->wopen = known && fs_wopen_has(&w, n->fid);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fs_wopen_release(&w);
+}
+
+int fs_sealer_run(struct fs *fs, enum fs_seal_how how)
+{
+	int64_t now = fs_now_ns();
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	bool pkg = false, pend = false, left = false;
+	int first = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
+		struct node *x = fs_node_get(fs, i);
+		bool idle = false, go = due(fs, x, now, how, &idle);
+
+		if (x && x->dirty && !x->unlinked && !go)
+			left = true;
+		if (!go && !(x && x->pkg_pending))
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 64;
+			uint64_t *p = realloc(ids, c * sizeof(*p));
+
+			if (!p) {
+				first = -ENOMEM;
+				break;
+			}
+			ids = p;
+			cap = c;
+		}
+		x->nopen++; /* kept while we work on it */
+		ids[n++] = i << 1 | (idle ? 1 : 0);
+		if (go)
+			pkg = pkg || pkg_file(fs, x);
+		else
+			pend = true;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	/* a package file still open when last asked is asked again once a
+	 * second (its wopen stays meanwhile) */
+	if (pkg || how != FS_SEAL_DUE ||
+	    (pend && now - fs->sealer.scan_ns >= 1000000000LL)) {
+		note_writers(fs, how == FS_SEAL_FINAL);
+		fs->sealer.scan_ns = now;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct node *x;
+		bool idle = ids[k] & 1, pending;
+		int err;
+
+		pthread_mutex_lock(&fs->lock);
+		x = fs_node_get(fs, ids[k] >> 1);
+		pthread_mutex_unlock(&fs->lock);
+		err = fs_seal(fs, x);
+		if (err) {
+			atomic_fetch_add(&fs->sealer.errors, 1);
+			fprintf(stderr, "blastfs: cannot seal a file: %s\n",
+				strerror(-err));
+		}
+		pthread_mutex_lock(&fs->lock);
+		pending = !err && !x->dirty && x->pkg_pending && !x->wopen &&
+			  x->nwrite == 0;
+		pthread_mutex_unlock(&fs->lock);
+		if (pending)
+			err = fs_pkg_released(fs, x);
+		if (err && !first)
+			first = err;
+		pthread_mutex_lock(&fs->lock);
+		x->nopen--;
+		if (x->dirty || x->pkg_pending)
+			left = true;
+		else if (idle && x->nwrite == 0 && x->payload == STORE_P_BLOB &&
+			 x->buffered)
+			fs_content_drop(x); /* reads go to the store */
+		fs_node_forget(fs, x, 0);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	free(ids);
+	fs->sealer.left = left;
+	return first;
+}
+
+static void *sealer_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct fs_sealer *s = &fs->sealer;
+	bool left = false;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping) {
+		if (left || s->kicked) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += TICK_NS;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+		} else {
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		if (s->stopping)
+			break;
+		s->kicked = false;
+		pthread_mutex_unlock(&s->mu);
+		fs_sealer_run(fs, FS_SEAL_DUE);
+		left = fs->sealer.left;
+		unpin_freed(fs);
+		if (fs_wlog_tidy(fs))
+			fprintf(stderr, "blastfs: cannot start a new write "
+					"log file\n");
+		atomic_fetch_add(&s->passes, 1);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int fs_sealer_start(struct fs *fs)
+{
+	struct fs_sealer *s = &fs->sealer;
+
+	s->idle_ns = knob_ns("BLASTFS_SEAL_IDLE_MS", SEAL_IDLE_MS);
+	s->age_ns = knob_ns("BLASTFS_SEAL_AGE_MS", SEAL_AGE_MS);
+	if (pthread_create(&s->thread, NULL, sealer_main, fs))
+		return -EAGAIN;
+	s->started = true;
+	return 0;
+}
+
+void fs_sealer_stop(struct fs *fs)
+{
+	struct fs_sealer *s = &fs->sealer;
+
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	s->started = false;
+	unpin_freed(fs);
+	free(s->unpins);
+	s->unpins = NULL;
+}
