@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
+#include "daemon.h"
 #include "store.h"
 
 struct export_args {
@@ -127,6 +128,23 @@ out_err:
 	return r;
 }
 
+/* An env (REF's part before '@') left with writes by a killed blastfs
+ * has them put in the store first. */
+static int export_recover(struct ctl *c, const char *ref)
+{
+	char home[PATH_MAX], rundir[PATH_MAX], name[STORE_ENV_NAME_MAX + 1];
+	size_t len = strcspn(ref, "@");
+	int r;
+
+	if (len > STORE_ENV_NAME_MAX)
+		return 0; /* not an env name: ref_lookup says so */
+	snprintf(name, sizeof(name), "%.*s", (int)len, ref);
+	if (store_name_check(name))
+		return 0;
+	r = ctl_daemon_dirs(c, home, rundir);
+	return r < 0 ? r : daemon_recover_unlocked(c, home, rundir, name);
+}
+
 static int export_run(struct ctl *c, const struct export_args *a)
 {
 	char b[CTL_BYTES_LEN];
@@ -147,6 +165,9 @@ static int export_run(struct ctl *c, const struct export_args *a)
 			ctl_strerror(r));
 		return r;
 	}
+	r = export_recover(c, a->ref);
+	if (r < 0)
+		return r;
 	r = ctl_store(c, &st);
 	if (r < 0)
 		return r;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -470,6 +471,81 @@ int daemon_start(const char *blastfs, const char *home, const char *name,
 			 "%s exited with status %d (see '%s/run/%s.log')",
 			 DAEMON_PROG, WEXITSTATUS(x.status), home, name);
 	return -EIO;
+}
+
+static bool has_wlog(const char *home, const char *name)
+{
+	char dir[PATH_MAX + 16];
+	size_t len = strlen(name);
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/staging", home);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)))
+		found = !strncmp(de->d_name, name, len) &&
+			!strncmp(de->d_name + len, ".wlog.", 6);
+	closedir(d);
+	return found;
+}
+
+int daemon_recover(struct ctl *c, const char *home, const char *name)
+{
+	char blastfs[PATH_MAX], out[2048], err[DAEMON_ERR_LEN] = "";
+	const char *argv[] = {blastfs, "--home", home, "--recover", name, NULL};
+	struct daemon_exec x = {
+	    .argv = argv,
+	    .out = out,
+	    .outlen = sizeof(out),
+	    .err_to_out = true,
+	    .timeout_ms = 300 * 1000,
+	};
+	int r;
+
+	if (!has_wlog(home, name))
+		return 0;
+	r = daemon_path(blastfs, sizeof(blastfs));
+	if (r < 0) {
+		ctl_err(c,
+			"env '%s' has writes to recover, but %s is not found "
+			"(set BLASTFS or put it on PATH)",
+			name, DAEMON_PROG);
+		return r;
+	}
+	r = daemon_exec_run(&x);
+	if (!r && WIFEXITED(x.status) && WEXITSTATUS(x.status) == 0) {
+		ctl_status(c,
+			   "recovered the writes a killed %s left for "
+			   "env '%s'",
+			   DAEMON_PROG, name);
+		return 0;
+	}
+	daemon_last_line(out, DAEMON_PROG, err, sizeof(err));
+	ctl_err(c, "cannot recover the writes of env '%s': %s", name,
+		*err	? err
+		: r < 0 ? strerror(-r)
+			: "blastfs failed");
+	return r < 0 ? r : -EIO;
+}
+
+int daemon_recover_unlocked(struct ctl *c, const char *home, const char *rundir,
+			    const char *name)
+{
+	char path[PATH_MAX + STORE_ENV_NAME_MAX + 8];
+	int fd, free_lock;
+
+	if (!has_wlog(home, name))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s.lock", rundir, name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return daemon_recover(c, home, name); /* never mounted here */
+	free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return free_lock ? daemon_recover(c, home, name) : 0;
 }
 
 /* ---- control socket ------------------------------------------------ */

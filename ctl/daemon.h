@@ -22,6 +22,8 @@
 
 #include "store.h"
 
+struct ctl;
+
 #define DAEMON_PROG    "blastfs"
 #define DAEMON_ERR_LEN 512 /* room for one error line of a helper */
 
@@ -101,6 +103,18 @@ void daemon_last_line(const char *s, const char *prog, char *buf, size_t len);
  */
 int daemon_start(const char *blastfs, const char *home, const char *name,
 		 const char *mnt, char *err, size_t errlen);
+
+/*
+ * An unmounted env whose blastfs was killed may have writes only in its
+ * write log (STORE/staging/NAME.wlog.*): if it has one, run `blastfs
+ * --recover` to put them in the store, and say so. The caller must not
+ * hold the env's lock. 0, or -errno after an error line.
+ */
+int daemon_recover(struct ctl *c, const char *home, const char *name);
+/* The same when nobody holds the env's lock (RUNDIR/NAME.lock): else a
+ * live daemon has replayed its log itself. */
+int daemon_recover_unlocked(struct ctl *c, const char *home, const char *rundir,
+			    const char *name);
 
 /* A connection to env name's control socket (fd, or -errno). */
 int daemon_connect(const char *rundir, const char *name);

@@ -62,8 +62,15 @@ static int target_lock(struct snap_target *tg)
 		return r;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		tg->lock_fd = fd;
-		return 0;
+		if (tg->recovered) {
+			tg->lock_fd = fd;
+			return 0;
+		}
+		/* writes a killed daemon left: into the store first */
+		close(fd);
+		tg->recovered = true;
+		r = daemon_recover(tg->c, tg->home, tg->name);
+		return r < 0 ? r : target_lock(tg);
 	}
 	close(fd);
 	if (daemon_info_read(tg->rundir, tg->name, &info) == 0 && info.live) {

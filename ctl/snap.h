@@ -36,6 +36,7 @@ struct snap_target {
 	pid_t pid;
 	char mnt[PATH_MAX]; /* mounted: where */
 	int lock_fd;	    /* unmounted: the env's lock, held; else -1 */
+	bool recovered;	    /* its write log was looked at (daemon_recover) */
 };
 
 /*

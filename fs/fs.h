@@ -12,7 +12,11 @@
  *    NAME.sock (0600 control socket: one command line in, one JSON
  *    object out: "status", "sync", "seal", ...);
  *  - the daemon exits by itself, after sealing and syncing, when its
- *    mount goes away (fusermount3 -u / umount).
+ *    mount goes away (fusermount3 -u / umount);
+ *  - `blastfs [--home DIR] --recover NAME` (no mountpoint, foreground)
+ *    replays what a killed daemon left in the env's write log into the
+ *    store and exits 0 (blastctl runs it before it reads an unmounted
+ *    env that has one), or 1 after one error line.
  */
 #ifndef BLAST_FS_H
 #define BLAST_FS_H
@@ -28,6 +32,7 @@ struct fs_options {
 	int notify_fd; /* -1: none */
 	int allow_other;
 	int serve_open; /* answer OPEN and FLUSH (else ENOSYS: io.c) */
+	int recover;	/* --recover: replay the write log, do not mount */
 };
 
 /* Parse argv into opts. 0, or 2 after printing a usage error. */

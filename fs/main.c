@@ -52,7 +52,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: blastfs [-f] [-d] [--home DIR] [--threads N] "
 			"[--spin-us N] [--notify-fd FD] [--allow-other] "
-			"[--serve-open] NAME MOUNTPOINT\n");
+			"[--serve-open] NAME MOUNTPOINT\n"
+			"       blastfs [--home DIR] --recover NAME\n");
 }
 
 static int parse_spin(const char *arg, int *out)
@@ -78,6 +79,7 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	    {"notify-fd", required_argument, NULL, 'n'},
 	    {"allow-other", no_argument, NULL, 'a'},
 	    {"serve-open", no_argument, NULL, 'o'},
+	    {"recover", no_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -134,12 +136,16 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 		case 'o':
 			o->serve_open = 1;
 			break;
+		case 'r':
+			o->recover = 1;
+			o->foreground = 1;
+			break;
 		default:
 			usage();
 			return 2;
 		}
 	}
-	if (argc - optind != 2) {
+	if (argc - optind != (o->recover ? 1 : 2)) {
 		usage();
 		return 2;
 	}
@@ -156,6 +162,8 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 		}
 		o->home = home;
 	}
+	if (o->recover)
+		return 0;
 	if (!realpath(argv[optind + 1], mnt)) {
 		fprintf(stderr, "blastfs: cannot use mountpoint '%s': %s\n",
 			argv[optind + 1], strerror(errno));
@@ -267,7 +275,7 @@ static int set_env_mount(struct fs *fs, uint64_t *root_fid)
 	if (err == -ENOENT)
 		fail("no env named '%s' in store '%s'", fs->opt->env,
 		     fs->opt->home);
-	if (!err && strcmp(e.mount, fs->opt->mount)) {
+	if (!err && fs->opt->mount && strcmp(e.mount, fs->opt->mount)) {
 		snprintf(e.mount, sizeof(e.mount), "%s", fs->opt->mount);
 		err = store_env_put(t, &e);
 	}
@@ -417,14 +425,20 @@ static int serve(struct fs *fs)
 		err =
 		    pthread_key_create(&fs->rtxn_key, rtxn_free) ? -ENOMEM : 0;
 	if (err) {
-		fail("cannot mount env '%s' at '%s'", fs->opt->env,
-		     fs->opt->mount);
+		fail("cannot serve env '%s': %s", fs->opt->env, strerror(-err));
 		goto out_nodes;
 	}
 	err = fs_wlog_start(fs);
 	if (err) {
 		fail("cannot replay the write log of env '%s' (%s): %s",
 		     fs->opt->env, fs->wlog.base, strerror(-err));
+		goto out_wlog;
+	}
+	if (fs->opt->recover) { /* replayed and sealed: done */
+		sealed = !store_sync(fs->st);
+		if (!sealed)
+			fail("cannot sync store '%s'", fs->opt->home);
+		err = sealed ? 0 : -EIO;
 		goto out_wlog;
 	}
 	err = new_session(fs);
@@ -556,7 +570,7 @@ int fs_run(const struct fs_options *o)
 		fprintf(stderr, "blastfs: no store at '%s'\n", o->home);
 		return 1;
 	}
-	err = check_mountpoint(o->mount);
+	err = o->recover ? 0 : check_mountpoint(o->mount);
 	if (err) {
 		fprintf(stderr, "blastfs: cannot mount at '%s': %s\n", o->mount,
 			err == -ENOTEMPTY ? "directory not empty"

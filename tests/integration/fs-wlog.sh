@@ -14,6 +14,8 @@
 #  - a torn record at the log's tail (the daemon died in an append) is
 #    dropped, the records before it replayed, and the daemon says so;
 #  - a second restart replays nothing; a clean unmount leaves no log;
+#  - blastctl export and save of a killed, unmounted env replay its log
+#    first (blastfs --recover) and say so;
 #  - a file written without pause never goes idle, yet the log stays
 #    bounded (sealed every BLASTFS_SEAL_AGE_MS; BLASTFS_WLOG_MAX: new
 #    generations, old ones deleted);
@@ -190,6 +192,21 @@ PY
 assert_eq 0 "$(status sealing_backlog)" "backlog once quiet"
 fs_umount w "$MNT"
 unset BLASTFS_SEAL_AGE_MS BLASTFS_SEAL_IDLE_MS BLASTFS_WLOG_MAX
+
+note "offline: blastctl export and save of a killed env recover its log first"
+BLASTFS_SEAL_IDLE_MS=600000 BLASTFS_SEAL_AGE_MS=600000 fs_mount w "$MNT"
+cat "$MNT/d/new" >/dev/null # the kernel stops sending OPEN (and RELEASE)
+printf 'only in the log\n' >"$MNT/d/offline"
+[ "$(status sealing_backlog)" -ge 1 ] || die "the write was sealed already"
+fs_kill9 w "$MNT"
+fs_want 0 export w "$W/export-offline"
+assert_contains "$ERR" "recovered the writes a killed blastfs left for env 'w'"
+assert_eq "only in the log" "$(cat "$W/export-offline/d/offline")" "offline export"
+assert_eq "" "$(wlogs)" "write log after recovery"
+fs_want 0 save w after-crash
+fs_want 0 export w@after-crash "$W/export-snap"
+assert_eq "only in the log" "$(cat "$W/export-snap/d/offline")" "snapshot after recovery"
+fs_check_store
 
 note "--serve-open and BLASTFS_SERVE_OPEN=1: OPEN served, a close seals"
 for how in flag env; do
