@@ -52,6 +52,7 @@ struct node {
 	bool buffered;	       /* buf (or sfd) holds the whole content */
 	int sfd;	       /* staging file of large content, or -1 */
 	bool sealing;	       /* a seal reads sfd: writers wait (seal_cond) */
+	bool in_seal;	       /* a seal runs: the next waits (seal_cond) */
 	uint64_t wgen;	       /* bumped by every write, for sealing */
 	bool pkg_pending;      /* sealed while writers remained: the package
 				  layer looks at it on the last release */
@@ -161,7 +162,7 @@ struct fs {
 	 * wlock before lock. */
 	pthread_mutex_t wlock;
 	pthread_mutex_t lock;
-	pthread_cond_t seal_cond; /* with lock: a seal of sfd ended */
+	pthread_cond_t seal_cond; /* with lock: a seal ended */
 	char staging[4096];	  /* STORE/staging, for O_TMPFILE */
 	struct node **nodes;	  /* by node id, protected by lock */
 	uint64_t nnodes, next_nodeid;

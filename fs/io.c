@@ -208,7 +208,7 @@ static int prepare_new(struct fs *fs, void *data, size_t len,
 	return known == 1 ? 0 : store_blob_prep_compress(*out);
 }
 
-int fs_seal(struct fs *fs, struct node *n)
+static int seal_one(struct fs *fs, struct node *n)
 {
 	struct store_blob_prep *prep = NULL;
 	struct store_attr a;
@@ -280,6 +280,25 @@ int fs_seal(struct fs *fs, struct node *n)
 	if (dup)
 		atomic_fetch_add(&fs->cnt.deduped, 1);
 	return 0;
+}
+
+/* One seal of a node at a time: a later one copies after the earlier
+ * one committed, so it never overwrites newer attrs with older ones. */
+int fs_seal(struct fs *fs, struct node *n)
+{
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	while (n->in_seal)
+		pthread_cond_wait(&fs->seal_cond, &fs->lock);
+	n->in_seal = true;
+	pthread_mutex_unlock(&fs->lock);
+	err = seal_one(fs, n);
+	pthread_mutex_lock(&fs->lock);
+	n->in_seal = false;
+	pthread_cond_broadcast(&fs->seal_cond);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
 }
 
 int fs_seal_all(struct fs *fs)

@@ -934,17 +934,25 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	(void)replace;
 out:
 	free(names);
-	err = change_end(fs, &c, err);
-	if (err)
+	free(c.names);
+	c.names = NULL;
+	if (err) {
+		store_txn_abort(c.t);
+		pthread_mutex_unlock(&fs->wlock);
 		return err;
+	}
+	err = store_txn_commit(c.t);
+	/* the node's new name before wlock goes: a seal holding wlock uses
+	 * the names of its path's nodes (fs_node_path) */
 	pthread_mutex_lock(&fs->lock);
-	sn = fs_node_by_fid(fs, src.a.fid);
+	sn = err ? NULL : fs_node_by_fid(fs, src.a.fid);
 	if (sn && !sn->unlinked) {
 		err = fs_node_rename(sn, np->nodeid, newname);
 		if (sn->loaded)
 			sn->a.ctime_ns = src.a.ctime_ns;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&fs->wlock);
 	return err;
 }
 

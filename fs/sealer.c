@@ -96,7 +96,7 @@ static void unpin_freed(struct fs *fs)
 static bool due(struct fs *fs, struct node *n, int64_t now,
 		enum fs_seal_how how, bool *idle)
 {
-	if (!n || !n->dirty || n->unlinked || n->sealing)
+	if (!n || !n->dirty || n->unlinked || n->sealing || n->in_seal)
 		return false;
 	*idle = n->nwrite == 0 && now - n->wlast_ns >= fs->sealer.idle_ns;
 	if (how != FS_SEAL_DUE || *idle)
