@@ -191,7 +191,8 @@ struct fs {
 	atomic_int open_mode; /* enum fs_open_mode, decided by the first open */
 	struct fs_wlog wlog;
 	struct fs_sealer sealer;
-	int mnt_id; /* the mount's id, once openscan.c asked (0: not yet) */
+	atomic_int mnt_id; /* the mount's id, once openscan.c asked (0: not
+			      yet) */
 };
 
 /* openscan.c: the file ids (inode numbers) of the mount's files open for

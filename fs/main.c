@@ -560,6 +560,7 @@ int fs_run(const struct fs_options *o)
 	/* benchmarks measure what the package layer costs by turning it off */
 	struct fs fs = {.opt = o,
 			.ctl_fd = -1,
+			.wlog.fd = -1,
 			.spin_us = fs_loop_spin((unsigned)o->spin_us),
 			.pkg_off = getenv("BLASTFS_NO_PACKAGES") != NULL};
 	char logpath[PATH_MAX + 64];

@@ -69,8 +69,9 @@ static int mount_id(struct fs *fs)
 	uint64_t ino;
 	int mnt = -1, fd, dir, err;
 
-	if (fs->mnt_id > 0)
-		return fs->mnt_id;
+	mnt = atomic_load(&fs->mnt_id);
+	if (mnt > 0)
+		return mnt;
 	fd = open(fs->opt->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -86,7 +87,7 @@ static int mount_id(struct fs *fs)
 	close(fd);
 	if (err)
 		return err;
-	fs->mnt_id = mnt;
+	atomic_store(&fs->mnt_id, mnt);
 	return mnt;
 }
 
