@@ -550,9 +550,9 @@ EOF
 		echo
 		printf -- '- threads knob, cold import: blastfs --threads 1 / default (4), per run: %s\n' \
 			"$(fs_ratio_fmt "$w" import_cold_s blast-t1 blast)"
-		printf -- '- spin knob (fs/loop.c), warm import: blastfs --spin-us 0 / default (500), per run: %s\n' \
+		printf -- '- spin knob (fs/loop.c), warm import: blastfs --spin-us 0 / default (2000), per run: %s\n' \
 			"$(fs_ratio_fmt "$w" import_warm_s blast-s0 blast)"
-		printf -- '- spin knob, cold import: blastfs --spin-us 0 / default (500), per run: %s\n' \
+		printf -- '- spin knob, cold import: blastfs --spin-us 0 / default (2000), per run: %s\n' \
 			"$(fs_ratio_fmt "$w" import_cold_s blast-s0 blast)"
 		fs_sanity "$w"
 		echo

@@ -89,7 +89,7 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->threads = 4;
-	o->spin_us = 500;
+	o->spin_us = 2000;
 	/* blastctl start passes the environment on: the default for it */
 	if (getenv("BLASTFS_SPIN_US") &&
 	    parse_spin(getenv("BLASTFS_SPIN_US"), &o->spin_us))

@@ -39,7 +39,7 @@ void fs_sealer_kick(struct fs *fs)
 	struct fs_sealer *s = &fs->sealer;
 
 	pthread_mutex_lock(&s->mu);
-	if (!s->kicked) {
+	if (!s->kicked) { /* wakes the sealer only from its idle wait */
 		s->kicked = true;
 		pthread_cond_signal(&s->cv);
 	}
@@ -218,6 +218,14 @@ int fs_sealer_run(struct fs *fs, enum fs_seal_how how)
 	return first;
 }
 
+/* Wait until deadline (CLOCK_REALTIME), or until stopping. Under s->mu. */
+static void wait_until(struct fs_sealer *s, const struct timespec *deadline)
+{
+	while (!s->stopping &&
+	       pthread_cond_timedwait(&s->cv, &s->mu, deadline) != ETIMEDOUT)
+		;
+}
+
 static void *sealer_main(void *arg)
 {
 	struct fs *fs = arg;
@@ -226,16 +234,20 @@ static void *sealer_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stopping) {
-		if (left || s->kicked) {
+		if (!left && !s->kicked) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		/* at most one pass a tick, however many files became dirty:
+		 * a pass walks the node table */
+		{
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += TICK_NS;
 			ts.tv_sec += ts.tv_nsec / 1000000000;
 			ts.tv_nsec %= 1000000000;
-			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-		} else {
-			pthread_cond_wait(&s->cv, &s->mu);
+			wait_until(s, &ts);
 		}
 		if (s->stopping)
 			break;

@@ -106,7 +106,7 @@ for opts in "--threads 1 --spin-us 0" "--threads 4" "--threads 2 --spin-us 10000
 	# shellcheck disable=SC2086 # word splitting intended
 	fs_mount lp "$MNT" $opts
 	case $round in
-	1) want=0 ;; 2) want=500 ;; 3) want=100000 ;;
+	1) want=0 ;; 2) want=2000 ;; 3) want=100000 ;;
 	esac
 	assert_eq "$want" "$(spin_in_effect)" "spin in effect with $opts"
 	work "$round"
