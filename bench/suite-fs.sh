@@ -542,9 +542,10 @@ EOF
 		echo
 		echo
 		echo "FUSE requests reaching blastfs per timed run (median), the profile of the"
-		echo "blastfs figures: a warm run pays a round trip for each OPEN and IOCTL"
-		echo "(Python's open() asks isatty of every file) and nothing else that waits;"
-		echo "OPENDIR/RELEASEDIR are gone (answered ENOSYS once, fs/dirlist.c)."
+		echo "blastfs figures: a warm run pays a round trip for each IOCTL (Python's"
+		echo "open() asks isatty of every file) and nothing else that waits; OPEN,"
+		echo "FLUSH and RELEASE are gone (answered ENOSYS once, fs/io.c), as are"
+		echo "OPENDIR/RELEASEDIR (fs/dirlist.c)."
 		echo
 		fs_req_table "$w"
 		echo
