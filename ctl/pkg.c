@@ -107,22 +107,32 @@ int ctl_pkg_markers(struct snap_target *tg, struct pkg_markerenv *out)
 	return r;
 }
 
+/* cmd on the control socket of a mounted target (nothing unmounted). */
+static int mounted_request(struct snap_target *tg, const char *cmd)
+{
+	json_t *rep;
+	int r;
+
+	if (!tg->mounted)
+		return 0;
+	r = snap_request(tg, cmd, SYNC_TIMEOUT_MS, &rep);
+	if (!r)
+		json_decref(rep);
+	return r;
+}
+
 int ctl_pkg_load(struct snap_target *tg, struct store_env *env,
 		 struct pkg_dist **out, size_t *n)
 {
 	struct store_txn *t;
 	struct store_env e;
-	json_t *rep;
 	int r;
 
-	if (tg->mounted) {
-		/* files written and closed are sealed by the daemon a moment
-		 * later (fs/sealer.c): their package state with them */
-		r = snap_request(tg, "seal", SYNC_TIMEOUT_MS, &rep);
-		if (r)
-			return r;
-		json_decref(rep);
-	}
+	/* files written and closed are sealed by the daemon a moment later
+	 * (fs/sealer.c): their package state with them */
+	r = mounted_request(tg, "seal");
+	if (r)
+		return r;
 	r = store_txn_begin(tg->st, false, &t);
 	if (r) {
 		ctl_err(tg->c, "cannot read the store: %s", ctl_strerror(r));
@@ -146,15 +156,11 @@ int ctl_pkg_rebuild(struct snap_target *tg, size_t *count)
 	struct pkg_markerenv m;
 	struct store_txn *t;
 	struct store_env e;
-	json_t *rep;
 	int r;
 
-	if (tg->mounted) {
-		r = snap_request(tg, "sync", SYNC_TIMEOUT_MS, &rep);
-		if (r)
-			return r;
-		json_decref(rep);
-	}
+	r = mounted_request(tg, "sync");
+	if (r)
+		return r;
 	r = store_txn_begin(tg->st, false, &t);
 	if (r)
 		goto fail;

@@ -107,12 +107,13 @@ int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
 
 /* Write node n's buffered content and attrs into its entry. */
 static int seal_commit(struct fs *fs, struct node *n, const void *data,
-		       size_t len, const struct store_attr *a,
-		       struct store_blob_prep *prep, uint64_t *blob, bool *dup)
+		       size_t len, struct store_blob_prep *prep, uint64_t *blob,
+		       bool *dup)
 {
 	struct store_txn *t;
 	struct store_env env;
 	struct store_entry e;
+	struct store_attr cur;
 	struct node *p;
 	const char **names = NULL;
 	char name[STORE_NAME_MAX + 1];
@@ -126,6 +127,9 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	if (err)
 		goto out_unlock;
 	pthread_mutex_lock(&fs->lock);
+	/* attrs as they are now, under wlock: a chmod, utimens or link since
+	 * the content was copied is not undone (only size goes with it) */
+	cur = n->a;
 	writers = n->nwrite > 0 || n->wopen;
 	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
 	n->pkg_pending = writers && p && fs_pkg_watched(p->name, n->name);
@@ -161,7 +165,7 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	if (err)
 		goto out_abort;
 	memset(&e, 0, sizeof(e));
-	e.a = *a;
+	e.a = cur;
 	e.a.size = len;
 	if (prep) {
 		err = store_blob_commit(t, prep, blob, dup);
@@ -211,7 +215,6 @@ static int prepare_new(struct fs *fs, void *data, size_t len,
 static int seal_one(struct fs *fs, struct node *n)
 {
 	struct store_blob_prep *prep = NULL;
-	struct store_attr a;
 	unsigned char *copy = NULL;
 	uint64_t wgen, blob = 0, upto;
 	size_t len;
@@ -228,7 +231,6 @@ static int seal_one(struct fs *fs, struct node *n)
 		return 0;
 	}
 	len = n->len;
-	a = n->a;
 	wgen = n->wgen;
 	if (n->sfd >= 0) {
 		/* large: hashed from the staging file, writers wait */
@@ -250,7 +252,7 @@ static int seal_one(struct fs *fs, struct node *n)
 		copy = NULL;
 	}
 	if (!err)
-		err = seal_commit(fs, n, copy, len, &a, prep, &blob, &dup);
+		err = seal_commit(fs, n, copy, len, prep, &blob, &dup);
 	store_blob_prep_free(prep);
 	free(copy);
 	if (staged >= 0) {

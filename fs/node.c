@@ -106,15 +106,9 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 		/* a file kept for its unsealed writes after the kernel forgot
 		 * it may be known again by a new parent node */
 		if (!n->linked && !S_ISDIR(n->mode) &&
-		    (n->parent != parent || strcmp(n->name, name))) {
-			char *s = strdup(name);
-
-			if (!s)
-				return -ENOMEM;
-			free(n->name);
-			n->name = s;
-			n->parent = parent;
-		}
+		    (n->parent != parent || strcmp(n->name, name)) &&
+		    fs_node_rename(n, parent, name))
+			return -ENOMEM;
 		n->nlookup++;
 		*out = n;
 		return 0;
