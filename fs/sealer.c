@@ -176,8 +176,8 @@ int fs_sealer_run(struct fs *fs, enum fs_seal_how how)
 	pthread_mutex_unlock(&fs->lock);
 	/* a package file still open when last asked is asked again once a
 	 * second (its wopen stays meanwhile) */
-	if (pkg || how != FS_SEAL_DUE ||
-	    (pend && now - fs->sealer.scan_ns >= 1000000000LL)) {
+	if (pkg || (pend && (how != FS_SEAL_DUE ||
+			     now - fs->sealer.scan_ns >= 1000000000LL))) {
 		note_writers(fs, how == FS_SEAL_FINAL);
 		fs->sealer.scan_ns = now;
 	}
