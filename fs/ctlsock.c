@@ -167,7 +167,7 @@ static bool serve(struct fs *fs, int c)
 		/* seal: what was written is in the store (the sealer's
 		 * backlog done now); sync: and on disk */
 		err = fs_seal_all(fs);
-		if (!err && line[1] == 'y')
+		if (!err && !strcmp(line, "sync"))
 			err = fs_durable(fs);
 		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
 				    strerror(-err))

@@ -238,7 +238,7 @@ struct replay {
 	struct store_txn *t; /* the walk's */
 	int *fds;
 	uint64_t *gens;
-	size_t nfiles;
+	size_t nfiles, capfiles;
 	struct fidops *f;
 	size_t nf, capf;
 	size_t records, torn;
@@ -530,8 +530,8 @@ static int list_gens(struct replay *r)
 			continue;
 		if (g >= w->gen)
 			w->gen = g + 1;
-		if (!(r->nfiles & (r->nfiles + 1)) || !r->gens) {
-			size_t c = (r->nfiles + 1) * 2;
+		if (r->nfiles == r->capfiles) {
+			size_t c = r->capfiles ? r->capfiles * 2 : 8;
 			uint64_t *p = realloc(r->gens, c * sizeof(*p));
 
 			if (!p) {
@@ -539,6 +539,7 @@ static int list_gens(struct replay *r)
 				break;
 			}
 			r->gens = p;
+			r->capfiles = c;
 		}
 		r->gens[r->nfiles++] = g;
 	}
