@@ -37,6 +37,8 @@ struct node {
 	uint64_t parent; /* parent node id; 0 when unlinked (or root) */
 	char *name;	 /* name in parent */
 	uint64_t nlookup;
+	unsigned nkids;	 /* nodes whose parent this is: it stays while any
+			    does, so a kept node can always tell its path */
 	unsigned nopen;	 /* open handles */
 	unsigned nwrite; /* open handles that may write */
 	bool unlinked;
@@ -135,6 +137,7 @@ struct fs_sealer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_mutex_t run_mu; /* one pass at a time (fs_sealer_run) */
 	bool kicked, stopping, started;
 	int64_t idle_ns, age_ns; /* seal after this long idle / dirty */
 	bool left;	  /* the last run left work (dirty or waiting files) */
@@ -241,8 +244,9 @@ enum fs_seal_how {
 	FS_SEAL_FINAL, /* every file, and every package file still waiting
 			  for its writer to close (the daemon's exit) */
 };
-/* Seal files, then judge package files whose writers have closed. The
- * first seal error, or 0. */
+/* Seal files, then judge package files whose writers have closed. One
+ * pass at a time (sealer.run_mu; the caller holds none of fs->lock,
+ * fs->wlock). The first seal error, or 0. */
 int fs_sealer_run(struct fs *fs, enum fs_seal_how how);
 int fs_sealer_start(struct fs *fs);
 void fs_sealer_stop(struct fs *fs);
@@ -273,7 +277,10 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 void fs_node_forget(struct fs *fs, struct node *n, uint64_t count);
 /* Take n out of the file id map: later lookups make a new node. */
 void fs_node_detach(struct fs *fs, struct node *n);
-int fs_node_rename(struct node *n, uint64_t parent, const char *name);
+/* n is now name (NULL: the same) in directory node parent (0: unlinked,
+ * no parent). The old parent may be freed. Fails only with a name. */
+int fs_node_rename(struct fs *fs, struct node *n, uint64_t parent,
+		   const char *name);
 /* Names from the root to n's directory (n itself included when it is a
  * directory and self is true). *out is malloc'd (names point into nodes:
  * valid while fs->wlock is held); *depth set. -ENOENT if unlinked. */

@@ -598,6 +598,7 @@ int fs_run(const struct fs_options *o)
 	pthread_cond_init(&fs.sync_cond, NULL);
 	pthread_mutex_init(&fs.sealer.mu, NULL);
 	pthread_cond_init(&fs.sealer.cv, NULL);
+	pthread_mutex_init(&fs.sealer.run_mu, NULL);
 	fs_durable_init(&fs);
 	return serve(&fs);
 }

@@ -3,7 +3,10 @@
  * node.c - the kernel's view: node ids are handed out monotonically and
  * never reused (generation 0 stays valid), looked up by persistent file
  * id so one file has one node. A node lives while the kernel counts it
- * (nlookup) or a handle has it open.
+ * (nlookup), a handle has it open, it holds writes not yet sealed (or a
+ * package file waits for its writer), or a node below it lives (nkids):
+ * the kernel forgets a directory once it forgot what is in it, but a file
+ * kept for its writes still needs its directories' names to be sealed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,6 +89,14 @@ struct node *fs_node_by_fid(struct fs *fs, uint64_t fid)
 	return n;
 }
 
+static void kid_add(struct fs *fs, uint64_t parent)
+{
+	struct node *p = parent ? fs_node_get(fs, parent) : NULL;
+
+	if (p)
+		p->nkids++;
+}
+
 static void fid_unlink(struct fs *fs, struct node *n)
 {
 	struct node **p = &fs->fidtab[fid_slot(fs, n->fid)];
@@ -107,7 +118,7 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 		 * it may be known again by a new parent node */
 		if (!n->linked && !S_ISDIR(n->mode) &&
 		    (n->parent != parent || strcmp(n->name, name)) &&
-		    fs_node_rename(n, parent, name))
+		    fs_node_rename(fs, n, parent, name))
 			return -ENOMEM;
 		n->nlookup++;
 		*out = n;
@@ -133,6 +144,7 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 	n->fid = fid;
 	n->mode = mode & S_IFMT;
 	n->parent = parent;
+	kid_add(fs, parent);
 	n->nlookup = 1;
 	fs->nodes[n->nodeid] = n;
 	slot = fid_slot(fs, fid);
@@ -148,18 +160,29 @@ void fs_node_detach(struct fs *fs, struct node *n)
 	n->fid_next = NULL;
 }
 
+/* Free n if nobody needs it, then its parent if that was all it was
+ * kept for, and so on up. */
 static void node_maybe_free(struct fs *fs, struct node *n)
 {
-	/* a forgotten file with unsealed writes (or a package file whose
-	 * writer has not closed it) waits for the sealer */
-	if (n->nlookup || n->nopen || n->nodeid == FUSE_ROOT_ID ||
-	    ((n->dirty || n->pkg_pending) && !n->unlinked))
-		return;
-	if (n->pinned)
-		fs_sealer_unpin_later(fs, n->ref);
-	fid_unlink(fs, n);
-	fs->nodes[n->nodeid] = NULL;
-	node_free(n);
+	while (n) {
+		struct node *p;
+
+		/* a forgotten file with unsealed writes (or a package file
+		 * whose writer has not closed it) waits for the sealer */
+		if (n->nlookup || n->nopen || n->nkids ||
+		    n->nodeid == FUSE_ROOT_ID ||
+		    ((n->dirty || n->pkg_pending) && !n->unlinked))
+			return;
+		if (n->pinned)
+			fs_sealer_unpin_later(fs, n->ref);
+		p = n->parent ? fs_node_get(fs, n->parent) : NULL;
+		fid_unlink(fs, n);
+		fs->nodes[n->nodeid] = NULL;
+		node_free(n);
+		if (p)
+			p->nkids--;
+		n = p;
+	}
 }
 
 void fs_node_forget(struct fs *fs, struct node *n, uint64_t count)
@@ -168,15 +191,27 @@ void fs_node_forget(struct fs *fs, struct node *n, uint64_t count)
 	node_maybe_free(fs, n);
 }
 
-int fs_node_rename(struct node *n, uint64_t parent, const char *name)
+int fs_node_rename(struct fs *fs, struct node *n, uint64_t parent,
+		   const char *name)
 {
-	char *s = strdup(name);
+	char *s = name ? strdup(name) : NULL;
+	struct node *old;
 
-	if (!s)
+	if (name && !s)
 		return -ENOMEM;
-	free(n->name);
-	n->name = s;
+	if (s) {
+		free(n->name);
+		n->name = s;
+	}
+	if (parent == n->parent)
+		return 0;
+	old = n->parent ? fs_node_get(fs, n->parent) : NULL;
 	n->parent = parent;
+	kid_add(fs, parent);
+	if (old) {
+		old->nkids--;
+		node_maybe_free(fs, old);
+	}
 	return 0;
 }
 

@@ -243,32 +243,16 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &ep);
 }
 
-/* A file the kernel forgets with unsealed writes is sealed now, while
- * its parents are still known (they outlive it in the kernel): later
- * its path could no longer be told. */
+/* A file the kernel forgets with unsealed writes stays (and so do its
+ * directories: node.c) until the sealer has sealed it. */
 static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct node *n;
-	bool seal = false;
 
 	pthread_mutex_lock(&fs->lock);
 	n = fs_node_get(fs, ino);
-	if (n) {
-		n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
-		seal = !n->nlookup && !n->nopen && n->dirty && !n->unlinked;
-		if (seal)
-			n->nopen++;
-		else
-			fs_node_forget(fs, n, 0);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (!seal)
-		return;
-	if (fs_seal(fs, n)) /* kept: the sealer retries, the log holds it */
-		fprintf(stderr, "blastfs: cannot seal a forgotten file\n");
-	pthread_mutex_lock(&fs->lock);
-	n->nopen--;
-	fs_node_forget(fs, n, 0);
+	if (n)
+		fs_node_forget(fs, n, nlookup);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -681,7 +665,7 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 	}
 	if (n) {
 		n->unlinked = true;
-		n->parent = 0;
+		fs_node_rename(fs, n, 0, NULL);
 	}
 	size = n && n->loaded ? n->a.size : e->a.size;
 	pthread_mutex_unlock(&fs->lock);
@@ -947,7 +931,7 @@ out:
 	pthread_mutex_lock(&fs->lock);
 	sn = err ? NULL : fs_node_by_fid(fs, src.a.fid);
 	if (sn && !sn->unlinked) {
-		err = fs_node_rename(sn, np->nodeid, newname);
+		err = fs_node_rename(fs, sn, np->nodeid, newname);
 		if (sn->loaded)
 			sn->a.ctime_ns = src.a.ctime_ns;
 	}

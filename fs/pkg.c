@@ -4,10 +4,11 @@
  * site-packages (a *.dist-info / *.egg-info entry created, renamed or
  * removed, or its METADATA, PKG-INFO or requires.txt sealed, renamed or
  * removed), update the env's package state in the same write txn as the
- * change. A file is judged once its last writer is gone (the seal at
- * release, or right after it when a flush sealed it while writers were
- * left) or when renamed, never while being written, so a half-written
- * METADATA never counts.
+ * change. A file is judged when sealed with no writer left, or, sealed
+ * while still open for writing (n->pkg_pending), once its writers are
+ * gone: at its RELEASE when opens are served, else at the first sealer
+ * pass that finds it closed in /proc (sealer.c); or when renamed. Never
+ * while being written, so a half-written METADATA never counts.
  */
 #include <errno.h>
 #include <stdio.h>

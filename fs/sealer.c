@@ -138,7 +138,7 @@ static void note_writers(struct fs *fs, bool final)
 	fs_wopen_release(&w);
 }
 
-int fs_sealer_run(struct fs *fs, enum fs_seal_how how)
+static int run(struct fs *fs, enum fs_seal_how how)
 {
 	int64_t now = fs_now_ns();
 	uint64_t *ids = NULL;
@@ -215,7 +215,29 @@ int fs_sealer_run(struct fs *fs, enum fs_seal_how how)
 	}
 	free(ids);
 	fs->sealer.left = left;
+	if (how != FS_SEAL_DUE) {
+		/* a METADATA judged at a RELEASE (served opens) is no longer
+		 * pkg_pending but committed only when its wlock is let go:
+		 * the asker sees it */
+		pthread_mutex_lock(&fs->wlock);
+		pthread_mutex_unlock(&fs->wlock);
+	}
 	return first;
+}
+
+int fs_sealer_run(struct fs *fs, enum fs_seal_how how)
+{
+	int err;
+
+	/* a seal asked on the control socket (check, save) waits for the
+	 * sealer's pass in progress: that pass may be judging a METADATA
+	 * (n->pkg_pending already cleared, its txn not yet committed) the
+	 * asker would otherwise not wait for; and two passes scanning /proc
+	 * at once could leave the older scan's n->wopen */
+	pthread_mutex_lock(&fs->sealer.run_mu);
+	err = run(fs, how);
+	pthread_mutex_unlock(&fs->sealer.run_mu);
+	return err;
 }
 
 /* Wait until deadline (CLOCK_REALTIME), or until stopping. Under s->mu. */

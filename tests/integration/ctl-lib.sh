@@ -43,7 +43,7 @@ ctl_expect() {
 	shift
 	ctl_run bctl "$@"
 	[ "$RC" -eq "$want" ] ||
-		die "blastctl $*: expected exit $want, got $RC (stderr: $ERR)"
+		die "blastctl $*: expected exit $want, got $RC (stdout: $OUT; stderr: $ERR)"
 }
 
 # assert_one_error [SUBSTRING]: $ERR is exactly one 'blastctl: ' line

@@ -14,6 +14,8 @@
 #  - a torn record at the log's tail (the daemon died in an append) is
 #    dropped, the records before it replayed, and the daemon says so;
 #  - a second restart replays nothing; a clean unmount leaves no log;
+#  - a file the kernel forgets with its directories (drop_caches) before
+#    its seal is sealed all the same, under its path;
 #  - blastctl export and save of a killed, unmounted env replay its log
 #    first (blastfs --recover) and say so;
 #  - a file written without pause never goes idle, yet the log stays
@@ -150,9 +152,29 @@ note "a second crash right after recovery replays nothing new"
 fs_kill9 w "$MNT"
 fs_mount w "$MNT"
 verify
+
+forgot=
+if [ -w /proc/sys/vm/drop_caches ]; then
+	note "a file the kernel forgets, with its directories, before its seal"
+	mkdir -p "$MNT/deep/er/est"
+	printf 'forgotten before its seal\n' >"$MNT/deep/er/est/f"
+	[ "$(status sealing_backlog)" -ge 1 ] || die "the file was sealed already"
+	f0=$(status requests.forget)
+	echo 3 >/proc/sys/vm/drop_caches
+	f1=$(status requests.forget)
+	[ "$f1" -gt "$f0" ] || die "the kernel forgot nothing ($f0 -> $f1)"
+	fs_sync w # the sealer finds its path through the kept directories
+	assert_eq 0 "$(status sealing_backlog)" "backlog after sync"
+	forgot=1
+fi
 fs_umount w "$MNT"
 assert_eq "" "$(wlogs)" "write log files after a clean unmount"
 fs_check_store
+if [ -n "$forgot" ]; then
+	bctl export w "$W/export-forgot" >/dev/null 2>&1 || die "blastctl export failed"
+	assert_eq "forgotten before its seal" "$(cat "$W/export-forgot/deep/er/est/f")" \
+		"the forgotten file, exported"
+fi
 
 note "a file written without pause: the log stays bounded"
 export BLASTFS_SEAL_AGE_MS=200 BLASTFS_SEAL_IDLE_MS=100 BLASTFS_WLOG_MAX=65536

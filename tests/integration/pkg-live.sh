@@ -4,7 +4,8 @@
 # report it at once, with no rescan (the daemon counts its package
 # updates; check never says it rebuilt); reinstalling clears it. A
 # METADATA still open for writing never counts: the distribution appears
-# only once the file is closed, with what it finally holds. Renaming a
+# only once the file is closed, with what it finally holds, also when the
+# kernel forgot it and its directory meanwhile. Renaming a
 # dist-info away and back, and snapshots (load restores the graph with the
 # files), keep the state right. `watch` streams the events (removed,
 # installed, conflict, resolved) as they happen and ends with the mount.
@@ -82,6 +83,21 @@ mv "$SITE/~alfway-1.0.dist-info" "$D"
 ctl_expect 1 check
 assert_contains "$OUT" "halfway 1.0 requires" "restored"
 rm -r "$D"
+
+if [ -w /proc/sys/vm/drop_caches ]; then
+	note "a METADATA closed after its seal, then forgotten by the kernel with its directory"
+	D=$SITE/forgot-1.0.dist-info
+	mkdir "$D"
+	exec 7>"$D/METADATA"
+	printf 'Metadata-Version: 2.1\nName: forgot\nVersion: 1.0\nRequires-Dist: blast-gone\n' >&7
+	ctl_run bctl deps --json # sealed while open: judged once closed
+	assert_not_contains "$OUT" '"forgot"' "open METADATA"
+	exec 7>&-
+	echo 3 >/proc/sys/vm/drop_caches
+	ctl_expect 1 check
+	assert_contains "$OUT" "forgot 1.0 requires blast-gone, which is not installed." "forgotten METADATA"
+	rm -r "$D"
+fi
 
 wait_line "$W/watch.out" "conflict: blast-alpha 1.0 has requirement blast-beta>=2.0, but you have blast-beta 1.5."
 ctl_expect 0 diff before
