@@ -237,6 +237,77 @@ static unsigned writers(struct fs *fs)
 	return n;
 }
 
+/* Under wlock, before the flip: the live root, the snapshot's, and what
+ * differs between them. */
+static int changes_ahead(struct fs *fs, const char *name, uint64_t *old_root,
+			 struct fs_changes *ch)
+{
+	struct store_txn *t;
+	struct store_env e;
+	struct store_snap s;
+	int err = fs_rtxn(fs, &t);
+
+	if (err)
+		return err;
+	err = store_env_get(t, fs->opt->env, &e);
+	if (!err)
+		err = store_snap_get(t, &e, name, &s);
+	fs_rtxn_done(t);
+	if (err)
+		return err;
+	*old_root = e.root;
+	if (fs_changes_between(fs->st, e.root, s.root, ch))
+		ch->links_changed = true; /* could not tell: all of it */
+	return 0;
+}
+
+/* The i-th node whose content the load may change: each changed name's
+ * old file, or every node when the changes could not be told. Under
+ * fs->lock; false past the last. */
+static bool changed_node(struct fs *fs, const struct fs_changes *ch, uint64_t i,
+			 struct node **out)
+{
+	*out = NULL;
+	if (ch->links_changed) {
+		if (i >= fs->next_nodeid)
+			return false;
+		*out = fs_node_get(fs, i);
+	} else {
+		if (i >= ch->n)
+			return false;
+		if (ch->v[i].old_fid)
+			*out = fs_node_by_fid(fs, ch->v[i].old_fid);
+	}
+	return true;
+}
+
+/* Under wlock, before the flip: a file the kernel may still read (opened
+ * without OPEN, io.c) but blastfs never loaded would load lazily from the
+ * new root at its first READ. Load the changing ones now, from the old. */
+static void keep_open_content(struct fs *fs, const struct fs_changes *ch)
+{
+	for (uint64_t i = 0;; i++) {
+		struct node *n;
+		bool more, load;
+
+		pthread_mutex_lock(&fs->lock);
+		more = changed_node(fs, ch, i, &n);
+		load = n && !S_ISDIR(n->mode) && !n->loaded && !n->unlinked;
+		if (load)
+			n->nopen++; /* kept while we load it */
+		pthread_mutex_unlock(&fs->lock);
+		if (!more)
+			return;
+		if (!load)
+			continue;
+		(void)fs_node_load(fs, n); /* else its first READ says why */
+		pthread_mutex_lock(&fs->lock);
+		n->nopen--;
+		fs_node_forget(fs, n, 0);
+		pthread_mutex_unlock(&fs->lock);
+	}
+}
+
 int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 		 unsigned *busy)
 {
@@ -256,11 +327,16 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->wlock);
+	err = changes_ahead(fs, name, &old_root, &ch);
+	if (err)
+		goto out_unlock;
+	keep_open_content(fs, &ch);
 	err = fs_wtxn(fs, &t, &e);
 	if (err)
 		goto out_unlock;
-	old_root = e.root;
 	err = store_snap_get(t, &e, name, &s);
+	if (!err && e.root != old_root)
+		err = -EAGAIN; /* cannot be: wlock is held */
 	if (!err)
 		err = auto_save(t, &e, false, auto_name, len);
 	if (!err)
@@ -270,18 +346,16 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 		*auto_name = '\0';
 		goto out_unlock;
 	}
-	err = store_txn_commit(t);
 	/* old_root lives on in the automatic or another snapshot */
-	if (!err && fs_changes_between(fs->st, old_root, s.root, &ch))
-		ch.links_changed = true; /* could not tell: all of it */
+	err = store_txn_commit(t);
 	if (!err) {
 		pthread_mutex_lock(&fs->lock);
 		err = plan_changes(fs, &ch, &l);
 		pthread_mutex_unlock(&fs->lock);
 	}
-	fs_changes_release(&ch);
 out_unlock:
 	pthread_mutex_unlock(&fs->wlock);
+	fs_changes_release(&ch);
 	invalidate(fs, &l);
 	if (!err) /* the snapshot's policy from now on */
 		err = fs_pol_reload(fs, true);

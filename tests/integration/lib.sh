@@ -138,6 +138,18 @@ require_fuse() {
 	fi
 }
 
+# drop_kernel_caches: make the kernel forget unused dentries and inodes
+# (and drop the page cache), machine-wide; 1 where that is not allowed. A
+# dentry used lately survives one pass (it only loses its referenced
+# mark), and a pass that frees little does not repeat: so three passes.
+drop_kernel_caches() {
+	[ -w /proc/sys/vm/drop_caches ] || return 1
+	local i
+	for i in 1 2 3; do
+		echo 3 >/proc/sys/vm/drop_caches
+	done
+}
+
 # require_root: skip unless running as root.
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"

@@ -93,7 +93,7 @@ if [ -w /proc/sys/vm/drop_caches ]; then
 	ctl_run bctl deps --json # sealed while open: judged once closed
 	assert_not_contains "$OUT" '"forgot"' "open METADATA"
 	exec 7>&-
-	echo 3 >/proc/sys/vm/drop_caches
+	drop_kernel_caches
 	ctl_expect 1 check
 	assert_contains "$OUT" "forgot 1.0 requires blast-gone, which is not installed." "forgotten METADATA"
 	rm -r "$D"
