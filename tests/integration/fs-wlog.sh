@@ -156,10 +156,10 @@ verify
 forgot=
 if [ -w /proc/sys/vm/drop_caches ]; then
 	note "a file the kernel forgets, with its directories, before its seal"
+	f0=$(status requests.forget) # before: another test's drop may come first
 	mkdir -p "$MNT/deep/er/est"
 	printf 'forgotten before its seal\n' >"$MNT/deep/er/est/f"
 	[ "$(status sealing_backlog)" -ge 1 ] || die "the file was sealed already"
-	f0=$(status requests.forget)
 	n=100 # FORGETs are queued: wait (up to ~10 s) for them to arrive
 	until drop_kernel_caches && [ "$(status requests.forget)" -gt "$f0" ]; do
 		((n-- > 0)) || die "the kernel forgot nothing (FORGET requests: $f0)"
