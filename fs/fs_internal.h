@@ -160,6 +160,16 @@ struct fs {
 	const struct fs_options *opt;
 	struct fuse_session *se;
 	pthread_key_t rtxn_key;
+	/* Under fs->lock: renames between their commit and their node's new
+	 * name, and renames done. A path read from the nodes and walked in a
+	 * txn can disagree meanwhile: txn.c retries such a miss. */
+	unsigned renaming;
+	uint64_t rename_seq;
+	/* Seals committed, bumped under fs->lock as the node's dirty state
+	 * changes with it: a stat read from a txn older than a seal of a file
+	 * now clean would give its old size (the kernel would shrink i_size
+	 * under a mapping: SIGBUS). */
+	atomic_ullong seal_seq;
 	/* wlock serializes every change: path resolution, write txn, node
 	 * table update. lock guards the node table and node contents. Order:
 	 * wlock before lock. */
@@ -319,9 +329,10 @@ int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
 int fs_resolve_link(struct fs *fs, struct store_txn *t, struct store_entry *e);
 /* Files: nlink from a links-table entry, else 1. */
 uint64_t fs_file_nlink(const struct store_attr *a);
-/* stat of node n (dirty state wins). */
+/* stat of node n (dirty state wins). seq: fs->seal_seq read before t
+ * began; a clean file sealed since is read again with t renewed. */
 int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
-		 struct stat *out);
+		 uint64_t seq, struct stat *out);
 void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 		     struct stat *st);
 

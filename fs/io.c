@@ -277,6 +277,7 @@ static int seal_one(struct fs *fs, struct node *n)
 	} else {
 		n->dgen = fs_wlog_gen_of(upto); /* older ones are covered */
 	}
+	atomic_fetch_add(&fs->seal_seq, 1);
 	pthread_mutex_unlock(&fs->lock);
 	atomic_fetch_add(&fs->cnt.sealed, 1);
 	if (dup)

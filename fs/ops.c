@@ -166,10 +166,15 @@ static void fill_entry(struct fuse_entry_param *ep, struct node *n,
 }
 
 /* Node for a found entry; the node's live state wins over the store. */
+/* The node for a looked-up entry whose attrs (st) were read from a txn
+ * begun at fs->seal_seq seq. A file sealed since is stat'ed again. */
 static int entry_node(struct fs *fs, struct node *parent, const char *name,
-		      struct stat *st, struct node **out)
+		      uint64_t seq, struct stat *st, struct node **out)
 {
+	struct store_txn *t;
+	struct stat again;
 	struct node *n;
+	bool stale = false;
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
@@ -177,10 +182,18 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 	    fs_node_ref(fs, st->st_ino, st->st_mode, parent->nodeid, name, &n);
 	if (!err && n->loaded && !S_ISDIR(n->mode) && (n->dirty || n->nopen))
 		fs_attr_to_stat(&n->a, fs_file_nlink(&n->a), st);
+	else if (!err && !S_ISDIR(n->mode))
+		stale = atomic_load(&fs->seal_seq) != seq;
 	pthread_mutex_unlock(&fs->lock);
-	if (!err)
-		*out = n;
-	return err;
+	if (err)
+		return err;
+	*out = n;
+	if (stale && !fs_rtxn(fs, &t)) {
+		if (!fs_node_stat(fs, t, n, seq, &again))
+			*st = again; /* else the first answer stands */
+		fs_rtxn_done(t);
+	}
+	return 0;
 }
 
 /* ---- lookup, forget, getattr ---- */
@@ -192,7 +205,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	struct store_entry e;
 	struct node *p, *n;
 	struct stat st;
-	uint64_t tab;
+	uint64_t tab, seq;
 	int err = check_name(name);
 
 	if (err)
@@ -200,6 +213,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	p = fs_node_find(fs, parent);
 	if (!p)
 		return -ESTALE;
+	seq = atomic_load(&fs->seal_seq);
 	err = fs_rtxn(fs, &t);
 	if (err)
 		return err;
@@ -214,7 +228,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 		return 0;
 	}
 	if (!err)
-		err = entry_node(fs, p, name, &st, &n);
+		err = entry_node(fs, p, name, seq, &st, &n);
 	if (!err && e.payload == STORE_P_HARDLINK) {
 		/* addressed by file id from now on (any name may go) */
 		pthread_mutex_lock(&fs->lock);
@@ -276,6 +290,7 @@ static int node_getattr(struct fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	struct store_txn *t;
 	struct node *n;
+	uint64_t seq;
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
@@ -288,10 +303,11 @@ static int node_getattr(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	pthread_mutex_unlock(&fs->lock);
 	if (!n)
 		return -ESTALE;
+	seq = atomic_load(&fs->seal_seq);
 	err = fs_rtxn(fs, &t);
 	if (err)
 		return err;
-	err = fs_node_stat(fs, t, n, st);
+	err = fs_node_stat(fs, t, n, seq, st);
 	fs_rtxn_done(t);
 	return err;
 }
@@ -493,6 +509,7 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fs *fs = FS(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	uint64_t seq = atomic_load(&fs->seal_seq);
 	struct store_entry e, old;
 	struct store_dir pd;
 	struct change c;
@@ -551,7 +568,7 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 out:
 	err = change_end(fs, &c, err);
 	if (!err)
-		err = entry_node(fs, p, name, st, nout);
+		err = entry_node(fs, p, name, seq, st, nout);
 	return err;
 }
 
@@ -925,6 +942,9 @@ out:
 		pthread_mutex_unlock(&fs->wlock);
 		return err;
 	}
+	pthread_mutex_lock(&fs->lock);
+	fs->renaming++;
+	pthread_mutex_unlock(&fs->lock);
 	err = store_txn_commit(c.t);
 	/* the node's new name before wlock goes: a seal holding wlock uses
 	 * the names of its path's nodes (fs_node_path) */
@@ -935,6 +955,8 @@ out:
 		if (sn->loaded)
 			sn->a.ctime_ns = src.a.ctime_ns;
 	}
+	fs->renaming--;
+	fs->rename_seq++;
 	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_unlock(&fs->wlock);
 	return err;

@@ -4,9 +4,11 @@
  * is renewed for each request and reset after (never held across
  * requests), write txns that reload the env record (so a freeze done by
  * another process is honoured), and node -> table/entry/stat resolution
- * by walking names from the live root.
+ * by walking names from the live root (retried when a rename moved the
+ * path meanwhile, re-read when a seal committed since the txn began).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,14 +97,37 @@ static int walk(struct fs *fs, struct store_txn *t, const char **names,
 	return err == -ENOTDIR ? -ENOENT : err;
 }
 
-int fs_dir_tab(struct fs *fs, struct store_txn *t, struct node *n,
-	       uint64_t *out)
+/* A miss (err) of a path read from the nodes at rename_seq seq: retry
+ * with a fresh txn when a rename was in flight or done meanwhile (its
+ * commit and its node's new name are two steps), at most RETRY_MAX
+ * times. */
+#define RETRY_MAX 100
+static bool retry_moved(struct fs *fs, struct store_txn *t, uint64_t seq,
+			int err, int *tries)
+{
+	bool moved;
+
+	if ((err != -ENOENT && err != -ESTALE) || ++*tries > RETRY_MAX)
+		return false;
+	pthread_mutex_lock(&fs->lock);
+	moved = fs->renaming || fs->rename_seq != seq;
+	pthread_mutex_unlock(&fs->lock);
+	if (!moved)
+		return false;
+	sched_yield();
+	store_txn_reset(t);
+	return store_txn_renew(t) == 0;
+}
+
+static int dir_tab_once(struct fs *fs, struct store_txn *t, struct node *n,
+			uint64_t *out, uint64_t *seq)
 {
 	const char **names;
 	size_t depth;
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
+	*seq = fs->rename_seq;
 	err = fs_node_path(fs, n, true, &names, &depth);
 	if (!err) {
 		err = walk(fs, t, names, depth, out);
@@ -122,8 +147,20 @@ int fs_dir_tab(struct fs *fs, struct store_txn *t, struct node *n,
 	return err;
 }
 
-int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
-		  struct store_entry *out)
+int fs_dir_tab(struct fs *fs, struct store_txn *t, struct node *n,
+	       uint64_t *out)
+{
+	uint64_t seq;
+	int err, tries = 0;
+
+	do
+		err = dir_tab_once(fs, t, n, out, &seq);
+	while (retry_moved(fs, t, seq, err, &tries));
+	return err;
+}
+
+static int node_entry_once(struct fs *fs, struct store_txn *t, struct node *n,
+			   struct store_entry *out, uint64_t *seq)
 {
 	const char **names;
 	size_t depth;
@@ -132,6 +169,7 @@ int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
+	*seq = fs->rename_seq;
 	linked = n->linked;
 	err = linked ? 0 : fs_node_path(fs, n, false, &names, &depth);
 	if (!err && !linked) {
@@ -161,6 +199,18 @@ int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
 		pthread_mutex_unlock(&fs->lock);
 		err = 0;
 	}
+	return err;
+}
+
+int fs_node_entry(struct fs *fs, struct store_txn *t, struct node *n,
+		  struct store_entry *out)
+{
+	uint64_t seq;
+	int err, tries = 0;
+
+	do
+		err = node_entry_once(fs, t, n, out, &seq);
+	while (retry_moved(fs, t, seq, err, &tries));
 	return err;
 }
 
@@ -214,11 +264,12 @@ void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 }
 
 int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
-		 struct stat *out)
+		 uint64_t seq, struct stat *out)
 {
 	struct store_entry e;
 	struct store_dir d;
 	uint64_t tab;
+	bool stale;
 	int err;
 
 	if (S_ISDIR(n->mode)) {
@@ -236,7 +287,14 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 		pthread_mutex_unlock(&fs->lock);
 		return 0;
 	}
+	stale = atomic_load(&fs->seal_seq) != seq;
 	pthread_mutex_unlock(&fs->lock);
+	if (stale) { /* clean now, maybe not in t: read what the seal wrote */
+		store_txn_reset(t);
+		err = store_txn_renew(t);
+		if (err)
+			return err;
+	}
 	err = fs_node_entry(fs, t, n, &e);
 	if (!err)
 		fs_attr_to_stat(&e.a, fs_file_nlink(&e.a), out);
