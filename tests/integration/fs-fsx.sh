@@ -7,8 +7,9 @@
 # right), then on blastfs: three seeds at once with seals at random points
 # (small files that stay inline, files up to 256 KiB held in memory), one
 # file that grows past 8 MiB (staged on disk), and one seed alone with
-# two remounts and the kernel's caches dropped at random points. Finally
-# the store verifies clean. FS_FSX_OPS (default 4000) sets the op count.
+# two remounts and the kernel's caches dropped at random points. The times
+# an mmap write gave a file are the ones a remount shows. Finally the
+# store verifies clean. FS_FSX_OPS (default 4000) sets the op count.
 set -euo pipefail
 # shellcheck source=tests/integration/fs-lib.sh
 . "$(dirname "$0")/fs-lib.sh"
@@ -58,6 +59,24 @@ fsx --seed 4 --ops "$ops" "${drop[@]}" --sync-cmd "$sync_cmd" \
 	--remount-at "$((ops / 3)),$((2 * ops / 3))" \
 	--remount-cmd "$(fs_hook_cmd remount fsx "$W/mnt")" "$W/mnt/f4" ||
 	die "fsx.py seed 4: the file diverged from the model (see above)"
+
+note "the times an mmap write gave are the ones a remount shows"
+"$BLAST_TEST_PYTHON" - "$W/mnt/m" "$W/m.before" <<'PY'
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(fd, b"x" * 10000, 0)
+os.stat(sys.argv[1])  # the kernel holds the attrs now
+m = mmap.mmap(fd, 10000)
+m[100:200] = b"y" * 100
+m.flush()  # msync: written back, the file's times move
+m.close()
+os.close(fd)
+st = os.stat(sys.argv[1])
+open(sys.argv[2], "w").write("%d %d %d\n" % (st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+PY
+bash "$FS_DIR/fs-lib.sh" remount fsx "$W/mnt" >/dev/null
+assert_eq "$(cat "$W/m.before")" "$("$BLAST_TEST_PYTHON" -c 'import os, sys; st = os.stat(sys.argv[1]); print(st.st_size, st.st_mtime_ns, st.st_ctime_ns)' "$W/mnt/m")" \
+	"size, mtime and ctime after an mmap write, across a remount"
 
 note "unmount; the files are the ones last read back"
 for f in f1 f2 f3 f4; do
