@@ -216,13 +216,8 @@ def run(argv):
             failed = True
         elif os.WEXITSTATUS(status):
             failed = True
-    out = b""
-    while True:
-        chunk = os.read(rfd, 65536)
-        if not chunk:
-            break
-        out += chunk
-    sys.stdout.write(out.decode())
+    with os.fdopen(rfd, "rb") as f:  # every worker has exited: EOF
+        sys.stdout.write(f.read().decode())
     if failed:
         print("fsstress: a worker failed (see above)", file=sys.stderr)
         return 1
