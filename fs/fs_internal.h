@@ -160,10 +160,10 @@ struct fs {
 	const struct fs_options *opt;
 	struct fuse_session *se;
 	pthread_key_t rtxn_key;
-	/* Under fs->lock: renames between their commit and their node's new
-	 * name, and renames done. A path read from the nodes and walked in a
+	/* Under fs->lock, bumped twice by each rename (under wlock, so one at
+	 * a time): before its commit and after its node's new name, so odd
+	 * while one is in between. A path read from the nodes and walked in a
 	 * txn can disagree meanwhile: txn.c retries such a miss. */
-	unsigned renaming;
 	uint64_t rename_seq;
 	/* Seals committed, bumped under fs->lock as the node's dirty state
 	 * changes with it: a stat read from a txn older than a seal of a file

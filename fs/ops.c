@@ -165,9 +165,9 @@ static void fill_entry(struct fuse_entry_param *ep, struct node *n,
 	ep->entry_timeout = FS_TIMEOUT;
 }
 
-/* Node for a found entry; the node's live state wins over the store. */
-/* The node for a looked-up entry whose attrs (st) were read from a txn
- * begun at fs->seal_seq seq. A file sealed since is stat'ed again. */
+/* The node for a found entry whose attrs (st) were read from a txn begun
+ * at fs->seal_seq seq: the node's live state wins over the store, and a
+ * file sealed since is stat'ed again. */
 static int entry_node(struct fs *fs, struct node *parent, const char *name,
 		      uint64_t seq, struct stat *st, struct node **out)
 {
@@ -189,7 +189,7 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 		return err;
 	*out = n;
 	if (stale && !fs_rtxn(fs, &t)) {
-		if (!fs_node_stat(fs, t, n, seq, &again))
+		if (!fs_node_stat(fs, t, n, atomic_load(&fs->seal_seq), &again))
 			*st = again; /* else the first answer stands */
 		fs_rtxn_done(t);
 	}
@@ -943,7 +943,7 @@ out:
 		return err;
 	}
 	pthread_mutex_lock(&fs->lock);
-	fs->renaming++;
+	fs->rename_seq++; /* odd: committed, node not yet renamed */
 	pthread_mutex_unlock(&fs->lock);
 	err = store_txn_commit(c.t);
 	/* the node's new name before wlock goes: a seal holding wlock uses
@@ -955,7 +955,6 @@ out:
 		if (sn->loaded)
 			sn->a.ctime_ns = src.a.ctime_ns;
 	}
-	fs->renaming--;
 	fs->rename_seq++;
 	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_unlock(&fs->wlock);

@@ -97,6 +97,13 @@ static int walk(struct fs *fs, struct store_txn *t, const char **names,
 	return err == -ENOTDIR ? -ENOENT : err;
 }
 
+/* The request's read txn, moved up to the latest commit. */
+static int txn_refresh(struct store_txn *t)
+{
+	store_txn_reset(t);
+	return store_txn_renew(t);
+}
+
 /* A miss (err) of a path read from the nodes at rename_seq seq: retry
  * with a fresh txn when a rename was in flight or done meanwhile (its
  * commit and its node's new name are two steps), at most RETRY_MAX
@@ -110,13 +117,12 @@ static bool retry_moved(struct fs *fs, struct store_txn *t, uint64_t seq,
 	if ((err != -ENOENT && err != -ESTALE) || ++*tries > RETRY_MAX)
 		return false;
 	pthread_mutex_lock(&fs->lock);
-	moved = fs->renaming || fs->rename_seq != seq;
+	moved = (seq & 1) || fs->rename_seq != seq;
 	pthread_mutex_unlock(&fs->lock);
 	if (!moved)
 		return false;
 	sched_yield();
-	store_txn_reset(t);
-	return store_txn_renew(t) == 0;
+	return txn_refresh(t) == 0;
 }
 
 static int dir_tab_once(struct fs *fs, struct store_txn *t, struct node *n,
@@ -290,8 +296,7 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 	stale = atomic_load(&fs->seal_seq) != seq;
 	pthread_mutex_unlock(&fs->lock);
 	if (stale) { /* clean now, maybe not in t: read what the seal wrote */
-		store_txn_reset(t);
-		err = store_txn_renew(t);
+		err = txn_refresh(t);
 		if (err)
 			return err;
 	}
