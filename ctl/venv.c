@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "pyfind.h"
 #include "store.h"
 #include "venv.h"
 
@@ -61,10 +62,7 @@ static int python_locate(const char *spec, char *path, size_t len, char *err,
 	}
 	if (!spec)
 		spec = "python3";
-	if (is_xy(spec))
-		snprintf(prog, sizeof(prog), "python%s", spec);
-	else
-		snprintf(prog, sizeof(prog), "%s", spec);
+	snprintf(prog, sizeof(prog), "%s", spec);
 	if (daemon_which(prog, path, len) < 0) {
 		snprintf(err, errlen, "no %s on PATH", prog);
 		return -ENOENT;
@@ -112,10 +110,11 @@ static int probe_parse(const char *path, char *text, struct venv_python *out,
 	return 0;
 }
 
-int venv_python_find(const char *spec, struct venv_python *out, char *err,
-		     size_t errlen)
+/* Run path and check what it reports. */
+static int python_probe(const char *path, struct venv_python *out, char *err,
+			size_t errlen)
 {
-	char path[PATH_MAX], text[PATH_MAX + 128], errout[1024], line[512];
+	char text[PATH_MAX + 128], errout[1024], line[512];
 	const char *argv[] = {path, "-E", "-S", "-c", probe_code, NULL};
 	struct daemon_exec x = {
 	    .argv = argv,
@@ -127,9 +126,6 @@ int venv_python_find(const char *spec, struct venv_python *out, char *err,
 	};
 	int r;
 
-	r = python_locate(spec, path, sizeof(path), err, errlen);
-	if (r < 0)
-		return r;
 	r = daemon_exec_run(&x);
 	if (r == -ETIMEDOUT) {
 		snprintf(err, errlen, "interpreter '%s' did not answer in 60 s",
@@ -149,6 +145,57 @@ int venv_python_find(const char *spec, struct venv_python *out, char *err,
 		return -ENOEXEC;
 	}
 	return probe_parse(path, text, out, err, errlen);
+}
+
+/*
+ * "X.Y": the first candidate (pyfind.h) that runs and reports X.Y. A
+ * pyenv shim of a version that is not selected fails, so PATH alone is
+ * not enough.
+ */
+static int python_find_xy(const char *xy, struct venv_python *out, char *err,
+			  size_t errlen)
+{
+	struct pyfind_list l = {0};
+	char found[256], why[512];
+	size_t i;
+	int r;
+
+	r = pyfind_candidates(xy, &l);
+	for (i = 0; !r && i < l.n; i++) {
+		if (python_probe(l.paths[i], out, why, sizeof(why)) == 0 &&
+		    !strcmp(out->pyver, xy))
+			break;
+	}
+	if (!r && i == l.n)
+		r = -ENOENT;
+	pyfind_list_release(&l);
+	if (r == -ENOENT) {
+		pyfind_versions(found, sizeof(found));
+		snprintf(
+		    err, errlen,
+		    "no working python%s found (looked on PATH, in pyenv's "
+		    "versions, /usr/local/bin, /usr/bin and uv's "
+		    "pythons); found: %s",
+		    xy, *found ? found : "none");
+	} else if (r < 0) {
+		snprintf(err, errlen, "cannot look for python%s: %s", xy,
+			 strerror(-r));
+	}
+	return r;
+}
+
+int venv_python_find(const char *spec, struct venv_python *out, char *err,
+		     size_t errlen)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (spec && is_xy(spec))
+		return python_find_xy(spec, out, err, errlen);
+	r = python_locate(spec, path, sizeof(path), err, errlen);
+	if (r < 0)
+		return r;
+	return python_probe(path, out, err, errlen);
 }
 
 /* FNV-1a, 64 bits: stable names, not security. */

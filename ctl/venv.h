@@ -28,10 +28,12 @@ struct venv_python {
 
 /*
  * Find and run the interpreter `spec`: NULL means python3 on PATH; "X.Y"
- * means pythonX.Y on PATH; a name without '/' is looked up on PATH;
- * anything else is a path. It must run and report a Python 3.4 or newer.
- * On failure returns -errno with one line in err saying why ("no
- * python3.99 on PATH", "'/bin/true' is not a Python interpreter: ...").
+ * means the first pythonX.Y that runs and reports X.Y, from PATH,
+ * pyenv's versions, /usr/local/bin, /usr/bin or uv's pythons (pyfind.h);
+ * a name without '/' is looked up on PATH; anything else is a path. It
+ * must run and report a Python 3.4 or newer. On failure returns -errno
+ * with one line in err saying why ("no working python3.99 found (...);
+ * found: 3.11, 3.9", "'/bin/true' is not a Python interpreter: ...").
  */
 int venv_python_find(const char *spec, struct venv_python *out, char *err,
 		     size_t errlen);

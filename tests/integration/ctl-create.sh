@@ -94,7 +94,7 @@ chmod +x "$W/broken-python"
 ctl_expect 1 create third --python "$W/broken-python"
 assert_one_error "'$W/broken-python' is not a working Python interpreter: broken"
 ctl_expect 1 create third --python 3.99
-assert_one_error "no python3.99 on PATH"
+assert_one_error "no working python3.99 found"
 ctl_expect 2 create .bad --python "$PY"
 assert_usage_error
 assert_eq "$before" "$(bctl list --json)" "store after failed creates"
