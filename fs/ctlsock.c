@@ -132,12 +132,14 @@ static json_t *do_save(struct fs *fs, char *args)
 
 static json_t *do_load(struct fs *fs, char *name)
 {
-	char auto_name[STORE_ENV_NAME_MAX + 1], msg[64];
+	char auto_name[STORE_ENV_NAME_MAX + 1], who[768], msg[900];
 	unsigned busy = 0;
-	int err = fs_snap_load(fs, name, auto_name, sizeof(auto_name), &busy);
+	int err = fs_snap_load(fs, name, auto_name, sizeof(auto_name), &busy,
+			       who, sizeof(who));
 
 	if (err == -EBUSY) {
-		snprintf(msg, sizeof(msg), "files open for writing: %u", busy);
+		snprintf(msg, sizeof(msg), "files open for writing: %u%s%s",
+			 busy, *who ? ": " : "", who);
 		return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 	}
 	if (err)

@@ -210,10 +210,13 @@ struct fs {
 
 /* openscan.c: the file ids (inode numbers) of the mount's files open for
  * writing by any process now, from /proc/PID/fdinfo. Not from a request
- * loop thread. */
+ * loop thread. Set who/wholen (caller's buffer) before the scan to also
+ * get "PATH (pid PID COMM), ..." of each descriptor, cut to fit. */
 struct fs_wopen {
 	uint64_t *ino;
 	size_t n, cap;
+	char *who; /* caller's, or NULL */
+	size_t wholen;
 };
 int fs_wopen_scan(struct fs *fs, struct fs_wopen *out);
 bool fs_wopen_has(const struct fs_wopen *w, uint64_t ino);
@@ -368,10 +371,11 @@ void fs_content_drop(struct node *n);
 /* snap.c: save/load of the mounted env (from the control thread only). */
 int fs_snap_save(struct fs *fs, const char *name, bool automatic,
 		 const char *msg);
-/* -EBUSY (*busy = files open for writing) refuses; auto_name gets the
+/* -EBUSY refuses: files are open for writing (*busy of them; who gets
+ * "PATH (pid PID COMM), ...", cut to wholen); auto_name gets the
  * automatic snapshot that kept unsaved changes ("" when none). */
 int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
-		 unsigned *busy);
+		 unsigned *busy, char *who, size_t wholen);
 /* Before the first change after a quiet period (a package operation),
  * snapshot the state (in txn t, before anything is changed). Under
  * fs->wlock. */

@@ -109,6 +109,31 @@ static int add(struct fs_wopen *w, uint64_t ino)
 	return 0;
 }
 
+/* Append "PATH (pid PID COMM)" to w->who when it asks for names. */
+static void describe(struct fs_wopen *w, const char *pid, const char *fd)
+{
+	char path[PATH_MAX], comm[64] = "", file[64];
+	size_t have = w->who ? strlen(w->who) : 0;
+	ssize_t n;
+	FILE *f;
+
+	if (!w->who || have + 1 >= w->wholen)
+		return;
+	snprintf(file, sizeof(file), "/proc/%s/fd/%s", pid, fd);
+	n = readlink(file, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = '\0';
+	snprintf(file, sizeof(file), "/proc/%s/comm", pid);
+	f = fopen(file, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(w->who + have, w->wholen - have, "%s%s (pid %s%s%s)",
+		 have ? ", " : "", *path ? path : "?", pid, *comm ? " " : "",
+		 comm);
+}
+
 /* One process's descriptors. */
 static int scan_pid(const char *pid, int mnt, struct fs_wopen *w)
 {
@@ -130,9 +155,12 @@ static int scan_pid(const char *pid, int mnt, struct fs_wopen *w)
 			continue;
 		if (read_fdinfo(dirfd(d), de->d_name, &flags, &m, &ino))
 			continue; /* closed meanwhile */
-		if (m == mnt && (flags & O_ACCMODE) != O_RDONLY &&
-		    !(flags & O_PATH))
-			err = add(w, ino);
+		if (m != mnt || (flags & O_ACCMODE) == O_RDONLY ||
+		    (flags & O_PATH))
+			continue;
+		err = add(w, ino);
+		if (!err)
+			describe(w, pid, de->d_name);
 	}
 	closedir(d);
 	return err;
@@ -144,8 +172,14 @@ int fs_wopen_scan(struct fs *fs, struct fs_wopen *out)
 	struct dirent *de;
 	DIR *d;
 	int mnt = mount_id(fs), err = 0;
+	char *who = out->who;
+	size_t wholen = out->wholen;
 
 	memset(out, 0, sizeof(*out));
+	out->who = who;
+	out->wholen = wholen;
+	if (who && wholen)
+		who[0] = '\0';
 	if (mnt < 0)
 		return mnt;
 	snprintf(self, sizeof(self), "%d", (int)getpid());
@@ -173,5 +207,6 @@ bool fs_wopen_has(const struct fs_wopen *w, uint64_t ino)
 void fs_wopen_release(struct fs_wopen *w)
 {
 	free(w->ino);
-	memset(w, 0, sizeof(*w));
+	w->ino = NULL;
+	w->n = w->cap = 0;
 }

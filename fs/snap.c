@@ -215,12 +215,15 @@ static void invalidate(struct fs *fs, struct invals *l)
 }
 
 /* Files open for writing: every process's, from /proc (the kernel opens
- * files without telling blastfs, io.c), else the handles blastfs saw. */
-static unsigned writers(struct fs *fs)
+ * files without telling blastfs, io.c), with who holds them; else the
+ * handles blastfs saw. */
+static unsigned writers(struct fs *fs, char *who, size_t wholen)
 {
-	struct fs_wopen w;
+	struct fs_wopen w = {.who = who, .wholen = wholen};
 	unsigned n = 0;
 
+	if (wholen)
+		who[0] = '\0';
 	if (fs_wopen_scan(fs, &w) == 0) {
 		n = (unsigned)w.n;
 		fs_wopen_release(&w);
@@ -309,7 +312,7 @@ static void keep_open_content(struct fs *fs, const struct fs_changes *ch)
 }
 
 int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
-		 unsigned *busy)
+		 unsigned *busy, char *who, size_t wholen)
 {
 	struct fs_changes ch = {0};
 	struct invals l = {0};
@@ -320,7 +323,7 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 	int err;
 
 	*auto_name = '\0';
-	*busy = writers(fs);
+	*busy = writers(fs, who, wholen);
 	if (*busy)
 		return -EBUSY;
 	err = fs_seal_all(fs);

@@ -67,6 +67,8 @@ note "load refused while a file is open for writing"
 exec 4>>"$M/held.txt"
 want 1 load s1
 assert_contains "$ERR" "open for writing" "refusal names the reason"
+assert_contains "$ERR" "$(readlink -f "$M")/held.txt (pid $$ " \
+	"refusal names the file and the process holding it"
 exec 4>&-
 assert_eq "$m2" "$(manifest)" "a refused load changes nothing"
 
