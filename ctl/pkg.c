@@ -186,8 +186,17 @@ int ctl_pkg_rebuild(struct snap_target *tg, size_t *count)
 		r = store_txn_commit(t);
 	else
 		store_txn_abort(t);
-	if (!r)
+	if (!r) {
+		/* the daemon's `watch` clients hear what the rescan changed;
+		 * only notifications, so a failure here fails nothing */
+		json_t *rep = NULL;
+
+		if (tg->mounted &&
+		    daemon_request(tg->rundir, tg->name, "pkg-refresh",
+				   SYNC_TIMEOUT_MS, &rep) == 0)
+			json_decref(rep);
 		return 0;
+	}
 fail:
 	ctl_err(tg->c, "cannot rebuild the packages of '%s': %s", tg->name,
 		ctl_strerror(r));

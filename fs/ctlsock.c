@@ -4,7 +4,8 @@
  * one command line in, one JSON object out, then close. Commands:
  * "status" (live metrics) and "sync" (seal every written file, sync LMDB),
  * "policy-reload" (apply the stored policy now), "audit-flush" (write
- * buffered policy denials to the store).
+ * buffered policy denials to the store), "pkg-refresh" (blastctl
+ * rewrote the package state: tell `watch` clients what changed).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -181,6 +182,9 @@ static bool serve(struct fs *fs, int c)
 		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
 				    strerror(-err))
 			: json_pack("{s:b}", "ok", 1);
+	} else if (!strcmp(line, "pkg-refresh")) {
+		fs_pkg_watch_refresh(fs);
+		o = json_pack("{s:b}", "ok", 1);
 	} else if (!strncmp(line, "save ", 5)) {
 		o = do_save(fs, line + 5);
 	} else if (!strncmp(line, "load ", 5)) {

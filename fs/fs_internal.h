@@ -428,6 +428,11 @@ struct pkgstate_change;
 void fs_pkg_watch_event(struct fs *fs, struct store_txn *t,
 			const struct store_env *e,
 			const struct pkgstate_change *ch);
+/* pkgwatch.c: the state may have changed by another route (a load or
+ * undo flipped the root, blastctl's `clean` rewrote it): read it and
+ * tell the clients what differs from what they were last told. Takes
+ * wlock; from the control thread. */
+void fs_pkg_watch_refresh(struct fs *fs);
 /* policy.c: the env's filesystem policy on every route (store/policy.h).
  * Each check returns 0 or the errno to reply (-ENOENT hidden, -EROFS
  * read-only, -EFBIG, -EDQUOT), recording a denial in the audit log; with

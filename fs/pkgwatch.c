@@ -2,9 +2,11 @@
 /*
  * pkgwatch.c - `watch` clients of the package layer: each gets one JSON
  * line per event, written non-blocking (a client that cannot keep up is
- * dropped). Record changes come from fs/pkg.c inside the write txn; the
- * conflicts (pip check lines) and the project's declared-requirement
- * problems are recomputed then and diffed with the last ones. While
+ * dropped). Whatever changed the state (a record change from fs/pkg.c
+ * inside its write txn, a snapshot load or undo flipping the root, a
+ * `clean` rescan by blastctl), the installed set, the conflicts (pip
+ * check lines) and the project's declared-requirement problems are
+ * recomputed and diffed with what the clients were last told. While
  * there are clients, an inotify thread watches the project directory (the
  * one holding the mount) and recomputes the declared problems when a
  * *.txt file in it changes.
@@ -37,6 +39,7 @@ struct fs_pkgwatch {
 				 other way round */
 	int fds[WATCH_MAX];
 	unsigned n;
+	struct lines dists; /* "norm version", as last announced */
 	struct lines conflicts, declared;
 	char project[PATH_MAX];
 	int ifd; /* inotify, or -1 */
@@ -99,20 +102,44 @@ static void declared_line(void *arg, const char *problem)
 	pkg_strv_push(&l->v, &l->n, problem, strlen(problem));
 }
 
-/* The conflicts and declared problems of root's state. */
+/* "norm version" of each distribution with a version. */
+static int dist_lines(const struct pkg_dist *d, size_t n, struct lines *out)
+{
+	char line[1024];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; !r && i < n; i++) {
+		int len;
+
+		if (!d[i].norm || !d[i].version)
+			continue;
+		len = snprintf(line, sizeof(line), "%s %s", d[i].norm,
+			       d[i].version);
+		if (len > 0 && (size_t)len < sizeof(line))
+			r = pkg_strv_push(&out->v, &out->n, line, (size_t)len);
+	}
+	return r;
+}
+
+/* The installed set, conflicts and declared problems of root's state. */
 static int compute(struct fs_pkgwatch *w, struct store_txn *t, uint64_t root,
-		   struct lines *conflicts, struct lines *declared)
+		   struct lines *dists, struct lines *conflicts,
+		   struct lines *declared)
 {
 	struct pkg_markerenv env;
 	struct pkg_dist *d = NULL;
 	size_t n = 0, files;
 	long r;
 
+	memset(dists, 0, sizeof(*dists));
 	memset(conflicts, 0, sizeof(*conflicts));
 	memset(declared, 0, sizeof(*declared));
 	if (pkgstate_markers_get(t, root, &env))
 		memset(&env, 0, sizeof(env));
 	r = pkgstate_load(t, root, &d, &n);
+	if (!r)
+		r = dist_lines(d, n, dists);
 	if (!r)
 		r = pkg_check(d, n, &env, conflict_line, conflicts);
 	if (r >= 0 && w->project[0])
@@ -120,10 +147,13 @@ static int compute(struct fs_pkgwatch *w, struct store_txn *t, uint64_t root,
 				       declared, &files);
 	pkgstate_free(d, n);
 	if (r < 0) {
+		lines_release(dists);
 		lines_release(conflicts);
 		lines_release(declared);
 		return (int)r;
 	}
+	if (dists->n)
+		qsort(dists->v, dists->n, sizeof(char *), cmp_str);
 	if (conflicts->n)
 		qsort(conflicts->v, conflicts->n, sizeof(char *), cmp_str);
 	if (declared->n)
@@ -154,13 +184,87 @@ static void diff_send(struct fs_pkgwatch *w, struct lines *old,
 	*old = *now;
 }
 
+/* One event for a distribution whose version went from old to now (""
+ * for none). */
+static void dist_send(struct fs_pkgwatch *w, const char *norm, const char *old,
+		      const char *now)
+{
+	struct pkg_version a, b;
+	const char *what;
+
+	if (!*old)
+		what = "installed";
+	else if (!*now)
+		what = "removed";
+	else if (pkg_version_parse_any(old, strlen(old), &a, NULL) ||
+		 pkg_version_parse_any(now, strlen(now), &b, NULL))
+		what = "changed";
+	else
+		what = pkg_version_cmp(&a, &b) < 0   ? "upgraded"
+		       : pkg_version_cmp(&a, &b) > 0 ? "downgraded"
+						     : "changed";
+	watch_send(w, json_pack("{s:s,s:s,s:s?,s:s?}", "event", what, "name",
+				norm, "from", *old ? old : NULL, "to",
+				*now ? now : NULL));
+}
+
+/* Split "norm version" (in place). */
+static const char *dist_split(char *line, const char **version)
+{
+	char *sp = strchr(line, ' ');
+
+	*version = sp ? sp + 1 : "";
+	if (sp)
+		*sp = '\0';
+	return line;
+}
+
+/* Events for what differs between two sorted installed sets; now
+ * replaces old (both consumed). */
+static void dists_send(struct fs_pkgwatch *w, struct lines *old,
+		       struct lines *now)
+{
+	size_t i = 0, j = 0;
+
+	while (i < old->n || j < now->n) {
+		char a[1024], b[1024];
+		const char *na = NULL, *nb = NULL, *va = "", *vb = "";
+		int c;
+
+		if (i < old->n) {
+			snprintf(a, sizeof(a), "%s", old->v[i]);
+			na = dist_split(a, &va);
+		}
+		if (j < now->n) {
+			snprintf(b, sizeof(b), "%s", now->v[j]);
+			nb = dist_split(b, &vb);
+		}
+		c = !na ? 1 : !nb ? -1 : strcmp(na, nb);
+		if (c < 0) {
+			dist_send(w, na, va, "");
+			i++;
+		} else if (c > 0) {
+			dist_send(w, nb, "", vb);
+			j++;
+		} else {
+			if (strcmp(va, vb))
+				dist_send(w, na, va, vb);
+			i++;
+			j++;
+		}
+	}
+	lines_release(old);
+	*old = *now;
+}
+
 /* Recompute and send the differences (under w->lock). */
 static void refresh(struct fs_pkgwatch *w, struct store_txn *t, uint64_t root)
 {
-	struct lines c, d;
+	struct lines i, c, d;
 
-	if (compute(w, t, root, &c, &d))
+	if (compute(w, t, root, &i, &c, &d))
 		return;
+	dists_send(w, &w->dists, &i);
 	diff_send(w, &w->conflicts, &c, "conflict", "resolved");
 	diff_send(w, &w->declared, &d, "declared", "declared-resolved");
 }
@@ -170,34 +274,33 @@ void fs_pkg_watch_event(struct fs *fs, struct store_txn *t,
 			const struct pkgstate_change *ch)
 {
 	struct fs_pkgwatch *w = fs->pkgwatch;
-	struct pkg_version a, b;
-	const char *what;
 
+	(void)ch; /* the whole state is diffed: one path for every cause */
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
-	if (!w->n)
-		goto out;
-	if (!ch->old_version[0])
-		what = "installed";
-	else if (!ch->new_version[0])
-		what = "removed";
-	else if (pkg_version_parse_any(ch->old_version, strlen(ch->old_version),
-				       &a, NULL) ||
-		 pkg_version_parse_any(ch->new_version, strlen(ch->new_version),
-				       &b, NULL))
-		what = "changed";
-	else
-		what = pkg_version_cmp(&a, &b) < 0   ? "upgraded"
-		       : pkg_version_cmp(&a, &b) > 0 ? "downgraded"
-						     : "changed";
-	watch_send(
-	    w, json_pack("{s:s,s:s,s:s?,s:s?}", "event", what, "name", ch->norm,
-			 "from", ch->old_version[0] ? ch->old_version : NULL,
-			 "to", ch->new_version[0] ? ch->new_version : NULL));
-	refresh(w, t, e->root);
-out:
+	if (w->n)
+		refresh(w, t, e->root);
 	pthread_mutex_unlock(&w->lock);
+}
+
+void fs_pkg_watch_refresh(struct fs *fs)
+{
+	struct fs_pkgwatch *w = fs->pkgwatch;
+	struct store_txn *t;
+	struct store_env e;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&fs->wlock);
+	pthread_mutex_lock(&w->lock);
+	if (w->n && !store_txn_begin(fs->st, false, &t)) {
+		if (!store_env_get(t, fs->opt->env, &e))
+			refresh(w, t, e.root);
+		store_txn_abort(t);
+	}
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&fs->wlock);
 }
 
 /* ---- the project's requirements files ---- */
@@ -287,7 +390,7 @@ static void project_of(const char *mount, char *out, size_t len)
 int fs_pkg_watch_add(struct fs *fs, int fd)
 {
 	struct fs_pkgwatch *w = &watch_static;
-	struct lines c, d;
+	struct lines i, c, d;
 	struct store_txn *t;
 	struct store_env e;
 	char *s;
@@ -305,12 +408,14 @@ int fs_pkg_watch_add(struct fs *fs, int fd)
 	if (!r) {
 		r = store_env_get(t, fs->opt->env, &e);
 		if (!r)
-			r = compute(w, t, e.root, &c, &d);
+			r = compute(w, t, e.root, &i, &c, &d);
 		store_txn_abort(t);
 	}
 	if (!r) {
+		lines_release(&w->dists);
 		lines_release(&w->conflicts);
 		lines_release(&w->declared);
+		w->dists = i;
 		w->conflicts = c;
 		w->declared = d;
 		json_t *hello =
@@ -352,6 +457,7 @@ void fs_pkg_watch_release(struct fs *fs)
 	w->ifd = -1;
 	while (w->n)
 		close(w->fds[--w->n]);
+	lines_release(&w->dists);
 	lines_release(&w->conflicts);
 	lines_release(&w->declared);
 	pthread_mutex_unlock(&w->lock);

@@ -362,5 +362,7 @@ out_unlock:
 	invalidate(fs, &l);
 	if (!err) /* the snapshot's policy from now on */
 		err = fs_pol_reload(fs, true);
+	if (!err) /* its packages: watch clients hear what changed */
+		fs_pkg_watch_refresh(fs);
 	return err;
 }

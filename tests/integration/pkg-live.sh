@@ -71,6 +71,9 @@ printf 'Metadata-Version: 2.1\nName: halfway\nVer' >&7
 ctl_run bctl deps --json
 assert_not_contains "$OUT" '"halfway"' "open METADATA"
 printf 'sion: 1.0\nRequires-Dist: blast-nothere\n' >&7
+note "clean counts it (a full rescan does not wait for writers): watch hears it"
+ctl_run bctl clean
+wait_line "$W/watch.out" "installed halfway 1.0"
 exec 7>&-
 ctl_expect 1 check
 assert_contains "$OUT" "halfway 1.0 requires blast-nothere, which is not installed." "closed METADATA"
@@ -103,8 +106,10 @@ wait_line "$W/watch.out" "conflict: blast-alpha 1.0 has requirement blast-beta>=
 ctl_expect 0 diff before
 assert_contains "$OUT" "blast-beta 2.1 -> 1.5" "diff by distribution, from the state"
 
-note "load restores the graph with the files"
+note "load restores the graph with the files, and watch hears it"
 ctl_expect 0 load before
+wait_line "$W/watch.out" "upgraded blast-beta 1.5 -> 2.1"
+wait_line "$W/watch.out" "resolved: blast-alpha 1.0 has requirement blast-beta>=2.0, but you have blast-beta 1.5."
 ctl_expect 0 check
 assert_eq "$OUT" "No broken requirements found." "after load"
 ctl_expect 0 deps

@@ -12,20 +12,37 @@ piplist() { "$PY" -m pip list --format=freeze 2>/dev/null; }
 # mountpoint) and atime-free as tree_manifest is.
 manifest() { tree_manifest "$M"; }
 
+# wait_line FILE TEXT: wait (up to 60 s) for a line of FILE to be TEXT
+wait_line() {
+	local n=6000
+	until grep -qxF -- "$2" "$1" 2>/dev/null; do
+		((n-- > 0)) || die "no line '$2' in $1: $(cat "$1")"
+		sleep 0.01
+	done
+}
+
 note "set A, save s1"
 pip install --no-index --find-links "$WHEELS" blast-alpha blast-gamma
 want 0 save s1
-note "undo a pip install, then a pip uninstall"
+bctl watch >"$W/watch.out" 2>"$W/watch.err" &
+WPID=$!
+on_exit kill_pid "$WPID"
+wait_line "$W/watch.err" "watching env 'proj' (Ctrl-C stops)"
+note "undo a pip install, then a pip uninstall (watch hears both undos)"
 before=$(manifest)
 sleep 2.2 # the daemon's quiet period before an automatic snapshot
 pip install --no-index --find-links "$WHEELS" blast-pth
 assert_contains "$(piplist)" "blast-pth" "installed"
+wait_line "$W/watch.out" "installed blast-pth 1.0"
 want 0 undo
 assert_eq "$before" "$(manifest)" "undo after pip install"
+wait_line "$W/watch.out" "removed blast-pth 1.0"
 sleep 2.2
 pip uninstall -y blast-gamma
+wait_line "$W/watch.out" "removed blast-gamma 0.3"
 want 0 undo
 assert_eq "$before" "$(manifest)" "undo after pip uninstall"
+wait_line "$W/watch.out" "installed blast-gamma 0.3"
 
 want 0 kill
 want 0 check --store --deep
