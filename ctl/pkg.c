@@ -141,6 +141,11 @@ int ctl_pkg_load(struct snap_target *tg, struct store_env *env,
 	r = env_get(tg, t, &e);
 	if (!r) {
 		r = pkgstate_load(t, e.root, out, n);
+		if (!r) {
+			r = ctl_pkg_pth_dists(t, &e, tg->mounted, out, n);
+			if (r)
+				pkgstate_free(*out, *n);
+		}
 		if (r)
 			ctl_err(tg->c, "cannot read the packages of '%s': %s",
 				tg->name, ctl_strerror(r));

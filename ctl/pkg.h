@@ -25,6 +25,14 @@ int ctl_pkg_markers_ask(struct ctl *c, const char *python,
 int ctl_pkg_load(struct snap_target *tg, struct store_env *env,
 		 struct pkg_dist **out, size_t *n);
 
+/* Append to *v (n entries, pkgstate_free frees) the distributions pip
+ * also sees outside site-packages: in the directories its .pth files put
+ * on sys.path, read from the host (relative paths only when mounted), a
+ * name already in *v skipped. Read txn t. 0 or -errno; *v and *n stay
+ * valid either way. (pthdist.c) */
+int ctl_pkg_pth_dists(struct store_txn *t, const struct store_env *e,
+		      bool mounted, struct pkg_dist **v, size_t *n);
+
 /* Rebuild the env's package state from a full rescan (and record the
  * marker environment anew). Mounted, the daemon seals its files first. */
 int ctl_pkg_rebuild(struct snap_target *tg, size_t *count);
