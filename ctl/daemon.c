@@ -439,7 +439,7 @@ void daemon_last_line(const char *s, const char *prog, char *buf, size_t len)
 int daemon_start(const char *blastfs, const char *home, const char *name,
 		 const char *mnt, char *err, size_t errlen)
 {
-	const char *argv[] = {blastfs, "--home", home, name, mnt, NULL};
+	const char *argv[] = {blastfs, "--home", home, "--", name, mnt, NULL};
 	char out[2048];
 	struct daemon_exec x = {
 	    .argv = argv,
@@ -495,7 +495,8 @@ static bool has_wlog(const char *home, const char *name)
 int daemon_recover(struct ctl *c, const char *home, const char *name)
 {
 	char blastfs[PATH_MAX], out[2048], err[DAEMON_ERR_LEN] = "";
-	const char *argv[] = {blastfs, "--home", home, "--recover", name, NULL};
+	const char *argv[] = {blastfs, "--home", home, "--recover",
+			      "--",    name,	 NULL};
 	struct daemon_exec x = {
 	    .argv = argv,
 	    .out = out,

@@ -21,10 +21,11 @@
 
 int snap_name_usage(struct ctl *c, const char *what, const char *name)
 {
-	return ctl_usage_error(c,
-			       "invalid %s name '%s': use 1-64 of "
-			       "A-Z a-z 0-9 . _ -, not starting with '.'",
-			       what, name);
+	return ctl_usage_error(
+	    c,
+	    "invalid %s name '%s': use 1-64 of "
+	    "A-Z a-z 0-9 . _ -, not starting with '.' or '-'",
+	    what, name);
 }
 
 static int env_check(struct snap_target *tg)
