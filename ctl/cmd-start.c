@@ -328,8 +328,14 @@ static int mount_run(struct start *s, const char *old)
 		ctl_warn(s->c, "%s left no run file for env '%s'", DAEMON_PROG,
 			 s->name);
 	r = env_fix(s, old);
-	if (r < 0)
+	if (r < 0) {
+		/* a start that fails leaves nothing mounted or running */
+		ctl_daemon_stop(s->c, s->rundir, s->name, s->mnt, info.pid,
+				true);
+		if (s->mkdir)
+			rmdir(s->mnt);
 		return r;
+	}
 	printf("%s\n", s->mnt);
 	ctl_status(s->c, "mounted env '%s' at %s (blastfs pid %d)", s->name,
 		   s->mnt, (int)info.pid);
