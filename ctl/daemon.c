@@ -111,8 +111,10 @@ int daemon_info_read(const char *rundir, const char *name,
 	return 0;
 }
 
-int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
-			 struct daemon_info *out)
+/* The env whose run file names mountpoint mnt, with a live daemon or
+ * (live false) a dead one. */
+static int find_by_mount(const char *rundir, const char *mnt, bool live,
+			 char *name, struct daemon_info *out)
 {
 	struct daemon_info info;
 	struct dirent *de;
@@ -134,7 +136,7 @@ int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
 		if (store_name_check(env) ||
 		    daemon_info_read(rundir, env, &info) < 0)
 			continue;
-		if (info.live && !strcmp(info.mount, mnt)) {
+		if (info.live == live && !strcmp(info.mount, mnt)) {
 			memcpy(name, env, n - 4);
 			*out = info;
 			r = 0;
@@ -143,6 +145,18 @@ int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
 	}
 	closedir(d);
 	return r;
+}
+
+int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
+			 struct daemon_info *out)
+{
+	return find_by_mount(rundir, mnt, true, name, out);
+}
+
+int daemon_find_dead_by_mount(const char *rundir, const char *mnt, char *name,
+			      struct daemon_info *out)
+{
+	return find_by_mount(rundir, mnt, false, name, out);
 }
 
 static bool is_exec(const char *path)

@@ -49,6 +49,10 @@ bool daemon_pid_live(pid_t pid);
  * serves mountpoint mnt, from RUNDIR/ *.info. -ENOENT if none. */
 int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
 			 struct daemon_info *out);
+/* The same for an env whose daemon is gone (it may have left a stale
+ * mount at mnt). */
+int daemon_find_dead_by_mount(const char *rundir, const char *mnt, char *name,
+			      struct daemon_info *out);
 
 /*
  * Path of the blastfs to run: $BLASTFS; else fs/blastfs in the build
