@@ -129,3 +129,15 @@ env_start() {
 	[ -n "$PID" ] || die "env '$1' has no daemon after start"
 	on_exit kill_pid "$PID"
 }
+
+# poll_until WHAT CMD...: poll CMD every 10 ms until it succeeds; fail
+# the test, naming WHAT, after 30 s.
+poll_until() {
+	local what=$1 deadline
+	shift
+	deadline=$(_lib_deadline 30)
+	until "$@"; do
+		_lib_past "$deadline" && die "timed out waiting for $what"
+		sleep 0.01
+	done
+}
