@@ -106,16 +106,38 @@ static int check_store(struct ctl *c, const struct check_opts *o,
 	return 0;
 }
 
+/* A mount the env's killed daemon left: true with the problem (and the
+ * way out) in msg. */
+static bool stale_mount(const struct snap_target *tg, char *msg, size_t len)
+{
+	struct daemon_info info;
+	struct daemon_probe p;
+
+	if (daemon_info_read(tg->rundir, tg->name, &info) < 0 || info.live ||
+	    !info.mount[0] || daemon_mount_probe(tg->rundir, info.mount, &p) ||
+	    p.state != DAEMON_MNT_STALE)
+		return false;
+	snprintf(msg, len,
+		 "'%s' is a dead mount (its blastfs, pid %d, is gone): run "
+		 "'blastctl kill --force %s', then 'blastctl start'",
+		 info.mount, (int)info.pid, tg->name);
+	return true;
+}
+
 static int check_mount(struct ctl *c, const struct check_opts *o,
 		       struct check_result *res)
 {
-	char msg[PATH_MAX + 64];
+	char msg[2 * PATH_MAX + 256];
 	struct statfs sfs;
 	json_t *rep;
 
 	if (res->obj)
 		json_object_set_new(res->obj, "mounted",
 				    json_boolean(o->tg->mounted));
+	if (!o->tg->mounted && stale_mount(o->tg, msg, sizeof(msg))) {
+		check_problem(res, msg);
+		return 0;
+	}
 	if (!o->tg->mounted) {
 		ctl_status(c, "mount: env '%s' is not mounted", o->tg->name);
 		return 0;
@@ -399,17 +421,18 @@ static int check_parse(struct ctl *c, int argc, char **argv,
 	return CTL_PARSED;
 }
 
-/* Is an env mounted at ./.blast? */
-static bool cwd_env(struct ctl *c)
+/* Is an env mounted at ./.blast? Its name into name when its daemon is
+ * gone, leaving a dead mount: the checks of that env say so. */
+static bool cwd_env(struct ctl *c, char name[STORE_ENV_NAME_MAX + 1])
 {
-	char home[PATH_MAX], rundir[PATH_MAX], cwd[PATH_MAX], mnt[PATH_MAX + 8],
-	    name[STORE_ENV_NAME_MAX + 1];
+	char home[PATH_MAX], rundir[PATH_MAX], cwd[PATH_MAX], mnt[PATH_MAX + 8];
 	struct daemon_info info;
 
 	if (ctl_daemon_dirs(c, home, rundir) < 0 || !getcwd(cwd, sizeof(cwd)))
 		return false;
 	snprintf(mnt, sizeof(mnt), "%s/.blast", strcmp(cwd, "/") ? cwd : "");
-	return daemon_find_by_mount(rundir, mnt, name, &info) == 0;
+	return daemon_find_by_mount(rundir, mnt, name, &info) == 0 ||
+	       daemon_find_dead_by_mount(rundir, mnt, name, &info) == 0;
 }
 
 /* Which sections run: named ones, else for an env (named or at
@@ -417,8 +440,10 @@ static bool cwd_env(struct ctl *c)
  * the store. */
 static int check_select(struct ctl *c, struct check_opts *o)
 {
+	static char cwd_name[STORE_ENV_NAME_MAX + 1];
 	bool env = o->name ||
-		   ((o->which & CHECK_ENV) || !o->which ? cwd_env(c) : false);
+		   ((o->which & CHECK_ENV) || !o->which ? cwd_env(c, cwd_name)
+							: false);
 	int r;
 
 	if (!o->which)
@@ -432,7 +457,7 @@ static int check_select(struct ctl *c, struct check_opts *o)
 		return ctl_usage_error(c, "no env is mounted at ./.blast: name "
 					  "the env"),
 		       -EINVAL;
-	r = snap_target_open(c, o->name, o->tg);
+	r = snap_target_open(c, o->name ? o->name : cwd_name, o->tg);
 	return r < 0 ? r : 0;
 }
 

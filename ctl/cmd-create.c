@@ -80,11 +80,7 @@ static int create_parse(struct ctl *c, int argc, char **argv,
 		    c, argc == optind ? "expected NAME" : "too many arguments");
 	a->name = argv[optind];
 	if (store_name_check(a->name))
-		return ctl_usage_error(
-		    c,
-		    "invalid env name '%s': use 1-64 of "
-		    "A-Z a-z 0-9 . _ -, not starting with '.'",
-		    a->name);
+		return snap_name_usage(c, "env", a->name);
 	return CTL_PARSED;
 }
 

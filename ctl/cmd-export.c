@@ -54,11 +54,12 @@ static int export_parse(struct ctl *c, int argc, char **argv,
 	a->ref = argv[optind];
 	a->dir = argv[optind + 1];
 	if (ref_split(a->ref, name, &snap))
-		return ctl_usage_error(c,
-				       "invalid ref '%s': expected NAME or "
-				       "NAME@SNAP, names being 1-64 of A-Z a-z "
-				       "0-9 . _ -, not starting with '.'",
-				       a->ref);
+		return ctl_usage_error(
+		    c,
+		    "invalid ref '%s': expected NAME or "
+		    "NAME@SNAP, names being 1-64 of A-Z a-z "
+		    "0-9 . _ -, not starting with '.' or '-'",
+		    a->ref);
 	return CTL_PARSED;
 }
 

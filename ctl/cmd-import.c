@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "snap.h"
 #include "store.h"
 
 #define THREADS_MAX 256
@@ -60,11 +61,7 @@ static int import_parse(struct ctl *c, int argc, char **argv,
 	a->name = argv[optind];
 	a->dir = argv[optind + 1];
 	if (store_name_check(a->name))
-		return ctl_usage_error(
-		    c,
-		    "invalid env name '%s': use 1-64 of "
-		    "A-Z a-z 0-9 . _ -, not starting with '.'",
-		    a->name);
+		return snap_name_usage(c, "env", a->name);
 	if (a->python && !*a->python)
 		return ctl_usage_error(c, "--python needs a path");
 	return CTL_PARSED;

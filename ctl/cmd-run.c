@@ -3,10 +3,12 @@
  * cmd-run.c - `blastctl run [NAME] [limits] -- CMD ARGS`: CMD with the
  * mounted env activated (PATH, VIRTUAL_ENV), confined by the env's
  * policy (res.*, net.mode) or the options that override it (sandbox.h).
- * blastctl stays as the parent: it forwards SIGINT/SIGTERM/SIGHUP sent
- * to it, removes the cgroup when CMD exits and returns CMD's status
- * (128+N for signal N). With --unshare pid a small init (pid 1 of the
- * new namespace) forwards signals and reaps.
+ * blastctl stays as the parent: it forwards the signals a shell would
+ * (SIGTSTP stops it too), removes the cgroup when CMD exits and returns
+ * CMD's status (128+N for signal N). CMD dies with blastctl (SIGKILL,
+ * PR_SET_PDEATHSIG); the cgroup of a killed blastctl is removed by the
+ * next run. With --unshare pid a small init (pid 1 of the new
+ * namespace) forwards signals and reaps.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +16,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +27,8 @@
 #include "sandbox.h"
 #include "snap.h"
 #include "store.h"
+
+#define RUN_CGROUP_PREFIX "blast-run-" /* then ENV-PID */
 
 struct run_args {
 	const char *name;
@@ -192,36 +198,92 @@ static int policy_read(struct snap_target *tg, struct policy **out)
 
 /* ---- signals ------------------------------------------------------- */
 
+/* What a shell passes on to its foreground job. */
+static const int fwd_sigs[] = {SIGHUP,	SIGINT,	 SIGQUIT,  SIGTERM, SIGUSR1,
+			       SIGUSR2, SIGALRM, SIGWINCH, SIGCONT, SIGTSTP};
+
 static volatile pid_t fwd_pid;
 
 /* Forward what a process sent us; a terminal's signal (SI_KERNEL)
- * reached the whole foreground process group already. */
+ * reached the whole foreground process group already. A stop request
+ * stops us too, after the child, as it would without a handler. */
 static void forward(int sig, siginfo_t *si, void *uc)
 {
+	int saved = errno;
+
 	(void)uc;
 	if (fwd_pid > 0 && si->si_code <= 0)
 		kill(fwd_pid, sig);
+	if (sig == SIGTSTP)
+		kill(getpid(), SIGSTOP);
+	errno = saved;
+}
+
+/* Block (how SIG_BLOCK) or unblock (SIG_UNBLOCK) the forwarded signals:
+ * blocked across fork, so none is lost or acted on by default there. */
+static void block_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(fwd_sigs) / sizeof(*fwd_sigs); i++)
+		sigaddset(&set, fwd_sigs[i]);
+	sigprocmask(how, &set, NULL);
 }
 
 static void forward_signals(pid_t to)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 	struct sigaction sa = {0};
 
 	fwd_pid = to;
 	sa.sa_sigaction = forward;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(fwd_sigs) / sizeof(*fwd_sigs); i++)
+		sigaction(fwd_sigs[i], &sa, NULL);
+	block_signals(SIG_UNBLOCK);
 }
 
 static void default_signals(void)
 {
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGQUIT, SIG_DFL);
+	for (size_t i = 0; i < sizeof(fwd_sigs) / sizeof(*fwd_sigs); i++)
+		signal(fwd_sigs[i], SIG_DFL);
+	block_signals(SIG_UNBLOCK);
+}
+
+/* In a forked child: die (SIGKILL) with the parent, also if it is gone
+ * already. life is a pipe whose write end only the parent keeps: it
+ * reads as closed (POLLHUP) once the parent has died. */
+static void die_with_parent(int life[2])
+{
+	struct pollfd pf = {life[0], POLLIN, 0};
+
+	close(life[1]);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || poll(&pf, 1, 0) != 0)
+		_exit(126);
+	close(life[0]);
+}
+
+/* fork with the forwarded signals blocked (the child unblocks them once
+ * it has its handlers, or their defaults) and a life pipe for
+ * die_with_parent; the parent keeps life[1] open until it exits. */
+static pid_t fork_child(int life[2])
+{
+	pid_t pid;
+
+	if (pipe2(life, O_CLOEXEC) < 0)
+		return -1;
+	block_signals(SIG_BLOCK);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(life[0]);
+		close(life[1]);
+		block_signals(SIG_UNBLOCK);
+	} else if (pid > 0) {
+		close(life[0]);
+	}
+	return pid;
 }
 
 static int status_code(int st)
@@ -302,6 +364,7 @@ static void child_main(int efd, const struct sandbox *sb, const char *mnt,
 		       char **cmd)
 {
 	char msg[SANDBOX_MSG_LEN];
+	int life[2];
 	pid_t pid;
 
 	if (sandbox_enter(sb, 0, msg, sizeof(msg)) ||
@@ -316,11 +379,14 @@ static void child_main(int efd, const struct sandbox *sb, const char *mnt,
 			 strerror(errno));
 		child_fail(efd, 126, msg);
 	}
-	pid = fork();
+	pid = fork_child(life);
 	if (pid < 0)
 		child_fail(efd, 126, "fork failed");
-	if (pid == 0)
+	if (pid == 0) {
+		/* its death ends the namespace: every process in it */
+		die_with_parent(life);
 		ns_init(efd, &sb->lim, mnt, cmd);
+	}
 	close(efd);
 	forward_signals(pid);
 	_exit(wait_for(pid));
@@ -370,7 +436,7 @@ static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
 		   char **cmd)
 {
 	char msg[SANDBOX_MSG_LEN + PATH_MAX];
-	int p[2], code;
+	int p[2], life[2], code;
 	ssize_t n;
 	pid_t pid;
 
@@ -378,8 +444,7 @@ static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
 		ctl_err(c, "cannot run: %s", ctl_strerror(errno));
 		return CTL_EXIT_FAIL;
 	}
-	fflush(NULL);
-	pid = fork();
+	pid = fork_child(life);
 	if (pid < 0) {
 		ctl_err(c, "cannot fork: %s", ctl_strerror(errno));
 		close(p[0]);
@@ -388,6 +453,7 @@ static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
 	}
 	if (pid == 0) {
 		close(p[0]);
+		die_with_parent(life);
 		child_main(p[1], sb, mnt, cmd);
 	}
 	close(p[1]);
@@ -397,6 +463,7 @@ static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
 	while (n < 0 && errno == EINTR);
 	close(p[0]);
 	code = wait_for(pid);
+	close(life[1]);
 	if (n > 0) {
 		msg[n] = '\0';
 		ctl_err(c, "%s", msg);
@@ -437,7 +504,10 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	limits_merge(&a.lim, p, a.has_net);
 	policy_free(p);
 	snprintf(mnt, sizeof(mnt), "%s", tg.mnt);
-	snprintf(leaf, sizeof(leaf), "blast-run-%s-%d", tg.name, (int)getpid());
+	/* the cgroups of runs whose blastctl was killed go first */
+	sandbox_sweep(RUN_CGROUP_PREFIX, "blastctl");
+	snprintf(leaf, sizeof(leaf), RUN_CGROUP_PREFIX "%s-%d", tg.name,
+		 (int)getpid());
 	r = sandbox_create(&sb, leaf, &a.lim, 0, msg, sizeof(msg));
 	if (r < 0) {
 		ctl_err(c, "cannot apply the limits: %s", msg);

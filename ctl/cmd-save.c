@@ -109,13 +109,11 @@ static int snap_free(struct snap_target *tg, const char *snap)
 
 static int save_rpc(struct snap_target *tg, const struct save_args *a)
 {
-	char cmd[STORE_ENV_NAME_MAX + 600];
+	const char *argv[] = {"save", a->snap, "0", a->msg ? a->msg : "", NULL};
 	json_t *rep;
 	int r;
 
-	snprintf(cmd, sizeof(cmd), "save %s 0 %s", a->snap,
-		 a->msg ? a->msg : "");
-	r = snap_request(tg, cmd, SAVE_TIMEOUT_MS, &rep);
+	r = snap_requestv(tg, argv, SAVE_TIMEOUT_MS, &rep);
 	if (r < 0)
 		return r;
 	json_decref(rep);

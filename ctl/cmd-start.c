@@ -17,6 +17,7 @@
 #include "activate.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "snap.h"
 #include "store.h"
 #include "venv.h"
 
@@ -77,11 +78,7 @@ static int start_parse(struct ctl *c, int argc, char **argv,
 		return ctl_usage_error(c, "too many arguments");
 	a->name = optind < argc ? argv[optind] : NULL;
 	if (a->name && store_name_check(a->name))
-		return ctl_usage_error(
-		    c,
-		    "invalid env name '%s': use 1-64 of "
-		    "A-Z a-z 0-9 . _ -, not starting with '.'",
-		    a->name);
+		return snap_name_usage(c, "env", a->name);
 	return CTL_PARSED;
 }
 
@@ -91,20 +88,22 @@ static bool name_char(char ch)
 	       (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
 }
 
-/* A project directory's name as an env name: leading dots dropped, any
- * other character (a UTF-8 sequence counts as one) becomes '-', at most
+/* A project directory's name as an env name: any character outside the
+ * name's (a UTF-8 sequence counts as one) becomes '-', then leading dots
+ * and dashes are dropped (a name starts with neither); at most
  * STORE_ENV_NAME_MAX. */
 static int name_derive(const char *dir, char *out)
 {
 	const char *b = strrchr(dir, '/');
 	size_t n = 0;
 
-	for (b = b ? b + 1 : dir; *b == '.'; b++)
-		;
-	for (; *b && n < STORE_ENV_NAME_MAX; b++) {
+	for (b = b ? b + 1 : dir; *b && n < STORE_ENV_NAME_MAX; b++) {
+		char ch = name_char(*b) ? *b : '-';
+
 		if (((unsigned char)*b & 0xc0) == 0x80)
 			continue; /* UTF-8 continuation byte */
-		out[n++] = name_char(*b) ? *b : '-';
+		if (n || (ch != '.' && ch != '-'))
+			out[n++] = ch;
 	}
 	out[n] = '\0';
 	return n ? 0 : -EINVAL;
@@ -329,8 +328,14 @@ static int mount_run(struct start *s, const char *old)
 		ctl_warn(s->c, "%s left no run file for env '%s'", DAEMON_PROG,
 			 s->name);
 	r = env_fix(s, old);
-	if (r < 0)
+	if (r < 0) {
+		/* a start that fails leaves nothing mounted or running */
+		ctl_daemon_stop(s->c, s->rundir, s->name, s->mnt, info.pid,
+				true);
+		if (s->mkdir)
+			rmdir(s->mnt);
 		return r;
+	}
 	printf("%s\n", s->mnt);
 	ctl_status(s->c, "mounted env '%s' at %s (blastfs pid %d)", s->name,
 		   s->mnt, (int)info.pid);

@@ -12,6 +12,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "snap.h"
 #include "store.h"
 
 #define STATUS_TIMEOUT_MS (10 * 1000)
@@ -37,11 +38,7 @@ static int status_parse(struct ctl *c, int argc, char **argv,
 		return ctl_usage_error(c, "too many arguments");
 	a->name = optind < argc ? argv[optind] : NULL;
 	if (a->name && store_name_check(a->name))
-		return ctl_usage_error(
-		    c,
-		    "invalid env name '%s': use 1-64 of "
-		    "A-Z a-z 0-9 . _ -, not starting with '.'",
-		    a->name);
+		return snap_name_usage(c, "env", a->name);
 	return CTL_PARSED;
 }
 

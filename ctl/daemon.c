@@ -111,8 +111,10 @@ int daemon_info_read(const char *rundir, const char *name,
 	return 0;
 }
 
-int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
-			 struct daemon_info *out)
+/* The env whose run file names mountpoint mnt, with a live daemon or
+ * (live false) a dead one. */
+static int find_by_mount(const char *rundir, const char *mnt, bool live,
+			 char *name, struct daemon_info *out)
 {
 	struct daemon_info info;
 	struct dirent *de;
@@ -134,7 +136,7 @@ int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
 		if (store_name_check(env) ||
 		    daemon_info_read(rundir, env, &info) < 0)
 			continue;
-		if (info.live && !strcmp(info.mount, mnt)) {
+		if (info.live == live && !strcmp(info.mount, mnt)) {
 			memcpy(name, env, n - 4);
 			*out = info;
 			r = 0;
@@ -143,6 +145,18 @@ int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
 	}
 	closedir(d);
 	return r;
+}
+
+int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
+			 struct daemon_info *out)
+{
+	return find_by_mount(rundir, mnt, true, name, out);
+}
+
+int daemon_find_dead_by_mount(const char *rundir, const char *mnt, char *name,
+			      struct daemon_info *out)
+{
+	return find_by_mount(rundir, mnt, false, name, out);
 }
 
 static bool is_exec(const char *path)
@@ -439,7 +453,7 @@ void daemon_last_line(const char *s, const char *prog, char *buf, size_t len)
 int daemon_start(const char *blastfs, const char *home, const char *name,
 		 const char *mnt, char *err, size_t errlen)
 {
-	const char *argv[] = {blastfs, "--home", home, name, mnt, NULL};
+	const char *argv[] = {blastfs, "--home", home, "--", name, mnt, NULL};
 	char out[2048];
 	struct daemon_exec x = {
 	    .argv = argv,
@@ -495,7 +509,8 @@ static bool has_wlog(const char *home, const char *name)
 int daemon_recover(struct ctl *c, const char *home, const char *name)
 {
 	char blastfs[PATH_MAX], out[2048], err[DAEMON_ERR_LEN] = "";
-	const char *argv[] = {blastfs, "--home", home, "--recover", name, NULL};
+	const char *argv[] = {blastfs, "--home", home, "--recover",
+			      "--",    name,	 NULL};
 	struct daemon_exec x = {
 	    .argv = argv,
 	    .out = out,
@@ -660,21 +675,69 @@ int daemon_connect(const char *rundir, const char *name)
 	return sock_connect(rundir, name);
 }
 
-int daemon_request(const char *rundir, const char *name, const char *cmd,
-		   int timeout_ms, json_t **out)
+/* Bytes a request word carries as they are; the rest travel as %XX. */
+static bool word_plain(unsigned char ch)
 {
-	char line[64], *reply = NULL;
-	json_t *j;
-	size_t len = 0;
-	int fd, r, n;
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || (ch && strchr("._-/:@+,=", ch));
+}
 
-	n = snprintf(line, sizeof(line), "%s\n", cmd);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return -EINVAL;
+/* Percent-encode argv's words, joined by spaces, into a new line ending
+ * in '\n' (*out, *len); -EMSGSIZE beyond DAEMON_REQUEST_MAX. */
+static int request_encode(const char *const *argv, char **out, size_t *len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *const *a;
+	const unsigned char *p;
+	size_t n = 0;
+	char *buf, *d;
+
+	for (a = argv; *a; a++)
+		for (n++, p = (const unsigned char *)*a; *p; p++)
+			n += word_plain(*p) ? 1 : 3;
+	if (n > DAEMON_REQUEST_MAX)
+		return -EMSGSIZE;
+	buf = malloc(n + 1);
+	if (!buf)
+		return -ENOMEM;
+	d = buf;
+	for (a = argv; *a; a++) {
+		if (a != argv)
+			*d++ = ' ';
+		for (p = (const unsigned char *)*a; *p; p++) {
+			if (word_plain(*p)) {
+				*d++ = (char)*p;
+				continue;
+			}
+			*d++ = '%';
+			*d++ = hex[*p >> 4];
+			*d++ = hex[*p & 15];
+		}
+	}
+	*d++ = '\n';
+	*out = buf;
+	*len = (size_t)(d - buf);
+	return 0;
+}
+
+int daemon_requestv(const char *rundir, const char *name,
+		    const char *const *argv, int timeout_ms, json_t **out)
+{
+	char *line = NULL, *reply = NULL;
+	size_t n = 0, len = 0;
+	json_t *j;
+	int fd, r;
+
+	r = request_encode(argv, &line, &n);
+	if (r < 0)
+		return r;
 	fd = sock_connect(rundir, name);
-	if (fd < 0)
+	if (fd < 0) {
+		free(line);
 		return fd;
-	r = sock_send(fd, line, (size_t)n);
+	}
+	r = sock_send(fd, line, n);
+	free(line);
 	if (!r)
 		shutdown(fd, SHUT_WR);
 	if (!r)
@@ -690,6 +753,14 @@ int daemon_request(const char *rundir, const char *name, const char *cmd,
 	}
 	*out = j;
 	return 0;
+}
+
+int daemon_request(const char *rundir, const char *name, const char *cmd,
+		   int timeout_ms, json_t **out)
+{
+	const char *argv[] = {cmd, NULL};
+
+	return daemon_requestv(rundir, name, argv, timeout_ms, out);
 }
 
 int daemon_wait_gone(pid_t pid, int timeout_ms)

@@ -49,6 +49,10 @@ bool daemon_pid_live(pid_t pid);
  * serves mountpoint mnt, from RUNDIR/ *.info. -ENOENT if none. */
 int daemon_find_by_mount(const char *rundir, const char *mnt, char *name,
 			 struct daemon_info *out);
+/* The same for an env whose daemon is gone (it may have left a stale
+ * mount at mnt). */
+int daemon_find_dead_by_mount(const char *rundir, const char *mnt, char *name,
+			      struct daemon_info *out);
 
 /*
  * Path of the blastfs to run: $BLASTFS; else fs/blastfs in the build
@@ -119,11 +123,21 @@ int daemon_recover_unlocked(struct ctl *c, const char *home, const char *rundir,
 /* A connection to env name's control socket (fd, or -errno). */
 int daemon_connect(const char *rundir, const char *name);
 
+/* A request line's bound, its newline included (blastfs's
+ * FS_CTL_REQUEST_MAX). */
+#define DAEMON_REQUEST_MAX (64 * 1024)
+
 /*
- * Send one command line ("status", "sync") to RUNDIR/NAME.sock and parse
- * the JSON object replied (read until EOF). *out is a new reference.
- * -ENOENT/-ECONNREFUSED (no daemon), -ETIMEDOUT, -EPROTO (not JSON).
+ * Send one request to RUNDIR/NAME.sock, the words of the NULL-terminated
+ * argv ({"save", SNAP, "0", MESSAGE, NULL}: any bytes but NUL, each word
+ * percent-encoded on one line), and parse the JSON object replied (read
+ * until EOF). *out is a new reference. -ENOENT/-ECONNREFUSED (no
+ * daemon), -ETIMEDOUT, -EPROTO (not JSON), -EMSGSIZE (the request
+ * is over DAEMON_REQUEST_MAX).
  */
+int daemon_requestv(const char *rundir, const char *name,
+		    const char *const *argv, int timeout_ms, json_t **out);
+/* daemon_requestv of the one word cmd ("status", "sync"). */
 int daemon_request(const char *rundir, const char *name, const char *cmd,
 		   int timeout_ms, json_t **out);
 

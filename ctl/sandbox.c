@@ -468,6 +468,64 @@ int sandbox_destroy(struct sandbox *sb)
 	return err;
 }
 
+/* Does leaf ("PREFIX...-PID") belong to a live process named comm? A
+ * name without a pid is not for us to judge: yes. */
+static bool owner_live(const char *leaf, const char *comm)
+{
+	const char *dash = strrchr(leaf, '-');
+	char path[64], buf[64], *end;
+	long pid = dash ? strtol(dash + 1, &end, 10) : 0;
+
+	if (pid <= 0 || *end)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	return file_read(path, buf, sizeof(buf)) == 0 && !strcmp(buf, comm);
+}
+
+static void sweep_dir(const char *base, const char *prefix, const char *comm)
+{
+	DIR *d = opendir(base);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct sandbox sb = {.ndirs = 1};
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    owner_live(de->d_name, comm) ||
+		    snprintf(sb.dirs[0], PATH_MAX, "%s/%s", base, de->d_name) >=
+			PATH_MAX)
+			continue;
+		sandbox_destroy(&sb);
+	}
+	closedir(d);
+}
+
+void sandbox_sweep(const char *prefix, const char *comm)
+{
+	static const char *const v1[] = {"memory", "cpu", "pids", "blkio"};
+	char own[PATH_MAX], base[PATH_MAX + 64], *slash;
+
+	/* where sandbox_create makes them: v2 beside our own cgroup, v1
+	 * below it */
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) == 0 &&
+	    !own_cgroup(NULL, own, sizeof(own))) {
+		slash = strrchr(own, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(base, sizeof(base), "%s%s", CG_ROOT, own);
+		sweep_dir(base, prefix, comm);
+	}
+	for (size_t i = 0; i < sizeof(v1) / sizeof(*v1); i++)
+		if (!own_cgroup(v1[i], own, sizeof(own))) {
+			snprintf(base, sizeof(base), "%s/%s%s", CG_ROOT, v1[i],
+				 own);
+			sweep_dir(base, prefix, comm);
+		}
+}
+
 void sandbox_release(struct sandbox *sb)
 {
 	for (size_t i = sb->ndirs; i-- > 0;)

@@ -92,6 +92,10 @@ int sandbox_describe(const struct sandbox *sb, char *buf, size_t len);
 
 /* Kill what is left in the cgroups and remove them. 0 once gone. */
 int sandbox_destroy(struct sandbox *sb);
+/* The same for the cgroups named "PREFIX...-PID" where sandbox_create
+ * makes them whose PID is no live process named comm: what a blastctl
+ * killed before it could clean up left. */
+void sandbox_sweep(const char *prefix, const char *comm);
 
 /* In the child: rlimits (SANDBOX_RLIMIT), then the namespaces asked
  * (network, IPC, mount; PID is done by the caller's double fork). */

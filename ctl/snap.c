@@ -21,10 +21,11 @@
 
 int snap_name_usage(struct ctl *c, const char *what, const char *name)
 {
-	return ctl_usage_error(c,
-			       "invalid %s name '%s': use 1-64 of "
-			       "A-Z a-z 0-9 . _ -, not starting with '.'",
-			       what, name);
+	return ctl_usage_error(
+	    c,
+	    "invalid %s name '%s': use 1-64 of "
+	    "A-Z a-z 0-9 . _ -, not starting with '.' or '-'",
+	    what, name);
 }
 
 static int env_check(struct snap_target *tg)
@@ -139,11 +140,19 @@ void snap_target_close(struct snap_target *tg)
 int snap_request(struct snap_target *tg, const char *cmd, int timeout_ms,
 		 json_t **out)
 {
+	const char *argv[] = {cmd, NULL};
+
+	return snap_requestv(tg, argv, timeout_ms, out);
+}
+
+int snap_requestv(struct snap_target *tg, const char *const *argv,
+		  int timeout_ms, json_t **out)
+{
 	json_t *rep = NULL;
 	const char *msg;
 	int r;
 
-	r = daemon_request(tg->rundir, tg->name, cmd, timeout_ms, &rep);
+	r = daemon_requestv(tg->rundir, tg->name, argv, timeout_ms, &rep);
 	if (r < 0) {
 		ctl_err(tg->c, "cannot ask blastfs (pid %d) of env '%s': %s",
 			(int)tg->pid, tg->name, ctl_strerror(r));
@@ -325,14 +334,12 @@ out_err:
 static int load_rpc(struct snap_target *tg, const char *snap,
 		    char auto_saved[STORE_ENV_NAME_MAX + 1])
 {
-	char cmd[STORE_ENV_NAME_MAX + 8];
-	const char *a;
+	const char *argv[] = {"load", snap, NULL}, *a;
 	json_t *rep;
 	int r;
 
 	auto_saved[0] = '\0';
-	snprintf(cmd, sizeof(cmd), "load %s", snap);
-	r = snap_request(tg, cmd, LOAD_TIMEOUT_MS, &rep);
+	r = snap_requestv(tg, argv, LOAD_TIMEOUT_MS, &rep);
 	if (r < 0)
 		return r;
 	a = json_string_value(json_object_get(rep, "auto_saved"));

@@ -53,6 +53,9 @@ void snap_target_close(struct snap_target *tg);
  * with the daemon's "error" printed. *out is a new reference. */
 int snap_request(struct snap_target *tg, const char *cmd, int timeout_ms,
 		 json_t **out);
+/* The same for a request of several words (daemon_requestv). */
+int snap_requestv(struct snap_target *tg, const char *const *argv,
+		  int timeout_ms, json_t **out);
 
 /* env `name`'s snapshots, oldest first (ties by name). *out is malloc'd
  * (NULL when there are none). Read or write txn. */

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ctlsock.c - the daemon's control socket (STORE/run/NAME.sock, 0600):
- * one command line in, one JSON object out, then close. Commands:
- * "status" (live metrics) and "sync" (seal every written file, sync LMDB),
- * "policy-reload" (apply the stored policy now), "audit-flush" (write
- * buffered policy denials to the store), "pkg-refresh" (blastctl
- * rewrote the package state: tell `watch` clients what changed).
+ * one request line in, one JSON object out, then close. A request is
+ * words separated by single spaces, each percent-encoded (any byte but
+ * NUL can travel), at most FS_CTL_REQUEST_MAX bytes with its newline;
+ * only the daemon's own uid and root are answered (SO_PEERCRED).
+ * Commands: "status" (live metrics), "sync" (seal every written file,
+ * sync LMDB), "seal", "policy-reload" (apply the stored policy now),
+ * "audit-flush" (write buffered policy denials to the store), "save SNAP
+ * AUTO MESSAGE", "load SNAP", "watch" (kept open: pkgwatch.c),
+ * "pkg-refresh" (blastctl rewrote the package state: tell `watch`
+ * clients what changed).
  */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -113,25 +119,35 @@ static json_t *fail_json(const char *what, int err)
 	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 }
 
-/* "SNAP AUTO MESSAGE..." */
-static json_t *do_save(struct fs *fs, char *args)
-{
-	char *sp = strchr(args, ' '), *msg = "";
-	bool automatic = false;
-	int err;
+#define REQ_WORDS_MAX	   4 /* "save SNAP AUTO MESSAGE" */
+#define REQ_READ_TIMEOUT_S 10
+#define REQ_DRAIN_MAX	   (16 * FS_CTL_REQUEST_MAX)
 
-	if (sp) {
-		*sp = '\0';
-		automatic = sp[1] == '1';
-		msg = sp[1] && sp[2] == ' ' ? sp + 3 : "";
-	}
-	err = fs_snap_save(fs, args, automatic, msg);
-	if (err)
-		return fail_json(args, err);
-	return json_pack("{s:b,s:s}", "ok", 1, "snapshot", args);
+static json_t *error_json(const char *msg)
+{
+	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *do_load(struct fs *fs, char *name)
+/* SNAP AUTO MESSAGE */
+static json_t *do_save(struct fs *fs, char **w, int n)
+{
+	char msg[64];
+	int err;
+
+	if (n != 4 || (strcmp(w[2], "0") && strcmp(w[2], "1")))
+		return error_json("usage: save SNAP AUTO MESSAGE");
+	if (strlen(w[3]) >= sizeof(((struct store_snap *)0)->message)) {
+		snprintf(msg, sizeof(msg), "message longer than %zu bytes",
+			 sizeof(((struct store_snap *)0)->message) - 1);
+		return error_json(msg);
+	}
+	err = fs_snap_save(fs, w[1], w[2][0] == '1', w[3]);
+	if (err)
+		return fail_json(w[1], err);
+	return json_pack("{s:b,s:s}", "ok", 1, "snapshot", w[1]);
+}
+
+static json_t *do_load(struct fs *fs, const char *name)
 {
 	char auto_name[STORE_ENV_NAME_MAX + 1], who[768], msg[900];
 	unsigned busy = 0;
@@ -141,7 +157,7 @@ static json_t *do_load(struct fs *fs, char *name)
 	if (err == -EBUSY) {
 		snprintf(msg, sizeof(msg), "files open for writing: %u%s%s",
 			 busy, *who ? ": " : "", who);
-		return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+		return error_json(msg);
 	}
 	if (err)
 		return fail_json(name, err);
@@ -149,50 +165,161 @@ static json_t *do_load(struct fs *fs, char *name)
 			 "auto_saved", auto_name[0] ? auto_name : NULL);
 }
 
-/* Answer one request; true when c was kept (a `watch` client). */
-static bool serve(struct fs *fs, int c)
+static int hex_digit(char ch)
 {
-	char line[1024];
-	ssize_t n = read(c, line, sizeof(line) - 1);
-	json_t *o;
-	char *s;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Undo the percent-encoding of a word in place; -EINVAL for a bad
+ * escape or an encoded NUL. */
+static int word_decode(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		int hi, lo;
+
+		if (*s != '%') {
+			*d++ = *s;
+			continue;
+		}
+		hi = hex_digit(s[1]);
+		lo = hi < 0 ? -1 : hex_digit(s[2]);
+		if (lo < 0 || (hi == 0 && lo == 0))
+			return -EINVAL;
+		*d++ = (char)(hi * 16 + lo);
+		s += 2;
+	}
+	*d = '\0';
+	return 0;
+}
+
+/* Split line into at most max percent-decoded words; their count, or
+ * -EINVAL. */
+static int req_split(char *line, char **w, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		char *sp = strchr(p, ' ');
+
+		if (n == max)
+			return -EINVAL;
+		if (sp)
+			*sp = '\0';
+		if (word_decode(p) < 0)
+			return -EINVAL;
+		w[n++] = p;
+		if (!sp)
+			return n;
+		p = sp + 1;
+	}
+}
+
+/* Read one request line (up to '\n' or EOF) into buf[FS_CTL_REQUEST_MAX];
+ * -EMSGSIZE if it is longer. */
+static int req_read(int c, char *buf)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t got = read(c, buf + n, FS_CTL_REQUEST_MAX - n);
+		char *nl;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		nl = memchr(buf + n, '\n', (size_t)got);
+		n += (size_t)got;
+		if (nl) {
+			*nl = '\0';
+			return 0;
+		}
+		if (got == 0 && n) {
+			buf[n] = '\0';
+			return 0;
+		}
+		if (got == 0)
+			return -ENODATA;
+		if (n == FS_CTL_REQUEST_MAX)
+			return -EMSGSIZE;
+	}
+}
+
+/* After the reply to an oversize request: read what the client still
+ * sends (up to REQ_DRAIN_MAX, within the read timeout), as closing a
+ * socket with unread data resets it and the client would lose the
+ * reply. */
+static void req_drain(int c)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t got;
+
+	shutdown(c, SHUT_WR);
+	while (total < REQ_DRAIN_MAX &&
+	       ((got = read(c, buf, sizeof(buf))) > 0 ||
+		(got < 0 && errno == EINTR)))
+		total += got > 0 ? (size_t)got : 0;
+}
+
+/* The peer is our own uid or root. */
+static bool peer_allowed(int c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+static json_t *simple_json(int err)
+{
+	return err ? error_json(strerror(-err)) : json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *dispatch(struct fs *fs, char **w, int n)
+{
 	int err;
 
-	if (n <= 0)
-		return false;
-	line[n] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	if (!strcmp(line, "watch") && fs_pkg_watch_add(fs, c) == 0)
-		return true;
-	if (!strcmp(line, "status")) {
-		o = status_json(fs);
-	} else if (!strcmp(line, "sync") || !strcmp(line, "seal")) {
+	if (n == 1 && !strcmp(w[0], "status"))
+		return status_json(fs);
+	if (n == 1 && (!strcmp(w[0], "sync") || !strcmp(w[0], "seal"))) {
 		/* seal: what was written is in the store (the sealer's
 		 * backlog done now); sync: and on disk */
 		err = fs_seal_all(fs);
-		if (!err && !strcmp(line, "sync"))
+		if (!err && !strcmp(w[0], "sync"))
 			err = fs_durable(fs);
-		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
-				    strerror(-err))
-			: json_pack("{s:b}", "ok", 1);
-	} else if (!strcmp(line, "policy-reload") ||
-		   !strcmp(line, "audit-flush")) {
-		err =
-		    line[0] == 'p' ? fs_pol_reload(fs, true) : fs_pol_flush(fs);
-		o = err ? json_pack("{s:b,s:s}", "ok", 0, "error",
-				    strerror(-err))
-			: json_pack("{s:b}", "ok", 1);
-	} else if (!strcmp(line, "pkg-refresh")) {
-		fs_pkg_watch_refresh(fs);
-		o = json_pack("{s:b}", "ok", 1);
-	} else if (!strncmp(line, "save ", 5)) {
-		o = do_save(fs, line + 5);
-	} else if (!strncmp(line, "load ", 5)) {
-		o = do_load(fs, line + 5);
-	} else {
-		o = json_pack("{s:b,s:s}", "ok", 0, "error", "unknown command");
+		return simple_json(err);
 	}
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (n == 1 && !strcmp(w[0], "policy-reload"))
+		return simple_json(fs_pol_reload(fs, true));
+	if (n == 1 && !strcmp(w[0], "audit-flush"))
+		return simple_json(fs_pol_flush(fs));
+	if (n == 1 && !strcmp(w[0], "pkg-refresh")) {
+		fs_pkg_watch_refresh(fs);
+		return simple_json(0);
+	}
+	if (!strcmp(w[0], "save"))
+		return do_save(fs, w, n);
+	if (n == 2 && !strcmp(w[0], "load"))
+		return do_load(fs, w[1]);
+	return error_json("unknown command");
+}
+
+static void reply(int c, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
 	if (s) {
 		size_t len = strlen(s), off = 0;
 
@@ -208,6 +335,52 @@ static bool serve(struct fs *fs, int c)
 	}
 	free(s);
 	json_decref(o);
+}
+
+/* Answer one request; true when c was kept (a `watch` client). */
+static bool serve(struct fs *fs, int c)
+{
+	struct timeval tv = {REQ_READ_TIMEOUT_S, 0};
+	char *line, *w[REQ_WORDS_MAX], msg[64];
+	json_t *o;
+	int n;
+
+	/* a client that never sends must not hold the socket's thread */
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!peer_allowed(c)) {
+		reply(c, error_json("permission denied: not the owner of this "
+				    "blastfs"));
+		req_drain(c);
+		return false;
+	}
+	line = malloc(FS_CTL_REQUEST_MAX + 1);
+	if (!line) {
+		reply(c, error_json(strerror(ENOMEM)));
+		req_drain(c);
+		return false;
+	}
+	n = req_read(c, line);
+	if (n == -EMSGSIZE) {
+		snprintf(msg, sizeof(msg), "request longer than %d bytes",
+			 FS_CTL_REQUEST_MAX);
+		o = error_json(msg);
+	} else if (n < 0) {
+		o = NULL;
+	} else if ((n = req_split(line, w, REQ_WORDS_MAX)) < 0) {
+		o = error_json("malformed request");
+	} else if (n == 1 && !strcmp(w[0], "watch") &&
+		   !(n = fs_pkg_watch_add(fs, c))) {
+		free(line);
+		return true;
+	} else if (n < 0) {
+		o = error_json(strerror(-n)); /* watch refused */
+	} else {
+		o = dispatch(fs, w, n);
+	}
+	free(line);
+	reply(c, o);
+	if (n == -EMSGSIZE)
+		req_drain(c);
 	return false;
 }
 

@@ -503,7 +503,9 @@ int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
 /* node.c: a node is freed. */
 void fs_pol_node_free(struct node *n);
 
-/* ctlsock.c */
+/* ctlsock.c: the control socket. FS_CTL_REQUEST_MAX bounds a request line
+ * with its newline (blastctl's DAEMON_REQUEST_MAX is the same). */
+#define FS_CTL_REQUEST_MAX (64 * 1024)
 int fs_ctl_start(struct fs *fs);
 void fs_ctl_stop(struct fs *fs);
 

@@ -15,7 +15,8 @@ int store_name_check(const char *name)
 {
 	size_t n = strlen(name), i;
 
-	if (n == 0 || n > STORE_ENV_NAME_MAX || name[0] == '.')
+	if (n == 0 || n > STORE_ENV_NAME_MAX || name[0] == '.' ||
+	    name[0] == '-')
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		char c = name[i];

@@ -308,7 +308,8 @@ struct store_env {
 };
 
 /* Valid env/snapshot name: 1-64 of [A-Za-z0-9._-], not starting with
- * '.'. Returns 0 or -EINVAL. */
+ * '.' (hidden, "..") or '-' (read as an option on a command line).
+ * Returns 0 or -EINVAL. */
 int store_name_check(const char *name);
 
 /*

@@ -92,12 +92,16 @@ int pkgstate_read_file(struct store_txn *t, uint64_t root,
 /*
  * Check every file the RECORDs of dists[0..n) list (paths relative to
  * site-packages, resolved from root) for presence, size and sha256, and
- * the directories they name for files no RECORD lists (*.pyc aside).
- * fn(arg, dist, kind, path) per problem: kind "missing", "modified" or
- * "unlisted" (dist NULL), path relative to the env root. *files (may be
- * NULL): RECORD lines checked. Distributions without RECORD (egg-info)
- * are skipped; scripts in bin/ (blast rewrites their #! line for the
- * env's mount) are checked for presence only.
+ * the directories they name for files no RECORD lists (*.pyc aside),
+ * and site-packages for entries no distribution owns (a RECORD lists
+ * nothing in them, they are no dist-info, egg-info, __pycache__ or
+ * module an egg-info's top_level.txt names).
+ * fn(arg, dist, kind, path) per problem: kind "missing", "modified",
+ * "unlisted" (dist NULL), "unowned" (dist NULL) or "pip-stash" (dist
+ * NULL: a "~name" entry pip left), path relative to the env root. *files (may
+ * be NULL): RECORD lines checked. Distributions without RECORD (egg-info) are
+ * skipped; scripts in bin/ (blast rewrites their #! line for the env's mount)
+ * are checked for presence only.
  */
 typedef void (*pkgstate_file_fn)(void *arg, const struct pkg_dist *d,
 				 const char *kind, const char *path);

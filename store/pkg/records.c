@@ -2,7 +2,8 @@
 /*
  * records.c - installed files against their distribution's RECORD (the
  * wheel spec's CSV of path, sha256=urlsafe-b64 digest, size): missing and
- * modified files, and unlisted files in the directories the RECORDs name.
+ * modified files, unlisted files in the directories the RECORDs name, and
+ * entries of site-packages that no distribution owns.
  * Read from the store tree in one read txn; content hashed chunk by chunk.
  */
 #include <errno.h>
@@ -243,8 +244,21 @@ struct verify {
 	pkgstate_file_fn fn;
 	void *arg;
 	struct strset listed, dirs;
+	struct strset tops;	/* site-packages entries RECORDs list */
+	struct strset egg_tops; /* egg-info's top_level.txt modules */
 	size_t files;
 };
+
+/* full's first component under site-packages, if it is there, into tops. */
+static int top_add(struct verify *v, const char *full)
+{
+	size_t sl = strlen(v->site), n;
+
+	if (strncmp(full, v->site, sl) || full[sl] != '/')
+		return 0;
+	n = strcspn(full + sl + 1, "/");
+	return n ? pkg_strv_push(&v->tops.v, &v->tops.n, full + sl + 1, n) : 0;
+}
 
 static int verify_line(struct verify *v, const struct pkg_dist *d,
 		       const char *line, size_t len)
@@ -265,8 +279,11 @@ static int verify_line(struct verify *v, const struct pkg_dist *d,
 	if (sb[0])
 		size = strtoll(sb, NULL, 10);
 	r = set_add(&v->listed, full);
+	if (!r)
+		r = top_add(v, full);
 	if (r)
 		return r;
+	v->tops.sorted = false;
 	slash = strrchr(full, '/');
 	if (slash && (size_t)(slash - full) > strlen(v->site) &&
 	    !strncmp(full, v->site, strlen(v->site))) {
@@ -293,6 +310,36 @@ static int verify_line(struct verify *v, const struct pkg_dist *d,
 	return r < 0 ? r : 0;
 }
 
+/* A distribution without RECORD (egg-info) owns the modules its
+ * top_level.txt names, if it has one. */
+static int egg_tops(struct verify *v, const struct pkg_dist *d)
+{
+	char path[PATH_LEN], *txt;
+	struct store_entry e;
+	size_t len, i = 0;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s/top_level.txt", v->site,
+		     d->path) >= (int)sizeof(path) ||
+	    lookup(v->t, v->root, path, &e))
+		return 0;
+	r = pkgstate_read_file(v->t, v->root, &e, PKGSTATE_META_MAX, &txt,
+			       &len);
+	if (r == -EAGAIN || r == -EINVAL || r == -EFBIG)
+		return 0;
+	while (!r && i < len) {
+		size_t n = strcspn(txt + i, "\r\n");
+
+		if (n)
+			r = pkg_strv_push(&v->egg_tops.v, &v->egg_tops.n,
+					  txt + i, n);
+		i += n + 1;
+	}
+	v->egg_tops.sorted = false;
+	free(txt);
+	return r;
+}
+
 static int verify_dist(struct verify *v, const struct pkg_dist *d)
 {
 	char path[PATH_LEN], *rec;
@@ -305,7 +352,7 @@ static int verify_dist(struct verify *v, const struct pkg_dist *d)
 		return 0;
 	r = lookup(v->t, v->root, path, &e);
 	if (r == -ENOENT)
-		return 0; /* egg-info, or no RECORD: nothing to hold against */
+		return egg_tops(v, d); /* nothing to hold files against */
 	if (!r)
 		r = pkgstate_read_file(v->t, v->root, &e, PKGSTATE_META_MAX,
 				       &rec, &len);
@@ -349,6 +396,44 @@ static int unlisted_one(void *arg, const char *name, size_t nlen,
 	return 0;
 }
 
+/* An entry of site-packages that nothing owns: left by a pip install
+ * that failed half way, or pip's "~name" stash of an interrupted
+ * uninstall. Owned: what a RECORD lists, dist-info and egg-info
+ * themselves, __pycache__, an egg's top-level modules (with any
+ * extension: "name.py", "name.cpython-311-x86_64-linux-gnu.so"). */
+static int toplevel_one(void *arg, const char *name, size_t nlen,
+			const struct store_entry *e)
+{
+	struct verify *v = arg;
+	char nm[STORE_NAME_MAX + 1], full[PATH_LEN], *dot;
+
+	(void)e;
+	if (nlen > STORE_NAME_MAX || pkgstate_is_dist_name(name, nlen))
+		return 0;
+	memcpy(nm, name, nlen);
+	nm[nlen] = 0;
+	if (!strcmp(nm, "__pycache__") || set_has(&v->tops, nm) ||
+	    snprintf(full, sizeof(full), "%s/%s", v->site, nm) >=
+		(int)sizeof(full))
+		return 0;
+	dot = strchr(nm, '.');
+	if (dot)
+		*dot = 0;
+	if (set_has(&v->egg_tops, nm))
+		return 0;
+	v->fn(v->arg, NULL, nm[0] == '~' ? "pip-stash" : "unowned", full);
+	return 0;
+}
+
+static int verify_toplevel(struct verify *v)
+{
+	struct store_entry e;
+
+	if (lookup(v->t, v->root, v->site, &e) || e.payload != STORE_P_TAB)
+		return 0;
+	return store_dir_iter(v->t, e.ref, NULL, 0, toplevel_one, v);
+}
+
 int pkgstate_verify_files(struct store_txn *t, uint64_t root,
 			  const struct pkg_dist *dists, size_t n,
 			  pkgstate_file_fn fn, void *arg, size_t *files)
@@ -376,7 +461,11 @@ int pkgstate_verify_files(struct store_txn *t, uint64_t root,
 			continue;
 		r = store_dir_iter(t, e.ref, NULL, 0, unlisted_one, &u);
 	}
+	if (!r && v.site[0])
+		r = verify_toplevel(&v);
 	pkg_strv_free(v.listed.v, v.listed.n);
+	pkg_strv_free(v.tops.v, v.tops.n);
+	pkg_strv_free(v.egg_tops.v, v.egg_tops.n);
 	pkg_strv_free(v.dirs.v, v.dirs.n);
 	if (!r && files)
 		*files = v.files;

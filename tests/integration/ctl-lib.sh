@@ -102,3 +102,42 @@ want() {
 }
 
 pip() { "$PY" -m pip "$@" >/dev/null 2>"$W/pip.err" || die "pip $*: $(cat "$W/pip.err")"; }
+
+# ctl_mount_setup: what tests that mount envs share: FUSE, python and the
+# binaries required, ctl_setup, an initialised store.
+ctl_mount_setup() {
+	require_fuse
+	require_python
+	require_blast
+	ctl_setup
+	bctl init >/dev/null
+}
+
+# env_pid NAME: the pid of env NAME's daemon per `list --json` ("" if none).
+env_pid() {
+	bctl list --json | "$BLAST_TEST_PYTHON" -c 'import json, sys
+print(next((str(e["pid"] or "") for e in json.load(sys.stdin)["envs"]
+	    if e["name"] == sys.argv[1]), ""))' "$1"
+}
+
+# env_start NAME DIR: start env NAME at DIR/.blast with $BLAST_TEST_PYTHON
+# (expecting exit 0); unmounted and its daemon ($PID) killed at exit.
+env_start() {
+	on_exit cleanup_mount "$2/.blast"
+	ctl_expect 0 start "$1" --dir "$2" --python "$BLAST_TEST_PYTHON"
+	PID=$(env_pid "$1")
+	[ -n "$PID" ] || die "env '$1' has no daemon after start"
+	on_exit kill_pid "$PID"
+}
+
+# poll_until WHAT CMD...: poll CMD every 10 ms until it succeeds; fail
+# the test, naming WHAT, after 30 s.
+poll_until() {
+	local what=$1 deadline
+	shift
+	deadline=$(_lib_deadline 30)
+	until "$@"; do
+		_lib_past "$deadline" && die "timed out waiting for $what"
+		sleep 0.01
+	done
+}

@@ -30,6 +30,16 @@ pkg_setup() {
 	cd "$P"
 }
 
+# pkg_files_setup: pkg_setup with the fixture wheels ($WHEELS) and
+# blast-gamma installed; check --files finds nothing.
+pkg_files_setup() {
+	pkg_setup
+	WHEELS=$(wheels_dir)
+	pipq install --no-index --find-links "$WHEELS" blast-gamma
+	ctl_expect 0 check --files
+	assert_eq "" "$OUT" "check --files after install"
+}
+
 # pkg_wheels: build (or reuse) the crafted wheels into $PW.
 pkg_wheels() {
 	local script=$BLAST_REPO/tests/fixtures/mkpkgwheels.py key tmp

@@ -539,6 +539,8 @@ Test(store, invalid_names_are_refused)
 {
 	const char *bad[] = {"",
 			     ".hidden",
+			     "-dash",
+			     "--allow-other",
 			     "a/b",
 			     "sp ace",
 			     "x@y",
