@@ -443,6 +443,8 @@ static int pull_run(struct pull *p)
 		err = fetch_layers(p);
 	if (!err)
 		err = pull_commit(p);
+	if (!err) /* where a later push may mount from */
+		oci_repos_note(store_path(p->st), p->r.host, p->r.repo);
 	if (!err)
 		err = pull_report(p);
 	return err;

@@ -64,7 +64,9 @@ struct push {
 	struct oci_client *cl;
 	struct oci_env_out env;
 	struct push_layer *layers;
-	uint64_t uploaded, up_bytes, done_bytes, total_bytes;
+	char *from[OCI_REPOS_MAX]; /* repositories to mount blobs from */
+	size_t nfrom;
+	uint64_t mounted, uploaded, up_bytes, done_bytes, total_bytes;
 	size_t blobs_done;
 	bool tty;
 };
@@ -92,12 +94,17 @@ static int push_blob(struct push *p, const char *digest, const void *data,
 	if (r < 0)
 		return r;
 	if (r == 0) {
-		r = oci_blob_upload(p->cl, digest, data, len);
-		if (r)
+		r = oci_blob_upload(p->cl, digest, data, len,
+				    (const char *const *)p->from, p->nfrom);
+		if (r < 0)
 			return r;
-		*uploaded = true;
-		p->uploaded++;
-		p->up_bytes += len;
+		if (r == 1) {
+			p->mounted++;
+		} else {
+			*uploaded = true;
+			p->uploaded++;
+			p->up_bytes += len;
+		}
 	}
 	p->blobs_done++;
 	return 0;
@@ -175,6 +182,7 @@ static int push_report(struct push *p, const struct oci_ref *r,
 	j = ctl_json_add(j, "layers", ctl_json_u64(p->env.nlayers));
 	j = ctl_json_add(j, "blobs", ctl_json_u64(p->env.nlayers + 1));
 	j = ctl_json_add(j, "uploaded", ctl_json_u64(p->uploaded));
+	j = ctl_json_add(j, "mounted", ctl_json_u64(p->mounted));
 	j = ctl_json_add(j, "uploaded_bytes", ctl_json_u64(p->up_bytes));
 	j = ctl_json_add(j, "sent_bytes", ctl_json_u64(sent));
 	j = ctl_json_add(j, "bytes", ctl_json_u64(p->total_bytes));
@@ -200,6 +208,9 @@ static int push_run(struct push *p, struct store_txn *t,
 		return -ENOMEM;
 	err = oci_ping(p->cl);
 	if (!err)
+		err = oci_repos_load(store_path(store_txn_store(t)), r->host,
+				     p->from, &p->nfrom);
+	if (!err)
 		err = push_layers(p, t);
 	if (err)
 		return err;
@@ -218,6 +229,9 @@ static int push_run(struct push *p, struct store_txn *t,
 		err = oci_manifest_put(p->cl, r->digest[0] ? r->digest : r->tag,
 				       man, strlen(man));
 	}
+	if (!err) /* a hint for later mounts: failing to note it is no error */
+		oci_repos_note(store_path(store_txn_store(t)), r->host,
+			       r->repo);
 	if (!err)
 		err = push_report(p, r, mdigest, src);
 	json_decref(m);
@@ -263,6 +277,8 @@ int ctl_cmd_push(struct ctl *c, int argc, char **argv)
 	store_txn_abort(t);
 	oci_env_out_release(&p.env);
 	free(p.layers);
+	for (size_t i = 0; i < p.nfrom; i++)
+		free(p.from[i]);
 	oci_client_free(p.cl);
 	return err ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -60,9 +60,12 @@ static int add_file(struct walk *w, const char *title, const char *lpath,
 	}
 	f = &o->files[o->nfiles];
 	f->lpath = strdup(lpath);
-	f->title = title; /* set for real once layers are known */
-	if (!f->lpath)
+	f->title = strdup(title);
+	if (!f->lpath || !f->title) {
+		free(f->lpath);
+		free(f->title);
 		return -ENOMEM;
+	}
 	f->blob = blob;
 	f->size = size;
 	f->obj = obj;
@@ -97,6 +100,8 @@ static int walk_file(struct walk_ctx *x, const char *path,
 	struct store_blob_info bi;
 	char hex[33];
 	const char *lpath = path;
+	char title[STORE_NAME_MAX + 16];
+	size_t plen = strlen(path);
 	int err;
 
 	if (json_object_set_new(obj, "size",
@@ -120,10 +125,15 @@ static int walk_file(struct walk_ctx *x, const char *path,
 	oci_hash_hex(&bi.hash, hex);
 	if (json_object_set_new(obj, "content", json_string(hex)))
 		return -ENOMEM;
-	if (x->group) /* named relative to site-packages */
+	/* a package's files are named relative to site-packages; its
+	 * bytecode, which embeds the install time, is a layer apart */
+	snprintf(title, sizeof(title), "%s%s", x->group ? x->group : "",
+		 x->group && plen > 4 && !strcmp(path + plen - 4, ".pyc")
+		     ? " (bytecode)"
+		     : "");
+	if (x->group)
 		lpath = strstr(path, "/site-packages/") + 15;
-	return add_file(x->w, x->group ? x->group : "", lpath, e->ref, bi.size,
-			obj);
+	return add_file(x->w, title, lpath, e->ref, bi.size, obj);
 }
 
 static int walk_entry(void *arg, const char *name, size_t nlen,
@@ -340,8 +350,10 @@ int oci_env_layer_build(struct store_txn *t, const struct oci_env_out *o,
 
 void oci_env_out_release(struct oci_env_out *o)
 {
-	for (size_t i = 0; i < o->nfiles; i++)
+	for (size_t i = 0; i < o->nfiles; i++) {
 		free(o->files[i].lpath);
+		free(o->files[i].title);
+	}
 	for (size_t i = 0; o->layer_titles && i < o->nlayers; i++)
 		free(o->layer_titles[i]);
 	free(o->files);

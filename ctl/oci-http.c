@@ -485,19 +485,51 @@ int oci_blob_exists(struct oci_client *cl, const char *digest)
 	return err;
 }
 
+/* POST an upload, mounting from one of `from` where the registry allows:
+ * 1 when a mount made the blob, else 0 with the upload's Location in r. */
+static int upload_start(struct oci_client *cl, const char *digest,
+			const char *const *from, size_t nfrom, struct resp *r)
+{
+	char path[1200];
+	int err;
+
+	for (size_t i = 0; i <= nfrom; i++) {
+		if (i == nfrom && r->location[0])
+			return 0; /* the last refused mount opened an upload */
+		if (i < nfrom && !strcmp(from[i], cl->ref.repo))
+			continue;
+		if (i < nfrom)
+			snprintf(path, sizeof(path),
+				 "/v2/%s/blobs/uploads/?mount=%s&from=%s",
+				 cl->ref.repo, digest, from[i]);
+		else
+			snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/",
+				 cl->ref.repo);
+		err = http_req(cl, "POST", path, NULL, NULL, 0, r);
+		if (err)
+			return err;
+		if (r->status == 201 && i < nfrom)
+			return 1;
+		if (r->status != 202 || !r->location[0])
+			return bad_status(cl, "start upload", r);
+	}
+	return 0;
+}
+
 int oci_blob_upload(struct oci_client *cl, const char *digest, const void *data,
-		    size_t len)
+		    size_t len, const char *const *from, size_t nfrom)
 {
 	static const char *const hdrs[] = {
 	    "Content-Type: application/octet-stream", NULL};
 	struct resp r = {.max = ERR_BODY_MAX};
-	char path[600], *put = NULL;
+	char *put = NULL;
 	int err;
 
-	snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", cl->ref.repo);
-	err = http_req(cl, "POST", path, NULL, NULL, 0, &r);
-	if (!err && (r.status != 202 || !r.location[0]))
-		err = bad_status(cl, "start upload", &r);
+	err = upload_start(cl, digest, from, nfrom, &r);
+	if (err == 1) {
+		resp_release(&r);
+		return 1;
+	}
 	if (!err && asprintf(&put, "%s%s%cdigest=%s",
 			     r.location[0] == '/' ? cl->base : "", r.location,
 			     strchr(r.location, '?') ? '&' : '?', digest) < 0) {

@@ -238,3 +238,88 @@ out:
 	json_decref(j);
 	return err;
 }
+
+/* Lines "HOST REPO" of store_dir/oci-repos, most recent first. */
+#define REPOS_LINES 64
+
+static int repos_read(const char *path, char **lines, size_t *n)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	*n = 0;
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (*n < REPOS_LINES && (len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = 0;
+		lines[*n] = strdup(line);
+		if (!lines[*n])
+			break;
+		(*n)++;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static void repos_free(char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+}
+
+int oci_repos_load(const char *store_dir, const char *host,
+		   char *out[OCI_REPOS_MAX], size_t *n)
+{
+	char path[4200], *lines[REPOS_LINES];
+	size_t nl, hl = strlen(host);
+	int err;
+
+	snprintf(path, sizeof(path), "%s/oci-repos", store_dir);
+	err = repos_read(path, lines, &nl);
+	*n = 0;
+	for (size_t i = 0; !err && i < nl && *n < OCI_REPOS_MAX; i++) {
+		if (strncmp(lines[i], host, hl) || lines[i][hl] != ' ')
+			continue;
+		out[*n] = strdup(lines[i] + hl + 1);
+		if (!out[*n])
+			err = -ENOMEM;
+		else
+			(*n)++;
+	}
+	repos_free(lines, nl);
+	return err;
+}
+
+int oci_repos_note(const char *store_dir, const char *host, const char *repo)
+{
+	char path[4200], tmp[4300], *lines[REPOS_LINES], *me;
+	size_t nl;
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/oci-repos", store_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	if (asprintf(&me, "%s %s", host, repo) < 0)
+		return -ENOMEM;
+	err = repos_read(path, lines, &nl);
+	f = err ? NULL : fopen(tmp, "we");
+	if (!err && !f)
+		err = -errno;
+	if (f) {
+		fprintf(f, "%s\n", me);
+		for (size_t i = 0; i < nl && i + 1 < REPOS_LINES; i++)
+			if (strcmp(lines[i], me))
+				fprintf(f, "%s\n", lines[i]);
+		if (fclose(f) || rename(tmp, path))
+			err = -errno;
+		if (err)
+			unlink(tmp);
+	}
+	repos_free(lines, nl);
+	free(me);
+	return err;
+}

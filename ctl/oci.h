@@ -53,6 +53,16 @@ int oci_creds_get(const char *host, char **user, char **pass);
 /* Record them (the file is created or rewritten 0600, other keys kept). */
 int oci_creds_set(const char *host, const char *user, const char *pass);
 
+/* ---- repositories this store pushed to or pulled from, per host: where
+ * push asks for cross-repository mounts (store_dir/oci-repos) ---- */
+
+#define OCI_REPOS_MAX 8 /* most recent first, per host */
+/* The repositories on host into out[0..*n) (malloc'd strings). */
+int oci_repos_load(const char *store_dir, const char *host,
+		   char *out[OCI_REPOS_MAX], size_t *n);
+/* Note host/repo as the most recent one. */
+int oci_repos_note(const char *store_dir, const char *host, const char *repo);
+
 /* ---- client ------------------------------------------------------ */
 
 struct oci_client;
@@ -72,9 +82,12 @@ void oci_client_bytes(const struct oci_client *cl, uint64_t *sent,
 int oci_ping(struct oci_client *cl);
 /* 1 if the repository has blob `digest`, 0 if not. */
 int oci_blob_exists(struct oci_client *cl, const char *digest);
-/* Upload (POST then PUT, monolithic) len bytes whose digest is given. */
+/* Upload (POST then PUT, monolithic) len bytes whose digest is given;
+ * first ask the registry to mount the blob from each repository of
+ * from[0..nfrom) (same host): 1 when one did (nothing uploaded), 0 after
+ * an upload. */
 int oci_blob_upload(struct oci_client *cl, const char *digest, const void *data,
-		    size_t len);
+		    size_t len, const char *const *from, size_t nfrom);
 /* Fetch blob `digest` (at most max bytes) into malloc'd *out; its
  * sha256 is checked (-EBADMSG on a mismatch). */
 int oci_blob_get(struct oci_client *cl, const char *digest, size_t max,

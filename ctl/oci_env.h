@@ -15,8 +15,8 @@
 #include "store.h"
 
 struct oci_env_file {
-	char *lpath;	   /* name in its layer */
-	const char *title; /* its layer's title (owned by the collector) */
+	char *lpath; /* name in its layer */
+	char *title; /* its layer's title ("" for the rest) */
 	uint64_t blob, size;
 	json_t *obj; /* its config entry (borrowed) */
 };
