@@ -105,3 +105,8 @@ store_clean() {
 	"$BLASTCTL" --home "$1" check --store >/dev/null 2>"$W/check.err" ||
 		die "store $1 not clean: $(cat "$W/check.err")"
 }
+
+# store_summary HOME: envs and blob counts of a store (not its map usage).
+store_summary() {
+	"$BLASTCTL" --home "$1" --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; j=json.load(sys.stdin); j["store"].pop("map_used_bytes", None); print(json.dumps(j, sort_keys=True))'
+}
