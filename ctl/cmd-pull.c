@@ -85,7 +85,7 @@ struct pull {
 	const char *name;
 	json_t *manifest, *config;
 	struct pull_layer *layers;
-	size_t nlayers, needed, fetched;
+	size_t nlayers, needed, fetched, cached;
 	uint64_t need_bytes, got_bytes;
 	char mdigest[OCI_DIGEST_LEN];
 	char why[600];
@@ -241,6 +241,8 @@ static int fetch_layers(struct pull *p)
 			    oci_blob_get_file(p->cl, p->layers[i].digest, path);
 			if (err)
 				return err;
+		} else {
+			p->cached++; /* fetched by an interrupted pull */
 		}
 		p->fetched++;
 		p->got_bytes += p->layers[i].size;
@@ -409,6 +411,7 @@ static int pull_report(struct pull *p)
 	j = ctl_json_add(j, "digest", ctl_json_str(p->mdigest));
 	j = ctl_json_add(j, "layers", ctl_json_u64(p->nlayers));
 	j = ctl_json_add(j, "fetched", ctl_json_u64(p->needed));
+	j = ctl_json_add(j, "cached", ctl_json_u64(p->cached));
 	j = ctl_json_add(j, "fetched_bytes", ctl_json_u64(p->need_bytes));
 	j = ctl_json_add(j, "received_bytes", ctl_json_u64(recv));
 	return ctl_json_print(p->c, j);
