@@ -341,11 +341,15 @@ static void pull_python(struct pull *p, struct store_env *e)
 	    json_string_value(json_object_get(p->config, "python"));
 	const char *ver =
 	    json_string_value(json_object_get(p->config, "pythonVersion"));
+	const char *mnt =
+	    json_string_value(json_object_get(p->config, "mount"));
 	struct venv_python vp;
 	char err[256];
 
 	snprintf(e->python, sizeof(e->python), "%s", py ? py : "");
 	snprintf(e->pyver, sizeof(e->pyver), "%s", ver ? ver : "");
+	/* the source's mount: start points scripts' #! lines away from it */
+	snprintf(e->mount, sizeof(e->mount), "%s", mnt ? mnt : "");
 	if (py && !access(py, X_OK))
 		return;
 	if (ver && !venv_python_find(ver, &vp, err, sizeof(err))) {

@@ -296,10 +296,12 @@ int oci_env_collect(struct store_txn *t, const char *src, struct oci_env_out *o)
 		err = store_dir_stat(t, w.root, &d);
 	if (err)
 		return err;
-	o->config = json_pack(
-	    "{s:i,s:s,s:s,s:{},s:{s:I,s:I,s:[]}}", "blastEnv", 1, "python",
-	    env.python, "pythonVersion", env.pyver, "state", "root", "mode",
-	    (json_int_t)d.a.mode, "mtime", (json_int_t)d.a.mtime_ns, "entries");
+	/* mount: where its scripts' #! lines point, for start to fix */
+	o->config =
+	    json_pack("{s:i,s:s,s:s,s:s,s:{},s:{s:I,s:I,s:[]}}", "blastEnv", 1,
+		      "python", env.python, "pythonVersion", env.pyver, "mount",
+		      env.mount, "state", "root", "mode", (json_int_t)d.a.mode,
+		      "mtime", (json_int_t)d.a.mtime_ns, "entries");
 	if (!o->config)
 		return -ENOMEM;
 	state = json_object_get(o->config, "state");
