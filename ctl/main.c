@@ -182,8 +182,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          print {digest, layers, blobs, uploaded, ...}\n"
      "  Credentials: ~/.docker/config.json (see login).\n"},
     {"pull", ctl_cmd_pull, "REF [NAME] [--insecure] [--json]",
-     "make an env pushed to an OCI registry env NAME (fetching only what "
-     "the store lacks)",
+     "download an env from an OCI registry (only content the store lacks)",
      "  NAME            default: REF's last path component\n"
      "  --insecure      plain HTTP (implied for localhost and 127.0.0.1)\n"
      "  --json          print {name, digest, layers, fetched, ...}\n"},
