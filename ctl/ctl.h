@@ -101,6 +101,9 @@ int ctl_cmd_rules(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_run(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
+int ctl_cmd_push(struct ctl *c, int argc, char **argv);
+int ctl_cmd_pull(struct ctl *c, int argc, char **argv);
+int ctl_cmd_login(struct ctl *c, int argc, char **argv);
 
 /* ---- shared steps ------------------------------------------------ */
 

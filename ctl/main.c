@@ -175,6 +175,22 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"export", ctl_cmd_export, "REF DIR",
      "write env or snapshot REF (NAME or NAME@SNAP) into DIR",
      "  DIR is created if missing and must be empty\n"},
+    {"push", ctl_cmd_push, "NAME[@SNAP] REF [--insecure] [--json]",
+     "upload an env or snapshot to an OCI registry (only what it lacks)",
+     "  REF             HOST[:PORT]/REPO[:TAG|@DIGEST] (tag: latest)\n"
+     "  --insecure      plain HTTP (implied for localhost and 127.0.0.1)\n"
+     "  --json          print {digest, layers, blobs, uploaded, ...}\n"
+     "  Credentials: ~/.docker/config.json (see login).\n"},
+    {"pull", ctl_cmd_pull, "REF [NAME] [--insecure] [--json]",
+     "download an env from an OCI registry (only content the store lacks)",
+     "  NAME            default: REF's last path component\n"
+     "  --insecure      plain HTTP (implied for localhost and 127.0.0.1)\n"
+     "  --json          print {name, digest, layers, fetched, ...}\n"},
+    {"login", ctl_cmd_login, "REGISTRY -u USER [--insecure]",
+     "check and record credentials for a registry (password on stdin)",
+     "  -u, --username USER\n"
+     "                  the user name; the password is read from stdin\n"
+     "  Recorded in ~/.docker/config.json ($DOCKER_CONFIG), 0600.\n"},
     {"gc", ctl_cmd_gc, "[--json]",
      "free blobs and tables nothing references any more",
      "  --json          print what was freed as JSON\n"},

@@ -182,24 +182,31 @@ static int file_matches(struct store_txn *t, uint64_t root,
 		return 0;
 	if (!digest)
 		return 1;
-	sha256_init(&h);
+	r = sha256_init(&h);
+	if (r)
+		return r;
 	if (e.payload == STORE_P_INLINE && e.inline_len) {
 		sha256_update(&h, e.inline_data, e.inline_len);
 	} else if (e.payload == STORE_P_BLOB) {
 		buf = malloc(step);
-		if (!buf)
+		if (!buf) {
+			sha256_abort(&h);
 			return -ENOMEM;
+		}
 		for (off = 0; off < e.a.size; off += (uint64_t)n) {
 			n = store_blob_read(t, e.ref, buf, step, off);
 			if (n <= 0) {
 				free(buf);
+				sha256_abort(&h);
 				return n < 0 ? (int)n : -EIO;
 			}
 			sha256_update(&h, buf, (size_t)n);
 		}
 		free(buf);
 	}
-	sha256_final(&h, d);
+	r = sha256_final(&h, d);
+	if (r)
+		return r;
 	sha256_b64(d, b64);
 	return !strcmp(b64, digest);
 }

@@ -1,135 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sha256.c - SHA-256 (FIPS 180-4) and the urlsafe, unpadded base64 that
- * wheel RECORD files write digests in: enough to verify installed files
- * without a crypto library.
+ * sha256.c - SHA-256 and RECORD's base64 form, from libcrypto (EVP
+ * digests, EVP_EncodeBlock), not written here.
  */
+#include <errno.h>
 #include <string.h>
 
-#include "pkgstate.h"
+#include <openssl/evp.h>
+
 #include "sha256.h"
 
-static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static uint32_t rotr(uint32_t x, unsigned n)
+int sha256_init(struct sha256 *s)
 {
-	return (x >> n) | (x << (32 - n));
-}
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
 
-static void block(struct sha256 *s, const uint8_t *p)
-{
-	uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
-	unsigned i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (i = 16; i < 64; i++)
-		w[i] = (rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^
-			(w[i - 2] >> 10)) +
-		       w[i - 7] +
-		       (rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^
-			(w[i - 15] >> 3)) +
-		       w[i - 16];
-	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
-	for (i = 0; i < 64; i++) {
-		t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) +
-		     ((e & f) ^ (~e & g)) + K[i] + w[i];
-		t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) +
-		     ((a & b) ^ (a & c) ^ (b & c));
-		h = g, g = f, f = e, e = d + t1;
-		d = c, c = b, b = a, a = t1 + t2;
+	if (!c)
+		return -ENOMEM;
+	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(c);
+		return -ENOMEM;
 	}
-	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-	s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
-}
-
-void sha256_init(struct sha256 *s)
-{
-	static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
-				       0xa54ff53a, 0x510e527f, 0x9b05688c,
-				       0x1f83d9ab, 0x5be0cd19};
-
-	memcpy(s->h, h0, sizeof(h0));
-	s->len = 0;
-	s->fill = 0;
+	s->ctx = c;
+	return 0;
 }
 
 void sha256_update(struct sha256 *s, const void *data, size_t len)
 {
-	const uint8_t *p = data;
-
-	if (!len)
-		return;
-
-	s->len += len;
-	if (s->fill) {
-		size_t n = 64 - s->fill < len ? 64 - s->fill : len;
-
-		memcpy(s->buf + s->fill, p, n);
-		s->fill += n;
-		p += n;
-		len -= n;
-		if (s->fill < 64)
-			return;
-		block(s, s->buf);
-		s->fill = 0;
-	}
-	for (; len >= 64; p += 64, len -= 64)
-		block(s, p);
-	memcpy(s->buf, p, len);
-	s->fill = len;
+	/* cannot fail for SHA-256 on a context init accepted */
+	(void)EVP_DigestUpdate(s->ctx, data, len);
 }
 
-void sha256_final(struct sha256 *s, uint8_t out[32])
+int sha256_final(struct sha256 *s, uint8_t out[32])
 {
-	uint64_t bits = s->len * 8;
-	unsigned i;
+	unsigned len = 0;
+	int ok = EVP_DigestFinal_ex(s->ctx, out, &len) == 1 && len == 32;
 
-	s->buf[s->fill++] = 0x80;
-	if (s->fill > 56) {
-		memset(s->buf + s->fill, 0, 64 - s->fill);
-		block(s, s->buf);
-		s->fill = 0;
-	}
-	memset(s->buf + s->fill, 0, 56 - s->fill);
-	for (i = 0; i < 8; i++)
-		s->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-	block(s, s->buf);
-	for (i = 0; i < 32; i++)
-		out[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+	sha256_abort(s);
+	return ok ? 0 : -EIO;
+}
+
+void sha256_abort(struct sha256 *s)
+{
+	EVP_MD_CTX_free(s->ctx);
+	s->ctx = NULL;
 }
 
 void sha256_b64(const uint8_t d[32], char out[44])
 {
-	static const char a[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_";
-	unsigned i, o = 0, v;
+	unsigned char b64[48]; /* 4 * ceil(32 / 3) = 44, plus NUL */
+	int n = EVP_EncodeBlock(b64, d, 32), i, o = 0;
 
-	for (i = 0; i + 3 <= 32; i += 3) {
-		v = (unsigned)d[i] << 16 | (unsigned)d[i + 1] << 8 | d[i + 2];
-		out[o++] = a[v >> 18];
-		out[o++] = a[(v >> 12) & 63];
-		out[o++] = a[(v >> 6) & 63];
-		out[o++] = a[v & 63];
+	/* RECORD's form (PEP 376/427): urlsafe alphabet, no padding */
+	for (i = 0; i < n && o < 43; i++) {
+		if (b64[i] == '=')
+			break;
+		out[o++] = b64[i] == '+'   ? '-'
+			   : b64[i] == '/' ? '_'
+					   : (char)b64[i];
 	}
-	v = (unsigned)d[30] << 16 | (unsigned)d[31] << 8;
-	out[o++] = a[v >> 18];
-	out[o++] = a[(v >> 12) & 63];
-	out[o++] = a[(v >> 6) & 63];
-	out[o] = 0;
+	out[o] = '\0';
 }
