@@ -110,7 +110,7 @@ ref() {
 n=${#pos[@]}
 case $cmd in
 help) ((n == 0)) && offer $("${bc[@]}" help 2>/dev/null | sed -n '/^commands:$/,/^$/s/^  \([a-z-]*\) .*/\1/p') ;;
-shell-init) ((n == 0)) && offer bash zsh fish sh dash csh tcsh pwsh nu ;;
+shell-init) ((n == 0)) && offer $("${bc[@]}" shell-init --help 2>/dev/null | sed -n '1s/.*shell-init //p' | tr '|' ' ') ;;
 export)
 	((n == 0)) && ref
 	((n == 1)) && echo :dir

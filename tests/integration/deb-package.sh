@@ -50,10 +50,12 @@ assert_eq "blastctl $(dpkg-deb -f "$deb" Version)" "$("$R/usr/bin/blastctl" --ve
 for page in blastctl blastfs; do
 	got=$(MANPATH=$R/usr/share/man man -w "$page") || die "man -w $page: no page"
 	assert_eq "$R/usr/share/man/man1/$page.1.gz" "$got" "man -w $page"
-	MANPATH=$R/usr/share/man MANWIDTH=80 man "$page" 2>&1 | grep -q "^NAME" || die "man $page does not render"
+	MANPATH=$R/usr/share/man MANWIDTH=80 MANPAGER=cat man "$page" >"$W/$page.txt" 2>&1 || true
+	grep -q "^NAME" "$W/$page.txt" || die "man $page does not render: $(head "$W/$page.txt")"
 done
 for f in usr/share/bash-completion/completions/blastctl usr/share/zsh/vendor-completions/_blastctl \
-	usr/share/fish/vendor_completions.d/blastctl.fish usr/share/blast/complete.bash; do
+	usr/share/fish/vendor_completions.d/blastctl.fish usr/share/blast/complete.bash \
+	usr/share/blast/direnv/blast.sh; do
 	[ -s "$R/$f" ] || die "not installed: /$f"
 done
 grep -q "/usr/share/blast/complete.bash" "$R/usr/share/bash-completion/completions/blastctl" ||
@@ -61,5 +63,5 @@ grep -q "/usr/share/blast/complete.bash" "$R/usr/share/bash-completion/completio
 
 dpkg --root="$R" --force-script-chrootless --purge blast >>"$W/dpkg.log" 2>&1 ||
 	die "dpkg --purge: $(cat "$W/dpkg.log")"
-left=$(cd "$R" && find usr -type f 2>/dev/null)
+left=$(cd "$R" && find . ! -type d ! -path './var/*')
 assert_eq "" "$left" "files left after purge"
