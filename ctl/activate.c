@@ -456,7 +456,9 @@ int activate_init_script(const char *shell, char **out)
 	const char *tpl;
 	char *s;
 
-	if (!strcmp(shell, "bash") || !strcmp(shell, "zsh"))
+	/* POSIX sh: Debian's policy (10.4) makes /bin/sh support `local` */
+	if (!strcmp(shell, "bash") || !strcmp(shell, "zsh") ||
+	    !strcmp(shell, "sh") || !strcmp(shell, "dash"))
 		tpl = shell_tpl_init_sh;
 	else if (!strcmp(shell, "fish"))
 		tpl = shell_tpl_init_fish;

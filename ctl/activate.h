@@ -80,7 +80,8 @@ char *activate_render(enum activate_shell s, const char *mnt, const char *name,
 int activate_write(const char *mnt, const char *name,
 		   const struct activate_vars *v, char *failed, size_t flen);
 
-/* The `blast` function for shell "bash", "zsh", "fish", "pwsh" or "nu"
+/* The `blast` function for shell "bash", "zsh", "sh", "dash", "fish",
+ * "pwsh" or "nu"
  * into *out (malloc'd). -EINVAL for another name, -ENOMEM. */
 int activate_init_script(const char *shell, char **out);
 

@@ -146,6 +146,8 @@ static int run_parse(struct ctl *c, int argc, char **argv, struct run_args *a)
 	for (dd = 1; dd < argc && strcmp(argv[dd], "--"); dd++)
 		;
 	while ((o = ctl_getopt(c, dd, argv, "", opts)) != -1) {
+		if (o == CTL_OPT_HELP)
+			return CTL_EXIT_OK;
 		r = run_opt(c, a, o);
 		if (r)
 			return r;

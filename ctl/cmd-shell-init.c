@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-shell-init.c - `blastctl shell-init bash|zsh|fish|pwsh|nu`: print
- * the `blast` function for an rc file (shell/init.*, compiled in). It
- * runs `blastctl start` and activates in the calling shell, deactivates
+ * cmd-shell-init.c - `blastctl shell-init bash|zsh|sh|dash|fish|pwsh|nu`:
+ * print the `blast` function for an rc file (shell/init.*, compiled in).
+ * It runs `blastctl start` and activates in the calling shell, deactivates
  * before `blastctl kill`, and passes everything else to blastctl.
  */
 #include <errno.h>
@@ -31,7 +31,7 @@ int ctl_cmd_shell_init(struct ctl *c, int argc, char **argv)
 	if (r == -EINVAL)
 		return ctl_usage_error(c,
 				       "unknown shell '%s': expected bash, "
-				       "zsh, fish, pwsh or nu",
+				       "zsh, sh, dash, fish, pwsh or nu",
 				       argv[optind]);
 	if (r < 0) {
 		ctl_err(c, "cannot build the shell function: %s",

@@ -13,7 +13,9 @@
  *  2. declare it below, next to the others;
  *  3. add one line to the table in ctl/main.c (name, synopsis, summary,
  *     option help);
- *  4. append 'cmd-NAME.c' to ctl_sources in ctl/meson.build.
+ *  4. append 'cmd-NAME.c' to ctl_sources in ctl/meson.build;
+ *  5. document it in doc/blastctl.1.scd, in the table's order, with the
+ *     same synopsis and options (tests/integration/man-help.py checks).
  *
  * A command returns the process exit status: CTL_EXIT_OK (0),
  * CTL_EXIT_FAIL (1, after printing why with ctl_err) or CTL_EXIT_USAGE

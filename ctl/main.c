@@ -98,9 +98,11 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          with list: print {\"vars\": {KEY: VALUE}}\n"
      "  Activate exports them and deactivate restores what was there. A\n"
      "  mounted env's bin/activate* scripts are rewritten at once.\n"},
-    {"shell-init", ctl_cmd_shell_init, "bash|zsh|fish|pwsh|nu",
+    {"shell-init", ctl_cmd_shell_init, "bash|zsh|sh|dash|fish|pwsh|nu",
      "print the `blast` shell function for an rc file",
      "  bash, zsh       eval \"$(blastctl shell-init bash)\"\n"
+     "  sh, dash        eval \"$(blastctl shell-init sh)\" (in ~/.profile or\n"
+     "                  $ENV)\n"
      "  fish            blastctl shell-init fish | source\n"
      "  pwsh            Invoke-Expression ((blastctl shell-init pwsh) "
      "-join \"`n\")\n"

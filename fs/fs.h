@@ -35,7 +35,9 @@ struct fs_options {
 	int recover;	/* --recover: replay the write log, do not mount */
 };
 
-/* Parse argv into opts. 0, or 2 after printing a usage error. */
+/* Parse argv into opts. 0, FS_OPTIONS_HELP after printing --help on
+ * stdout (exit 0), or an exit status after printing a usage error. */
+#define FS_OPTIONS_HELP (-1)
 int fs_options_parse(int argc, char **argv, struct fs_options *opts);
 
 /* Run the daemon to completion. Returns the process exit code. */

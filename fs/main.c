@@ -48,12 +48,41 @@ static void fail(const char *fmt, ...)
 	fprintf(stderr, "blastfs: %.*s", n, buf);
 }
 
+#define USAGE                                                                  \
+	"usage: blastfs [-f] [-d] [--home DIR] [--threads N] [--spin-us N] "   \
+	"[--notify-fd FD] [--allow-other] [--serve-open] NAME MOUNTPOINT\n"    \
+	"       blastfs [--home DIR] --recover NAME\n"
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: blastfs [-f] [-d] [--home DIR] [--threads N] "
-			"[--spin-us N] [--notify-fd FD] [--allow-other] "
-			"[--serve-open] NAME MOUNTPOINT\n"
-			"       blastfs [--home DIR] --recover NAME\n");
+	fputs(USAGE, stderr);
+}
+
+/* --help: the usage and what each option does, on stdout. */
+static void help(void)
+{
+	fputs(
+	    USAGE
+	    "\nserve env NAME of the store at MOUNTPOINT (an empty directory)\n"
+	    "\n"
+	    "  -f              stay in the foreground\n"
+	    "  -d              debug: log every request (implies -f)\n"
+	    "  --home DIR      the store's directory (default: $BLAST_HOME,\n"
+	    "                  else "
+	    "${XDG_DATA_HOME:-$HOME/.local/share}/blast)\n"
+	    "  --threads N     request workers, 1 to 256 (default 4)\n"
+	    "  --spin-us N     after a request, poll the device N "
+	    "microseconds\n"
+	    "                  (0 to 100000, default 2000; or "
+	    "BLASTFS_SPIN_US)\n"
+	    "  --notify-fd FD  write 'ready' to FD once serving\n"
+	    "  --allow-other   let other users use the mount "
+	    "(user_allow_other)\n"
+	    "  --serve-open    answer open and flush requests (or\n"
+	    "                  BLASTFS_SERVE_OPEN=1)\n"
+	    "  --recover       replay env NAME's write log, then exit\n"
+	    "  -h, --help      this help\n",
+	    stdout);
 }
 
 static int parse_spin(const char *arg, int *out)
@@ -140,6 +169,9 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 			o->recover = 1;
 			o->foreground = 1;
 			break;
+		case 'h':
+			help();
+			return FS_OPTIONS_HELP;
 		default:
 			usage();
 			return 2;
@@ -608,5 +640,7 @@ int main(int argc, char **argv)
 	struct fs_options o;
 	int rc = fs_options_parse(argc, argv, &o);
 
+	if (rc == FS_OPTIONS_HELP)
+		return 0;
 	return rc ? rc : fs_run(&o);
 }

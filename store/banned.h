@@ -4,6 +4,11 @@
 #ifndef BLAST_BANNED_H
 #define BLAST_BANNED_H
 
+/* The system's declarations first: with _FORTIFY_SOURCE they define these
+ * functions inline, which the macros below would mangle. */
+#include <stdio.h>
+#include <string.h>
+
 #define BANNED(f) sorry_##f##_is_banned_in_blast
 
 #undef strcpy

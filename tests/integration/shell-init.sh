@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# blastctl shell-init: the `blast` function in bash, zsh, fish and
-# nushell. `blast start NAME` mounts and activates in the calling shell,
+# blastctl shell-init: the `blast` function in bash, zsh, sh (dash), fish
+# and nushell. `blast start NAME` mounts and activates in the calling shell,
 # `blast kill` deactivates and unmounts; anything else goes to blastctl
 # (the program, even when a function of that name exists) with its exit
 # status; `blast start` in a second shell attaches to the running mount;
@@ -16,8 +16,8 @@ nu_path
 ctl_expect 0 kill proj
 PATH=$(dirname "$BLASTCTL"):$PATH
 export PATH
-ctl_expect 2 shell-init tcsh
-assert_contains "$ERR" "unknown shell 'tcsh'" "unknown shell"
+ctl_expect 2 shell-init ksh
+assert_contains "$ERR" "unknown shell 'ksh'" "unknown shell"
 ctl_expect 2 shell-init
 
 SH_TEST='
@@ -43,7 +43,7 @@ echo "kill=$? venv=${VIRTUAL_ENV-<unset>} ps1=$PS1"
 blast start no/such 2>/dev/null
 echo "badstart=$? venv=${VIRTUAL_ENV-<unset>}"
 '
-for sh in bash zsh; do
+for sh in bash zsh sh dash; do
 	out=$("$sh" -c "$SH_TEST" "$sh" "$P" 2>"$W/err") || die "$sh: $out $(cat "$W/err")"
 	assert_contains "$out" "start=0 venv=$M ps1=(blast:proj) x> " "$sh: blast start activates"
 	assert_contains "$out" "python=$M/bin/python" "$sh: python after blast start"
