@@ -447,6 +447,7 @@ enum fs_pol_op {
 	FS_POL_TRUNCATE,
 	FS_POL_WRITE,
 	FS_POL_READDIR,
+	FS_POL_READ,
 	FS_POL__COUNT
 };
 struct fs_pol_dir;
@@ -486,8 +487,15 @@ void fs_pol_statfs(struct fs *fs, struct statvfs *sv);
 int fs_pol_ino(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 	       enum fs_pol_op op);
 /* After a lookup found ino: a hard-linked inode hidden by another name
- * is hidden here too (the lookup is given back). */
-int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino);
+ * is hidden here too (the lookup is given back; op is what is audited:
+ * FS_POL_LOOKUP, or FS_POL_READDIR for a readdirplus entry). */
+int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
+		 enum fs_pol_op op);
+/* ops.c: fs_lookup under the policy, as the kernel is answered (LOOKUP,
+ * a readdirplus entry): a hidden name or inode is -ENOENT, audited as op. */
+int fs_lookup_checked(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		      const char *name, enum fs_pol_op op,
+		      struct fuse_entry_param *ep);
 /* A write of size bytes at off to n: read-only, max size, quota. */
 int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
 		 size_t size);

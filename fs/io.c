@@ -425,6 +425,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int err = n ? 0 : -ESTALE;
 
 	COUNT(fs, R_READ);
+	if (!err) /* a policy set since the open applies */
+		err = fs_pol_node(fs, req, n, FS_POL_READ);
 	if (!err)
 		err = fs_node_load(fs, n); /* no OPEN loaded it */
 	if (!err)
@@ -679,11 +681,18 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			ep.attr.st_ino = i == 0 ? l->self : l->parent;
 			ep.attr.st_mode = S_IFDIR;
 		} else {
-			err = fs_lookup(fs, ino, l->names[i - 2], &ep);
-			if (err)
+			err = fs_lookup_checked(fs, req, ino, l->names[i - 2],
+						FS_POL_READDIR, &ep);
+			if (err == -ENOENT) { /* hidden: the name, no entry */
+				memset(&ep, 0, sizeof(ep));
+				ep.attr.st_ino = l->fids[i - 2];
+				ep.attr.st_mode = l->modes[i - 2];
+				err = 0;
+			} else if (err) {
 				break;
-			if (!ep.ino)
+			} else if (!ep.ino) {
 				continue; /* removed since the listing */
+			}
 		}
 		need = fuse_add_direntry_plus(req, buf + used, size - used,
 					      dl_name(l, i), &ep,

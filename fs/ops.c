@@ -240,17 +240,26 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	return err;
 }
 
+int fs_lookup_checked(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		      const char *name, enum fs_pol_op op,
+		      struct fuse_entry_param *ep)
+{
+	int err = fs_pol_name(fs, req, parent, name, op);
+
+	if (!err)
+		err = fs_lookup(fs, parent, name, ep);
+	if (!err)
+		err = fs_pol_entry(fs, req, ep->ino, op);
+	return err;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param ep;
 	int err;
 
 	COUNT(FS(req), R_LOOKUP);
-	err = fs_pol_name(FS(req), req, parent, name, FS_POL_LOOKUP);
-	if (!err)
-		err = fs_lookup(FS(req), parent, name, &ep);
-	if (!err)
-		err = fs_pol_entry(FS(req), req, ep.ino);
+	err = fs_lookup_checked(FS(req), req, parent, name, FS_POL_LOOKUP, &ep);
 	if (err)
 		fuse_reply_err(req, -err);
 	else

@@ -43,14 +43,14 @@ struct fs_pol {
 static const char *const op_names[FS_POL__COUNT] = {
     "lookup", "getattr", "readlink", "open",  "open-write", "create",
     "mkdir",  "mknod",	 "symlink",  "link",  "unlink",	    "rmdir",
-    "rename", "setattr", "truncate", "write", "readdir",
+    "rename", "setattr", "truncate", "write", "readdir",    "read",
 };
 
 static bool op_writes(enum fs_pol_op op)
 {
 	return op != FS_POL_LOOKUP && op != FS_POL_GETATTR &&
 	       op != FS_POL_READLINK && op != FS_POL_OPEN &&
-	       op != FS_POL_READDIR;
+	       op != FS_POL_READDIR && op != FS_POL_READ;
 }
 
 /* ---- loading ------------------------------------------------------- */
@@ -102,13 +102,32 @@ int fs_pol_init(struct fs *fs)
 	return fs_pol_reload(fs, false);
 }
 
-/* Every name and listing the kernel may hold: dropped, so hidden names
- * cannot survive in its caches (from the control thread, no lock). */
+/* Every name, listing and file page the kernel may hold: dropped, so
+ * hidden names cannot survive in its caches, nor hidden content in its
+ * page cache (descriptors and mappings made before keep reading it
+ * without a READ otherwise). From the control thread, no lock. */
 struct inval_list {
 	uint64_t *ino;
 	char **name;
 	size_t n, cap;
+	uint64_t *files; /* nodes whose pages go */
+	size_t nfiles, capfiles;
 };
+
+static int inval_add_file(struct inval_list *l, uint64_t ino)
+{
+	if (l->nfiles == l->capfiles) {
+		size_t cap = l->capfiles ? l->capfiles * 2 : 64;
+		uint64_t *f = realloc(l->files, cap * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		l->files = f;
+		l->capfiles = cap;
+	}
+	l->files[l->nfiles++] = ino;
+	return 0;
+}
 
 static int inval_add(struct inval_list *l, uint64_t ino, const char *name,
 		     size_t len)
@@ -145,6 +164,8 @@ static int inval_collect(struct fs *fs, struct inval_list *l)
 			continue;
 		if (S_ISDIR(nd->mode)) /* its cached listing */
 			err = inval_add(l, nd->nodeid, NULL, 0);
+		else if (S_ISREG(nd->mode)) /* its cached pages */
+			err = inval_add_file(l, nd->nodeid);
 		if (!err && nd->parent && nd->name[0] && !nd->unlinked)
 			err = inval_add(l, nd->parent, nd->name,
 					strlen(nd->name));
@@ -204,8 +225,11 @@ static void inval_send(struct fs *fs, struct inval_list *l)
 							 0);
 		free(l->name[i]);
 	}
+	for (size_t i = 0; i < l->nfiles; i++)
+		fuse_lowlevel_notify_inval_inode(fs->se, l->files[i], 0, 0);
 	free(l->ino);
 	free(l->name);
+	free(l->files);
 }
 
 static bool same_paths(const struct pol_ver *a, const struct pol_ver *b)
@@ -831,7 +855,8 @@ int fs_pol_ino(struct fs *fs, fuse_req_t req, fuse_ino_t ino, enum fs_pol_op op)
 	return n ? fs_pol_node(fs, req, n, op) : 0;
 }
 
-int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino)
+int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
+		 enum fs_pol_op op)
 {
 	struct node *n;
 	bool linked;
@@ -845,7 +870,7 @@ int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino)
 	pthread_mutex_unlock(&fs->lock);
 	if (!linked)
 		return 0;
-	err = fs_pol_node(fs, req, n, FS_POL_LOOKUP);
+	err = fs_pol_node(fs, req, n, op);
 	if (err) {
 		pthread_mutex_lock(&fs->lock);
 		fs_node_forget(fs, n, 1); /* the lookup is not replied */
