@@ -59,6 +59,8 @@ struct node {
 	bool pkg_pending;      /* sealed while writers remained: the package
 				  layer looks at it on the last release */
 	bool pinned;	       /* unlinked: its blob is pinned until freed */
+	bool quota_held;       /* unlinked while in use: its bytes count
+				  toward fs.quota until it is freed */
 	bool wopen;	       /* open for writing, as /proc said when last
 				  asked (openscan.c) */
 	uint64_t dgen;	       /* dirty: oldest write log generation its

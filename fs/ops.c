@@ -653,6 +653,7 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 {
 	struct node *n;
 	uint64_t size;
+	bool held;
 	int err = 0;
 
 	struct store_dir d;
@@ -694,8 +695,13 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 		fs_node_rename(fs, n, 0, NULL);
 	}
 	size = n && n->loaded ? n->a.size : e->a.size;
+	/* still in use: its bytes (and what a truncate or write does to
+	 * them) count until the node is freed (node.c) */
+	held = n && S_ISREG(e->a.mode) && (n->nlookup || n->nopen);
+	if (held)
+		n->quota_held = true;
 	pthread_mutex_unlock(&fs->lock);
-	if (S_ISREG(e->a.mode)) /* the env is smaller by the file */
+	if (S_ISREG(e->a.mode) && !held) /* the env is smaller by the file */
 		fs_pol_account(fs, -(long long)size);
 	return err;
 }

@@ -241,6 +241,21 @@ static bool same_paths(const struct pol_ver *a, const struct pol_ver *b)
 	return true;
 }
 
+/* Under fs->lock: bytes of files unlinked while in use (not in the
+ * tree, still counted: node.c subtracts them when they are freed). */
+static uint64_t held_bytes(struct fs *fs)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = FUSE_ROOT_ID; i < fs->next_nodeid; i++) {
+		struct node *nd = fs_node_get(fs, i);
+
+		if (nd && nd->quota_held)
+			sum += nd->a.size;
+	}
+	return sum;
+}
+
 int fs_pol_reload(struct fs *fs, bool invalidate)
 {
 	struct fs_pol *fp = fs->pol;
@@ -258,6 +273,7 @@ int fs_pol_reload(struct fs *fs, bool invalidate)
 	old = fp->cur;
 	fp->cur = has_fs_rules(v->p) ? v : NULL;
 	changed = !same_paths(old, fp->cur);
+	used += held_bytes(fs);
 	atomic_store(&fp->used, (long long)used);
 	atomic_fetch_add(&fp->epoch, 1);
 	atomic_store(&fs->pol_on, fp->cur != NULL);
