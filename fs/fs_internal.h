@@ -472,6 +472,11 @@ int fs_pol_node(struct fs *fs, fuse_req_t req, struct node *n,
 /* n's size goes from old to new: max file size, quota (accounted). */
 int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
 		uint64_t old_size, uint64_t new_size, enum fs_pol_op op);
+/* A new name parent/name costing cost bytes (store_usage_entry_cost)
+ * is about to be made: -EDQUOT past the quota, else accounted (give it
+ * back with fs_pol_account if the name is not made after all). */
+int fs_pol_entry_new(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		     const char *name, uint64_t cost, enum fs_pol_op op);
 /* The env's logical size changed by delta (a file went away). */
 void fs_pol_account(struct fs *fs, long long delta);
 /* Rename: both names, and a directory whose subtree holds covered paths

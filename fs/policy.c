@@ -79,7 +79,7 @@ static int version_load(struct fs *fs, struct pol_ver **out, uint64_t *used)
 		free(v);
 		return err;
 	}
-	*used = u.logical;
+	*used = u.logical + u.meta;
 	*out = v;
 	return 0;
 }
@@ -619,6 +619,19 @@ int fs_pol_node(struct fs *fs, fuse_req_t req, struct node *n,
 	return deny(fs, req, op, rules, n, NULL);
 }
 
+/* Under fs->lock: the env grows by delta bytes (or shrinks), -EDQUOT
+ * past the quota. */
+static int quota_apply(struct fs *fs, const struct policy *p, long long delta)
+{
+	struct fs_pol *fp = fs->pol;
+
+	if (delta > 0 && p->quota &&
+	    atomic_load(&fp->used) + delta > (long long)p->quota)
+		return -EDQUOT;
+	atomic_fetch_add(&fp->used, delta);
+	return 0;
+}
+
 /* Under fs->lock: a size from old_size to new_size, checked (-EFBIG,
  * -EDQUOT) and accounted. */
 static int size_apply(struct fs *fs, uint64_t old_size, uint64_t new_size)
@@ -632,11 +645,24 @@ static int size_apply(struct fs *fs, uint64_t old_size, uint64_t new_size)
 	if (p->max_file_size && new_size > p->max_file_size &&
 	    new_size > old_size)
 		return -EFBIG;
-	if (delta > 0 && p->quota &&
-	    atomic_load(&fp->used) + delta > (long long)p->quota)
-		return -EDQUOT;
-	atomic_fetch_add(&fp->used, delta);
-	return 0;
+	return quota_apply(fs, p, delta);
+}
+
+int fs_pol_entry_new(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		     const char *name, uint64_t cost, enum fs_pol_op op)
+{
+	struct fs_pol *fp = fs->pol;
+	int err = 0;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	if (fp->cur)
+		err = quota_apply(fs, fp->cur->p, (long long)cost);
+	pthread_mutex_unlock(&fs->lock);
+	return err ? deny_err(fs, req_pid(req), op, err,
+			      fs_node_find(fs, parent), name)
+		   : 0;
 }
 
 int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
