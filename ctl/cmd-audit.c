@@ -2,8 +2,9 @@
 /*
  * cmd-audit.c - `blastctl audit [NAME] [--json]`: the operations the
  * env's filesystem policy denied, oldest first (the store keeps the
- * newest POLICY_AUDIT_MAX). A mounted env's daemon is asked to write
- * what it buffered first.
+ * newest POLICY_AUDIT_MAX), then how many denials were never recorded
+ * (a burst past the daemon's buffer) and when. A mounted env's daemon is
+ * asked to write what it buffered first.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ struct audit_out {
 	struct ctl *c;
 	struct ctl_table *tab;
 	json_t *arr;
+	struct policy_audit_drops drops;
 };
 
 static void fmt_time(int64_t ns, bool utc, char *buf, size_t len)
@@ -62,6 +64,35 @@ static int audit_one(void *arg, const struct policy_audit *a)
 	return 0;
 }
 
+/* Records lost to bursts: {"count", "first", "last"} (times UTC). */
+static json_t *drops_json(const struct policy_audit_drops *d)
+{
+	char first[64] = "", last[64] = "";
+	json_t *j;
+
+	if (d->count) {
+		fmt_time(d->first_ns, true, first, sizeof(first));
+		fmt_time(d->last_ns, true, last, sizeof(last));
+	}
+	j = ctl_json_add(json_object(), "count",
+			 json_integer((json_int_t)d->count));
+	j = ctl_json_add(j, "first",
+			 d->count ? ctl_json_str(first) : json_null());
+	return ctl_json_add(j, "last",
+			    d->count ? ctl_json_str(last) : json_null());
+}
+
+static void drops_print(const struct policy_audit_drops *d)
+{
+	char first[64], last[64];
+
+	fmt_time(d->first_ns, false, first, sizeof(first));
+	fmt_time(d->last_ns, false, last, sizeof(last));
+	printf("%llu denials not recorded (bursts past the daemon's buffer "
+	       "dropped the oldest), from %s to %s\n",
+	       (unsigned long long)d->count, first, last);
+}
+
 static int audit_read(struct snap_target *tg, struct audit_out *o)
 {
 	struct store_txn *t;
@@ -73,6 +104,8 @@ static int audit_read(struct snap_target *tg, struct audit_out *o)
 	r = store_env_get(t, tg->name, &e);
 	if (!r)
 		r = policy_audit_iter(t, &e, audit_one, o);
+	if (!r)
+		r = policy_audit_drops_get(t, &e, &o->drops);
 	store_txn_abort(t);
 	return r;
 }
@@ -100,14 +133,17 @@ static int audit_print(struct ctl *c, struct snap_target *tg)
 	if (c->json) {
 		j = ctl_json_add(json_object(), "env", ctl_json_str(tg->name));
 		j = ctl_json_add(j, "denials", o.arr);
+		j = ctl_json_add(j, "dropped", drops_json(&o.drops));
 		return ctl_json_print(c, j);
 	}
 	if (ctl_table_rows(o.tab))
 		r = ctl_table_print(o.tab, stdout);
-	else
+	else if (!o.drops.count)
 		ctl_status(c, "no denied operations recorded for env '%s'",
 			   tg->name);
 	ctl_table_free(o.tab);
+	if (!r && o.drops.count)
+		drops_print(&o.drops);
 	return r;
 }
 

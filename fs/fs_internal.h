@@ -59,6 +59,8 @@ struct node {
 	bool pkg_pending;      /* sealed while writers remained: the package
 				  layer looks at it on the last release */
 	bool pinned;	       /* unlinked: its blob is pinned until freed */
+	bool quota_held;       /* unlinked while in use: its bytes count
+				  toward fs.quota until it is freed */
 	bool wopen;	       /* open for writing, as /proc said when last
 				  asked (openscan.c) */
 	uint64_t dgen;	       /* dirty: oldest write log generation its
@@ -150,8 +152,9 @@ struct fs_sealer {
 /* fi->fh of a file handle: counted in the node's nopen (and nwrite, with
  * FH_WRITER). Without opens (fs_no_open) a created file's handle is not
  * counted: the kernel sends no RELEASE for it either. */
-#define FH_COUNTED 1u
-#define FH_WRITER  2u
+#define FH_COUNTED   1u
+#define FH_WRITER    2u
+#define FH_PID_SHIFT 32 /* above: the opener's pid (a counted handle) */
 
 enum fs_open_mode { FS_OPEN_UNDECIDED, FS_OPEN_NONE, FS_OPEN_SERVED };
 
@@ -197,10 +200,11 @@ struct fs {
 	bool stopping; /* protected by sync_lock */
 	pthread_t ctl_thread;
 	char run_info[4096], run_sock[4096];
-	struct fs_pol *pol;   /* policy.c */
-	atomic_bool pol_on;   /* a policy with filesystem rules is loaded */
-	unsigned spin_us;     /* the request loop's spin in effect (loop.c) */
-	bool can_no_open;     /* the kernel can skip OPEN (fs_init) */
+	struct fs_pol *pol;	/* policy.c */
+	struct fs_audit *audit; /* polaudit.c */
+	atomic_bool pol_on;	/* a policy with filesystem rules is loaded */
+	unsigned spin_us;	/* the request loop's spin in effect (loop.c) */
+	bool can_no_open;	/* the kernel can skip OPEN (fs_init) */
 	atomic_int open_mode; /* enum fs_open_mode, decided by the first open */
 	struct fs_wlog wlog;
 	struct fs_sealer sealer;
@@ -456,6 +460,7 @@ enum fs_pol_op {
 	FS_POL_TRUNCATE,
 	FS_POL_WRITE,
 	FS_POL_READDIR,
+	FS_POL_READ,
 	FS_POL__COUNT
 };
 struct fs_pol_dir;
@@ -476,6 +481,11 @@ int fs_pol_node(struct fs *fs, fuse_req_t req, struct node *n,
 /* n's size goes from old to new: max file size, quota (accounted). */
 int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
 		uint64_t old_size, uint64_t new_size, enum fs_pol_op op);
+/* A new name parent/name costing cost bytes (store_usage_entry_cost)
+ * is about to be made: -EDQUOT past the quota, else accounted (give it
+ * back with fs_pol_account if the name is not made after all). */
+int fs_pol_entry_new(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		     const char *name, uint64_t cost, enum fs_pol_op op);
 /* The env's logical size changed by delta (a file went away). */
 void fs_pol_account(struct fs *fs, long long delta);
 /* Rename: both names, and a directory whose subtree holds covered paths
@@ -495,13 +505,52 @@ void fs_pol_statfs(struct fs *fs, struct statvfs *sv);
 int fs_pol_ino(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 	       enum fs_pol_op op);
 /* After a lookup found ino: a hard-linked inode hidden by another name
- * is hidden here too (the lookup is given back). */
-int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino);
-/* A write of size bytes at off to n: read-only, max size, quota. */
+ * is hidden here too (the lookup is given back; op is what is audited:
+ * FS_POL_LOOKUP, or FS_POL_READDIR for a readdirplus entry). */
+int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
+		 enum fs_pol_op op);
+/* ops.c: fs_lookup under the policy, as the kernel is answered (LOOKUP,
+ * a readdirplus entry): a hidden name or inode is -ENOENT, audited as op. */
+int fs_lookup_checked(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		      const char *name, enum fs_pol_op op,
+		      struct fuse_entry_param *ep);
+/* A write of size bytes at off to n: read-only, max size, quota. The
+ * kernel sends no pid with a writeback (a page written back from the
+ * cache: fi->writepage): opener is the pid recorded at OPEN (0: none,
+ * without OPEN), and a refused writeback's pages are dropped from the
+ * kernel's cache by the audit worker (polaudit.c). */
+struct fs_pol_writer {
+	pid_t opener;
+	bool writeback;
+};
 int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
-		 size_t size);
+		 size_t size, const struct fs_pol_writer *w);
 /* node.c: a node is freed. */
 void fs_pol_node_free(struct node *n);
+
+/* polaudit.c: denials on their way to the store's audit log (a ring of
+ * the newest, the oldest dropped and counted when full), and a worker
+ * thread for what a refused writeback leaves (its pid, its pages). */
+struct fs_audit;
+int fs_audit_init(struct fs *fs);
+/* Flush, then free (after fs_audit_stop). */
+void fs_audit_release(struct fs *fs);
+/* The worker: started once the session is mounted, stopped before the
+ * session goes (it sends notifications). */
+int fs_audit_start(struct fs *fs);
+void fs_audit_stop(struct fs *fs);
+/* Record a denial (any thread; pid 0: unknown). */
+void fs_audit_add(struct fs *fs, pid_t pid, const char *op, const char *rule,
+		  const char *path);
+/* A refused writeback of node n: recorded by the worker, which finds the
+ * pid when 0 and drops n's cached pages. */
+void fs_audit_writeback(struct fs *fs, struct node *n, pid_t pid,
+			const char *rule, const char *path);
+/* /proc/PID/comm into buf ("?" when gone). */
+void fs_audit_comm(pid_t pid, char *buf, size_t len);
+/* Write the ring (and the count of dropped records) to the store:
+ * takes fs->wlock. */
+int fs_audit_flush(struct fs *fs);
 
 /* ctlsock.c: the control socket. FS_CTL_REQUEST_MAX bounds a request line
  * with its newline (blastctl's DAEMON_REQUEST_MAX is the same). */

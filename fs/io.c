@@ -311,7 +311,8 @@ int fs_seal_all(struct fs *fs)
 
 /* ---- open / create / read / write ---- */
 
-static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
+static int do_open(fuse_req_t req, struct fs *fs, struct node *n,
+		   struct fuse_file_info *fi)
 {
 	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 	bool counted = !fs_no_open(fs);
@@ -339,6 +340,8 @@ static int do_open(struct fs *fs, struct node *n, struct fuse_file_info *fi)
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fi->fh = (counted ? FH_COUNTED : 0) | (writer ? FH_WRITER : 0);
+	if (counted) /* a writeback carries no pid: the opener's stands in */
+		fi->fh |= (uint64_t)fuse_req_ctx(req)->pid << FH_PID_SHIFT;
 	fi->keep_cache = 1;
 	/* a reader's close has nothing to seal: no FLUSH round trip; without
 	 * opens a writer's is logged and sealed after */
@@ -381,7 +384,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				  : FS_POL_OPEN)
 		: -ESTALE;
 	if (!err)
-		err = do_open(fs, n, fi);
+		err = do_open(req, fs, n, fi);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -400,7 +403,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	COUNT(fs, R_CREATE);
 	err = fs_new_file(req, parent, name, mode, &n, &st);
 	if (!err)
-		err = do_open(fs, n, fi);
+		err = do_open(req, fs, n, fi);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
@@ -425,6 +428,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int err = n ? 0 : -ESTALE;
 
 	COUNT(fs, R_READ);
+	if (!err) /* a policy set since the open applies */
+		err = fs_pol_node(fs, req, n, FS_POL_READ);
 	if (!err)
 		err = fs_node_load(fs, n); /* no OPEN loaded it */
 	if (!err)
@@ -498,8 +503,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct node *n = fs_node_find(fs, ino);
 	int err;
 
+	struct fs_pol_writer w = {(pid_t)(fi->fh >> FH_PID_SHIFT),
+				  fi->writepage};
+
 	COUNT(fs, R_WRITE);
-	err = n ? fs_pol_write(fs, req, n, (uint64_t)off, size) : -ESTALE;
+	err = n ? fs_pol_write(fs, req, n, (uint64_t)off, size, &w) : -ESTALE;
 	if (!err)
 		err = do_write(fs, n, buf, size, off);
 	if (err) {
@@ -679,11 +687,18 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			ep.attr.st_ino = i == 0 ? l->self : l->parent;
 			ep.attr.st_mode = S_IFDIR;
 		} else {
-			err = fs_lookup(fs, ino, l->names[i - 2], &ep);
-			if (err)
+			err = fs_lookup_checked(fs, req, ino, l->names[i - 2],
+						FS_POL_READDIR, &ep);
+			if (err == -ENOENT) { /* hidden: the name, no entry */
+				memset(&ep, 0, sizeof(ep));
+				ep.attr.st_ino = l->fids[i - 2];
+				ep.attr.st_mode = l->modes[i - 2];
+				err = 0;
+			} else if (err) {
 				break;
-			if (!ep.ino)
+			} else if (!ep.ino) {
 				continue; /* removed since the listing */
+			}
 		}
 		need = fuse_add_direntry_plus(req, buf + used, size - used,
 					      dl_name(l, i), &ep,

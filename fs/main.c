@@ -509,7 +509,14 @@ static int serve(struct fs *fs)
 		err = -EAGAIN;
 		goto out_ctl;
 	}
+	if (fs_audit_start(fs)) {
+		fprintf(stderr, "blastfs: cannot start the audit thread\n");
+		err = -EAGAIN;
+		sync_stop(fs);
+		goto out_ctl;
+	}
 	err = fs_loop(fs);
+	fs_audit_stop(fs);
 	sync_stop(fs);
 out_ctl:
 	fs_sealer_stop(fs);

@@ -175,6 +175,8 @@ static void node_maybe_free(struct fs *fs, struct node *n)
 			return;
 		if (n->pinned)
 			fs_sealer_unpin_later(fs, n->ref);
+		if (n->quota_held) /* its bytes leave the env now */
+			fs_pol_account(fs, -(long long)n->a.size);
 		p = n->parent ? fs_node_get(fs, n->parent) : NULL;
 		fid_unlink(fs, n);
 		fs->nodes[n->nodeid] = NULL;

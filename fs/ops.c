@@ -240,17 +240,26 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	return err;
 }
 
+int fs_lookup_checked(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		      const char *name, enum fs_pol_op op,
+		      struct fuse_entry_param *ep)
+{
+	int err = fs_pol_name(fs, req, parent, name, op);
+
+	if (!err)
+		err = fs_lookup(fs, parent, name, ep);
+	if (!err)
+		err = fs_pol_entry(fs, req, ep->ino, op);
+	return err;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param ep;
 	int err;
 
 	COUNT(FS(req), R_LOOKUP);
-	err = fs_pol_name(FS(req), req, parent, name, FS_POL_LOOKUP);
-	if (!err)
-		err = fs_lookup(FS(req), parent, name, &ep);
-	if (!err)
-		err = fs_pol_entry(FS(req), req, ep.ino);
+	err = fs_lookup_checked(FS(req), req, parent, name, FS_POL_LOOKUP, &ep);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -514,25 +523,32 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct store_dir pd;
 	struct change c;
 	struct node *p;
+	enum fs_pol_op op = S_ISDIR(ne->mode)	? FS_POL_MKDIR
+			    : ne->link		? FS_POL_SYMLINK
+			    : S_ISREG(ne->mode) ? FS_POL_CREATE
+						: FS_POL_MKNOD;
+	uint64_t cost =
+	    store_usage_entry_cost(ne->mode, ne->link ? strlen(ne->link) : 0);
 	int err = check_name(name);
 
 	if (err)
 		return err;
 	if (ne->link && strlen(ne->link) >= 4096)
 		return -ENAMETOOLONG;
-	err = fs_pol_name(fs, req, parent, name,
-			  S_ISDIR(ne->mode)   ? FS_POL_MKDIR
-			  : ne->link	      ? FS_POL_SYMLINK
-			  : S_ISREG(ne->mode) ? FS_POL_CREATE
-					      : FS_POL_MKNOD);
+	err = fs_pol_name(fs, req, parent, name, op);
 	if (err)
 		return err;
 	p = fs_node_find(fs, parent);
 	if (!p)
 		return -ESTALE;
-	err = change_begin(fs, p, &c);
+	err = fs_pol_entry_new(fs, req, parent, name, cost, op);
 	if (err)
 		return err;
+	err = change_begin(fs, p, &c);
+	if (err) {
+		fs_pol_account(fs, -(long long)cost);
+		return err;
+	}
 	memset(&e, 0, sizeof(e));
 	err = store_dir_get(c.t, c.tab, name, strlen(name), &old);
 	if (!err)
@@ -567,7 +583,9 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = entry_stat(fs, c.t, &e, st);
 out:
 	err = change_end(fs, &c, err);
-	if (!err)
+	if (err) /* not made: its cost goes back */
+		fs_pol_account(fs, -(long long)cost);
+	else
 		err = entry_node(fs, p, name, seq, st, nout);
 	return err;
 }
@@ -644,6 +662,7 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 {
 	struct node *n;
 	uint64_t size;
+	bool held;
 	int err = 0;
 
 	struct store_dir d;
@@ -685,8 +704,13 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 		fs_node_rename(fs, n, 0, NULL);
 	}
 	size = n && n->loaded ? n->a.size : e->a.size;
+	/* still in use: its bytes (and what a truncate or write does to
+	 * them) count until the node is freed (node.c) */
+	held = n && S_ISREG(e->a.mode) && (n->nlookup || n->nopen);
+	if (held)
+		n->quota_held = true;
 	pthread_mutex_unlock(&fs->lock);
-	if (S_ISREG(e->a.mode)) /* the env is smaller by the file */
+	if (S_ISREG(e->a.mode) && !held) /* the env is smaller by the file */
 		fs_pol_account(fs, -(long long)size);
 	return err;
 }
@@ -730,8 +754,12 @@ static int drop_name(struct fs *fs, struct change *c, uint64_t tab,
 	struct node *n;
 	int err;
 
-	if (e->payload != STORE_P_HARDLINK)
+	if (e->payload != STORE_P_HARDLINK) {
+		fs_pol_account(fs, -(long long)store_usage_entry_cost(
+				       e->a.mode, e->a.size));
 		return detach_node(fs, c->t, e);
+	}
+	fs_pol_account(fs, -(long long)STORE_USAGE_NAME);
 	err = inode_slot(c, tab, name, &inode, inl);
 	if (err)
 		return err;
@@ -1066,7 +1094,13 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	if (!err)
 		err = fs_pol_name(fs, req, newparent, newname, FS_POL_LINK);
 	if (!err)
+		err = fs_pol_entry_new(fs, req, newparent, newname,
+				       STORE_USAGE_NAME, FS_POL_LINK);
+	if (!err) {
 		err = do_link(fs, n, np, newname, &st);
+		if (err) /* not made: its cost goes back */
+			fs_pol_account(fs, -(long long)STORE_USAGE_NAME);
+	}
 	if (!err)
 		fs_pol_moved(fs);
 	if (err) {

@@ -6,8 +6,8 @@
  * every one of its names), listings, sizes (max file size, quota) and
  * statfs. Each directory node caches its match state, recomputed when
  * the epoch moves (policy reload, rename, link); with no fs rules set a
- * hook costs one atomic load. Denials go to an in-memory audit buffer
- * flushed to the store by the sync thread, never one txn per denial.
+ * hook costs one atomic load. Denials go to polaudit.c's ring, flushed
+ * to the store by the sync thread, never one txn per denial.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,8 +18,6 @@
 
 #include "fs_internal.h"
 #include "policy.h"
-
-#define AUDIT_PENDING_MAX 512 /* records buffered between flushes */
 
 /* A loaded policy; kept until unmount once loaded (readers may hold it
  * without a reference while it is replaced). */
@@ -34,23 +32,19 @@ struct fs_pol {
 	struct pol_ver *all; /* every version, for release */
 	atomic_ullong epoch; /* node caches valid at this epoch */
 	atomic_llong used;   /* env's logical bytes (quota) */
-	pthread_mutex_t alock;
-	struct policy_audit *pend; /* protected by alock */
-	size_t npend;
-	uint64_t dropped;
 };
 
 static const char *const op_names[FS_POL__COUNT] = {
     "lookup", "getattr", "readlink", "open",  "open-write", "create",
     "mkdir",  "mknod",	 "symlink",  "link",  "unlink",	    "rmdir",
-    "rename", "setattr", "truncate", "write", "readdir",
+    "rename", "setattr", "truncate", "write", "readdir",    "read",
 };
 
 static bool op_writes(enum fs_pol_op op)
 {
 	return op != FS_POL_LOOKUP && op != FS_POL_GETATTR &&
 	       op != FS_POL_READLINK && op != FS_POL_OPEN &&
-	       op != FS_POL_READDIR;
+	       op != FS_POL_READDIR && op != FS_POL_READ;
 }
 
 /* ---- loading ------------------------------------------------------- */
@@ -85,7 +79,7 @@ static int version_load(struct fs *fs, struct pol_ver **out, uint64_t *used)
 		free(v);
 		return err;
 	}
-	*used = u.logical;
+	*used = u.logical + u.meta;
 	*out = v;
 	return 0;
 }
@@ -93,22 +87,43 @@ static int version_load(struct fs *fs, struct pol_ver **out, uint64_t *used)
 int fs_pol_init(struct fs *fs)
 {
 	struct fs_pol *fp = calloc(1, sizeof(*fp));
+	int err = fp ? fs_audit_init(fs) : -ENOMEM;
 
-	if (!fp)
-		return -ENOMEM;
-	pthread_mutex_init(&fp->alock, NULL);
+	if (err) {
+		free(fp);
+		return err;
+	}
 	atomic_store(&fp->epoch, 1);
 	fs->pol = fp;
 	return fs_pol_reload(fs, false);
 }
 
-/* Every name and listing the kernel may hold: dropped, so hidden names
- * cannot survive in its caches (from the control thread, no lock). */
+/* Every name, listing and file page the kernel may hold: dropped, so
+ * hidden names cannot survive in its caches, nor hidden content in its
+ * page cache (descriptors and mappings made before keep reading it
+ * without a READ otherwise). From the control thread, no lock. */
 struct inval_list {
 	uint64_t *ino;
 	char **name;
 	size_t n, cap;
+	uint64_t *files; /* nodes whose pages go */
+	size_t nfiles, capfiles;
 };
+
+static int inval_add_file(struct inval_list *l, uint64_t ino)
+{
+	if (l->nfiles == l->capfiles) {
+		size_t cap = l->capfiles ? l->capfiles * 2 : 64;
+		uint64_t *f = realloc(l->files, cap * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		l->files = f;
+		l->capfiles = cap;
+	}
+	l->files[l->nfiles++] = ino;
+	return 0;
+}
 
 static int inval_add(struct inval_list *l, uint64_t ino, const char *name,
 		     size_t len)
@@ -145,6 +160,8 @@ static int inval_collect(struct fs *fs, struct inval_list *l)
 			continue;
 		if (S_ISDIR(nd->mode)) /* its cached listing */
 			err = inval_add(l, nd->nodeid, NULL, 0);
+		else if (S_ISREG(nd->mode)) /* its cached pages */
+			err = inval_add_file(l, nd->nodeid);
 		if (!err && nd->parent && nd->name[0] && !nd->unlinked)
 			err = inval_add(l, nd->parent, nd->name,
 					strlen(nd->name));
@@ -204,8 +221,11 @@ static void inval_send(struct fs *fs, struct inval_list *l)
 							 0);
 		free(l->name[i]);
 	}
+	for (size_t i = 0; i < l->nfiles; i++)
+		fuse_lowlevel_notify_inval_inode(fs->se, l->files[i], 0, 0);
 	free(l->ino);
 	free(l->name);
+	free(l->files);
 }
 
 static bool same_paths(const struct pol_ver *a, const struct pol_ver *b)
@@ -219,6 +239,21 @@ static bool same_paths(const struct pol_ver *a, const struct pol_ver *b)
 			return false;
 	}
 	return true;
+}
+
+/* Under fs->lock: bytes of files unlinked while in use (not in the
+ * tree, still counted: node.c subtracts them when they are freed). */
+static uint64_t held_bytes(struct fs *fs)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = FUSE_ROOT_ID; i < fs->next_nodeid; i++) {
+		struct node *nd = fs_node_get(fs, i);
+
+		if (nd && nd->quota_held)
+			sum += nd->a.size;
+	}
+	return sum;
 }
 
 int fs_pol_reload(struct fs *fs, bool invalidate)
@@ -238,6 +273,7 @@ int fs_pol_reload(struct fs *fs, bool invalidate)
 	old = fp->cur;
 	fp->cur = has_fs_rules(v->p) ? v : NULL;
 	changed = !same_paths(old, fp->cur);
+	used += held_bytes(fs);
 	atomic_store(&fp->used, (long long)used);
 	atomic_fetch_add(&fp->epoch, 1);
 	atomic_store(&fs->pol_on, fp->cur != NULL);
@@ -250,80 +286,16 @@ int fs_pol_reload(struct fs *fs, bool invalidate)
 	return err;
 }
 
-/* ---- the audit buffer ---------------------------------------------- */
+/* ---- denials ----------------------------------------------------- */
 
-static void comm_of(pid_t pid, char *buf, size_t len)
+static pid_t req_pid(fuse_req_t req)
 {
-	char path[64];
-	FILE *f;
-
-	snprintf(buf, len, "?");
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
-static void audit(struct fs *fs, fuse_req_t req, enum fs_pol_op op,
-		  const char *rule, const char *path)
-{
-	struct fs_pol *fp = fs->pol;
-	struct policy_audit a = {0};
-	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
-
-	a.time_ns = fs_now_ns();
-	a.pid = ctx ? (int32_t)ctx->pid : 0;
-	if (a.pid)
-		comm_of(a.pid, a.comm, sizeof(a.comm));
-	snprintf(a.op, sizeof(a.op), "%s", op_names[op]);
-	snprintf(a.rule, sizeof(a.rule), "%s", rule);
-	snprintf(a.path, sizeof(a.path), "%s", path);
-	pthread_mutex_lock(&fp->alock);
-	if (!fp->pend)
-		fp->pend = calloc(AUDIT_PENDING_MAX, sizeof(*fp->pend));
-	if (fp->pend && fp->npend < AUDIT_PENDING_MAX)
-		fp->pend[fp->npend++] = a;
-	else
-		fp->dropped++;
-	pthread_mutex_unlock(&fp->alock);
+	return req ? fuse_req_ctx(req)->pid : 0;
 }
 
 int fs_pol_flush(struct fs *fs)
 {
-	struct fs_pol *fp = fs->pol;
-	struct policy_audit *v;
-	struct store_txn *t;
-	struct store_env e;
-	size_t n;
-	int err;
-
-	if (!fp)
-		return 0;
-	pthread_mutex_lock(&fp->alock);
-	v = fp->pend;
-	n = fp->npend;
-	fp->pend = NULL;
-	fp->npend = 0;
-	pthread_mutex_unlock(&fp->alock);
-	if (!n) {
-		free(v);
-		return 0;
-	}
-	pthread_mutex_lock(&fs->wlock);
-	err = fs_wtxn(fs, &t, &e);
-	if (!err) {
-		err = policy_audit_append(t, &e, v, n);
-		if (err)
-			store_txn_abort(t);
-		else
-			err = store_txn_commit(t);
-	}
-	pthread_mutex_unlock(&fs->wlock);
-	free(v);
-	return err;
+	return fs_audit_flush(fs);
 }
 
 void fs_pol_release(struct fs *fs)
@@ -331,18 +303,15 @@ void fs_pol_release(struct fs *fs)
 	struct fs_pol *fp = fs->pol;
 	struct pol_ver *v, *next;
 
+	fs_audit_release(fs);
 	if (!fp)
 		return;
-	if (fs_pol_flush(fs))
-		fprintf(stderr, "blastfs: cannot write the audit log\n");
 	for (v = fp->all; v; v = next) {
 		next = v->older;
 		policy_state_release(&v->root);
 		policy_free(v->p);
 		free(v);
 	}
-	pthread_mutex_destroy(&fp->alock);
-	free(fp->pend);
 	free(fp);
 	fs->pol = NULL;
 }
@@ -577,17 +546,33 @@ static unsigned node_rules(struct fs *fs, struct pol_ver **vout, struct node *n)
 
 /* ---- checks ----------------------------------------------------------- */
 
-static int deny(struct fs *fs, fuse_req_t req, enum fs_pol_op op,
-		unsigned rules, struct node *dir, const char *name)
+static const char *rule_of(int err)
+{
+	return err == -ENOENT  ? "fs.hidden"
+	       : err == -EROFS ? "fs.readonly"
+	       : err == -EFBIG ? "fs.max-file-size"
+			       : "fs.quota";
+}
+
+/* Audit op refused with err on dir/name (or node dir) by pid; err. */
+static int deny_err(struct fs *fs, pid_t pid, enum fs_pol_op op, int err,
+		    struct node *dir, const char *name)
 {
 	char path[1024];
-	int err = (rules & POLICY_RULE_HIDDEN) ? -ENOENT : -EROFS;
 
 	pthread_mutex_lock(&fs->lock);
 	path_of(fs, dir, name, path, sizeof(path));
 	pthread_mutex_unlock(&fs->lock);
-	audit(fs, req, op, err == -ENOENT ? "fs.hidden" : "fs.readonly", path);
+	fs_audit_add(fs, pid, op_names[op], rule_of(err), path);
 	return err;
+}
+
+static int deny(struct fs *fs, fuse_req_t req, enum fs_pol_op op,
+		unsigned rules, struct node *dir, const char *name)
+{
+	return deny_err(fs, req_pid(req), op,
+			(rules & POLICY_RULE_HIDDEN) ? -ENOENT : -EROFS, dir,
+			name);
 }
 
 static int verdict(enum fs_pol_op op, unsigned rules)
@@ -634,36 +619,63 @@ int fs_pol_node(struct fs *fs, fuse_req_t req, struct node *n,
 	return deny(fs, req, op, rules, n, NULL);
 }
 
-int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
-		uint64_t old_size, uint64_t new_size, enum fs_pol_op op)
+/* Under fs->lock: the env grows by delta bytes (or shrinks), -EDQUOT
+ * past the quota. */
+static int quota_apply(struct fs *fs, const struct policy *p, long long delta)
 {
 	struct fs_pol *fp = fs->pol;
-	const struct policy *p;
-	long long delta = (long long)new_size - (long long)old_size, used;
-	char path[1024];
+
+	if (delta > 0 && p->quota &&
+	    atomic_load(&fp->used) + delta > (long long)p->quota)
+		return -EDQUOT;
+	atomic_fetch_add(&fp->used, delta);
+	return 0;
+}
+
+/* Under fs->lock: a size from old_size to new_size, checked (-EFBIG,
+ * -EDQUOT) and accounted. */
+static int size_apply(struct fs *fs, uint64_t old_size, uint64_t new_size)
+{
+	struct fs_pol *fp = fs->pol;
+	const struct policy *p = fp->cur ? fp->cur->p : NULL;
+	long long delta = (long long)new_size - (long long)old_size;
+
+	if (!p)
+		return 0;
+	if (p->max_file_size && new_size > p->max_file_size &&
+	    new_size > old_size)
+		return -EFBIG;
+	return quota_apply(fs, p, delta);
+}
+
+int fs_pol_entry_new(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
+		     const char *name, uint64_t cost, enum fs_pol_op op)
+{
+	struct fs_pol *fp = fs->pol;
 	int err = 0;
 
 	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
 		return 0;
 	pthread_mutex_lock(&fs->lock);
-	p = fp->cur ? fp->cur->p : NULL;
-	if (p && p->max_file_size && new_size > p->max_file_size &&
-	    new_size > old_size)
-		err = -EFBIG;
-	if (!err && p && delta > 0 && p->quota) {
-		used = atomic_load(&fp->used);
-		if (used + delta > (long long)p->quota)
-			err = -EDQUOT;
-	}
-	if (!err && p)
-		atomic_fetch_add(&fp->used, delta);
-	if (err)
-		path_of(fs, n, NULL, path, sizeof(path));
+	if (fp->cur)
+		err = quota_apply(fs, fp->cur->p, (long long)cost);
 	pthread_mutex_unlock(&fs->lock);
-	if (err)
-		audit(fs, req, op,
-		      err == -EFBIG ? "fs.max-file-size" : "fs.quota", path);
-	return err;
+	return err ? deny_err(fs, req_pid(req), op, err,
+			      fs_node_find(fs, parent), name)
+		   : 0;
+}
+
+int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
+		uint64_t old_size, uint64_t new_size, enum fs_pol_op op)
+{
+	int err;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	err = size_apply(fs, old_size, new_size);
+	pthread_mutex_unlock(&fs->lock);
+	return err ? deny_err(fs, req_pid(req), op, err, n, NULL) : 0;
 }
 
 void fs_pol_account(struct fs *fs, long long delta)
@@ -831,7 +843,8 @@ int fs_pol_ino(struct fs *fs, fuse_req_t req, fuse_ino_t ino, enum fs_pol_op op)
 	return n ? fs_pol_node(fs, req, n, op) : 0;
 }
 
-int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino)
+int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
+		 enum fs_pol_op op)
 {
 	struct node *n;
 	bool linked;
@@ -845,7 +858,7 @@ int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino)
 	pthread_mutex_unlock(&fs->lock);
 	if (!linked)
 		return 0;
-	err = fs_pol_node(fs, req, n, FS_POL_LOOKUP);
+	err = fs_pol_node(fs, req, n, op);
 	if (err) {
 		pthread_mutex_lock(&fs->lock);
 		fs_node_forget(fs, n, 1); /* the lookup is not replied */
@@ -854,20 +867,40 @@ int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino)
 	return err;
 }
 
+/* A refused writeback: the pid the kernel did not send is looked for
+ * (the opener's, else the file's mapper, by the worker), and the refused
+ * bytes must leave the page cache, which only the worker may ask. */
+static int deny_writeback(struct fs *fs, struct node *n, pid_t pid, int err)
+{
+	char path[1024];
+
+	pthread_mutex_lock(&fs->lock);
+	path_of(fs, n, NULL, path, sizeof(path));
+	pthread_mutex_unlock(&fs->lock);
+	fs_audit_writeback(fs, n, pid, rule_of(err), path);
+	return err;
+}
+
 int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
-		 size_t size)
+		 size_t size, const struct fs_pol_writer *w)
 {
 	uint64_t old, end = off + size;
+	struct pol_ver *v;
+	pid_t pid;
 	int err;
 
 	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
 		return 0;
-	err = fs_pol_node(fs, req, n, FS_POL_WRITE);
-	if (err)
-		return err;
+	pid = req_pid(req) ? req_pid(req) : w->opener;
+	err = verdict(FS_POL_WRITE, node_rules(fs, &v, n));
 	pthread_mutex_lock(&fs->lock);
 	old = n->loaded ? n->a.size : 0;
+	if (!err)
+		err = size_apply(fs, old, end > old ? end : old);
 	pthread_mutex_unlock(&fs->lock);
-	return fs_pol_size(fs, req, n, old, end > old ? end : old,
-			   FS_POL_WRITE);
+	if (!err)
+		return 0;
+	if (w->writeback)
+		return deny_writeback(fs, n, pid, err);
+	return deny_err(fs, pid, FS_POL_WRITE, err, n, NULL);
 }

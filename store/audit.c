@@ -2,8 +2,9 @@
 /*
  * audit.c - the policy's audit log: per env (by id, in the meta database,
  * outside the env state so a load does not rewind it) the newest
- * POLICY_AUDIT_MAX denials as text lines. Appended in batches by the
- * daemon, never one txn per denial.
+ * POLICY_AUDIT_MAX denials as text lines, and the count of records
+ * lost before they reached it. Appended in batches by the daemon, never
+ * one txn per denial.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,8 +52,79 @@ static void audit_key(char *kb, size_t len, const struct store_env *e)
 	snprintf(kb, len, "audit:%" PRIu64, e->id);
 }
 
+/* ---- meta "auditdrops:<env id>" -> "COUNT FIRST_NS LAST_NS" ---- */
+
+static void drops_key(char *kb, size_t len, const struct store_env *e)
+{
+	snprintf(kb, len, "auditdrops:%" PRIu64, e->id);
+}
+
+void policy_audit_dropped(struct policy_audit_drops *d, int64_t time_ns)
+{
+	if (!d->count || time_ns < d->first_ns)
+		d->first_ns = time_ns;
+	if (!d->count || time_ns > d->last_ns)
+		d->last_ns = time_ns;
+	d->count++;
+}
+
+int policy_audit_drops_get(struct store_txn *t, const struct store_env *e,
+			   struct policy_audit_drops *out)
+{
+	char kb[64], buf[96];
+	MDB_val k, v;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	drops_key(kb, sizeof(kb), e);
+	k.mv_size = strlen(kb);
+	k.mv_data = kb;
+	err = store_get(t, DB_META, &k, &v);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	if (v.mv_size >= sizeof(buf))
+		return -EIO;
+	memcpy(buf, v.mv_data, v.mv_size);
+	buf[v.mv_size] = '\0';
+	if (sscanf(buf, "%" SCNu64 " %" SCNd64 " %" SCNd64, &out->count,
+		   &out->first_ns, &out->last_ns) != 3)
+		return -EIO;
+	return 0;
+}
+
+static int drops_add(struct store_txn *t, const struct store_env *e,
+		     const struct policy_audit_drops *d)
+{
+	struct policy_audit_drops sum;
+	char kb[64], buf[96];
+	MDB_val k, v;
+	int err;
+
+	if (!d || !d->count)
+		return 0;
+	err = policy_audit_drops_get(t, e, &sum);
+	if (err)
+		return err;
+	if (!sum.count || d->first_ns < sum.first_ns)
+		sum.first_ns = d->first_ns;
+	if (!sum.count || d->last_ns > sum.last_ns)
+		sum.last_ns = d->last_ns;
+	sum.count += d->count;
+	drops_key(kb, sizeof(kb), e);
+	k.mv_size = strlen(kb);
+	k.mv_data = kb;
+	v.mv_size = (size_t)snprintf(buf, sizeof(buf),
+				     "%" PRIu64 " %" PRId64 " %" PRId64,
+				     sum.count, sum.first_ns, sum.last_ns);
+	v.mv_data = buf;
+	return store_put(t, DB_META, &k, &v, 0);
+}
+
 int policy_audit_append(struct store_txn *t, const struct store_env *e,
-			const struct policy_audit *v, size_t n)
+			const struct policy_audit *v, size_t n,
+			const struct policy_audit_drops *drops)
 {
 	char kb[64], *buf, *w;
 	MDB_val k, old = {0, NULL}, nv;
@@ -60,6 +132,9 @@ int policy_audit_append(struct store_txn *t, const struct store_env *e,
 	const char *o;
 	int err;
 
+	err = drops_add(t, e, drops);
+	if (err || !n)
+		return err;
 	audit_key(kb, sizeof(kb), e);
 	k.mv_size = strlen(kb);
 	k.mv_data = kb;
@@ -177,6 +252,11 @@ int policy_audit_clear(struct store_txn *t, const struct store_env *e)
 	audit_key(kb, sizeof(kb), e);
 	k.mv_size = strlen(kb);
 	k.mv_data = kb;
+	err = store_del(t, DB_META, &k);
+	if (err && err != -ENOENT)
+		return err;
+	drops_key(kb, sizeof(kb), e);
+	k.mv_size = strlen(kb);
 	err = store_del(t, DB_META, &k);
 	return err == -ENOENT ? 0 : err;
 }

@@ -19,7 +19,15 @@ struct usage_ctx {
 	struct store_usage *u;
 	struct u64map blobs, tabs;
 	int err;
+	int tables; /* inside the root's hidden tables: no names there */
 };
+
+uint64_t store_usage_entry_cost(uint32_t mode, uint64_t size)
+{
+	if (S_ISDIR(mode))
+		return STORE_USAGE_DIR;
+	return STORE_USAGE_NAME + (S_ISLNK(mode) ? size : 0);
+}
 
 static int usage_tab(struct usage_ctx *c, uint64_t tab);
 
@@ -31,6 +39,17 @@ static int usage_entry(void *arg, const char *name, size_t nlen,
 	uint64_t *seen;
 	int err;
 
+	if (name[0] == '/' && e->payload == STORE_P_TAB) {
+		c->tables++; /* the links table holds inodes, not names */
+		err = usage_tab(c, e->ref);
+		c->tables--;
+		return err;
+	}
+	if (!c->tables && name[0] != '/')
+		c->u->meta +=
+		    e->payload == STORE_P_HARDLINK
+			? STORE_USAGE_NAME
+			: store_usage_entry_cost(e->a.mode, e->a.size);
 	if (e->payload == STORE_P_TAB)
 		return usage_tab(c, e->ref);
 	if (e->payload == STORE_P_HARDLINK)

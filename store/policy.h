@@ -156,9 +156,24 @@ struct policy_audit {
 	char path[1024]; /* relative to the env root */
 };
 
-/* Append n records (write txn), dropping the oldest past the bound. */
+/* Records lost before they reached the log (a burst past the daemon's
+ * buffer drops its oldest): how many, and the times of the first and
+ * last of them. */
+struct policy_audit_drops {
+	uint64_t count;
+	int64_t first_ns, last_ns;
+};
+/* Count one record of time time_ns as dropped in d. */
+void policy_audit_dropped(struct policy_audit_drops *d, int64_t time_ns);
+
+/* Append n records (write txn), dropping the oldest past the bound, and
+ * add drops (NULL: none) to the log's count of records lost. */
 int policy_audit_append(struct store_txn *t, const struct store_env *e,
-			const struct policy_audit *v, size_t n);
+			const struct policy_audit *v, size_t n,
+			const struct policy_audit_drops *drops);
+/* The records lost before reaching e's log, in total (zero: none). */
+int policy_audit_drops_get(struct store_txn *t, const struct store_env *e,
+			   struct policy_audit_drops *out);
 /* Call fn for each record, oldest first. fn returns 0 to go on, <0 to
  * stop with that error. */
 typedef int (*policy_audit_fn)(void *arg, const struct policy_audit *a);

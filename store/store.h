@@ -460,7 +460,15 @@ int store_ref_resolve(struct store_txn *t, const char *ref, uint64_t *out);
 struct store_usage {
 	uint64_t files, dirs, logical; /* apparent file bytes */
 	uint64_t blobs, stored;	       /* distinct blobs, their stored bytes */
+	uint64_t meta; /* entries' metadata cost (store_usage_entry_cost) */
 };
+/* What one name costs fs.quota beside file content: STORE_USAGE_NAME
+ * bytes (the name and its inode), a directory STORE_USAGE_DIR (a block,
+ * as du counts it), a symlink the name's cost plus its target's length
+ * (size). A hard link's name costs STORE_USAGE_NAME; the root nothing. */
+#define STORE_USAGE_NAME 256
+#define STORE_USAGE_DIR	 4096
+uint64_t store_usage_entry_cost(uint32_t mode, uint64_t size);
 /* Walk the tree at `root`, counting distinct blobs once. */
 int store_usage_tree(struct store_txn *t, uint64_t root,
 		     struct store_usage *out);

@@ -310,12 +310,38 @@ Test(policy, audit_log_is_bounded_and_keeps_the_newest)
 	}
 	snprintf(v[400].path, sizeof(v[400].path), "first\tpath");
 	cr_assert_eq(store_txn_begin(st, true, &t), 0);
-	cr_assert_eq(policy_audit_append(t, &e, v, 700), 0);
-	cr_assert_eq(policy_audit_append(t, &e, v, 700), 0);
+	cr_assert_eq(policy_audit_append(t, &e, v, 700, NULL), 0);
+	cr_assert_eq(policy_audit_append(t, &e, v, 700, NULL), 0);
 	cr_assert_eq(store_txn_commit(t), 0);
 	cr_assert_eq(store_txn_begin(st, false, &t), 0);
 	cr_assert_eq(policy_audit_iter(t, &e, count_audit, &n), 0);
 	store_txn_abort(t);
 	cr_assert_eq(n, POLICY_AUDIT_MAX);
 	free(v);
+}
+
+Test(policy, audit_log_counts_dropped_records_until_cleared)
+{
+	struct policy_audit_drops d = {0}, got;
+	struct store_env e;
+	struct store_txn *t;
+
+	env_new(&e, "env");
+	policy_audit_dropped(&d, 20);
+	policy_audit_dropped(&d, 10);
+	policy_audit_dropped(&d, 30);
+	cr_assert_eq(d.count, 3);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(policy_audit_append(t, &e, NULL, 0, &d), 0);
+	d.first_ns = 5;
+	d.last_ns = 25;
+	cr_assert_eq(policy_audit_append(t, &e, NULL, 0, &d), 0);
+	cr_assert_eq(policy_audit_drops_get(t, &e, &got), 0);
+	cr_assert_eq(got.count, 6);
+	cr_assert_eq(got.first_ns, 5);
+	cr_assert_eq(got.last_ns, 30);
+	cr_assert_eq(policy_audit_clear(t, &e), 0);
+	cr_assert_eq(policy_audit_drops_get(t, &e, &got), 0);
+	cr_assert_eq(got.count, 0);
+	store_txn_abort(t);
 }
