@@ -84,7 +84,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          print {\"from\", \"to\", \"added\", \"removed\",\n"
      "                  \"changed\", \"packages\": [{name, from, to}]}\n"},
     {"rm-snapshot", ctl_cmd_rm_snapshot, "[NAME] SNAP",
-     "delete snapshot SNAP (gc reclaims what only it used)",
+     "delete snapshot SNAP and free what only it used",
      "  NAME            default: the env mounted at ./.blast\n"},
     {"vars", ctl_cmd_vars,
      "[NAME] [set KEY=VALUE... | unset KEY... | list [--json]]",

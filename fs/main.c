@@ -477,7 +477,14 @@ static int serve(struct fs *fs)
 		err = -EAGAIN;
 		goto out_ctl;
 	}
+	if (fs_reclaim_start(fs)) {
+		fprintf(stderr, "blastfs: cannot start the reclaim thread\n");
+		err = -EAGAIN;
+		goto out_sync;
+	}
 	err = fs_loop(fs);
+	fs_reclaim_stop(fs);
+out_sync:
 	sync_stop(fs);
 out_ctl:
 	fs_sealer_stop(fs);
