@@ -110,7 +110,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  shell; blast kill [NAME|DIR] deactivates and kills; any other\n"
      "  command goes to blastctl as is, with its exit status.\n"},
     {"destroy", ctl_cmd_destroy, "NAME [--force]",
-     "delete env NAME and its snapshots (then run gc)",
+     "delete env NAME and its snapshots, freeing their data",
      "  --force         stop the env's blastfs first if it is mounted\n"},
     {"policy", ctl_cmd_policy,
      "[NAME] [show | set KEY VALUE... | unset KEY | enter PID | leave PID]\n"

@@ -5,10 +5,12 @@
  * RECLAIM_POLL_MS whether this daemon has dropped RECLAIM_DUE_BYTES of
  * content since the last pass (a file rewritten in a loop), and otherwise
  * passes every RECLAIM_PERIOD_S (content other processes dropped, pins of
- * dead importers). Each batch is its own write txn under fs->wlock, so
- * requests interleave; a blob must have been at 0 for RECLAIM_MIN_AGE_MS,
- * so a request that read an entry just before a seal replaced it still
- * finds the old blob in its txn.
+ * dead importers). Garbage is bounded by what the daemon drops in a poll
+ * and the minimum age, and LMDB reuses the freed pages, so data.mdb stays
+ * near the live size. Each batch is its own write txn under fs->wlock, so
+ * requests interleave; a blob must have been at 0 for RECLAIM_MIN_AGE_MS
+ * (a request that read an entry just before a seal replaced it still
+ * finds the old blob in its txn).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,10 +19,10 @@
 
 #include "fs_internal.h"
 
-#define RECLAIM_POLL_MS	   250
+#define RECLAIM_POLL_MS	   100
 #define RECLAIM_PERIOD_S   5
-#define RECLAIM_DUE_BYTES  (4ull << 20)
-#define RECLAIM_MIN_AGE_MS 500
+#define RECLAIM_DUE_BYTES  (1ull << 20)
+#define RECLAIM_MIN_AGE_MS 100
 #define RECLAIM_BATCH	   256
 
 /* One pass: batches until no candidate is left (or stopping). */
