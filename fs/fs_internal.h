@@ -278,6 +278,9 @@ void fs_sealer_stop(struct fs *fs);
  * thread only. */
 int fs_reclaim_start(struct fs *fs);
 void fs_reclaim_stop(struct fs *fs);
+/* After the final seal: free what the last seals dropped (errors are
+ * logged; gc or the next daemon frees it then). */
+void fs_reclaim_final(struct fs *fs);
 /* A node became dirty: the sealer has work (no lock needed). */
 void fs_sealer_kick(struct fs *fs);
 /* Under fs->lock: unpin blob after the node is gone (by the sealer). */

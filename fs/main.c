@@ -488,7 +488,10 @@ out_sync:
 	sync_stop(fs);
 out_ctl:
 	fs_sealer_stop(fs);
-	sealed = !fs_sealer_run(fs, FS_SEAL_FINAL) && !store_sync(fs->st);
+	sealed = !fs_sealer_run(fs, FS_SEAL_FINAL);
+	if (sealed)
+		fs_reclaim_final(fs);
+	sealed = sealed && !store_sync(fs->st);
 	if (!sealed)
 		fprintf(stderr,
 			"blastfs: final sync of '%s' failed; its "

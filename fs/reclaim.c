@@ -79,6 +79,21 @@ static void *reclaim_main(void *arg)
 	return NULL;
 }
 
+void fs_reclaim_final(struct fs *fs)
+{
+	struct store_reclaim_stats rs = {0};
+	int more;
+
+	/* no request runs any more: no minimum age */
+	pthread_mutex_lock(&fs->wlock);
+	while ((more = store_reclaim(fs->st, 0, RECLAIM_BATCH, &rs)) > 0)
+		;
+	pthread_mutex_unlock(&fs->wlock);
+	if (more < 0)
+		fprintf(stderr, "blastfs: cannot reclaim space: %s\n",
+			strerror(-more));
+}
+
 int fs_reclaim_start(struct fs *fs)
 {
 	struct fs_reclaim *r = &fs->reclaim;

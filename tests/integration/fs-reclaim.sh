@@ -185,4 +185,8 @@ fs_check_store
 fs_mount rc "$MNT"
 fs_umount rc "$MNT"
 fs_check_store
+# the new daemon dropped the dead one's pins, and freed what its replay
+# and its last seals dropped before it exited: nothing is left for gc
+fs_want 0 --json gc
+assert_eq "0 0" "$(echo "$OUT" | "$BLAST_TEST_PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d["blobs_freed"], d["pins_dropped"])')" "gc after the daemon exited"
 fs_pass
