@@ -90,6 +90,7 @@ static int destroy_txn(struct snap_target *tg)
 int ctl_cmd_destroy(struct ctl *c, int argc, char **argv)
 {
 	struct destroy_args a = {0};
+	char freed[CTL_RECLAIM_LEN];
 	struct snap_target tg;
 	int rc, r;
 
@@ -104,11 +105,10 @@ int ctl_cmd_destroy(struct ctl *c, int argc, char **argv)
 		if (r < 0)
 			ctl_err(c, "cannot destroy env '%s': %s", a.name,
 				ctl_strerror(r));
-		else
+		else if ((r = ctl_reclaim(c, tg.st, freed, sizeof(freed))) == 0)
 			ctl_status(c,
-				   "destroyed env '%s' and its snapshots; run "
-				   "'blastctl gc' to reclaim space",
-				   a.name);
+				   "destroyed env '%s' and its snapshots; %s",
+				   a.name, freed);
 	}
 	snap_target_close(&tg);
 	return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;

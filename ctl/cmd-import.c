@@ -240,6 +240,7 @@ static int import_report(struct ctl *c, const struct store_env *e,
 static int import_run(struct ctl *c, const struct import_args *a)
 {
 	struct store_import_stats stats = {0};
+	char freed[CTL_RECLAIM_LEN];
 	struct store_env e;
 	struct timespec t0;
 	struct store *st;
@@ -264,6 +265,10 @@ static int import_run(struct ctl *c, const struct import_args *a)
 		return r;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = store_import(st, a->dir, &e, (int)a->threads, &stats);
+	/* a failed import leaves its new blobs unreferenced; a successful
+	 * one may follow one that did */
+	if (ctl_reclaim(c, st, freed, sizeof(freed)) < 0 && !r)
+		return -EIO;
 	if (r == -EEXIST) {
 		ctl_err(c, "env '%s' already exists", a->name);
 		return r;

@@ -127,6 +127,7 @@ static int snaps_table(struct ctl *c, const struct snaps_row *rows, size_t n)
  * setting, so it is written directly also for a mounted env. */
 static int set_keep(struct ctl *c, struct snap_target *tg, uint64_t keep)
 {
+	char freed[CTL_RECLAIM_LEN];
 	struct store_txn *t = NULL;
 	struct store_env e;
 	int r = store_txn_begin(tg->st, true, &t);
@@ -148,11 +149,11 @@ static int set_keep(struct ctl *c, struct snap_target *tg, uint64_t keep)
 	if (r < 0)
 		ctl_err(c, "cannot set auto-keep of env '%s': %s", tg->name,
 			ctl_strerror(r));
-	else
+	else if ((r = ctl_reclaim(c, tg->st, freed, sizeof(freed))) == 0)
 		ctl_status(c,
 			   "env '%s' keeps its %llu newest automatic "
-			   "snapshots",
-			   tg->name, (unsigned long long)keep);
+			   "snapshots; %s",
+			   tg->name, (unsigned long long)keep, freed);
 	return r;
 }
 
@@ -254,6 +255,7 @@ static int rm_txn(struct snap_target *tg, const char *snap)
 int ctl_cmd_rm_snapshot(struct ctl *c, int argc, char **argv)
 {
 	struct snaps_args a = {0};
+	char freed[CTL_RECLAIM_LEN];
 	struct snap_target tg;
 	int rc, r;
 
@@ -269,11 +271,9 @@ int ctl_cmd_rm_snapshot(struct ctl *c, int argc, char **argv)
 		else if (r < 0)
 			ctl_err(c, "cannot remove '%s@%s': %s", tg.name, a.snap,
 				ctl_strerror(r));
-		else
-			ctl_status(c,
-				   "removed snapshot '%s@%s' (blastctl gc "
-				   "reclaims its space)",
-				   tg.name, a.snap);
+		else if ((r = ctl_reclaim(c, tg.st, freed, sizeof(freed))) == 0)
+			ctl_status(c, "removed snapshot '%s@%s'; %s", tg.name,
+				   a.snap, freed);
 	}
 	snap_target_close(&tg);
 	return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;

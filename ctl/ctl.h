@@ -141,6 +141,16 @@ int ctl_daemon_stop(struct ctl *c, const char *rundir, const char *name,
  */
 int ctl_store(struct ctl *c, struct store **out);
 
+/*
+ * Free the blobs nobody references or pins any more (ctl/reclaim.c), after
+ * a command dropped references; writes "freed N blobs (SIZE)" into freed
+ * (CTL_RECLAIM_LEN is enough) for the command's status line. On failure
+ * prints why and returns -errno (what the command committed stays: gc
+ * frees the rest later).
+ */
+#define CTL_RECLAIM_LEN 64
+int ctl_reclaim(struct ctl *c, struct store *st, char *freed, size_t len);
+
 /* ---- option parsing ---------------------------------------------- */
 
 /* Values ctl_getopt returns besides the command's own options. */

@@ -84,7 +84,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          print {\"from\", \"to\", \"added\", \"removed\",\n"
      "                  \"changed\", \"packages\": [{name, from, to}]}\n"},
     {"rm-snapshot", ctl_cmd_rm_snapshot, "[NAME] SNAP",
-     "delete snapshot SNAP (gc reclaims what only it used)",
+     "delete snapshot SNAP and free what only it used",
      "  NAME            default: the env mounted at ./.blast\n"},
     {"vars", ctl_cmd_vars,
      "[NAME] [set KEY=VALUE... | unset KEY... | list [--json]]",
@@ -112,7 +112,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  shell; blast kill [NAME|DIR] deactivates and kills; any other\n"
      "  command goes to blastctl as is, with its exit status.\n"},
     {"destroy", ctl_cmd_destroy, "NAME [--force]",
-     "delete env NAME and its snapshots (then run gc)",
+     "delete env NAME and its snapshots, freeing their data",
      "  --force         stop the env's blastfs first if it is mounted\n"},
     {"policy", ctl_cmd_policy,
      "[NAME] [show | set KEY VALUE... | unset KEY | enter PID | leave PID]\n"

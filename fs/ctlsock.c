@@ -37,7 +37,7 @@ static json_t *status_json(struct fs *fs)
 	json_t *o = json_object(), *r = json_object();
 	struct store_totals tot = {0};
 	struct store_txn *t;
-	uint64_t backlog = 0;
+	uint64_t backlog = 0, unref = 0;
 
 	for (int i = 0; i < R__COUNT; i++)
 		json_object_set_new(
@@ -53,6 +53,7 @@ static json_t *status_json(struct fs *fs)
 	pthread_mutex_unlock(&fs->lock);
 	if (!store_txn_begin(fs->st, false, &t)) {
 		store_totals(t, &tot);
+		store_reclaim_pending(t, &unref);
 		store_txn_abort(t);
 	}
 	json_object_set_new(o, "ok", json_true());
@@ -95,6 +96,20 @@ static json_t *status_json(struct fs *fs)
 	json_object_set_new(o, "syncs",
 			    json_integer((json_int_t)fs->dur.syncs));
 	pthread_mutex_unlock(&fs->dur.mu);
+	json_object_set_new(
+	    o, "reclaim_passes",
+	    json_integer((json_int_t)atomic_load(&fs->reclaim.passes)));
+	json_object_set_new(
+	    o, "reclaimed_blobs",
+	    json_integer((json_int_t)atomic_load(&fs->reclaim.blobs)));
+	json_object_set_new(
+	    o, "reclaimed_bytes",
+	    json_integer((json_int_t)atomic_load(&fs->reclaim.bytes)));
+	json_object_set_new(
+	    o, "reclaim_errors",
+	    json_integer((json_int_t)atomic_load(&fs->reclaim.errors)));
+	json_object_set_new(o, "unreferenced_blobs",
+			    json_integer((json_int_t)unref));
 	json_object_set_new(
 	    o, "readdir_listings_lost",
 	    json_integer((json_int_t)atomic_load(&fs->dirlist_lost)));

@@ -122,6 +122,17 @@ struct fs_durable {
 	uint64_t requests, syncs; /* for status */
 };
 
+/* Background reclaim of unreferenced blobs (reclaim.c). mu/cv only wake
+ * the thread; counters are for status. */
+struct fs_reclaim {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started; /* by the main thread only */
+	atomic_bool stopping;
+	atomic_ullong passes, blobs, bytes, errors;
+};
+
 /* The write log (wlog.c). mu is taken before fs->lock, never with
  * fs->wlock held. */
 struct fs_wlog {
@@ -208,6 +219,7 @@ struct fs {
 	atomic_int open_mode; /* enum fs_open_mode, decided by the first open */
 	struct fs_wlog wlog;
 	struct fs_sealer sealer;
+	struct fs_reclaim reclaim;
 	atomic_int mnt_id; /* the mount's id, once openscan.c asked (0: not
 			      yet) */
 };
@@ -267,6 +279,15 @@ enum fs_seal_how {
 int fs_sealer_run(struct fs *fs, enum fs_seal_how how);
 int fs_sealer_start(struct fs *fs);
 void fs_sealer_stop(struct fs *fs);
+
+/* reclaim.c: a thread freeing blobs nobody references (store_reclaim);
+ * start: 0 or -EAGAIN; stop joins it (a no-op if it never started). Main
+ * thread only. */
+int fs_reclaim_start(struct fs *fs);
+void fs_reclaim_stop(struct fs *fs);
+/* After the final seal: free what the last seals dropped (errors are
+ * logged; gc or the next daemon frees it then). */
+void fs_reclaim_final(struct fs *fs);
 /* A node became dirty: the sealer has work (no lock needed). */
 void fs_sealer_kick(struct fs *fs);
 /* Under fs->lock: unpin blob after the node is gone (by the sealer). */

@@ -512,15 +512,25 @@ static int serve(struct fs *fs)
 	if (fs_audit_start(fs)) {
 		fprintf(stderr, "blastfs: cannot start the audit thread\n");
 		err = -EAGAIN;
-		sync_stop(fs);
-		goto out_ctl;
+		goto out_sync;
+	}
+	if (fs_reclaim_start(fs)) {
+		fprintf(stderr, "blastfs: cannot start the reclaim thread\n");
+		err = -EAGAIN;
+		goto out_audit;
 	}
 	err = fs_loop(fs);
+	fs_reclaim_stop(fs);
+out_audit:
 	fs_audit_stop(fs);
+out_sync:
 	sync_stop(fs);
 out_ctl:
 	fs_sealer_stop(fs);
-	sealed = !fs_sealer_run(fs, FS_SEAL_FINAL) && !store_sync(fs->st);
+	sealed = !fs_sealer_run(fs, FS_SEAL_FINAL);
+	if (sealed)
+		fs_reclaim_final(fs);
+	sealed = sealed && !store_sync(fs->st);
 	if (!sealed)
 		fprintf(stderr,
 			"blastfs: final sync of '%s' failed; its "

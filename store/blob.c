@@ -681,6 +681,8 @@ int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
 	err = chunks_put(t, id, p);
 	if (!err)
 		err = store_blob_info_put(t, &bi);
+	if (!err) /* at 0 until referenced: a failed import leaves it */
+		err = store_zeroref_add(t, id);
 	if (!err && index) {
 		put_le64(idb, id);
 		v.mv_size = 8;
@@ -715,8 +717,10 @@ int store_blob_ref(struct store_txn *t, uint64_t id)
 
 	if (err)
 		return err;
+	if (bi.refcount == 0)
+		err = store_zeroref_del(t, id);
 	bi.refcount++;
-	return store_blob_info_put(t, &bi);
+	return err ? err : store_blob_info_put(t, &bi);
 }
 
 int store_blob_unref(struct store_txn *t, uint64_t id)
@@ -732,7 +736,11 @@ int store_blob_unref(struct store_txn *t, uint64_t id)
 		return -EIO;
 	}
 	bi.refcount--;
-	return store_blob_info_put(t, &bi);
+	if (bi.refcount == 0) {
+		err = store_zeroref_add(t, id);
+		atomic_fetch_add(&t->st->zeroref_due, bi.stored);
+	}
+	return err ? err : store_blob_info_put(t, &bi);
 }
 
 /* Remove a blob, its chunks and its index entry (if it points here). */
@@ -771,6 +779,9 @@ int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored)
 	if (!err && v.mv_size == 8 && get_le64(v.mv_data) == id)
 		err = store_del(t, DB_BLOBIDX, &k);
 	if (err && err != -ENOENT)
+		return err;
+	err = store_zeroref_del(t, id);
+	if (err)
 		return err;
 	blob_key(kb, id);
 	k.mv_size = 8;

@@ -216,9 +216,8 @@ static int keep_pin(struct store_txn *t, const MDB_val *k, const MDB_val *v,
 		   : -ENOMEM;
 }
 
-/* Drop pins of dead owners; fill `pinned` with blobs live pins hold. */
-static int gc_pins(struct store_txn *t, struct u64map *pinned,
-		   struct store_gc_stats *gs)
+int store_gc_pins(struct store_txn *t, struct u64map *pinned,
+		  struct store_gc_stats *gs)
 {
 	return sweep(t, DB_PINS, keep_pin, pinned, &gs->pins_dropped);
 }
@@ -319,13 +318,15 @@ int store_gc(struct store *st, struct store_gc_stats *out)
 	err = store_txn_begin(st, true, &t);
 	if (err)
 		return err;
-	err = gc_pins(t, &pinned, &gs);
+	err = store_gc_pins(t, &pinned, &gs);
 	if (!err)
 		err = gc_tables(t, &gs);
 	if (!err)
 		err = gc_tabidx(t);
 	if (!err)
 		err = gc_blobs(t, &pinned, &gs);
+	if (!err) /* repairs what an older blast left: it did not index */
+		err = store_zeroref_build(t);
 	u64map_release(&pinned);
 	if (err) {
 		store_txn_abort(t);
@@ -661,6 +662,8 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 		err = verify_blobs(&v, deep);
 	if (!err)
 		err = verify_packs(&v);
+	if (!err)
+		err = store_zeroref_check(v.t, fn, arg, &v.problems);
 	st->log = saved;
 	st->log_arg = saved_arg;
 	u64map_release(&v.tab_refs);

@@ -22,7 +22,7 @@ static const char *const db_names[DB__COUNT] = {
     [DB_META] = "meta",	  [DB_ENVS] = "envs",	    [DB_SNAPS] = "snaps",
     [DB_TABS] = "tabs",	  [DB_DIRENTS] = "dirents", [DB_BLOBIDX] = "blobidx",
     [DB_BLOBS] = "blobs", [DB_CHUNKS] = "chunks",   [DB_PINS] = "pins",
-    [DB_PACKS] = "packs", [DB_TABIDX] = "tabidx",
+    [DB_PACKS] = "packs", [DB_TABIDX] = "tabidx",   [DB_ZEROREF] = "zeroref",
 };
 
 int store_mdb_err(int rc)
@@ -192,6 +192,18 @@ static int check_format(struct store *st, MDB_txn *txn, bool fresh)
 	return 0;
 }
 
+/* A store made before the reclaim index: index its blobs at refcount 0
+ * (in the opening txn, so a crash leaves no half-built index). */
+static int zeroref_build(struct store *st, MDB_txn *txn)
+{
+	struct store_txn t = {.st = st, .txn = txn, .write = true};
+	int err = store_zeroref_build(&t);
+
+	if (!err)
+		store_logf(st, "store '%s': reclaim index built", st->path);
+	return err;
+}
+
 /* Open every named database; create them (and the format record) on a
  * fresh store. A store with data but no meta is refused. */
 static int open_dbs(struct store *st)
@@ -200,7 +212,7 @@ static int open_dbs(struct store *st)
 	MDB_txn *txn;
 	MDB_dbi main_dbi;
 	MDB_stat ms;
-	bool fresh;
+	bool fresh, build_zeroref = false;
 	int rc, i;
 
 	rc = mdb_txn_begin(st->env, NULL, ro ? MDB_RDONLY : 0, &txn);
@@ -228,13 +240,22 @@ static int open_dbs(struct store *st)
 			mdb_txn_abort(txn);
 			return -EPROTO;
 		}
-		if (rc == MDB_NOTFOUND && !ro) /* added in a later format */
+		if (rc == MDB_NOTFOUND && ro && i == DB_ZEROREF) {
+			/* only reclaim (a write) needs it */
+			st->no_zeroref = true;
+			continue;
+		}
+		if (rc == MDB_NOTFOUND && !ro) { /* added in a later format */
 			rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE,
 					  &st->dbi[i]);
+			build_zeroref = !rc && i == DB_ZEROREF;
+		}
 		if (rc)
 			goto out_abort;
 	}
 	rc = check_format(st, txn, fresh);
+	if (!rc && build_zeroref)
+		rc = zeroref_build(st, txn);
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;

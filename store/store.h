@@ -112,7 +112,8 @@ int store_gen_new(struct store_txn *t, uint64_t *out);
  * not shrink), whole up to STORE_WHOLE_MAX, else in STORE_CHUNK_SIZE
  * chunks. A dedup hit is byte-compared before it is shared. A blob's
  * refcount is the number of directory entries (and pins) naming it;
- * blobs at refcount 0 are freed by store_gc, not at once.
+ * blobs at refcount 0 are freed by store_reclaim (or store_gc), not at
+ * once: pins keep them for the processes that still need them.
  */
 
 struct store_hash {
@@ -503,6 +504,26 @@ struct store_gc_stats {
 /* Free blobs at refcount 0 (not pinned by a live process), tables no
  * root reaches, and pins of dead owners. */
 int store_gc(struct store *st, struct store_gc_stats *out);
+
+struct store_reclaim_stats {
+	uint64_t blobs_freed, bytes_freed, pins_dropped;
+};
+/*
+ * Free up to `batch` blobs that reached refcount 0 at least min_age_ns ago
+ * and that no live process pins (dropping pins of dead owners), in one
+ * write txn of its own (the calling thread holds none); unlike store_gc it
+ * visits only the blobs at refcount 0. Adds what it did to *stats (not
+ * NULL). Returns 1 when more candidates are left (call again), 0 when
+ * none, or -EINVAL (batch 0), -EROFS (read-only store), -errno.
+ */
+int store_reclaim(struct store *st, int64_t min_age_ns, size_t batch,
+		  struct store_reclaim_stats *stats);
+/* Blobs at refcount 0 now (waiting for store_reclaim, or pinned) into
+ * *out; 0 or -errno. Any txn. */
+int store_reclaim_pending(struct store_txn *t, uint64_t *out);
+/* Stored bytes of blobs this process dropped to refcount 0 since its last
+ * store_reclaim (an estimate: aborted txns count too). Any thread. */
+uint64_t store_reclaim_due(struct store *st);
 
 /*
  * Check every env and snapshot: tables decode, refcounts match what is

@@ -11,10 +11,13 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
+
+struct u64map;
 
 enum store_db {
 	DB_META,    /* ascii key -> u64 / bytes */
@@ -29,6 +32,8 @@ enum store_db {
 	DB_PACKS,   /* pack id(be64) -> pack record (pack.c) */
 	DB_TABIDX,  /* subtree hash(16) -> tab id(le64) (import.c; may be
 		       stale: a hit is used only if the table exists) */
+	DB_ZEROREF, /* blob id(be64) -> time it reached refcount 0 (le64 ns);
+		       exactly the blobs at refcount 0 (reclaim.c) */
 	DB__COUNT
 };
 
@@ -39,6 +44,8 @@ struct store {
 	unsigned flags;
 	store_log_fn log;
 	void *log_arg;
+	bool no_zeroref; /* read-only open of a store without DB_ZEROREF */
+	atomic_ullong zeroref_due; /* store_reclaim_due */
 };
 
 struct store_txn {
@@ -160,6 +167,22 @@ int store_pack_unref(struct store_txn *t, const unsigned char *ref,
 		     size_t rlen);
 int store_pack_exists(struct store_txn *t, const unsigned char *ref,
 		      size_t rlen);
+
+/* Reclaim index (reclaim.c), written in the txn that changes a blob's
+ * refcount to or from 0: add/del return 0 or -errno (del of an absent
+ * entry is 0). build rewrites it from the blobs (an older store's first
+ * writing open; gc, to repair what an older blast left). check reports
+ * each disagreement with the blobs through fn. */
+int store_zeroref_add(struct store_txn *t, uint64_t id);
+int store_zeroref_del(struct store_txn *t, uint64_t id);
+int store_zeroref_build(struct store_txn *t);
+int store_zeroref_check(struct store_txn *t, store_report_fn fn, void *arg,
+			unsigned *problems);
+
+/* gc.c: drop pins of dead owners (counted in gs->pins_dropped); put the
+ * blobs live pins hold into `pinned`. */
+int store_gc_pins(struct store_txn *t, struct u64map *pinned,
+		  struct store_gc_stats *gs);
 
 /* Pins (env.c) */
 void store_pin_owner(unsigned char owner[16]);

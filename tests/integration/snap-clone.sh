@@ -70,7 +70,7 @@ fs_want 1 destroy e2
 assert_contains "$ERR" "is mounted" "destroy refuses a mounted env"
 fs_want 0 destroy e2 --force
 assert_contains "$ERR" "destroyed env 'e2'" "destroy --force"
-assert_contains "$ERR" "blastctl gc" "destroy says how to reclaim"
+assert_contains "$ERR" "freed" "destroy frees what only it used"
 is_mounted "$W/mnt-e2" && die "e2 still mounted after destroy --force"
 fs_want 1 destroy e2
 assert_contains "$ERR" "no env named 'e2'" "destroy twice"

@@ -962,3 +962,232 @@ Test(store, flipped_byte_in_a_pack_is_eio_and_reported)
 	store_txn_abort(t);
 	cr_assert_geq(verify(true), 1);
 }
+
+/* ---- reclaim ---- */
+
+static struct store_reclaim_stats reclaim_all(void)
+{
+	struct store_reclaim_stats rs = {0};
+	int r;
+
+	/* a small batch: several write txns */
+	while ((r = store_reclaim(st, 0, 3, &rs)) > 0)
+		;
+	cr_assert_eq(r, 0);
+	return rs;
+}
+
+static size_t zeroref_count(void)
+{
+	struct store_txn *t;
+	MDB_stat ms;
+
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(mdb_stat(t->txn, st->dbi[DB_ZEROREF], &ms), 0);
+	store_txn_abort(t);
+	return ms.ms_entries;
+}
+
+static void drop_env(const char *name)
+{
+	struct store_txn *t;
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_delete(t, name), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+}
+
+/* Reclaim frees exactly what gc would, and only that: the dropped env's
+ * blobs, not those another env or a snapshot still holds. */
+Test(store, reclaim_frees_exactly_the_unreferenced)
+{
+	char src[512], out[512];
+	struct store_reclaim_stats rs;
+	struct store_totals before, mid, after;
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 3);
+	import_ok("keep", "/usr/lib/python3.11/json", NULL);
+	before = totals();
+	cr_assert_eq(zeroref_count(), 0, "an import left blobs at 0");
+	import_ok("drop", src, NULL);
+	mid = totals();
+	cr_assert_gt(mid.blobs, before.blobs);
+	rs = reclaim_all();
+	cr_assert_eq(rs.blobs_freed, 0, "reclaim freed referenced blobs");
+	drop_env("drop");
+	cr_assert_eq(zeroref_count(), mid.blobs - before.blobs);
+	cr_assert_eq(verify(true), 0);
+	rs = reclaim_all();
+	after = totals();
+	cr_assert_eq(rs.blobs_freed, mid.blobs - before.blobs);
+	cr_assert_eq(rs.bytes_freed, mid.stored - before.stored);
+	cr_assert_eq(after.blobs, before.blobs);
+	cr_assert_eq(after.stored, before.stored);
+	cr_assert_eq(zeroref_count(), 0);
+	cr_assert_eq(verify(true), 0);
+	path_in(out, sizeof(out), "out");
+	export_ok("keep", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
+}
+
+/* A file rewritten over and over: each old content is freed, a snapshot's
+ * content is not, a pinned blob (an open unlinked file) waits for its
+ * unpin, and a rewrite back to a content at 0 takes it off the list. */
+Test(store, reclaim_spares_snapshots_and_pins)
+{
+	struct store_reclaim_stats rs;
+	struct store_snap snap = {0};
+	struct store_env e = {0};
+	struct store_txn *t;
+	uint64_t pinned;
+	char buf[64], out[512];
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	snprintf(e.name, sizeof(e.name), "env");
+	cr_assert_eq(store_env_create(t, &e, 0), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	write_root_file("env", "f", "version in the snapshot");
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_get(t, "env", &e), 0);
+	snprintf(snap.name, sizeof(snap.name), "s1");
+	cr_assert_eq(store_snap_create(t, &e, &snap), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(buf, sizeof(buf), "rewrite %d", i);
+		write_root_file("env", "f", buf);
+	}
+	cr_assert_eq(zeroref_count(), 19);
+	rs = reclaim_all();
+	cr_assert_eq(rs.blobs_freed, 19);
+	/* pin the live content, then drop it as an unlink would */
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_blob_put(t, "rewrite 19", 10, &pinned), 0);
+	cr_assert_eq(store_pin(t, pinned), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	write_root_file("env", "f", "after the unlink");
+	rs = reclaim_all();
+	cr_assert_eq(rs.blobs_freed, 0, "a pinned blob was freed");
+	cr_assert_eq(zeroref_count(), 1);
+	cr_assert_eq(verify(true), 0);
+	/* the same content again: referenced, off the list */
+	write_root_file("env", "g", "rewrite 19");
+	cr_assert_eq(zeroref_count(), 0);
+	write_root_file("env", "g", "something else");
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_unpin(t, pinned), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	rs = reclaim_all();
+	cr_assert_eq(rs.blobs_freed, 1);
+	cr_assert_eq(totals().blobs, 3); /* snapshot's, f's and g's */
+	cr_assert_eq(verify(true), 0);
+	path_in(out, sizeof(out), "s1");
+	export_ok("env@s1", out);
+	cr_assert_eq(tree_file_eq(out, "f", "version in the snapshot"), 0);
+}
+
+/* min_age_ns: a blob dropped just now waits. */
+Test(store, reclaim_waits_for_the_minimum_age)
+{
+	struct store_reclaim_stats rs = {0};
+	struct store_env e = {0};
+	struct store_txn *t;
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	snprintf(e.name, sizeof(e.name), "env");
+	cr_assert_eq(store_env_create(t, &e, 0), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	write_root_file("env", "f", "one");
+	write_root_file("env", "f", "two");
+	cr_assert_eq(store_reclaim(st, 3600ll * 1000000000, 8, &rs), 0);
+	cr_assert_eq(rs.blobs_freed, 0);
+	cr_assert_eq(store_reclaim(st, 0, 8, &rs), 0);
+	cr_assert_eq(rs.blobs_freed, 1);
+	cr_assert_eq(store_reclaim(st, 0, 0, &rs), -EINVAL);
+}
+
+/* A store made before the index: read-only it verifies clean and cannot
+ * reclaim; the first writing open indexes its blobs at 0. A wrong index
+ * is reported by verify and rebuilt by gc. */
+Test(store, reclaim_index_is_built_for_an_older_store)
+{
+	struct store_reclaim_stats rs = {0};
+	struct store_gc_stats gs;
+	struct store_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t n;
+	int problems = 0;
+
+	import_ok("a", "/usr/lib/python3.11/json", NULL);
+	drop_env("a");
+	n = zeroref_count();
+	cr_assert_gt(n, 0);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(mdb_drop(t->txn, st->dbi[DB_ZEROREF], 1), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	store_close(st);
+	cr_assert_eq(store_open(home, STORE_READONLY, &st), 0);
+	store_set_log(st, quiet, NULL);
+	cr_assert_eq(verify(true), 0);
+	cr_assert_eq(store_reclaim(st, 0, 8, &rs), -EROFS);
+	store_close(st);
+	cr_assert_eq(store_open(home, 0, &st), 0);
+	store_set_log(st, quiet, NULL);
+	cr_assert_eq(zeroref_count(), n);
+	cr_assert_eq(verify(true), 0);
+	/* lose one entry, add a bogus one: verify names both, gc repairs */
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(mdb_cursor_open(t->txn, st->dbi[DB_ZEROREF], &cur), 0);
+	cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	cr_assert_eq(mdb_cursor_del(cur, 0), 0);
+	mdb_cursor_close(cur);
+	cr_assert_eq(store_zeroref_add(t, 999999), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(store_verify(st, false, report_count, &problems), 2);
+	cr_assert_eq(store_gc(st, &gs), 0);
+	cr_assert_eq(gs.blobs_freed, n);
+	cr_assert_eq(zeroref_count(), 0);
+	cr_assert_eq(verify(true), 0);
+	cr_assert_eq(totals().blobs, 0);
+}
+
+/* Whatever single operation fails during a reclaim, the store is as it
+ * was (or as after the whole reclaim) and verifies clean. */
+static void reclaim_under_fault(enum store_fault kind, unsigned long nth_max)
+{
+	struct store_totals a, b;
+	unsigned long nth;
+	int failures = 0;
+
+	for (nth = 1; nth <= nth_max; nth++) {
+		struct store_reclaim_stats rs = {0};
+		int err;
+
+		import_ok("victim", "/usr/lib/python3.11/json", NULL);
+		drop_env("victim");
+		a = totals();
+		store_fault_set(kind, nth);
+		err = store_reclaim(st, 0, 1000, &rs);
+		store_fault_set(kind, 0);
+		b = totals();
+		if (err < 0) {
+			failures++;
+			cr_assert_eq(a.blobs, b.blobs, "fault %d at %lu", kind,
+				     nth);
+			cr_assert_eq(zeroref_count(), a.blobs);
+		} else {
+			cr_assert_eq(b.blobs, 0, "fault %d at %lu", kind, nth);
+		}
+		cr_assert_eq(verify(true), 0, "fault %d at %lu", kind, nth);
+		reclaim_all();
+		cr_assert_eq(totals().blobs, 0);
+	}
+	cr_assert_gt(failures, 0);
+}
+
+Test(store, failed_reclaim_leaves_store_unchanged)
+{
+	reclaim_under_fault(STORE_FAULT_COMMIT, 2);
+	reclaim_under_fault(STORE_FAULT_MALLOC, 3);
+}
