@@ -7,7 +7,9 @@
  * once it has been dirty for SEAL_AGE_MS however busy, and at once when its
  * unsealed writes keep an old write log generation alive. Until then its writes
  * are in memory and in the write log (wlog.c). After a pass the log is tidied,
- * and the blobs of freed unlinked nodes are unpinned.
+ * and the blobs of freed unlinked nodes are unpinned. A clean node turning
+ * dirty always kicks it (io.c), and it passes every tick while any node is
+ * dirty: a file up to 8 MiB is sealed within SEAL_AGE_MS of its last write.
  */
 #include <errno.h>
 #include <stdio.h>
