@@ -13,6 +13,8 @@
 #include "daemon.h"
 #include "store.h"
 
+#define SEAL_TIMEOUT_MS (10 * 60 * 1000) /* sealing a big pip install */
+
 struct export_args {
 	const char *ref;
 	const char *dir;
@@ -129,12 +131,14 @@ out_err:
 	return r;
 }
 
-/* An env (REF's part before '@') left with writes by a killed blastfs
- * has them put in the store first. */
+/* The live state of a mounted env (REF without '@') is what its daemon
+ * has when asked to seal: every write that returned. An env left with
+ * writes by a killed blastfs has them put in the store first. */
 static int export_recover(struct ctl *c, const char *ref)
 {
 	char home[PATH_MAX], rundir[PATH_MAX], name[STORE_ENV_NAME_MAX + 1];
 	size_t len = strcspn(ref, "@");
+	json_t *rep;
 	int r;
 
 	if (len > STORE_ENV_NAME_MAX)
@@ -143,7 +147,22 @@ static int export_recover(struct ctl *c, const char *ref)
 	if (store_name_check(name))
 		return 0;
 	r = ctl_daemon_dirs(c, home, rundir);
-	return r < 0 ? r : daemon_recover_unlocked(c, home, rundir, name);
+	if (r < 0)
+		return r;
+	if (!ref[len]) {
+		r = daemon_request(rundir, name, "seal", SEAL_TIMEOUT_MS, &rep);
+		if (!r) {
+			r = json_is_true(json_object_get(rep, "ok")) ? 0 : -EIO;
+			json_decref(rep);
+		}
+		if (r != -ENOENT && r != -ECONNREFUSED) {
+			if (r < 0)
+				ctl_err(c, "cannot seal env '%s': %s", name,
+					ctl_strerror(r));
+			return r;
+		}
+	}
+	return daemon_recover_unlocked(c, home, rundir, name);
 }
 
 static int export_run(struct ctl *c, const struct export_args *a)

@@ -3,7 +3,9 @@
  * content.c - a node's unsealed content: in memory up to FS_MEM_MAX, in
  * an unnamed staging file (O_TMPFILE under STORE/staging, sparse) above,
  * so a large or sparse file never has to fit in memory. The staging file
- * needs no cleanup after a crash: it has no name. All under fs->lock.
+ * needs no cleanup after a crash: it has no name. All nodes' buffers
+ * together stay within a budget (FS_MEM_BUDGET): content that would pass
+ * it goes to a staging file too. All under fs->lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +15,51 @@
 
 #include "fs_internal.h"
 
-#define FS_MEM_MAX (8u << 20)
-#define COPY_STEP  (1u << 20)
+#define FS_MEM_MAX    (8u << 20)
+#define FS_MEM_BUDGET (64ull << 20)
+#define COPY_STEP     (1u << 20)
+
+/* The budget: BLASTFS_MEM_BUDGET (bytes) overrides, for tests. */
+static uint64_t budget(struct fs *fs)
+{
+	if (!fs->mem_budget) {
+		const char *v = getenv("BLASTFS_MEM_BUDGET");
+		char *end;
+		unsigned long long b = v && *v ? strtoull(v, &end, 10) : 0;
+
+		fs->mem_budget = b && !*end ? b : FS_MEM_BUDGET;
+	}
+	return fs->mem_budget;
+}
+
+/* n's buffer is what fs->mem counts for it (n->mem). */
+static void account(struct fs *fs, struct node *n)
+{
+	fs->mem = fs->mem - n->mem + n->cap;
+	n->mem = n->cap;
+}
+
+/* Would n's content at size want (in memory) pass a limit? */
+static bool too_big(struct fs *fs, struct node *n, uint64_t want)
+{
+	uint64_t cap = n->cap ? n->cap : 4096;
+
+	while (cap < want)
+		cap *= 2;
+	if (want > FS_MEM_MAX)
+		return true;
+	return want > n->cap && fs->mem - n->mem + cap > budget(fs);
+}
+
+bool fs_content_large(const struct node *n)
+{
+	return n->len > FS_MEM_MAX;
+}
+
+bool fs_content_over(struct fs *fs)
+{
+	return fs->mem > budget(fs);
+}
 
 /* Writers wait while a seal reads the staging file. */
 static void wait_seal(struct fs *fs, struct node *n)
@@ -79,6 +124,7 @@ static int spill(struct fs *fs, struct node *n)
 	n->buf = NULL;
 	n->cap = 0;
 	n->sfd = fd;
+	account(fs, n);
 	return 0;
 }
 
@@ -126,7 +172,7 @@ int fs_content_load(struct fs *fs, struct node *n)
 
 	if (n->buffered)
 		return 0;
-	if (n->a.size > FS_MEM_MAX)
+	if (too_big(fs, n, n->a.size))
 		return load_staged(fs, n);
 	b = malloc(n->a.size ? n->a.size : 1);
 	if (!b)
@@ -146,6 +192,7 @@ int fs_content_load(struct fs *fs, struct node *n)
 	n->buf = b;
 	n->len = n->cap = n->a.size;
 	n->buffered = true;
+	account(fs, n);
 	return 0;
 }
 
@@ -156,7 +203,7 @@ int fs_content_write(struct fs *fs, struct node *n, const void *data,
 
 	wait_seal(fs, n);
 	err = fs_content_load(fs, n);
-	if (!err && n->sfd < 0 && off + size > FS_MEM_MAX)
+	if (!err && n->sfd < 0 && too_big(fs, n, off + size))
 		err = spill(fs, n);
 	if (err)
 		return err;
@@ -164,6 +211,8 @@ int fs_content_write(struct fs *fs, struct node *n, const void *data,
 		err = write_all(n->sfd, data, size, off);
 	} else {
 		err = grow(n, off + size);
+		if (!err)
+			account(fs, n);
 		if (!err && off > n->len)
 			memset(n->buf + n->len, 0, off - n->len);
 		if (!err && size)
@@ -180,11 +229,11 @@ int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep)
 
 	wait_seal(fs, n);
 	if (!keep) { /* O_TRUNC: the old content is not needed */
-		fs_content_drop(n);
+		fs_content_drop(fs, n);
 		n->buffered = true;
 	}
 	err = fs_content_load(fs, n);
-	if (!err && n->sfd < 0 && size > FS_MEM_MAX)
+	if (!err && n->sfd < 0 && too_big(fs, n, size))
 		err = spill(fs, n);
 	if (err)
 		return err;
@@ -195,6 +244,7 @@ int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep)
 		err = grow(n, size);
 		if (err)
 			return err;
+		account(fs, n);
 		memset(n->buf + n->len, 0, size - n->len);
 	}
 	n->len = size;
@@ -219,11 +269,12 @@ ssize_t fs_content_read(struct node *n, void *buf, size_t size, uint64_t off)
 	return got < 0 ? -errno : got;
 }
 
-void fs_content_drop(struct node *n)
+void fs_content_drop(struct fs *fs, struct node *n)
 {
 	free(n->buf);
 	n->buf = NULL;
 	n->len = n->cap = 0;
+	account(fs, n);
 	if (n->sfd >= 0)
 		close(n->sfd);
 	n->sfd = -1;

@@ -37,7 +37,7 @@ static json_t *status_json(struct fs *fs)
 	json_t *o = json_object(), *r = json_object();
 	struct store_totals tot = {0};
 	struct store_txn *t;
-	uint64_t backlog = 0, unref = 0;
+	uint64_t backlog = 0, unref = 0, mem;
 
 	for (int i = 0; i < R__COUNT; i++)
 		json_object_set_new(
@@ -50,6 +50,7 @@ static json_t *status_json(struct fs *fs)
 		if (n && n->dirty)
 			backlog++;
 	}
+	mem = fs->mem;
 	pthread_mutex_unlock(&fs->lock);
 	if (!store_txn_begin(fs->st, false, &t)) {
 		store_totals(t, &tot);
@@ -81,6 +82,8 @@ static json_t *status_json(struct fs *fs)
 			: atomic_load(&fs->open_mode) == FS_OPEN_SERVED
 			    ? "served"
 			    : "undecided"));
+	json_object_set_new(o, "content_memory_bytes",
+			    json_integer((json_int_t)mem));
 	json_object_set_new(
 	    o, "write_log_bytes",
 	    json_integer((json_int_t)atomic_load(&fs->wlog.bytes)));

@@ -51,11 +51,12 @@ struct node {
 	uint64_t ref;	    /* blob id when payload is BLOB */
 	unsigned char *buf; /* content when dirty or inline */
 	size_t len, cap;
+	size_t mem;	       /* of cap, what fs->mem counts (content.c) */
 	bool buffered;	       /* buf (or sfd) holds the whole content */
 	int sfd;	       /* staging file of large content, or -1 */
 	bool sealing;	       /* a seal reads sfd: writers wait (seal_cond) */
 	bool in_seal;	       /* a seal runs: the next waits (seal_cond) */
-	uint64_t wgen;	       /* bumped by every write, for sealing */
+	uint64_t wgen;	       /* bumped by every change a seal must carry */
 	bool pkg_pending;      /* sealed while writers remained: the package
 				  layer looks at it on the last release */
 	bool pinned;	       /* unlinked: its blob is pinned until freed */
@@ -134,7 +135,7 @@ struct fs_reclaim {
 };
 
 /* The write log (wlog.c). mu is taken before fs->lock, never with
- * fs->wlock held. */
+ * fs->wlock held. Lock order: wlog.mu, fs->lock, then sealer.mu (a kick). */
 struct fs_wlog {
 	pthread_mutex_t mu;  /* appends with the change they log; seal copies */
 	char base[4200];     /* STORE/staging/ENV.wlog; files are base.GEN */
@@ -195,6 +196,8 @@ struct fs {
 	uint64_t nnodes, next_nodeid;
 	struct node **fidtab; /* fid hash, protected by lock */
 	size_t fidcap;
+	/* nodes' content buffers, and their budget (content.c), under lock */
+	uint64_t mem, mem_budget;
 	struct fs_counters cnt;
 	struct fs_durable dur;
 	uint32_t next_dirlist;	    /* under lock */
@@ -249,9 +252,13 @@ bool fs_no_open(struct fs *fs);
 int fs_wlog_start(struct fs *fs);
 /* Close the log; with sealed (everything sealed and synced) delete it. */
 void fs_wlog_stop(struct fs *fs, bool sealed);
-/* Under wlog.mu: append a write (its data, the times it gave the file). */
+/* Under wlog.mu: append a write (its data, the times it gave the file),
+ * or a truncate (O_TRUNC, SETATTR size), at *at, after starting a new
+ * generation if the current one passed its limit. */
 int fs_wlog_write(struct fs *fs, uint64_t fid, uint64_t off, const void *data,
-		  size_t len, int64_t now);
+		  size_t len, int64_t now, uint64_t *at);
+int fs_wlog_truncate(struct fs *fs, uint64_t fid, uint64_t size, int64_t now,
+		     uint64_t *at);
 /* Under wlog.mu: the next record's position; cut back to one (a write
  * that failed after it was logged). */
 uint64_t fs_wlog_pos(struct fs *fs);
@@ -391,7 +398,12 @@ int fs_content_write(struct fs *fs, struct node *n, const void *data,
 /* keep=false drops the old content first (O_TRUNC). */
 int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep);
 ssize_t fs_content_read(struct node *n, void *buf, size_t size, uint64_t off);
-void fs_content_drop(struct node *n);
+void fs_content_drop(struct fs *fs, struct node *n);
+/* Is n's content large (on disk for good, not resealed while it grows)? */
+bool fs_content_large(const struct node *n);
+/* Do the nodes' buffers pass their budget (BLASTFS_MEM_BUDGET, 64 MiB)?
+ * Content that would grow past it goes to staging files meanwhile. */
+bool fs_content_over(struct fs *fs);
 
 /* snap.c: save/load of the mounted env (from the control thread only). */
 int fs_snap_save(struct fs *fs, const char *name, bool automatic,

@@ -65,42 +65,61 @@ int fs_node_load(struct fs *fs, struct node *n)
 	return 0;
 }
 
-/* Under fs->lock: n's content changed at now. True when n was clean
- * (the sealer has new work). */
-static bool mark_written_at(struct fs *fs, struct node *n, int64_t now)
+/* Under wlog.mu and fs->lock: n's content changed at now. A clean node
+ * turning dirty wakes the sealer, whatever the path (write, truncate,
+ * O_TRUNC open, copy-up): every dirty file is then sealed within the
+ * sealer's bound (sealer.c). */
+static void mark_written_at(struct fs *fs, struct node *n, int64_t now)
 {
-	bool was = n->dirty;
-
 	n->a.size = n->len;
 	n->a.mtime_ns = n->a.ctime_ns = now;
 	n->wlast_ns = now;
-	if (!was) {
+	if (!n->dirty) {
 		n->dirty = true;
 		n->dirty_ns = now;
 		n->dgen = fs->wlog.gen; /* at most the generation of its
 					   first record: conservative */
+		fs_sealer_kick(fs);
 	}
 	n->wgen++;
-	return !was;
 }
 
-static void mark_written(struct fs *fs, struct node *n)
+/* Change n's content, logged first (both under wlog.mu: the log's order
+ * is the order of the changes): data written at off, or with data NULL
+ * a resize to off (keep: the old bytes below it; an O_TRUNC open keeps
+ * none), which a replay applies in order too. *old: the size before. */
+static int change_logged(struct fs *fs, struct node *n, const void *data,
+			 size_t size, uint64_t off, bool keep, uint64_t *old)
 {
-	mark_written_at(fs, n, fs_now_ns());
-}
-
-int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
-{
+	int64_t now = fs_now_ns();
+	uint64_t at;
 	int err = fs_node_load(fs, n);
 
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
-	err = fs_content_resize(fs, n, size, true);
-	if (!err)
-		mark_written(fs, n);
-	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_lock(&fs->wlog.mu);
+	err = data ? fs_wlog_write(fs, n->fid, off, data, size, now, &at)
+		   : fs_wlog_truncate(fs, n->fid, off, now, &at);
+	if (!err) {
+		pthread_mutex_lock(&fs->lock);
+		*old = n->a.size;
+		err = data ? fs_content_write(fs, n, data, size, off)
+			   : fs_content_resize(fs, n, off, keep);
+		if (!err)
+			mark_written_at(fs, n, now);
+		pthread_mutex_unlock(&fs->lock);
+		if (err)
+			fs_wlog_cut(fs, at);
+	}
+	pthread_mutex_unlock(&fs->wlog.mu);
 	return err;
+}
+
+int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
+{
+	uint64_t old;
+
+	return change_logged(fs, n, NULL, 0, size, true, &old);
 }
 
 /* ---- sealing ---- */
@@ -323,16 +342,14 @@ static int do_open(fuse_req_t req, struct fs *fs, struct node *n,
 	err = fs_node_load(fs, n);
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
-	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->a.mode)) {
-		uint64_t old = n->a.size;
+	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->mode)) {
+		uint64_t old;
 
-		err = fs_content_resize(fs, n, 0, false);
-		if (!err)
-			mark_written(fs, n);
+		err = change_logged(fs, n, NULL, 0, 0, false, &old);
 		if (!err)
 			fs_pol_account(fs, -(long long)old);
 	}
+	pthread_mutex_lock(&fs->lock);
 	if (!err && counted) {
 		n->nopen++;
 		if (writer)
@@ -466,41 +483,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-/* Log the write, then apply it, both under wlog.mu: the log's order is
- * the order of the changes. */
-static int do_write(struct fs *fs, struct node *n, const char *data,
-		    size_t size, off_t off)
-{
-	int64_t now = fs_now_ns();
-	bool kick = false;
-	uint64_t at;
-	int err = fs_node_load(fs, n);
-
-	if (err)
-		return err;
-	pthread_mutex_lock(&fs->wlog.mu);
-	at = fs_wlog_pos(fs);
-	err = fs_wlog_write(fs, n->fid, (uint64_t)off, data, size, now);
-	if (!err) {
-		pthread_mutex_lock(&fs->lock);
-		err = fs_content_write(fs, n, data, size, (uint64_t)off);
-		if (!err)
-			kick = mark_written_at(fs, n, now);
-		pthread_mutex_unlock(&fs->lock);
-		if (err)
-			fs_wlog_cut(fs, at);
-	}
-	pthread_mutex_unlock(&fs->wlog.mu);
-	if (kick)
-		fs_sealer_kick(fs);
-	return err;
-}
-
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct node *n = fs_node_find(fs, ino);
+	uint64_t old;
 	int err;
 
 	struct fs_pol_writer w = {(pid_t)(fi->fh >> FH_PID_SHIFT),
@@ -509,7 +497,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	COUNT(fs, R_WRITE);
 	err = n ? fs_pol_write(fs, req, n, (uint64_t)off, size, &w) : -ESTALE;
 	if (!err)
-		err = do_write(fs, n, buf, size, off);
+		err =
+		    change_logged(fs, n, buf, size, (uint64_t)off, true, &old);
 	if (err) {
 		fuse_reply_err(req, -err);
 	} else {
@@ -557,7 +546,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		n->nopen--;
 	if (n->nwrite == 0 && !n->dirty && n->payload == STORE_P_BLOB &&
 	    n->buffered) {
-		fs_content_drop(n); /* sealed: reads go to the store */
+		fs_content_drop(fs, n); /* sealed: reads go to the store */
 	}
 	fs_node_forget(fs, n, 0); /* an unlinked one's pin goes with it */
 	pthread_mutex_unlock(&fs->lock);

@@ -47,11 +47,11 @@ int fs_nodes_init(struct fs *fs, uint64_t root_fid)
 	return root->name ? 0 : -ENOMEM;
 }
 
-static void node_free(struct node *n)
+static void node_free(struct fs *fs, struct node *n)
 {
 	fs_dirlists_drop(n);
 	free(n->name);
-	fs_content_drop(n);
+	fs_content_drop(fs, n);
 	fs_pol_node_free(n);
 	free(n);
 }
@@ -60,7 +60,7 @@ void fs_nodes_release(struct fs *fs)
 {
 	for (uint64_t i = 0; i < fs->next_nodeid && i < fs->nnodes; i++)
 		if (fs->nodes[i])
-			node_free(fs->nodes[i]);
+			node_free(fs, fs->nodes[i]);
 	free(fs->nodes);
 	free(fs->fidtab);
 }
@@ -180,7 +180,7 @@ static void node_maybe_free(struct fs *fs, struct node *n)
 		p = n->parent ? fs_node_get(fs, n->parent) : NULL;
 		fid_unlink(fs, n);
 		fs->nodes[n->nodeid] = NULL;
-		node_free(n);
+		node_free(fs, n);
 		if (p)
 			p->nkids--;
 		n = p;

@@ -402,11 +402,17 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		if (err)
 			return err;
 	}
-	/* content held in memory: the node's attrs go out with the seal */
+	/* content held in memory: the node's attrs go out with the seal. A
+	 * seal that read the attrs before this change and ends after it
+	 * must leave the node dirty (wgen), or ours would find it clean and
+	 * the change would never reach the store (a kill -9 then lost a
+	 * chmod: fs-crash.sh) */
 	pthread_mutex_lock(&fs->lock);
 	held = n->loaded && (n->dirty || n->unlinked);
-	if (held)
+	if (held) {
 		apply_attr(&n->a, st, to_set);
+		n->wgen++;
+	}
 	pthread_mutex_unlock(&fs->lock);
 	if (held)
 		return n->unlinked ? 0 : fs_seal(fs, n);

@@ -7,7 +7,9 @@
  * once it has been dirty for SEAL_AGE_MS however busy, and at once when its
  * unsealed writes keep an old write log generation alive. Until then its writes
  * are in memory and in the write log (wlog.c). After a pass the log is tidied,
- * and the blobs of freed unlinked nodes are unpinned.
+ * and the blobs of freed unlinked nodes are unpinned. A clean node turning
+ * dirty always kicks it (io.c), and it passes every tick while any node is
+ * dirty: a file up to 8 MiB is sealed within SEAL_AGE_MS of its last write.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,11 +103,11 @@ static bool due(struct fs *fs, struct node *n, int64_t now,
 	*idle = n->nwrite == 0 && now - n->wlast_ns >= fs->sealer.idle_ns;
 	if (how != FS_SEAL_DUE || *idle)
 		return true;
-	/* a large file (staged on disk) is not sealed again and again while
-	 * it grows: each seal hashes all of it; its writes stay in the log
-	 * until it pauses */
-	return n->sfd < 0 && (now - n->dirty_ns >= fs->sealer.age_ns ||
-			      fs_wlog_pressed(fs, n->dgen));
+	/* a large file is not sealed again and again while it grows: each
+	 * seal hashes all of it; its writes stay in the log until it pauses */
+	return !fs_content_large(n) &&
+	       (now - n->dirty_ns >= fs->sealer.age_ns ||
+		fs_wlog_pressed(fs, n->dgen));
 }
 
 /* A package file (pkg.c) counts once its writer has closed it: is it
@@ -207,9 +209,9 @@ static int run(struct fs *fs, enum fs_seal_how how)
 		x->nopen--;
 		if (x->dirty || x->pkg_pending)
 			left = true;
-		else if (idle && x->nwrite == 0 && x->payload == STORE_P_BLOB &&
-			 x->buffered)
-			fs_content_drop(x); /* reads go to the store */
+		else if ((idle || fs_content_over(fs)) && x->nwrite == 0 &&
+			 x->payload == STORE_P_BLOB && x->buffered)
+			fs_content_drop(fs, x); /* reads go to the store */
 		fs_node_forget(fs, x, 0);
 		pthread_mutex_unlock(&fs->lock);
 	}

@@ -41,6 +41,7 @@
 #define WLOG_MAGIC  0x474c5742u /* "BWLG" */
 #define WLOG_WRITE  1u
 #define WLOG_SEALED 2u
+#define WLOG_TRUNC  3u /* off: the file's new size */
 #define OFF_BITS    40
 #define MAX_DEFAULT (64ull << 20)
 
@@ -144,17 +145,43 @@ static int append(struct fs_wlog *w, struct wlog_rec *r, const void *data)
 	return 0;
 }
 
-int fs_wlog_write(struct fs *fs, uint64_t fid, uint64_t off, const void *data,
-		  size_t len, int64_t now)
+/* A new generation once the current one passes max, so that no file
+ * grows past it; the sealer then seals the files whose writes keep the
+ * old ones, and deletes those. If it cannot be made, the current one
+ * goes on (tidy tries again). */
+static void roll(struct fs *fs)
 {
-	struct wlog_rec r = {.kind = WLOG_WRITE,
-			     .fid = fid,
-			     .off = off,
-			     .len = len,
-			     .mtime_ns = now,
-			     .ctime_ns = now};
+	struct fs_wlog *w = &fs->wlog;
 
-	return append(&fs->wlog, &r, data);
+	if (w->off >= w->max && !gen_create(w, w->gen + 1))
+		fs_sealer_kick(fs);
+}
+
+/* Append a change of fid (its data, the times it gave the file) at *at. */
+static int log_change(struct fs *fs, struct wlog_rec *r, const void *data,
+		      int64_t now, uint64_t *at)
+{
+	roll(fs);
+	*at = fs_wlog_pos(fs);
+	r->mtime_ns = r->ctime_ns = now;
+	return append(&fs->wlog, r, data);
+}
+
+int fs_wlog_write(struct fs *fs, uint64_t fid, uint64_t off, const void *data,
+		  size_t len, int64_t now, uint64_t *at)
+{
+	struct wlog_rec r = {
+	    .kind = WLOG_WRITE, .fid = fid, .off = off, .len = len};
+
+	return log_change(fs, &r, data, now, at);
+}
+
+int fs_wlog_truncate(struct fs *fs, uint64_t fid, uint64_t size, int64_t now,
+		     uint64_t *at)
+{
+	struct wlog_rec r = {.kind = WLOG_TRUNC, .fid = fid, .off = size};
+
+	return log_change(fs, &r, NULL, now, at);
 }
 
 void fs_wlog_cut(struct fs *fs, uint64_t pos)
@@ -219,6 +246,7 @@ bool fs_wlog_pressed(struct fs *fs, uint64_t dgen)
 
 struct op {
 	uint64_t pos;
+	bool trunc;	/* a truncate to off (no data) */
 	unsigned gen_i; /* index into the replay's open files */
 	uint64_t data_at, off, len;
 	int64_t mtime_ns, ctime_ns;
@@ -287,8 +315,9 @@ static int scan_file(struct replay *r, unsigned gi)
 		if (got == 0)
 			break;
 		if (got != (ssize_t)sizeof(rec) || rec.magic != WLOG_MAGIC ||
-		    (rec.kind != WLOG_WRITE && rec.kind != WLOG_SEALED) ||
-		    rec.len > (1ull << 31)) {
+		    rec.kind < WLOG_WRITE || rec.kind > WLOG_TRUNC ||
+		    rec.len > (1ull << 31) ||
+		    (rec.kind != WLOG_WRITE && rec.len)) {
 			r->torn++;
 			break;
 		}
@@ -332,13 +361,15 @@ static int scan_file(struct replay *r, unsigned gi)
 				f->v = p;
 				f->cap = c;
 			}
-			f->v[f->n++] = (struct op){.pos = gen << OFF_BITS | at,
-						   .gen_i = gi,
-						   .data_at = at + sizeof(rec),
-						   .off = rec.off,
-						   .len = rec.len,
-						   .mtime_ns = rec.mtime_ns,
-						   .ctime_ns = rec.ctime_ns};
+			f->v[f->n++] =
+			    (struct op){.pos = gen << OFF_BITS | at,
+					.trunc = rec.kind == WLOG_TRUNC,
+					.gen_i = gi,
+					.data_at = at + sizeof(rec),
+					.off = rec.off,
+					.len = rec.len,
+					.mtime_ns = rec.mtime_ns,
+					.ctime_ns = rec.ctime_ns};
 			r->records++;
 		}
 		at += sizeof(rec) + rec.len;
@@ -484,7 +515,10 @@ static int replay_file(struct replay *r, struct fidops *f)
 			break;
 		}
 		pthread_mutex_lock(&fs->lock);
-		err = fs_content_write(fs, n, data, o->len, o->off);
+		if (o->trunc) /* to 0: the old content is not read */
+			err = fs_content_resize(fs, n, o->off, o->off != 0);
+		else
+			err = fs_content_write(fs, n, data, o->len, o->off);
 		if (!err) {
 			n->a.size = n->len;
 			n->a.mtime_ns = o->mtime_ns;

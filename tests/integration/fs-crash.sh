@@ -137,10 +137,10 @@ kill_during_writer() {
 	"$BLAST_TEST_PYTHON" "$W/writer.py" "$MNT" "$W/log" "$start" 2>"$W/writer.err" &
 	wpid=$!
 	on_exit kill_pid "$wpid"
-	deadline=$(_lib_deadline 120)
+	deadline=$(_lib_deadline 600)
 	while n=$(cut -d' ' -f1 "$W/log" | uniq | wc -l); [ "$n" -lt "$target" ]; do
 		_lib_pid_alive "$wpid" || die "round $round: writer died early: $(cat "$W/writer.err")"
-		_lib_past "$deadline" && die "round $round: only $n files logged after 120s"
+		_lib_past "$deadline" && die "round $round: only $n files logged after 600s"
 		sleep 0.01
 	done
 	note "round $round: $n files logged; kill -9 blastfs"
