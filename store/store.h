@@ -284,6 +284,37 @@ typedef int (*store_dir_iter_fn)(void *arg, const char *name, size_t nlen,
 int store_dir_iter(struct store_txn *t, uint64_t tab, const char *after,
 		   size_t alen, store_dir_iter_fn fn, void *arg);
 
+/*
+ * A table's entries in name order, copied out of the txn: names are
+ * NUL-terminated, inline_data points into the entry's own copy. Walks of
+ * trees of any depth keep one listing per level on a heap stack instead of
+ * recursing. Caller owns *out (store_dirlist_release). -ENOMEM, -EIO.
+ */
+struct store_dirlist_ent {
+	char *name;
+	size_t nlen;
+	struct store_entry e;
+};
+
+struct store_dirlist {
+	struct store_dirlist_ent *v;
+	size_t n, cap;
+};
+
+int store_dir_list(struct store_txn *t, uint64_t tab,
+		   struct store_dirlist *out);
+void store_dirlist_release(struct store_dirlist *l);
+
+/* A growable array of ids, the worklist of walks whose order does not
+ * matter. store_ids_push: 0 or -ENOMEM. */
+struct store_ids {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+int store_ids_push(struct store_ids *s, uint64_t id);
+void store_ids_release(struct store_ids *s);
+
 /* Copy a frozen table into a new one at gen (refcount 0): entries are
  * copied and their payloads gain a reference each. */
 int store_dir_copy(struct store_txn *t, uint64_t tab, uint64_t gen,
