@@ -472,15 +472,22 @@ struct store_import_stats {
  * `threads` workers outside the write lock, then commits. The store is
  * unchanged on failure (blobs already written are unreferenced and left
  * to gc). Regular files, dirs, symlinks, fifos; modes, uid/gid, mtimes to
- * the ns. `stats` may be NULL.
+ * the ns. `stats` may be NULL. Any depth: one open directory per level
+ * (store_nofile_raise), no recursion.
  */
 int store_import(struct store *st, const char *dir, struct store_env *e,
 		 int threads, struct store_import_stats *stats);
 
 /* Export root table `root` into directory `dir` (created if missing,
  * must be empty). Restores modes, symlinks, mtimes (ns), and owners when
- * running as root. */
+ * running as root. Any depth: one open directory per level. Never leaves
+ * dir by a symlink, even one planted while it runs: such a name fails the
+ * export (-EEXIST, -ELOOP or -ENOTDIR), it is not followed. */
 int store_export(struct store *st, uint64_t root, const char *dir);
+
+/* Raise this process's soft limit of open files to its hard limit: import
+ * and export hold one directory open per level of the tree. Best effort. */
+void store_nofile_raise(void);
 
 /* Resolve "ENV" or "ENV@SNAP" to a root table (read txn). */
 int store_ref_resolve(struct store_txn *t, const char *ref, uint64_t *out);

@@ -4,6 +4,8 @@
  * copied out of the txn (so a walk keeps one listing per level on its own
  * heap stack instead of recursing), and a growable array of table ids.
  */
+#include <sys/resource.h>
+
 #include "store_internal.h"
 
 static int dirlist_add(void *arg, const char *name, size_t nlen,
@@ -77,4 +79,14 @@ void store_ids_release(struct store_ids *s)
 {
 	free(s->v);
 	memset(s, 0, sizeof(*s));
+}
+
+void store_nofile_raise(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
 }
