@@ -309,6 +309,32 @@ struct wframe {
 	struct inode *dir;
 };
 
+/* List directory n, open as sub (owned), next: on top of the stack. */
+static int wframe_push(struct wframe **fr, size_t *nfr, size_t *cap,
+		       struct inode *n, int sub)
+{
+	if (*nfr == *cap) {
+		void *p = store_realloc(*fr, 2 * *cap * sizeof(**fr));
+
+		if (!p) {
+			close(sub);
+			return -ENOMEM;
+		}
+		*fr = p;
+		*cap *= 2;
+	}
+	(*fr)[*nfr].dir = n;
+	(*fr)[*nfr].d = fdopendir(sub);
+	if (!(*fr)[*nfr].d) {
+		int err = -errno;
+
+		close(sub);
+		return err;
+	}
+	(*nfr)++;
+	return 0;
+}
+
 /* Read the tree below dfd (owned, closed here) into the root, one open
  * directory per level on a heap stack: any depth. */
 static int walk(struct import *im, int dfd)
@@ -352,27 +378,8 @@ static int walk(struct import *im, int dfd)
 			f->dir->nkids--;
 			err = 0;
 		}
-		if (err || sub < 0)
-			continue;
-		if (nfr == cap) {
-			void *p = store_realloc(fr, 2 * cap * sizeof(*fr));
-
-			if (!p) {
-				close(sub);
-				err = -ENOMEM;
-				continue;
-			}
-			fr = p;
-			cap *= 2;
-		}
-		fr[nfr].dir = n;
-		fr[nfr].d = fdopendir(sub);
-		if (!fr[nfr].d) {
-			err = -errno;
-			close(sub);
-		} else {
-			nfr++;
-		}
+		if (!err && sub >= 0)
+			err = wframe_push(&fr, &nfr, &cap, n, sub);
 	}
 	while (nfr)
 		closedir(fr[--nfr].d);
