@@ -5,8 +5,10 @@ fds (never a full path, no recursion).
 
     deeptree.py make ROOT DEPTH     a chain ROOT/d/d/... DEPTH levels deep:
                                     files every 1000 levels, at the bottom a
-                                    file, a fifo, a symlink and a hard link
-                                    whose other name is ROOT/hl
+                                    file 'last', a file whose hard link is
+                                    ROOT/hl, a fifo, a symlink
+    deeptree.py append ROOT TEXT    append TEXT to the file 'last'
+    deeptree.py size ROOT           print the size of 'last'
     deeptree.py compare A B         exit 1 with the first difference (type,
                                     mode, owner, mtime, content, symlink
                                     target) below the roots; hard links are
@@ -34,11 +36,37 @@ def make(root, depth):
     f = os.open('bottom', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
     os.write(f, b'the bottom\n' * 5000)
     os.close(f)
+    f = os.open('last', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(f, b'the last\n' * 10)
+    os.close(f)
     os.link('bottom', 'hl', src_dir_fd=fd, dst_dir_fd=top)
     os.symlink('bottom', 'sl', dir_fd=fd)
     os.mkfifo('fifo', 0o600, dir_fd=fd)
     os.close(fd)
     os.close(top)
+
+
+def bottom(root, fn):
+    """fn(fd of the deepest directory of the chain)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    while True:
+        try:
+            nfd = os.open('d', os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                          dir_fd=fd)
+        except FileNotFoundError:
+            break
+        os.close(fd)
+        fd = nfd
+    try:
+        return fn(fd)
+    finally:
+        os.close(fd)
+
+
+def append(dfd, text):
+    f = os.open('last', os.O_WRONLY | os.O_APPEND, dir_fd=dfd)
+    os.write(f, text.encode())
+    os.close(f)
 
 
 def content(dfd, name):
@@ -101,6 +129,12 @@ def compare(a, b):
 def main():
     if sys.argv[1] == 'make':
         make(sys.argv[2], int(sys.argv[3]))
+        return 0
+    if sys.argv[1] == 'append':
+        bottom(sys.argv[2], lambda fd: append(fd, sys.argv[3]))
+        return 0
+    if sys.argv[1] == 'size':
+        print(bottom(sys.argv[2], lambda fd: os.stat('last', dir_fd=fd).st_size))
         return 0
     why = compare(sys.argv[2], sys.argv[3])
     if why:
