@@ -4,12 +4,12 @@
  * snapshots of an env, or between a snapshot and the live state.
  *
  * One read txn. Both trees are walked in parallel by name (tables are
- * sorted by name bytes), recursing only into directories present on both
- * sides whose tables differ: a shared table (same id) is pruned, so the
- * cost follows the changes, not the env's size. A directory only on one
- * side is reported alone, with a trailing '/', not everything under it.
- * A directory counts as changed only when its type, mode or owner
- * changes (its mtime follows its entries, which are reported instead).
+ * sorted by name bytes), descending (through a worklist: any depth) only into
+ * directories present on both sides whose tables differ: a shared table (same
+ * id) is pruned, so the cost follows the changes, not the env's size. A
+ * directory only on one side is reported alone, with a trailing '/', not
+ * everything under it. A directory counts as changed only when its type, mode
+ * or owner changes (its mtime follows its entries, which are reported instead).
  * Hard-linked names are compared through their inode in the root's links
  * table, which itself is not reported.
  *
@@ -54,11 +54,22 @@ struct diff_pkgs {
 	size_t n, cap;
 };
 
+/* A directory whose tables differ on the two sides: the walk's worklist
+ * (dirs[0] is the root; a walk of any depth, no recursion). */
+struct diff_dir {
+	size_t parent;	  /* index in dirs */
+	const char *name; /* in the read txn */
+	size_t nlen;
+	uint64_t ta, tb;
+};
+
 struct diff_state {
 	struct store_txn *t;
 	uint64_t root_a, root_b;
 	struct diff_change *v;
 	size_t n, cap;
+	struct diff_dir *dirs;
+	size_t ndirs, dcap;
 };
 
 /* One table's entries; names and inline bytes point into the read txn. */
@@ -100,7 +111,33 @@ static int list_load(struct store_txn *t, uint64_t tab, struct diff_list *l)
 	return store_dir_iter(t, tab, NULL, 0, list_add, l);
 }
 
-static int change_add(struct diff_state *s, char kind, const char *dir,
+/* The path of dir d then name (and a '/' if slash), built from the
+ * parents; caller frees. */
+static char *path_of(const struct diff_state *s, size_t d, const char *name,
+		     size_t nlen, bool slash)
+{
+	size_t len = nlen + slash, i;
+	char *p;
+
+	for (i = d; i; i = s->dirs[i].parent)
+		len += s->dirs[i].nlen + 1;
+	p = malloc(len + 1);
+	if (!p)
+		return NULL;
+	p[len] = '\0';
+	if (slash)
+		p[--len] = '/';
+	len -= nlen;
+	memcpy(p + len, name, nlen);
+	for (i = d; i; i = s->dirs[i].parent) {
+		p[--len] = '/';
+		len -= s->dirs[i].nlen;
+		memcpy(p + len, s->dirs[i].name, s->dirs[i].nlen);
+	}
+	return p;
+}
+
+static int change_add(struct diff_state *s, char kind, size_t dir,
 		      const char *name, size_t nlen, bool slash)
 {
 	struct diff_change *nv;
@@ -113,8 +150,8 @@ static int change_add(struct diff_state *s, char kind, const char *dir,
 			return -ENOMEM;
 		s->v = nv;
 	}
-	if (asprintf(&p, "%s%s%.*s%s", dir, *dir ? "/" : "", (int)nlen, name,
-		     slash ? "/" : "") < 0)
+	p = path_of(s, dir, name, nlen, slash);
+	if (!p)
 		return -ENOMEM;
 	s->v[s->n].kind = kind;
 	s->v[s->n].path = p;
@@ -165,16 +202,35 @@ static bool file_differs(const struct store_entry *x,
 	return x->ref != y->ref;
 }
 
-static int walk(struct diff_state *s, uint64_t ta, uint64_t tb,
-		const char *dir);
+/* Queue the tables of name x in dir for walking. */
+static int dir_add(struct diff_state *s, size_t dir, const struct diff_ent *x,
+		   uint64_t ta, uint64_t tb)
+{
+	if (s->ndirs == s->dcap) {
+		size_t cap = s->dcap ? 2 * s->dcap : 64;
+		void *nv = realloc(s->dirs, cap * sizeof(*s->dirs));
+
+		if (!nv)
+			return -ENOMEM;
+		s->dirs = nv;
+		s->dcap = cap;
+	}
+	s->dirs[s->ndirs++] = (struct diff_dir){
+	    .parent = dir,
+	    .name = x ? x->name : "",
+	    .nlen = x ? x->nlen : 0,
+	    .ta = ta,
+	    .tb = tb,
+	};
+	return 0;
+}
 
 /* name present on both sides with entries x (A) and y (B). */
-static int both(struct diff_state *s, const char *dir, const struct diff_ent *x,
+static int both(struct diff_state *s, size_t dir, const struct diff_ent *x,
 		const struct diff_ent *y)
 {
 	struct store_entry ea = x->e, eb = y->e;
 	struct store_dir da, db;
-	char *sub;
 	int r;
 
 	if (is_dir(&ea) && is_dir(&eb)) {
@@ -192,12 +248,7 @@ static int both(struct diff_state *s, const char *dir, const struct diff_ent *x,
 			if (r < 0)
 				return r;
 		}
-		if (asprintf(&sub, "%s%s%.*s", dir, *dir ? "/" : "",
-			     (int)x->nlen, x->name) < 0)
-			return -ENOMEM;
-		r = walk(s, ea.ref, eb.ref, sub);
-		free(sub);
-		return r;
+		return dir_add(s, dir, x, ea.ref, eb.ref);
 	}
 	if (is_dir(&ea) != is_dir(&eb)) {
 		/* a directory replaced by a file or the reverse */
@@ -217,8 +268,10 @@ static int both(struct diff_state *s, const char *dir, const struct diff_ent *x,
 	return change_add(s, DIFF_MOD, dir, x->name, x->nlen, false);
 }
 
-static int walk(struct diff_state *s, uint64_t ta, uint64_t tb, const char *dir)
+/* Compare the tables of dirs[dir] by name. */
+static int walk_dir(struct diff_state *s, size_t dir)
 {
+	uint64_t ta = s->dirs[dir].ta, tb = s->dirs[dir].tb;
 	struct diff_list la, lb;
 	size_t i = 0, j = 0;
 	int r, c;
@@ -234,19 +287,19 @@ static int walk(struct diff_state *s, uint64_t ta, uint64_t tb, const char *dir)
 		const struct diff_ent *y = j < lb.n ? &lb.v[j] : NULL;
 
 		c = !x ? 1 : !y ? -1 : name_cmp(x, y);
-		if (c == 0 && !*dir && x->name[0] == '/') {
+		if (c == 0 && !dir && x->name[0] == '/') {
 			i++, j++;
 			continue;
 		}
 		if (c < 0) {
 			i++;
-			if (!*dir && x->name[0] == '/')
+			if (!dir && x->name[0] == '/')
 				continue;
 			r = change_add(s, DIFF_DEL, dir, x->name, x->nlen,
 				       is_dir(&x->e));
 		} else if (c > 0) {
 			j++;
-			if (!*dir && y->name[0] == '/')
+			if (!dir && y->name[0] == '/')
 				continue;
 			r = change_add(s, DIFF_ADD, dir, y->name, y->nlen,
 				       is_dir(&y->e));
@@ -257,6 +310,16 @@ static int walk(struct diff_state *s, uint64_t ta, uint64_t tb, const char *dir)
 	}
 	free(la.v);
 	free(lb.v);
+	return r;
+}
+
+/* Walk both trees from the roots, directory by directory. */
+static int walk(struct diff_state *s)
+{
+	int r = dir_add(s, 0, NULL, s->root_a, s->root_b);
+
+	for (size_t d = 0; !r && d < s->ndirs; d++)
+		r = walk_dir(s, d);
 	return r;
 }
 
@@ -482,7 +545,7 @@ static int diff_txn(struct snap_target *tg, const struct diff_args *a,
 		s->root_b = sb.root;
 	}
 	if (s->root_a != s->root_b)
-		r = walk(s, s->root_a, s->root_b, "");
+		r = walk(s);
 	if (!r)
 		r = pkgs_both(s, pa, pb);
 out:
@@ -667,6 +730,7 @@ int ctl_cmd_diff(struct ctl *c, int argc, char **argv)
 	for (i = 0; i < s.n; i++)
 		free(s.v[i].path);
 	free(s.v);
+	free(s.dirs);
 	free(pa.v);
 	free(pb.v);
 	free(pl);

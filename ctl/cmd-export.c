@@ -195,6 +195,7 @@ static int export_run(struct ctl *c, const struct export_args *a)
 	if (r < 0)
 		return r;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	store_nofile_raise(); /* one open directory per level */
 	r = store_export(st, root, a->dir);
 	if (r < 0) {
 		ctl_err(c, "cannot export '%s' to '%s': %s", a->ref, a->dir,

@@ -264,6 +264,7 @@ static int import_run(struct ctl *c, const struct import_args *a)
 	if (r < 0)
 		return r;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	store_nofile_raise(); /* one open directory per level */
 	r = store_import(st, a->dir, &e, (int)a->threads, &stats);
 	/* a failed import leaves its new blobs unreferenced; a successful
 	 * one may follow one that did */

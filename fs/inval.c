@@ -3,7 +3,8 @@
  * inval.c - after a root flip, tell the kernel exactly what changed: walk
  * the old and new trees together, pruning every table the two share, and
  * collect the names whose entry differs and the directories whose own
- * attrs differ. Unchanged files keep their nodes and their page cache.
+ * attrs differ. Table pairs wait on a worklist: trees of any depth. Unchanged
+ * files keep their nodes and their page cache.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,64 +12,6 @@
 #include <sys/stat.h>
 
 #include "fs_internal.h"
-
-struct ent {
-	char *name;
-	size_t nlen;
-	struct store_entry e;
-	unsigned char *inl; /* copy of the inline bytes */
-};
-
-struct ents {
-	struct ent *v;
-	size_t n, cap;
-};
-
-static int ents_add(void *arg, const char *name, size_t nlen,
-		    const struct store_entry *e)
-{
-	struct ents *l = arg;
-	struct ent *x;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
-
-		if (!p)
-			return -ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
-	x = &l->v[l->n];
-	memset(x, 0, sizeof(*x));
-	x->name = malloc(nlen + 1);
-	if (!x->name)
-		return -ENOMEM;
-	memcpy(x->name, name, nlen);
-	x->name[nlen] = '\0';
-	x->nlen = nlen;
-	x->e = *e;
-	if (e->inline_len) {
-		x->inl = malloc(e->inline_len);
-		if (!x->inl) {
-			free(x->name);
-			return -ENOMEM;
-		}
-		memcpy(x->inl, e->inline_data, e->inline_len);
-	}
-	x->e.inline_data = x->inl;
-	l->n++;
-	return 0;
-}
-
-static void ents_release(struct ents *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].inl);
-	}
-	free(l->v);
-}
 
 static bool attr_eq(const struct store_attr *a, const struct store_attr *b)
 {
@@ -89,7 +32,8 @@ static bool entry_eq(const struct store_entry *a, const struct store_entry *b)
 }
 
 /* LMDB's order: bytes, then the shorter first. */
-static int name_cmp(const struct ent *a, const struct ent *b)
+static int name_cmp(const struct store_dirlist_ent *a,
+		    const struct store_dirlist_ent *b)
 {
 	size_t n = a->nlen < b->nlen ? a->nlen : b->nlen;
 	int c = memcmp(a->name, b->name, n);
@@ -118,31 +62,37 @@ static int add_change(struct fs_changes *c, uint64_t dir_fid, const char *name,
 	return 0;
 }
 
-static int walk(struct store_txn *t, uint64_t a, uint64_t b,
-		struct fs_changes *c);
+/* Table pairs still to compare: a worklist, not recursion (any depth). */
+struct pairs {
+	struct store_ids a, b;
+};
 
 /* One name present on either side (x or y may be NULL). */
-static int compare(struct store_txn *t, uint64_t dir_fid, const struct ent *x,
-		   const struct ent *y, struct fs_changes *c)
+static int compare(const struct store_dirlist_ent *x,
+		   const struct store_dirlist_ent *y, uint64_t dir_fid,
+		   struct pairs *todo, struct fs_changes *c)
 {
 	const char *name = x ? x->name : y->name;
+	int err;
 
 	if (x && y && x->e.payload == STORE_P_TAB &&
 	    y->e.payload == STORE_P_TAB && x->e.a.fid == y->e.a.fid) {
 		if (!strcmp(name, STORE_LINKS_NAME) && x->e.ref != y->e.ref)
 			c->links_changed = true; /* hard-linked inodes */
-		return x->e.ref == y->e.ref ? 0
-					    : walk(t, x->e.ref, y->e.ref, c);
+		if (x->e.ref == y->e.ref)
+			return 0;
+		err = store_ids_push(&todo->a, x->e.ref);
+		return err ? err : store_ids_push(&todo->b, y->e.ref);
 	}
 	if (x && y && entry_eq(&x->e, &y->e))
 		return 0;
 	return add_change(c, dir_fid, name, x ? x->e.a.fid : 0);
 }
 
-static int walk(struct store_txn *t, uint64_t a, uint64_t b,
+static int walk(struct store_txn *t, uint64_t a, uint64_t b, struct pairs *todo,
 		struct fs_changes *c)
 {
-	struct ents ea = {0}, eb = {0};
+	struct store_dirlist ea = {0}, eb = {0};
 	struct store_dir da, db;
 	size_t i = 0, j = 0;
 	int err;
@@ -153,29 +103,31 @@ static int walk(struct store_txn *t, uint64_t a, uint64_t b,
 	if (!err && !attr_eq(&da.a, &db.a))
 		err = add_change(c, db.a.fid, NULL, 0); /* the dir's attrs */
 	if (!err)
-		err = store_dir_iter(t, a, NULL, 0, ents_add, &ea);
+		err = store_dir_list(t, a, &ea);
 	if (!err)
-		err = store_dir_iter(t, b, NULL, 0, ents_add, &eb);
+		err = store_dir_list(t, b, &eb);
 	while (!err && (i < ea.n || j < eb.n)) {
 		int r = i == ea.n   ? 1
 			: j == eb.n ? -1
 				    : name_cmp(&ea.v[i], &eb.v[j]);
 
 		if (r < 0)
-			err = compare(t, db.a.fid, &ea.v[i++], NULL, c);
+			err = compare(&ea.v[i++], NULL, db.a.fid, todo, c);
 		else if (r > 0)
-			err = compare(t, db.a.fid, NULL, &eb.v[j++], c);
+			err = compare(NULL, &eb.v[j++], db.a.fid, todo, c);
 		else
-			err = compare(t, db.a.fid, &ea.v[i++], &eb.v[j++], c);
+			err =
+			    compare(&ea.v[i++], &eb.v[j++], db.a.fid, todo, c);
 	}
-	ents_release(&ea);
-	ents_release(&eb);
+	store_dirlist_release(&ea);
+	store_dirlist_release(&eb);
 	return err;
 }
 
 int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 		       struct fs_changes *out)
 {
+	struct pairs todo = {{0}, {0}};
 	struct store_txn *t;
 	int err;
 
@@ -185,7 +137,17 @@ int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 	err = store_txn_begin(st, false, &t);
 	if (err)
 		return err;
-	err = walk(t, old_root, new_root, out);
+	err = store_ids_push(&todo.a, old_root);
+	if (!err)
+		err = store_ids_push(&todo.b, new_root);
+	while (!err && todo.a.n) {
+		todo.a.n--;
+		todo.b.n--;
+		err =
+		    walk(t, todo.a.v[todo.a.n], todo.b.v[todo.b.n], &todo, out);
+	}
+	store_ids_release(&todo.a);
+	store_ids_release(&todo.b);
 	store_txn_abort(t);
 	return err;
 }

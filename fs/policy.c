@@ -329,48 +329,82 @@ void fs_pol_node_free(struct node *n)
 	}
 }
 
+/* Give chain[0..nc) (each the parent of the one before) their states,
+ * from the last one's parent's state ps down. */
+static int dir_state_down(struct pol_ver *v, uint64_t epoch,
+			  struct node **chain, size_t nc,
+			  const struct policy_state **ps)
+{
+	while (nc--) {
+		struct node *n = chain[nc];
+		struct policy_state *s =
+		    n->pol_st ? n->pol_st : calloc(1, sizeof(*s));
+		int err;
+
+		if (!s)
+			return -ENOMEM;
+		policy_state_release(s);
+		err = policy_state_step(v->p, *ps, n->name, strlen(n->name), s);
+		if (err) {
+			free(s);
+			n->pol_st = NULL;
+			return err;
+		}
+		n->pol_st = s;
+		n->pol_epoch = epoch;
+		n->pol_rules = s->covered;
+		*ps = s;
+	}
+	return 0;
+}
+
 /* Directory node n's state; a node away from the tree (unlinked) has
- * none. -ENOMEM. */
+ * none. The ancestors without a current state are climbed into a heap
+ * array, not recursed into (any depth). -ENOMEM. */
 static int dir_state(struct fs *fs, struct pol_ver *v, struct node *n,
 		     const struct policy_state **out)
 {
 	uint64_t epoch = atomic_load(&fs->pol->epoch);
 	const struct policy_state *ps;
-	struct policy_state *s;
-	struct node *p;
+	struct node **chain = NULL;
+	size_t nc = 0, cap = 0;
 	int err;
 
-	if (n->nodeid == FUSE_ROOT_ID) {
-		*out = &v->root;
-		return 0;
+	for (;;) {
+		struct node *p;
+
+		if (n->nodeid == FUSE_ROOT_ID) {
+			ps = &v->root;
+			break;
+		}
+		if (n->pol_st && n->pol_epoch == epoch) {
+			ps = n->pol_st;
+			break;
+		}
+		p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
+		if (!p) {
+			ps = &no_state;
+			break;
+		}
+		if (nc == cap) {
+			void *c = realloc(chain, (cap ? 2 * cap : 16) *
+						     sizeof(*chain));
+
+			if (!c) {
+				free(chain);
+				return -ENOMEM;
+			}
+			chain = c;
+			cap = cap ? 2 * cap : 16;
+		}
+		chain[nc++] = n;
+		n = p;
 	}
-	if (n->pol_st && n->pol_epoch == epoch) {
-		*out = n->pol_st;
-		return 0;
-	}
-	p = n->unlinked ? NULL : fs_node_get(fs, n->parent);
-	if (!p) {
-		*out = &no_state;
-		return 0;
-	}
-	err = dir_state(fs, v, p, &ps);
-	if (err)
-		return err;
-	s = n->pol_st ? n->pol_st : calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	policy_state_release(s);
-	err = policy_state_step(v->p, ps, n->name, strlen(n->name), s);
-	if (err) {
-		free(s);
-		n->pol_st = NULL;
-		return err;
-	}
-	n->pol_st = s;
-	n->pol_epoch = epoch;
-	n->pol_rules = s->covered;
-	*out = s;
-	return 0;
+	err = dir_state_down(v, epoch, chain, nc, &ps);
+	free(chain);
+	if (!err)
+		*out = ps;
+	return err;
 }
 
 /* Rules covering node n by its current path. */
@@ -413,78 +447,81 @@ struct scan {
 	uint64_t fid; /* the inode whose names count */
 	bool all;     /* or: every name (a subtree's rules) */
 	unsigned rules;
-	int depth;
 };
 
-static int scan_dir(struct scan *sc, uint64_t tab,
-		    const struct policy_state *s);
-
-struct scan_it {
-	struct scan *sc;
-	const struct policy_state *s;
-	uint64_t *subs;
-	char **names;
-	size_t n, cap;
+/* One directory of a scan: its entries, the next one, its state (owned
+ * but for the first frame's). */
+struct scan_frame {
+	struct store_dirlist l;
+	size_t i;
+	struct policy_state st;
 };
 
-static int scan_entry(void *arg, const char *name, size_t nlen,
-		      const struct store_entry *e)
+static void scan_frame_release(struct scan_frame *f, bool own)
 {
-	struct scan_it *it = arg;
-
-	if (name[0] == '/')
-		return 0; /* links and state tables */
-	if (it->sc->all ||
-	    (e->payload == STORE_P_HARDLINK && e->ref == it->sc->fid))
-		it->sc->rules |=
-		    policy_name_rules(it->sc->p, it->s, name, nlen);
-	if (e->payload != STORE_P_TAB)
-		return 0;
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? it->cap * 2 : 16;
-		void *a = realloc(it->subs, cap * sizeof(*it->subs));
-
-		if (!a)
-			return -ENOMEM;
-		it->subs = a;
-		a = realloc(it->names, cap * sizeof(*it->names));
-		if (!a)
-			return -ENOMEM;
-		it->names = a;
-		it->cap = cap;
-	}
-	it->names[it->n] = strndup(name, nlen);
-	if (!it->names[it->n])
-		return -ENOMEM;
-	it->subs[it->n++] = e->ref;
-	return 0;
+	store_dirlist_release(&f->l);
+	if (own)
+		policy_state_release(&f->st);
 }
 
+/* Add to sc->rules what the names under tab (in state s) match: one
+ * listing per level on a heap stack (any depth). */
 static int scan_dir(struct scan *sc, uint64_t tab, const struct policy_state *s)
 {
-	struct scan_it it = {.sc = sc, .s = s};
+	struct scan_frame *fr = calloc(16, sizeof(*fr));
+	size_t nfr = 1, cap = 16;
 	int err;
 
-	if (++sc->depth > 256)
-		return -ELOOP;
-	err = store_dir_iter(sc->t, tab, NULL, 0, scan_entry, &it);
-	for (size_t i = 0; i < it.n; i++) {
+	if (!fr)
+		return -ENOMEM;
+	fr[0].st = *s;
+	err = store_dir_list(sc->t, tab, &fr[0].l);
+	while (!err && nfr) {
+		struct scan_frame *f = &fr[nfr - 1];
+		const struct store_dirlist_ent *d;
 		struct policy_state sub;
 
-		if (!err)
-			err = policy_state_step(sc->p, s, it.names[i],
-						strlen(it.names[i]), &sub);
-		if (!err) {
-			/* all: nothing below can match once no state lives */
-			if (!sc->all || sub.n)
-				err = scan_dir(sc, it.subs[i], &sub);
-			policy_state_release(&sub);
+		if (f->i == f->l.n) {
+			scan_frame_release(f, nfr-- > 1);
+			continue;
 		}
-		free(it.names[i]);
+		d = &f->l.v[f->i++];
+		if (d->name[0] == '/')
+			continue; /* links and state tables */
+		if (sc->all ||
+		    (d->e.payload == STORE_P_HARDLINK && d->e.ref == sc->fid))
+			sc->rules |=
+			    policy_name_rules(sc->p, &f->st, d->name, d->nlen);
+		if (d->e.payload != STORE_P_TAB)
+			continue;
+		err = policy_state_step(sc->p, &f->st, d->name, d->nlen, &sub);
+		if (err)
+			break;
+		/* all: nothing below can match once no state lives */
+		if (sc->all && !sub.n) {
+			policy_state_release(&sub);
+			continue;
+		}
+		if (nfr == cap) {
+			void *p = realloc(fr, 2 * cap * sizeof(*fr));
+
+			if (!p) {
+				policy_state_release(&sub);
+				err = -ENOMEM;
+				break;
+			}
+			fr = p;
+			cap *= 2;
+		}
+		memset(&fr[nfr], 0, sizeof(fr[nfr]));
+		fr[nfr].st = sub;
+		err = store_dir_list(sc->t, d->e.ref, &fr[nfr++].l);
 	}
-	free(it.subs);
-	free(it.names);
-	sc->depth--;
+	while (nfr) {
+		nfr--;
+		scan_frame_release(&fr[nfr], nfr > 0);
+	}
+	free(fr);
 	return err;
 }
 

@@ -270,8 +270,6 @@ struct replay {
 	struct fidops *f;
 	size_t nf, capf;
 	size_t records, torn;
-	const char *stack[PATH_MAX / 2];
-	size_t depth;
 };
 
 static struct fidops *fid_ops(struct replay *r, uint64_t fid, bool add)
@@ -392,57 +390,81 @@ static bool wanted(struct replay *r, uint64_t fid, struct fidops **out)
 	return false;
 }
 
-static int walk_tab(struct replay *r, struct store_txn *t, uint64_t tab);
+/* One directory of the walk: its entries and the next one. */
+struct wframe {
+	struct store_dirlist l;
+	size_t i;
+};
 
-static int walk_entry(void *arg, const char *name, size_t nlen,
-		      const struct store_entry *e)
+/* f's names from the root: the directories being walked (each frame's
+ * current entry), then name. */
+static int found_at(struct fidops *f, const struct wframe *fr, size_t nfr,
+		    const char *name)
 {
-	struct replay *r = arg;
-	struct store_txn *t;
-	struct fidops *f;
-	char *nm;
-	int err;
-
-	if (name[0] == '/') /* the links table */
-		return 0;
-	t = r->t;
-	nm = strndup(name, nlen);
-	if (!nm)
+	f->path = calloc(nfr, sizeof(*f->path));
+	if (!f->path)
 		return -ENOMEM;
-	if (e->payload == STORE_P_TAB) {
-		if (r->depth == sizeof(r->stack) / sizeof(r->stack[0])) {
-			free(nm);
-			return 0;
-		}
-		r->stack[r->depth++] = nm;
-		err = walk_tab(r, t, e->ref);
-		r->depth--;
-		free(nm);
-		return err;
-	}
-	if (wanted(r, e->payload == STORE_P_HARDLINK ? e->ref : e->a.fid, &f)) {
-		f->path = malloc((r->depth + 1) * sizeof(*f->path));
-		if (!f->path) {
-			free(nm);
+	f->depth = nfr;
+	f->found = true;
+	for (size_t k = 0; k + 1 < nfr; k++)
+		if (!(f->path[k] = strdup(fr[k].l.v[fr[k].i - 1].name)))
 			return -ENOMEM;
-		}
-		for (size_t i = 0; i < r->depth; i++)
-			f->path[i] = strdup(r->stack[i]);
-		f->path[r->depth] = nm;
-		f->depth = r->depth + 1;
-		f->found = true;
-		for (size_t i = 0; i < r->depth; i++)
-			if (!f->path[i])
-				return -ENOMEM;
-		return 0;
-	}
-	free(nm);
-	return 0;
+	f->path[nfr - 1] = strdup(name);
+	return f->path[nfr - 1] ? 0 : -ENOMEM;
 }
 
-static int walk_tab(struct replay *r, struct store_txn *t, uint64_t tab)
+/* Find the path of every wanted file: one listing per level on a heap
+ * stack (any depth). */
+static int walk_tree(struct replay *r, struct store_txn *t, uint64_t root)
 {
-	return store_dir_iter(t, tab, NULL, 0, walk_entry, r);
+	struct wframe *fr = calloc(16, sizeof(*fr));
+	size_t nfr = 0, cap = 16;
+	uint64_t tab = root;
+	int err = fr ? 0 : -ENOMEM;
+
+	while (!err) {
+		const struct store_dirlist_ent *d;
+		struct fidops *f;
+
+		if (tab) { /* enter it */
+			if (nfr == cap) {
+				void *p = realloc(fr, 2 * cap * sizeof(*fr));
+
+				if (!p) {
+					err = -ENOMEM;
+					break;
+				}
+				fr = p;
+				cap *= 2;
+			}
+			fr[nfr].i = 0;
+			err = store_dir_list(t, tab, &fr[nfr].l);
+			if (err)
+				break;
+			nfr++;
+			tab = 0;
+		}
+		if (!nfr)
+			break;
+		if (fr[nfr - 1].i == fr[nfr - 1].l.n) {
+			store_dirlist_release(&fr[--nfr].l);
+			continue;
+		}
+		d = &fr[nfr - 1].l.v[fr[nfr - 1].i++];
+		if (d->name[0] == '/') /* the links table */
+			continue;
+		if (d->e.payload == STORE_P_TAB)
+			tab = d->e.ref;
+		else if (wanted(r,
+				d->e.payload == STORE_P_HARDLINK ? d->e.ref
+								 : d->e.a.fid,
+				&f))
+			err = found_at(f, fr, nfr, d->name);
+	}
+	while (nfr)
+		store_dirlist_release(&fr[--nfr].l);
+	free(fr);
+	return err;
 }
 
 /* Look the path up as the kernel would (each name gains a lookup, given
@@ -639,7 +661,7 @@ static int replay(struct replay *rp)
 		err = store_env_get(t, fs->opt->env, &env);
 	r.t = t;
 	if (!err && t)
-		err = walk_tab(&r, t, env.root);
+		err = walk_tree(&r, t, env.root);
 	if (t)
 		store_txn_abort(t);
 	for (size_t i = 0; i < r.nf && !err; i++) {

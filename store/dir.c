@@ -483,8 +483,28 @@ int store_dir_ref(struct store_txn *t, uint64_t tab)
 	return store_tab_put(t, &d);
 }
 
-/* Free a table whose refcount reached 0: its entries drop their refs. */
-static int dir_free(struct store_txn *t, uint64_t tab)
+/* Drop one reference on tab; at 0 it joins the tables to free. */
+static int dir_drop(struct store_txn *t, uint64_t tab, struct store_ids *dead)
+{
+	struct store_dir d;
+	int err = store_tab_get(t, tab, &d);
+
+	if (err)
+		return err;
+	if (d.refcount == 0) {
+		store_logf(t->st, "table %llu: refcount underflow",
+			   (unsigned long long)tab);
+		return -EIO;
+	}
+	d.refcount--;
+	if (d.refcount == 0)
+		return store_ids_push(dead, tab);
+	return store_tab_put(t, &d);
+}
+
+/* Free a table whose refcount reached 0: its entries drop their refs,
+ * child tables reaching 0 join dead (a worklist: a tree of any depth). */
+static int dir_free(struct store_txn *t, uint64_t tab, struct store_ids *dead)
 {
 	unsigned char kb[8 + STORE_NAME_MAX];
 	struct ent_buf b = {0};
@@ -502,7 +522,9 @@ static int dir_free(struct store_txn *t, uint64_t tab)
 		err = store_del(t, DB_DIRENTS, &k);
 		if (!err)
 			err = store_entry_decode(b.vals[i], b.vlen[i], &e);
-		if (!err)
+		if (!err && e.payload == STORE_P_TAB)
+			err = dir_drop(t, e.ref, dead);
+		else if (!err)
 			err = store_entry_unref(t, &e);
 	}
 	if (!err) {
@@ -517,18 +539,11 @@ static int dir_free(struct store_txn *t, uint64_t tab)
 
 int store_dir_unref(struct store_txn *t, uint64_t tab)
 {
-	struct store_dir d;
-	int err = store_tab_get(t, tab, &d);
+	struct store_ids dead = {0};
+	int err = dir_drop(t, tab, &dead);
 
-	if (err)
-		return err;
-	if (d.refcount == 0) {
-		store_logf(t->st, "table %llu: refcount underflow",
-			   (unsigned long long)tab);
-		return -EIO;
-	}
-	d.refcount--;
-	if (d.refcount == 0)
-		return dir_free(t, tab);
-	return store_tab_put(t, &d);
+	while (!err && dead.n)
+		err = dir_free(t, dead.v[--dead.n], &dead);
+	store_ids_release(&dead);
+	return err;
 }

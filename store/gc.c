@@ -18,6 +18,7 @@ struct usage_ctx {
 	struct store_txn *t;
 	struct store_usage *u;
 	struct u64map blobs, tabs;
+	struct store_ids todo; /* tables seen, not listed yet */
 	int err;
 	int tables; /* inside the root's hidden tables: no names there */
 };
@@ -74,6 +75,7 @@ static int usage_entry(void *arg, const char *name, size_t nlen,
 	return 0;
 }
 
+/* Count tab once, list it later (a worklist, not recursion: any depth). */
 static int usage_tab(struct usage_ctx *c, uint64_t tab)
 {
 	uint64_t *seen = u64map_slot(&c->tabs, tab);
@@ -84,7 +86,7 @@ static int usage_tab(struct usage_ctx *c, uint64_t tab)
 		return 0;
 	*seen = 1;
 	c->u->dirs++;
-	return store_dir_iter(c->t, tab, NULL, 0, usage_entry, c);
+	return store_ids_push(&c->todo, tab);
 }
 
 int store_usage_tree(struct store_txn *t, uint64_t root,
@@ -97,6 +99,10 @@ int store_usage_tree(struct store_txn *t, uint64_t root,
 	u64map_init(&c.blobs);
 	u64map_init(&c.tabs);
 	err = usage_tab(&c, root);
+	while (!err && c.todo.n)
+		err = store_dir_iter(t, c.todo.v[--c.todo.n], NULL, 0,
+				     usage_entry, &c);
+	store_ids_release(&c.todo);
 	u64map_release(&c.blobs);
 	u64map_release(&c.tabs);
 	if (!err)
@@ -352,6 +358,7 @@ struct verify {
 	void *arg;
 	unsigned problems;
 	struct u64map tab_refs, blob_refs, walked;
+	struct store_ids todo; /* tables reached, not checked yet */
 };
 
 static void problem(struct verify *v, const char *fmt, ...)
@@ -375,8 +382,6 @@ struct walk_tab {
 	uint64_t n, subdirs;
 };
 
-static int verify_tab(struct verify *v, uint64_t tab);
-
 static int verify_entry(void *arg, const char *name, size_t nlen,
 			const struct store_entry *e)
 {
@@ -391,7 +396,7 @@ static int verify_entry(void *arg, const char *name, size_t nlen,
 		if (!c)
 			return -ENOMEM;
 		(*c)++;
-		return verify_tab(w->v, e->ref);
+		return store_ids_push(&w->v->todo, e->ref);
 	}
 	if (e->payload == STORE_P_BLOB) {
 		c = u64map_slot(&w->v->blob_refs, e->ref);
@@ -443,14 +448,20 @@ static int verify_tab(struct verify *v, uint64_t tab)
 	return 0;
 }
 
+/* Check root's tree: a worklist of the tables reached, not recursion. */
 static int verify_root(struct verify *v, uint64_t root)
 {
 	uint64_t *c = u64map_slot(&v->tab_refs, root);
+	int err;
 
 	if (!c)
 		return -ENOMEM;
 	(*c)++;
-	return verify_tab(v, root);
+	err = store_ids_push(&v->todo, root);
+	while (!err && v->todo.n)
+		err = verify_tab(v, v->todo.v[--v->todo.n]);
+	v->todo.n = 0;
+	return err;
 }
 
 static int verify_snap(void *arg, const struct store_snap *s)
@@ -669,6 +680,7 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 	u64map_release(&v.tab_refs);
 	u64map_release(&v.blob_refs);
 	u64map_release(&v.walked);
+	store_ids_release(&v.todo);
 	store_txn_abort(v.t);
 	return err ? err : (ssize_t)v.problems;
 }

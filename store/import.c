@@ -28,7 +28,14 @@ struct inode {
 	char *data; /* symlink target or inline file */
 	uint32_t dlen;
 	uint64_t blob;
-	char *path; /* relative path of a file needing a blob */
+	struct inode *parent;
+	bool big; /* a file needing a blob */
+	/* directories: position in im->dirs (pre-order), subtree size in
+	 * dirs, depth, the least depth of the lowest common ancestor of the
+	 * dirs hashing like one in the subtree, and the table built */
+	size_t pre, size, depth, lca_min;
+	uint64_t tab;
+	bool listed, reused, skipped; /* listed: in im->dirs */
 	/* directories: hash of what the subtree's tables hold (file ids,
 	 * atime and ctime left out); uniq: no directory in the subtree
 	 * hashes like one outside it */
@@ -42,6 +49,8 @@ struct import {
 	struct inode root;
 	struct inode **files;
 	size_t nfiles, fcap;
+	struct inode **dirs; /* every directory, parents first (pre-order) */
+	size_t ndirs, dcap;
 	struct store_import_stats stats;
 	/* worker pipeline, protected by lock */
 	pthread_mutex_t lock;
@@ -53,16 +62,32 @@ struct import {
 	bool stop;
 };
 
-static void inode_release(struct inode *n)
+static void inode_fields_release(struct inode *n)
 {
-	for (size_t i = 0; i < n->nkids; i++) {
-		inode_release(n->kids[i]);
-		free(n->kids[i]);
-	}
 	free(n->kids);
 	free(n->name);
 	free(n->data);
-	free(n->path);
+}
+
+/* Free every inode below the root, through im->dirs (no recursion), then
+ * the root's own fields. */
+static void tree_release(struct import *im)
+{
+	for (size_t i = 0; i < im->ndirs; i++)
+		for (size_t k = 0; k < im->dirs[i]->nkids; k++) {
+			struct inode *n = im->dirs[i]->kids[k];
+
+			if (!n->listed) {
+				inode_fields_release(n);
+				free(n);
+			}
+		}
+	for (size_t i = 1; i < im->ndirs; i++) {
+		inode_fields_release(im->dirs[i]);
+		free(im->dirs[i]);
+	}
+	inode_fields_release(&im->root);
+	free(im->dirs);
 }
 
 static void attr_from_stat(struct store_attr *a, const struct stat *sb)
@@ -111,30 +136,112 @@ static int read_small(int dfd, const char *name, char *buf, size_t len)
 	return err;
 }
 
-static int walk(struct import *im, int dfd, const char *rel, struct inode *dir);
+static int add_dir(struct import *im, struct inode *n)
+{
+	if (im->ndirs == im->dcap) {
+		size_t cap = im->dcap ? im->dcap * 2 : 256;
+		void *p = store_realloc(im->dirs, cap * sizeof(*im->dirs));
 
-/* Fill one child inode from its lstat. */
-static int walk_entry(struct import *im, int dfd, const char *rel,
-		      struct inode *n)
+		if (!p)
+			return -ENOMEM;
+		im->dirs = p;
+		im->dcap = cap;
+	}
+	n->pre = im->ndirs;
+	n->depth = n->parent ? n->parent->depth + 1 : 0;
+	n->listed = true;
+	im->dirs[im->ndirs++] = n;
+	return 0;
+}
+
+/* n's path below the root, built from its parents (for opening and for
+ * messages): caller frees. NULL on ENOMEM. */
+static char *path_of(const struct inode *n)
+{
+	const struct inode *p;
+	size_t len = 0;
+	char *s;
+
+	for (p = n; p->parent; p = p->parent)
+		len += p->nlen + 1;
+	s = store_malloc(len + 1);
+	if (!s)
+		return NULL;
+	s[len ? len - 1 : 0] = '\0';
+	for (p = n; p->parent; p = p->parent) {
+		len -= p->nlen + 1;
+		memcpy(s + len, p->name, p->nlen);
+		if (p != n)
+			s[len + p->nlen] = '/';
+	}
+	return s;
+}
+
+/* Open path below dfd without following a symlink at its end, in steps
+ * shorter than PATH_MAX when it is longer (a deep tree). */
+static int open_long(int dfd, char *path, int flags)
+{
+	size_t len = strlen(path);
+	int fd = dfd, next;
+
+	while (len >= PATH_MAX) {
+		char *cut = path + PATH_MAX - 1;
+
+		while (cut > path && *cut != '/')
+			cut--;
+		if (cut == path) {
+			next = -ENAMETOOLONG;
+		} else {
+			*cut = '\0';
+			next = openat(fd, path,
+				      O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+					  O_NOFOLLOW);
+			next = next < 0 ? -errno : next;
+			*cut = '/';
+		}
+		if (fd != dfd)
+			close(fd);
+		if (next < 0)
+			return next;
+		fd = next;
+		len -= (size_t)(cut + 1 - path);
+		path = cut + 1;
+	}
+	next = openat(fd, path, flags | O_CLOEXEC | O_NOFOLLOW);
+	next = next < 0 ? -errno : next;
+	if (fd != dfd)
+		close(fd);
+	return next;
+}
+
+static void log_failure(struct import *im, const struct inode *n, int err)
+{
+	char *path = path_of(n);
+
+	store_logf(im->st, "cannot import '%s': %s", path ? path : n->name,
+		   strerror(-err));
+	free(path);
+}
+
+/* Fill one child inode from its lstat; a directory is opened (*subfd)
+ * for the caller to list. 1: a socket, skipped. */
+static int walk_entry(struct import *im, int dfd, struct inode *n, int *subfd)
 {
 	struct stat sb;
-	char *path = NULL;
-	int err, fd;
+	int err = 0;
 
 	if (fstatat(dfd, n->name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	attr_from_stat(&n->a, &sb);
-	if (asprintf(&path, "%s%s%s", rel, *rel ? "/" : "", n->name) < 0)
-		return -ENOMEM;
-	err = 0;
 	if (S_ISDIR(sb.st_mode)) {
 		im->stats.dirs++;
-		fd = openat(dfd, n->name,
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
+		*subfd =
+		    openat(dfd, n->name,
+			   O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (*subfd < 0)
 			err = -errno;
-		else
-			err = walk(im, fd, path, n); /* closes fd */
+		else if ((err = add_dir(im, n)))
+			close(*subfd);
 	} else if (S_ISLNK(sb.st_mode)) {
 		im->stats.symlinks++;
 		n->data = store_malloc((size_t)sb.st_size + 1);
@@ -159,69 +266,124 @@ static int walk_entry(struct import *im, int dfd, const char *rel,
 				  ? read_small(dfd, n->name, n->data, n->dlen)
 				  : -ENOMEM;
 		} else {
-			n->path = path;
-			path = NULL;
+			n->big = true;
 			err = add_file(im, n);
 		}
 	} else if (S_ISSOCK(sb.st_mode)) {
 		err = 1; /* sockets are not content: skip */
 	}
 	if (err < 0)
-		store_logf(im->st, "cannot import '%s': %s",
-			   path ? path : n->path, strerror(-err));
-	free(path);
+		log_failure(im, n, err);
 	return err;
 }
 
-/* List dfd (owned, closed here) into dir's kids. */
-static int walk(struct import *im, int dfd, const char *rel, struct inode *dir)
+/* A new child of dir, named name. */
+static int kid_new(struct inode *dir, const char *name, struct inode **out)
 {
-	DIR *d = fdopendir(dfd);
-	struct dirent *de;
-	int err = 0;
+	struct inode *n;
 
-	if (!d) {
-		err = -errno;
-		close(dfd);
+	if (dir->nkids == dir->cap) {
+		size_t cap = dir->cap ? dir->cap * 2 : 16;
+		void *p = store_realloc(dir->kids, cap * sizeof(*dir->kids));
+
+		if (!p)
+			return -ENOMEM;
+		dir->kids = p;
+		dir->cap = cap;
+	}
+	n = store_calloc(1, sizeof(*n));
+	if (!n || !(n->name = strdup(name))) {
+		free(n);
+		return -ENOMEM;
+	}
+	n->nlen = strlen(n->name);
+	n->parent = dir;
+	dir->kids[dir->nkids++] = n;
+	*out = n;
+	return 0;
+}
+
+/* One directory being listed. */
+struct wframe {
+	DIR *d;
+	struct inode *dir;
+};
+
+/* List directory n, open as sub (owned), next: on top of the stack. */
+static int wframe_push(struct wframe **fr, size_t *nfr, size_t *cap,
+		       struct inode *n, int sub)
+{
+	if (*nfr == *cap) {
+		void *p = store_realloc(*fr, 2 * *cap * sizeof(**fr));
+
+		if (!p) {
+			close(sub);
+			return -ENOMEM;
+		}
+		*fr = p;
+		*cap *= 2;
+	}
+	(*fr)[*nfr].dir = n;
+	(*fr)[*nfr].d = fdopendir(sub);
+	if (!(*fr)[*nfr].d) {
+		int err = -errno;
+
+		close(sub);
 		return err;
 	}
-	while ((errno = 0, de = readdir(d))) {
-		struct inode *n;
+	(*nfr)++;
+	return 0;
+}
 
+/* Read the tree below dfd (owned, closed here) into the root, one open
+ * directory per level on a heap stack: any depth. */
+static int walk(struct import *im, int dfd)
+{
+	struct wframe *fr = store_malloc(16 * sizeof(*fr));
+	size_t nfr = 0, cap = 16;
+	int err = add_dir(im, &im->root);
+
+	if (!err && !fr)
+		err = -ENOMEM;
+	if (!err && !(fr[0].d = fdopendir(dfd)))
+		err = -errno;
+	if (err) {
+		close(dfd);
+		free(fr);
+		return err;
+	}
+	fr[nfr++].dir = &im->root;
+	while (!err && nfr) {
+		struct wframe *f = &fr[nfr - 1];
+		struct dirent *de;
+		struct inode *n;
+		int sub = -1;
+
+		errno = 0;
+		de = readdir(f->d);
+		if (!de) {
+			err = -errno;
+			closedir(f->d);
+			nfr--;
+			continue;
+		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (dir->nkids == dir->cap) {
-			size_t cap = dir->cap ? dir->cap * 2 : 16;
-			void *p =
-			    store_realloc(dir->kids, cap * sizeof(*dir->kids));
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			dir->kids = p;
-			dir->cap = cap;
-		}
-		n = store_calloc(1, sizeof(*n));
-		if (!n || !(n->name = strdup(de->d_name))) {
-			free(n);
-			err = -ENOMEM;
-			break;
-		}
-		n->nlen = strlen(n->name);
-		dir->kids[dir->nkids++] = n;
-		err = walk_entry(im, dirfd(d), rel, n);
+		err = kid_new(f->dir, de->d_name, &n);
+		if (!err)
+			err = walk_entry(im, dirfd(f->d), n, &sub);
 		if (err > 0) { /* skipped */
-			inode_release(n);
+			inode_fields_release(n);
 			free(n);
-			dir->nkids--;
+			f->dir->nkids--;
 			err = 0;
 		}
-		if (err)
-			break;
+		if (!err && sub >= 0)
+			err = wframe_push(&fr, &nfr, &cap, n, sub);
 	}
-	if (!err && errno)
-		err = -errno;
-	closedir(d);
+	while (nfr)
+		closedir(fr[--nfr].d);
+	free(fr);
 	return err;
 }
 
@@ -257,7 +419,7 @@ static void *worker(void *arg)
 	while (!im->stop && im->next < im->nfiles) {
 		size_t i = im->next;
 		struct store_blob_prep *p = NULL;
-		struct inode *n;
+		char *path;
 		int err, fd;
 
 		if (i >= im->committed + WINDOW) {
@@ -266,13 +428,13 @@ static void *worker(void *arg)
 		}
 		im->next++;
 		pthread_mutex_unlock(&im->lock);
-		n = im->files[i];
-		fd = openat(im->rootfd, n->path,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		path = path_of(im->files[i]);
+		fd = path ? open_long(im->rootfd, path, O_RDONLY) : -ENOMEM;
+		free(path);
 		if (fd < 0) {
-			err = -errno;
+			err = fd;
 		} else {
-			err = prepare_file(im, fd, n->a.size, &p);
+			err = prepare_file(im, fd, im->files[i]->a.size, &p);
 			close(fd);
 		}
 		pthread_mutex_lock(&im->lock);
@@ -324,8 +486,7 @@ static int wait_ready(struct import *im, size_t i)
 	err = im->slot_err[i];
 	pthread_mutex_unlock(&im->lock);
 	if (err)
-		store_logf(im->st, "cannot import '%s': %s", im->files[i]->path,
-			   strerror(-err));
+		log_failure(im, im->files[i], err);
 	return err;
 }
 
@@ -414,12 +575,11 @@ static void fold_attr(XXH3_state_t *s, const struct store_attr *a)
 	XXH3_128bits_update(s, v, sizeof(v));
 }
 
-/* dir->h for dir and every directory below it; kids sorted by name. */
+/* dir->h from its kids' (hashed already); kids sorted by name. */
 static int hash_dir(struct inode *dir)
 {
 	XXH3_state_t *s = XXH3_createState();
 	XXH128_hash_t h;
-	int err = 0;
 
 	if (!s)
 		return -ENOMEM;
@@ -427,7 +587,7 @@ static int hash_dir(struct inode *dir)
 		qsort(dir->kids, dir->nkids, sizeof(*dir->kids), kid_cmp);
 	XXH3_128bits_reset(s);
 	fold_attr(s, &dir->a);
-	for (size_t i = 0; !err && i < dir->nkids; i++) {
+	for (size_t i = 0; i < dir->nkids; i++) {
 		struct inode *n = dir->kids[i];
 		uint64_t len = n->nlen;
 
@@ -435,9 +595,8 @@ static int hash_dir(struct inode *dir)
 		XXH3_128bits_update(s, n->name, n->nlen);
 		fold_attr(s, &n->a);
 		if (S_ISDIR(n->a.mode)) {
-			err = hash_dir(n);
 			XXH3_128bits_update(s, n->h, sizeof(n->h));
-		} else if (n->path) {
+		} else if (n->big) {
 			XXH3_128bits_update(s, &n->blob, sizeof(n->blob));
 		} else {
 			len = n->dlen;
@@ -449,97 +608,79 @@ static int hash_dir(struct inode *dir)
 	XXH3_freeState(s);
 	put_be64(dir->h, h.high64);
 	put_be64(dir->h + 8, h.low64);
-	return err;
-}
-
-struct hashes {
-	unsigned char (*v)[16];
-	size_t n, cap;
-};
-
-static int collect(struct inode *dir, struct hashes *hs)
-{
-	if (hs->n == hs->cap) {
-		size_t cap = hs->cap ? 2 * hs->cap : 256;
-		void *v = realloc(hs->v, cap * sizeof(*hs->v));
-
-		if (!v)
-			return -ENOMEM;
-		hs->v = v;
-		hs->cap = cap;
-	}
-	memcpy(hs->v[hs->n++], dir->h, 16);
-	for (size_t i = 0; i < dir->nkids; i++)
-		if (S_ISDIR(dir->kids[i]->a.mode)) {
-			int err = collect(dir->kids[i], hs);
-
-			if (err)
-				return err;
-		}
 	return 0;
 }
 
-static int hash_cmp(const void *a, const void *b)
+static int dir_hash_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, 16);
+	const struct inode *x = *(struct inode *const *)a;
+	const struct inode *y = *(struct inode *const *)b;
+	int c = memcmp(x->h, y->h, 16);
+
+	return c ? c : (x->pre > y->pre) - (x->pre < y->pre);
 }
 
-/* Occurrences of h in the sorted hs. */
-static size_t count_of(const struct hashes *hs, const unsigned char *h)
+/* u is dir or one of its ancestors (pre-order positions and sizes). */
+static bool is_above(const struct inode *u, const struct inode *v)
 {
-	size_t lo = 0, hi = hs->n, n = 0;
-
-	while (lo < hi) { /* first index not below h */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (memcmp(hs->v[mid], h, 16) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	while (lo + n < hs->n && !memcmp(hs->v[lo + n], h, 16))
-		n++;
-	return n;
+	return u->pre <= v->pre && v->pre < u->pre + u->size;
 }
 
-/* dir->uniq: every directory hash in dir's subtree occurs nowhere else in
- * the import (duplicates inside the subtree are fine: the stored table
- * holds them as distinct tables too). */
-static int mark_uniq(struct inode *dir, const struct hashes *all)
+/*
+ * dir->uniq for every dir: every directory hash in dir's subtree occurs
+ * nowhere else in the import (duplicates inside the subtree are fine: the
+ * stored table holds them as distinct tables too). That is: for every
+ * dir u below, the lowest common ancestor of the dirs hashing like u lies
+ * in the subtree, at depth >= dir's. Linear but for the sort and the
+ * ancestor climbs (each group's climb only goes up).
+ */
+static int mark_uniq(struct import *im)
 {
-	struct hashes sub = {0};
-	int err = collect(dir, &sub);
+	struct inode **by = store_malloc(im->ndirs * sizeof(*by));
+	size_t i, j;
 
-	if (err)
-		return err;
-	qsort(sub.v, sub.n, sizeof(*sub.v), hash_cmp);
-	dir->uniq = true;
-	for (size_t i = 0; dir->uniq && i < sub.n;) {
-		size_t n = count_of(&sub, sub.v[i]);
+	if (!by)
+		return -ENOMEM;
+	memcpy(by, im->dirs, im->ndirs * sizeof(*by));
+	qsort(by, im->ndirs, sizeof(*by), dir_hash_cmp);
+	for (i = 0; i < im->ndirs; i = j) {
+		const struct inode *lca = by[i];
 
-		dir->uniq = n == count_of(all, sub.v[i]);
-		i += n;
+		for (j = i + 1;
+		     j < im->ndirs && !memcmp(by[j]->h, by[i]->h, 16); j++)
+			while (!is_above(lca, by[j]))
+				lca = lca->parent;
+		for (size_t k = i; k < j; k++)
+			by[k]->lca_min = lca->depth;
 	}
-	free(sub.v);
-	for (size_t i = 0; !err && i < dir->nkids; i++)
-		if (S_ISDIR(dir->kids[i]->a.mode))
-			err = mark_uniq(dir->kids[i], all);
-	return err;
+	free(by);
+	for (i = im->ndirs; i-- > 1;) {
+		struct inode *d = im->dirs[i], *p = d->parent;
+
+		if (d->lca_min < p->lca_min)
+			p->lca_min = d->lca_min;
+	}
+	for (i = 0; i < im->ndirs; i++)
+		im->dirs[i]->uniq = im->dirs[i]->lca_min >= im->dirs[i]->depth;
+	return 0;
 }
 
-static int plan_sharing(struct inode *root)
+/* Hash every directory, children before parents (reverse pre-order),
+ * then decide which subtrees may be shared. */
+static int plan_sharing(struct import *im)
 {
-	struct hashes hs = {0};
-	int err = hash_dir(root);
+	int err = 0;
 
-	if (!err)
-		err = collect(root, &hs);
-	if (!err) {
-		qsort(hs.v, hs.n, sizeof(*hs.v), hash_cmp);
-		err = mark_uniq(root, &hs);
+	for (size_t i = im->ndirs; i-- > 0;)
+		im->dirs[i]->size = 1;
+	for (size_t i = im->ndirs; !err && i-- > 0;) {
+		struct inode *d = im->dirs[i];
+
+		err = hash_dir(d);
+		if (d->parent)
+			d->parent->size += d->size;
 	}
-	free(hs.v);
-	return err;
+	return err ? err : mark_uniq(im);
 }
 
 /* A stored table holding dir's subtree: 1 (*tab, dir->a set from its
@@ -578,58 +719,84 @@ static int index_table(struct store_txn *t, const struct inode *dir,
 	return store_put(t, DB_TABIDX, &k, &v, 0);
 }
 
-static int build_dir(struct store_txn *t, struct import *im, struct inode *dir,
-		     uint64_t gen, uint64_t *fid, uint64_t *out)
+/* One directory's table (reused, or new and filled): its kids' tables
+ * exist already. */
+static int build_table(struct store_txn *t, struct import *im,
+		       struct inode *dir, uint64_t gen, uint64_t *fid)
 {
 	struct store_entry e;
-	uint64_t tab;
-	size_t i;
-	int err = find_shared(t, dir, out);
+	int err;
 
+	if (dir->parent && (dir->parent->reused || dir->parent->skipped)) {
+		dir->skipped = true; /* inside a reused table */
+		return 0;
+	}
+	err = find_shared(t, dir, &dir->tab);
 	if (err) {
-		if (err == 1)
-			im->stats.dirs_shared++;
+		dir->reused = err == 1;
+		im->stats.dirs_shared += err == 1;
 		return err < 0 ? err : 0;
 	}
 	dir->a.fid = (*fid)++;
-	err = store_dir_new(t, &dir->a, gen, &tab);
-	for (i = 0; !err && i < dir->nkids; i++) {
+	err = store_dir_new(t, &dir->a, gen, &dir->tab);
+	for (size_t i = 0; !err && i < dir->nkids; i++) {
 		struct inode *n = dir->kids[i];
 
 		memset(&e, 0, sizeof(e));
-		if (S_ISDIR(n->a.mode)) {
-			err = build_dir(t, im, n, gen, fid, &e.ref);
-			e.payload = STORE_P_TAB;
-		} else {
-			n->a.fid = (*fid)++;
-			if (n->path) {
-				e.payload = STORE_P_BLOB;
-				e.ref = n->blob;
-			} else if (S_ISLNK(n->a.mode) || S_ISREG(n->a.mode)) {
-				e.payload =
-				    n->dlen ? STORE_P_INLINE : STORE_P_NONE;
-				e.inline_len = n->dlen;
-				e.inline_data = n->data;
-			}
+		if (S_ISDIR(n->a.mode))
+			continue; /* put once built: see build_tables */
+		n->a.fid = (*fid)++;
+		if (n->big) {
+			e.payload = STORE_P_BLOB;
+			e.ref = n->blob;
+		} else if (S_ISLNK(n->a.mode) || S_ISREG(n->a.mode)) {
+			e.payload = n->dlen ? STORE_P_INLINE : STORE_P_NONE;
+			e.inline_len = n->dlen;
+			e.inline_data = n->data;
 		}
 		e.a = n->a;
-		if (!err)
-			err = store_dir_put(t, tab, n->name, n->nlen, &e);
+		err = store_dir_put(t, dir->tab, n->name, n->nlen, &e);
 	}
-	if (!err)
-		err = index_table(t, dir, tab);
-	if (!err)
-		*out = tab;
+	return err;
+}
+
+/* Every directory's table, parents first (pre-order: a reused table
+ * covers its subtree); then, children first, each new table gets its
+ * subdirectories' entries and its index record. */
+static int build_tables(struct store_txn *t, struct import *im, uint64_t gen,
+			uint64_t *fid)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < im->ndirs; i++)
+		err = build_table(t, im, im->dirs[i], gen, fid);
+	for (size_t i = im->ndirs; !err && i-- > 0;) {
+		struct inode *d = im->dirs[i];
+
+		if (d->reused || d->skipped)
+			continue;
+		for (size_t k = 0; !err && k < d->nkids; k++) {
+			struct inode *n = d->kids[k];
+			struct store_entry e = {
+			    .a = n->a, .payload = STORE_P_TAB, .ref = n->tab};
+
+			if (S_ISDIR(n->a.mode))
+				err = store_dir_put(t, d->tab, n->name, n->nlen,
+						    &e);
+		}
+		if (!err)
+			err = index_table(t, d, d->tab);
+	}
 	return err;
 }
 
 static int build_env(struct import *im, struct store_env *e)
 {
 	struct store_txn *t;
-	uint64_t fid, gen, root;
+	uint64_t fid, gen;
 	int err;
 
-	err = plan_sharing(&im->root);
+	err = plan_sharing(im);
 	if (err)
 		return err;
 	err = store_txn_begin(im->st, true, &t);
@@ -642,13 +809,13 @@ static int build_env(struct import *im, struct store_env *e)
 	if (!err)
 		err = store_gen_new(t, &gen);
 	if (!err)
-		err = build_dir(t, im, &im->root, gen, &fid, &root);
+		err = build_tables(t, im, gen, &fid);
 	if (!err)
 		err = store_meta_put_u64(t, "next_fid", fid - 1);
 	/* the env gets its own gen: the tables built here are indexed for
 	 * sharing, so frozen (a first write copies) */
 	if (!err)
-		err = store_env_create(t, e, root);
+		err = store_env_create(t, e, im->root.tab);
 	if (!err)
 		err = store_unpin_all(t);
 	if (err) {
@@ -706,7 +873,7 @@ int store_import(struct store *st, const char *dir, struct store_env *e,
 	}
 	attr_from_stat(&im.root.a, &sb);
 	fd = dup(im.rootfd);
-	err = fd < 0 ? -errno : walk(&im, fd, "", &im.root);
+	err = fd < 0 ? -errno : walk(&im, fd);
 	if (!err)
 		err = store_files(&im, threads);
 	if (!err)
@@ -720,7 +887,7 @@ out:
 	free(im.slot_err);
 	free(im.ready);
 	free(im.files);
-	inode_release(&im.root);
+	tree_release(&im);
 	pthread_cond_destroy(&im.cond);
 	pthread_mutex_destroy(&im.lock);
 	close(im.rootfd);

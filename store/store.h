@@ -285,6 +285,37 @@ typedef int (*store_dir_iter_fn)(void *arg, const char *name, size_t nlen,
 int store_dir_iter(struct store_txn *t, uint64_t tab, const char *after,
 		   size_t alen, store_dir_iter_fn fn, void *arg);
 
+/*
+ * A table's entries in name order, copied out of the txn: names are
+ * NUL-terminated, inline_data points into the entry's own copy. Walks of
+ * trees of any depth keep one listing per level on a heap stack instead of
+ * recursing. Caller owns *out (store_dirlist_release). -ENOMEM, -EIO.
+ */
+struct store_dirlist_ent {
+	char *name;
+	size_t nlen;
+	struct store_entry e;
+};
+
+struct store_dirlist {
+	struct store_dirlist_ent *v;
+	size_t n, cap;
+};
+
+int store_dir_list(struct store_txn *t, uint64_t tab,
+		   struct store_dirlist *out);
+void store_dirlist_release(struct store_dirlist *l);
+
+/* A growable array of ids, the worklist of walks whose order does not
+ * matter. store_ids_push: 0 or -ENOMEM. */
+struct store_ids {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+int store_ids_push(struct store_ids *s, uint64_t id);
+void store_ids_release(struct store_ids *s);
+
 /* Copy a frozen table into a new one at gen (refcount 0): entries are
  * copied and their payloads gain a reference each. */
 int store_dir_copy(struct store_txn *t, uint64_t tab, uint64_t gen,
@@ -443,15 +474,22 @@ struct store_import_stats {
  * `threads` workers outside the write lock, then commits. The store is
  * unchanged on failure (blobs already written are unreferenced and left
  * to gc). Regular files, dirs, symlinks, fifos; modes, uid/gid, mtimes to
- * the ns. `stats` may be NULL.
+ * the ns. `stats` may be NULL. Any depth: one open directory per level
+ * (store_nofile_raise), no recursion.
  */
 int store_import(struct store *st, const char *dir, struct store_env *e,
 		 int threads, struct store_import_stats *stats);
 
 /* Export root table `root` into directory `dir` (created if missing,
  * must be empty). Restores modes, symlinks, mtimes (ns), and owners when
- * running as root. */
+ * running as root. Any depth: one open directory per level. Never leaves
+ * dir by a symlink, even one planted while it runs: such a name fails the
+ * export (-EEXIST, -ELOOP or -ENOTDIR), it is not followed. */
 int store_export(struct store *st, uint64_t root, const char *dir);
+
+/* Raise this process's soft limit of open files to its hard limit: import
+ * and export hold one directory open per level of the tree. Best effort. */
+void store_nofile_raise(void);
 
 /* Resolve "ENV" or "ENV@SNAP" to a root table (read txn). */
 int store_ref_resolve(struct store_txn *t, const char *ref, uint64_t *out);
