@@ -375,15 +375,16 @@ static void rtxn_free(void *p)
 /* Everything after the fork: returns the exit code. */
 static int serve(struct fs *fs)
 {
-	char run[PATH_MAX - 512];
+	char run[PATH_MAX - 512], why[512];
 	uint64_t root_fid = 0;
 	bool sealed = false;
 	int lock_fd = -1, err;
 
-	err = store_open(fs->opt->home, STORE_NOSYNC, &fs->st);
+	err = store_open_why(fs->opt->home, STORE_NOSYNC, why, sizeof(why),
+			     &fs->st);
 	if (err) {
 		fail("cannot open store '%s': %s", fs->opt->home,
-		     strerror(-err));
+		     why[0] ? why : strerror(-err));
 		return 1;
 	}
 	store_set_log(fs->st, log_to_stderr, NULL);

@@ -245,13 +245,16 @@ out_abort:
 	return store_mdb_err(rc);
 }
 
-int store_open(const char *home, unsigned flags, struct store **out)
+int store_open_why(const char *home, unsigned flags, char *why, size_t len,
+		   struct store **out)
 {
 	unsigned envflags = MDB_NOTLS;
 	struct store *st;
 	struct stat sb;
-	int err, dead;
+	int err, dead, fresh;
 
+	if (why && len)
+		why[0] = '\0';
 	if (flags & STORE_READONLY) {
 		if (stat(home, &sb) < 0)
 			return -errno;
@@ -262,6 +265,14 @@ int store_open(const char *home, unsigned flags, struct store **out)
 		if (err)
 			return err;
 	}
+	err = store_home_trust(home, why, len);
+	if (err)
+		return err;
+	fresh = store_home_check_data(home, why, len);
+	if (fresh < 0)
+		return fresh;
+	if (fresh && (flags & STORE_READONLY))
+		return -ENOENT;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -294,6 +305,10 @@ int store_open(const char *home, unsigned flags, struct store **out)
 	err = open_dbs(st);
 	if (err)
 		goto out_env;
+	if (!(flags & STORE_READONLY))
+		/* best effort: without it, an emptied data.mdb would read
+		 * as a new store only where the daemon never ran */
+		store_home_mark(home);
 	*out = st;
 	return 0;
 out_env:
@@ -301,6 +316,16 @@ out_env:
 out_free:
 	free(st->path);
 	free(st);
+	return err;
+}
+
+int store_open(const char *home, unsigned flags, struct store **out)
+{
+	char why[512];
+	int err = store_open_why(home, flags, why, sizeof(why), out);
+
+	if (err && why[0])
+		log_default(NULL, why);
 	return err;
 }
 
