@@ -45,7 +45,8 @@ enum store_open_flags {
 				     save/unmount/timer via store_sync);
 				     writes go through a writable map, so
 				     data.mdb's apparent size becomes the
-				     map size (sparse) */
+				     map size (sparse; blocks allocated
+				     ahead, else no writable map) */
 	STORE_READONLY = 1u << 1, /* never write; fail if absent */
 };
 
@@ -136,7 +137,10 @@ int store_sync(struct store *st);
 
 /* ---- transactions ------------------------------------------------ */
 
-/* Begin a read (write=false) or write txn. */
+/* Begin a read (write=false) or write txn. With STORE_NOSYNC a write txn
+ * first allocates disk blocks ahead of LMDB (space.c), and so do its puts
+ * and deletes: -ENOSPC (or fallocate's -errno) from them means nothing
+ * was changed, abort the txn. */
 int store_txn_begin(struct store *st, bool write, struct store_txn **out);
 /* Commit and free. On failure the txn is aborted and freed too. */
 int store_txn_commit(struct store_txn *t);
