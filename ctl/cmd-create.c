@@ -243,14 +243,9 @@ static void ensurepip_reason(const char *out, char *line, size_t len)
 static void ensurepip_log(struct create *cr, const char *out, char *path,
 			  size_t len)
 {
-	FILE *f;
-
 	snprintf(path, len, "%s/%s.ensurepip.log", cr->rundir, cr->name);
-	f = fopen(path, "we");
-	if (!f || fputs(out, f) == EOF)
+	if (store_home_write(path, out, strlen(out)) < 0)
 		snprintf(path, len, "(not saved)");
-	if (f)
-		fclose(f);
 }
 
 /* Run ensurepip inside the mounted env, as `python -m venv` does. */
@@ -405,7 +400,8 @@ static int seed_lock(struct create *cr)
 	int fd, r;
 
 	snprintf(path, sizeof(path), "%s.lock", cr->mnt);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* a lock file outlives its holders: no O_EXCL, but no symlink */
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out_err;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)

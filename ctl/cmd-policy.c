@@ -394,7 +394,6 @@ static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid,
 	char saved[8192];
 	struct sandbox_limits l;
 	struct sandbox sb;
-	FILE *f;
 	int r = limits_of(tg, &l);
 
 	if (r < 0) {
@@ -424,8 +423,7 @@ static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid,
 	r = sandbox_create(&sb, leaf, &l, SANDBOX_REUSE, msg, sizeof(msg));
 	if (!r && (r = shell_record(tg, pid, rec, sizeof(rec))) == 0 &&
 	    access(rec, F_OK) < 0) { /* the first enter keeps where it was */
-		f = fopen(rec, "we");
-		r = f && fputs(saved, f) >= 0 && fclose(f) == 0 ? 0 : -EIO;
+		r = store_home_write(rec, saved, strlen(saved));
 		snprintf(msg, sizeof(msg), "cannot write '%s'", rec);
 	}
 	if (!r)

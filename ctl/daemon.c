@@ -33,15 +33,10 @@
 
 extern char **environ;
 
-int daemon_run_dir(const char *home, char *buf, size_t len)
+int daemon_run_dir(const char *home, char *buf, size_t len, char *why,
+		   size_t whylen)
 {
-	int n = snprintf(buf, len, "%s/run", home);
-
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return store_home_subdir(home, "run", buf, len, why, whylen);
 }
 
 bool daemon_pid_live(pid_t pid)
@@ -555,7 +550,7 @@ int daemon_recover_unlocked(struct ctl *c, const char *home, const char *rundir,
 	if (!has_wlog(home, name))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s.lock", rundir, name);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return daemon_recover(c, home, name); /* never mounted here */
 	free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
@@ -931,6 +926,7 @@ int daemon_mount_clear(const char *mnt, char *err, size_t errlen)
 
 int ctl_daemon_dirs(struct ctl *c, char *home, char *rundir)
 {
+	char why[512] = "";
 	struct store *st;
 	int r;
 
@@ -943,9 +939,10 @@ int ctl_daemon_dirs(struct ctl *c, char *home, char *rundir)
 			ctl_strerror(r));
 		return r;
 	}
-	r = daemon_run_dir(home, rundir, PATH_MAX);
+	r = daemon_run_dir(home, rundir, PATH_MAX, why, sizeof(why));
 	if (r < 0)
-		ctl_err(c, "cannot create '%s/run': %s", home, ctl_strerror(r));
+		ctl_err(c, "cannot use '%s/run': %s", home,
+			why[0] ? why : ctl_strerror(r));
 	return r;
 }
 

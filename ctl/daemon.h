@@ -35,8 +35,11 @@ struct daemon_info {
 	char mount[PATH_MAX];
 };
 
-/* STORE/run into buf, created (0700) if missing. */
-int daemon_run_dir(const char *home, char *buf, size_t len);
+/* STORE/run into buf, created (0700) if missing, and trusted as the
+ * store is (store_home_subdir: ours, not writable by others, no
+ * symlink); else -errno and, when known, a reason in why. */
+int daemon_run_dir(const char *home, char *buf, size_t len, char *why,
+		   size_t whylen);
 
 /* Read RUNDIR/NAME.info. -ENOENT if there is none, -EIO if malformed. */
 int daemon_info_read(const char *rundir, const char *name,

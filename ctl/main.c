@@ -436,7 +436,7 @@ static int home_resolve(struct ctl *c, char *buf, size_t len)
 
 int ctl_store(struct ctl *c, struct store **out)
 {
-	char home[PATH_MAX];
+	char home[PATH_MAX], why[512];
 	struct store *st;
 	int r;
 
@@ -459,11 +459,12 @@ int ctl_store(struct ctl *c, struct store **out)
 			ctl_strerror(r));
 		return r;
 	}
-	r = store_open(home, 0, &st);
+	r = store_open_why(home, 0, why, sizeof(why), &st);
 	if (r) {
 		ctl_err(c, "cannot open store '%s': %s", home,
-			r == -EPROTO ? "unsupported store format"
-				     : ctl_strerror(r));
+			why[0]	       ? why
+			: r == -EPROTO ? "unsupported store format"
+				       : ctl_strerror(r));
 		return r;
 	}
 	store_set_log(st, store_log, c);

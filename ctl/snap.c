@@ -56,7 +56,7 @@ static int target_lock(struct snap_target *tg)
 	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s.lock", tg->rundir, tg->name);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
 		ctl_err(tg->c, "cannot open '%s': %s", path, ctl_strerror(r));

@@ -257,7 +257,8 @@ static int take_lock(struct fs *fs, const char *run, int *lock_fd)
 	int fd, n;
 
 	snprintf(path, sizeof(path), "%s/%s.lock", run, fs->opt->env);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* a lock file outlives its holders: no O_EXCL, but no symlink */
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
@@ -265,7 +266,7 @@ static int take_lock(struct fs *fs, const char *run, int *lock_fd)
 		return 0;
 	}
 	close(fd);
-	fd = open(fs->run_info, O_RDONLY | O_CLOEXEC);
+	fd = open(fs->run_info, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
 		n = (int)read(fd, info, sizeof(info) - 1);
 		info[n > 0 ? n : 0] = '\0';
@@ -281,17 +282,13 @@ static int take_lock(struct fs *fs, const char *run, int *lock_fd)
 
 static int write_info(struct fs *fs)
 {
-	char tmp[PATH_MAX + 16];
-	FILE *f;
+	char buf[PATH_MAX + 64];
+	int n = snprintf(buf, sizeof(buf), "pid=%d\nmount=%s\n", (int)getpid(),
+			 fs->opt->mount);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", fs->run_info);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "pid=%d\nmount=%s\n", (int)getpid(), fs->opt->mount);
-	if (fclose(f) != 0 || rename(tmp, fs->run_info) < 0)
-		return -errno;
-	return 0;
+	if (n < 0 || n >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	return store_home_write(fs->run_info, buf, (size_t)n);
 }
 
 static int set_env_mount(struct fs *fs, uint64_t *root_fid)
@@ -407,15 +404,16 @@ static void rtxn_free(void *p)
 /* Everything after the fork: returns the exit code. */
 static int serve(struct fs *fs)
 {
-	char run[PATH_MAX - 512];
+	char run[PATH_MAX - 512], why[512];
 	uint64_t root_fid = 0;
 	bool sealed = false;
 	int lock_fd = -1, err;
 
-	err = store_open(fs->opt->home, STORE_NOSYNC, &fs->st);
+	err = store_open_why(fs->opt->home, STORE_NOSYNC, why, sizeof(why),
+			     &fs->st);
 	if (err) {
 		fail("cannot open store '%s': %s", fs->opt->home,
-		     strerror(-err));
+		     why[0] ? why : strerror(-err));
 		return 1;
 	}
 	store_set_log(fs->st, log_to_stderr, NULL);
@@ -429,15 +427,13 @@ static int serve(struct fs *fs)
 		 fs->opt->env);
 	snprintf(fs->run_sock, sizeof(fs->run_sock), "%s/%s.sock", run,
 		 fs->opt->env);
-	if (mkdir(run, 0700) < 0 && errno != EEXIST) {
-		err = -errno;
-		fail("cannot create '%s': %s", run, strerror(errno));
-		goto out_store;
-	}
-	snprintf(fs->staging, sizeof(fs->staging), "%s/staging", fs->opt->home);
-	if (mkdir(fs->staging, 0700) < 0 && errno != EEXIST) {
-		err = -errno;
-		fail("cannot create '%s': %s", fs->staging, strerror(errno));
+	err = store_home_subdir(fs->opt->home, "run", run, sizeof(run), why,
+				sizeof(why));
+	if (!err)
+		err = store_home_subdir(fs->opt->home, "staging", fs->staging,
+					sizeof(fs->staging), why, sizeof(why));
+	if (err) {
+		fail("%s", why[0] ? why : strerror(-err));
 		goto out_store;
 	}
 	err = take_lock(fs, run, &lock_fd);
@@ -596,7 +592,12 @@ static int daemonize(const char *logpath)
 		dup2(fd, 1);
 		close(fd);
 	}
-	fd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(logpath,
+		  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ELOOP) {
+		fail("log '%s' is a symlink: not following it", logpath);
+		return -ELOOP;
+	}
 	if (fd >= 0) {
 		dup2(fd, 2);
 		close(fd);
@@ -612,12 +613,19 @@ int fs_run(const struct fs_options *o)
 			.wlog.fd = -1,
 			.spin_us = fs_loop_spin((unsigned)o->spin_us),
 			.pkg_off = getenv("BLASTFS_NO_PACKAGES") != NULL};
-	char logpath[PATH_MAX + 64];
+	char logpath[PATH_MAX + 64], why[512];
 	struct stat sb;
 	int err;
 
 	if (stat(o->home, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "blastfs: no store at '%s'\n", o->home);
+		return 1;
+	}
+	/* before anything is created in it (run/, the log) */
+	err = store_home_trust(o->home, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "blastfs: cannot use store '%s': %s\n", o->home,
+			why);
 		return 1;
 	}
 	err = o->recover ? 0 : check_mountpoint(o->mount);
@@ -632,9 +640,15 @@ int fs_run(const struct fs_options *o)
 	if (!o->foreground) {
 		char run[PATH_MAX + 8];
 
-		snprintf(run, sizeof(run), "%s/run", o->home);
-		mkdir(run, 0700);
+		err = store_home_subdir(o->home, "run", run, sizeof(run), why,
+					sizeof(why));
+		if (err) {
+			fprintf(stderr, "blastfs: %s\n", why);
+			return 1;
+		}
 		err = daemonize(logpath);
+		if (err == -ELOOP)
+			return 1;
 		if (err) {
 			fail("cannot daemonize: %s", strerror(-err));
 			return 1;

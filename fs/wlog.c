@@ -74,7 +74,8 @@ static int gen_create(struct fs_wlog *w, uint64_t gen)
 	int fd;
 
 	gen_path(w, gen, path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
 	if (fd < 0)
 		return -errno;
 	if (w->fd >= 0)

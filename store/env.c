@@ -599,7 +599,7 @@ int store_unpin_all(struct store_txn *t)
 	unsigned char owner[16];
 	MDB_cursor *cur;
 	MDB_val k = {16, owner}, v;
-	int rc;
+	int rc, err = 0;
 
 	store_pin_owner(owner);
 	rc = mdb_cursor_open(t->txn, sdb(t, DB_PINS), &cur);
@@ -611,11 +611,16 @@ int store_unpin_all(struct store_txn *t)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		if (rc || k.mv_size != 24 || memcmp(k.mv_data, owner, 16))
 			break;
+		err = store_space_charge(t, DB_PINS, 0);
+		if (err)
+			break;
 		rc = mdb_cursor_del(cur, 0);
 		if (rc)
 			break;
 	}
 	mdb_cursor_close(cur);
+	if (err)
+		return err;
 	return rc && rc != MDB_NOTFOUND ? store_mdb_err(rc) : 0;
 }
 

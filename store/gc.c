@@ -197,6 +197,9 @@ static int sweep(struct store_txn *t, enum store_db db,
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			continue;
 		}
+		err = store_space_charge(t, db, 0);
+		if (err)
+			break;
 		rc = mdb_cursor_del(cur, 0);
 		if (rc)
 			break;

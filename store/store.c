@@ -218,6 +218,15 @@ static int open_dbs(struct store *st)
 	rc = mdb_txn_begin(st->env, NULL, ro ? MDB_RDONLY : 0, &txn);
 	if (rc)
 		return store_mdb_err(rc);
+	if (!ro) {
+		struct store_txn space = {.st = st, .txn = txn, .write = true};
+		int err = store_space_begin(&space);
+
+		if (err) {
+			mdb_txn_abort(txn);
+			return err;
+		}
+	}
 	rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
 	if (rc)
 		goto out_abort;
@@ -266,13 +275,17 @@ out_abort:
 	return store_mdb_err(rc);
 }
 
-int store_open(const char *home, unsigned flags, struct store **out)
+int store_open_why(const char *home, unsigned flags, char *why, size_t len,
+		   struct store **out)
 {
 	unsigned envflags = MDB_NOTLS;
 	struct store *st;
+	bool can_alloc;
 	struct stat sb;
-	int err, dead;
+	int err, dead, fresh;
 
+	if (why && len)
+		why[0] = '\0';
 	if (flags & STORE_READONLY) {
 		if (stat(home, &sb) < 0)
 			return -errno;
@@ -283,9 +296,26 @@ int store_open(const char *home, unsigned flags, struct store **out)
 		if (err)
 			return err;
 	}
+	err = store_home_trust(home, why, len);
+	if (err)
+		return err;
+	fresh = store_home_check_data(home, why, len);
+	if (fresh < 0)
+		return fresh;
+	if (fresh && (flags & STORE_READONLY))
+		return -ENOENT;
+	err = store_space_lockfile(home, &can_alloc);
+	if (err) {
+		if (why && len)
+			snprintf(why, len, "cannot allocate '%s/lock.mdb': %s",
+				 home, strerror(-err));
+		return err;
+	}
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
+	st->space_fd = -1;
+	pthread_mutex_init(&st->space_lock, NULL);
 	st->flags = flags;
 	st->log = log_default;
 	st->path = strdup(home);
@@ -300,10 +330,15 @@ int store_open(const char *home, unsigned flags, struct store **out)
 	mdb_env_set_maxreaders(st->env, STORE_MAX_READERS);
 	mdb_env_set_mapsize(st->env, STORE_MAP_SIZE);
 	if (flags & STORE_NOSYNC)
+		envflags |= MDB_NOSYNC;
+	if ((flags & STORE_NOSYNC) && can_alloc)
 		/* the daemon: commits write through the map instead of
 		 * pwrite()s (a pip install of 4k files: 4.5 s -> 2.6 s).
-		 * The file then shows the map size, sparse. */
-		envflags |= MDB_NOSYNC | MDB_WRITEMAP;
+		 * The file then shows the map size, sparse: space.c
+		 * allocates blocks ahead of LMDB's writes (without
+		 * fallocate, pwrite() meets a full disk as ENOSPC, a write
+		 * through the map as SIGBUS). */
+		envflags |= MDB_WRITEMAP;
 	if (flags & STORE_READONLY)
 		envflags |= MDB_RDONLY;
 	err = mdb_env_open(st->env, home, envflags, 0600);
@@ -311,17 +346,35 @@ int store_open(const char *home, unsigned flags, struct store **out)
 		err = store_mdb_err(err);
 		goto out_env;
 	}
+	err = store_space_open(st, envflags & MDB_WRITEMAP);
+	if (err)
+		goto out_env;
 	mdb_reader_check(st->env, &dead);
 	err = open_dbs(st);
 	if (err)
 		goto out_env;
+	if (!(flags & STORE_READONLY))
+		/* best effort: without it, an emptied data.mdb would read
+		 * as a new store only where the daemon never ran */
+		store_home_mark(home);
 	*out = st;
 	return 0;
 out_env:
 	mdb_env_close(st->env);
 out_free:
+	pthread_mutex_destroy(&st->space_lock);
 	free(st->path);
 	free(st);
+	return err;
+}
+
+int store_open(const char *home, unsigned flags, struct store **out)
+{
+	char why[512];
+	int err = store_open_why(home, flags, why, sizeof(why), out);
+
+	if (err && why[0])
+		log_default(NULL, why);
 	return err;
 }
 
@@ -330,6 +383,7 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	mdb_env_close(st->env);
+	pthread_mutex_destroy(&st->space_lock);
 	free(st->path);
 	free(st);
 }
@@ -370,6 +424,15 @@ int store_txn_begin(struct store *st, bool write, struct store_txn **out)
 	if (rc) {
 		free(t);
 		return store_mdb_err(rc);
+	}
+	if (write) {
+		int err = store_space_begin(t);
+
+		if (err) {
+			mdb_txn_abort(t->txn);
+			free(t);
+			return err;
+		}
 	}
 	*out = t;
 	return 0;
@@ -417,8 +480,13 @@ struct store *store_txn_store(const struct store_txn *t)
 int store_put(struct store_txn *t, enum store_db d, MDB_val *k, MDB_val *v,
 	      unsigned flags)
 {
+	int err;
+
 	if (store_fault_hit(STORE_FAULT_PUT))
 		return -ENOSPC;
+	err = store_space_charge(t, d, k->mv_size + v->mv_size);
+	if (err)
+		return err;
 	return store_mdb_err(mdb_put(t->txn, sdb(t, d), k, v, flags));
 }
 
@@ -429,6 +497,10 @@ int store_get(struct store_txn *t, enum store_db d, MDB_val *k, MDB_val *v)
 
 int store_del(struct store_txn *t, enum store_db d, MDB_val *k)
 {
+	int err = store_space_charge(t, d, 0);
+
+	if (err)
+		return err;
 	return store_mdb_err(mdb_del(t->txn, sdb(t, d), k, NULL));
 }
 

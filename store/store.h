@@ -45,7 +45,8 @@ enum store_open_flags {
 				     save/unmount/timer via store_sync);
 				     writes go through a writable map, so
 				     data.mdb's apparent size becomes the
-				     map size (sparse) */
+				     map size (sparse; blocks allocated
+				     ahead, else no writable map) */
 	STORE_READONLY = 1u << 1, /* never write; fail if absent */
 };
 
@@ -70,6 +71,53 @@ int store_home_default(char *buf, size_t len);
  */
 int store_open(const char *home, unsigned flags, struct store **out);
 
+/*
+ * store_open, and on failure a one-line reason in why (len bytes; "" when
+ * the errno says it all). Besides store_open's errors: -EPERM when home is
+ * not owned by the caller or is writable by group or others
+ * (store_home_trust); -EIO when data.mdb is shorter than its meta pages
+ * say, not an LMDB file, or missing/empty in a directory that held a
+ * store (the marker file `blast-store`, run/ or staging/ exist). A damaged
+ * store is refused before anything in it is created or changed.
+ */
+int store_open_why(const char *home, unsigned flags, char *why, size_t len,
+		   struct store **out);
+
+/* ---- the store directory ------------------------------------------
+ * Everything Blast creates in a store directory is created by its owner,
+ * in directories no one else may write, without following links. These
+ * never log; the `why` buffers get one line naming the path and the fix.
+ */
+
+/* 0 if home is a directory owned by the caller (euid) and not writable by
+ * group or others; else -EPERM, -ENOTDIR or stat's -errno, and why. */
+int store_home_trust(const char *home, char *why, size_t len);
+
+/* Create (0700) if missing the subdirectory home/name (run, staging) and
+ * check it like home (and that it is no symlink); its path goes to path
+ * (pathlen bytes). Errors as store_home_trust, or mkdir's. */
+int store_home_subdir(const char *home, const char *name, char *path,
+		      size_t pathlen, char *why, size_t len);
+
+/* open(2) for files in the store directory: O_NOFOLLOW and O_CLOEXEC
+ * always, O_EXCL with O_CREAT. Returns the fd or -errno (-ELOOP for a
+ * symlink, -EEXIST for any existing name when creating). */
+int store_home_open(const char *path, int flags, mode_t mode);
+
+/* Replace path with len bytes of buf: PATH.tmp is unlinked, created
+ * O_EXCL|O_NOFOLLOW (0600), written and renamed over path. On failure
+ * path is unchanged and PATH.tmp is gone. */
+int store_home_write(const char *path, const void *buf, size_t len);
+
+/* 1 if home holds no store yet (no data.mdb, or an empty one, and no trace
+ * of a store: marker, run/, staging/), 0 if data.mdb is as long as its
+ * meta pages need, else -EIO (damaged, see store_open_why) or open's
+ * -errno, with why. Reads the file only with pread. */
+int store_home_check_data(const char *home, char *why, size_t len);
+
+/* Create the marker file home/blast-store if missing (0 if it exists). */
+int store_home_mark(const char *home);
+
 /* Close. All txns must be finished. NULL is a no-op. */
 void store_close(struct store *st);
 
@@ -89,7 +137,10 @@ int store_sync(struct store *st);
 
 /* ---- transactions ------------------------------------------------ */
 
-/* Begin a read (write=false) or write txn. */
+/* Begin a read (write=false) or write txn. With STORE_NOSYNC a write txn
+ * first allocates disk blocks ahead of LMDB (space.c), and so do its puts
+ * and deletes: -ENOSPC (or fallocate's -errno) from them means nothing
+ * was changed, abort the txn. */
 int store_txn_begin(struct store *st, bool write, struct store_txn **out);
 /* Commit and free. On failure the txn is aborted and freed too. */
 int store_txn_commit(struct store_txn *t);

@@ -46,12 +46,18 @@ struct store {
 	void *log_arg;
 	bool no_zeroref; /* read-only open of a store without DB_ZEROREF */
 	atomic_ullong zeroref_due; /* store_reclaim_due */
+	int space_fd;		    /* data.mdb under MDB_WRITEMAP, else -1 */
+	uint64_t space_end;	    /* its blocks [0, space_end) exist; */
+	pthread_mutex_t space_lock; /* protects space_end */
 };
 
 struct store_txn {
 	struct store *st;
 	MDB_txn *txn;
 	bool write;
+	uint64_t hw, charged; /* write txns (space.c): high-water mark at
+				 begin, bytes its puts/dels may allocate */
+	unsigned psize;
 };
 
 /* ---- codecs ---- */
@@ -116,6 +122,19 @@ int store_put(struct store_txn *t, enum store_db d, MDB_val *k, MDB_val *v,
 	      unsigned flags);
 int store_get(struct store_txn *t, enum store_db d, MDB_val *k, MDB_val *v);
 int store_del(struct store_txn *t, enum store_db d, MDB_val *k);
+
+/* Disk space behind the writable map (space.c); no-ops without
+ * MDB_WRITEMAP. Before mdb_env_open: preallocate lock.mdb (home's), and
+ * say whether the filesystem can fallocate (else no MDB_WRITEMAP). */
+int store_space_lockfile(const char *home, bool *can_alloc);
+/* After mdb_env_open: take data.mdb's fd if the env has MDB_WRITEMAP. */
+int store_space_open(struct store *st, bool writemap);
+/* Right after a write txn began: blocks up to the high-water mark plus a
+ * base reserve. -ENOSPC (or fallocate's -errno): abort the txn. */
+int store_space_begin(struct store_txn *t);
+/* Before each put (vlen: the value's size) or delete in db d: blocks for
+ * all it may allocate. -ENOSPC: do not make the change. */
+int store_space_charge(struct store_txn *t, enum store_db d, size_t vlen);
 
 /* meta counters */
 int store_meta_get_u64(struct store_txn *t, const char *key, uint64_t *out);
