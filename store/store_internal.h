@@ -45,7 +45,7 @@ struct store {
 	store_log_fn log;
 	void *log_arg;
 	bool no_zeroref; /* read-only open of a store without DB_ZEROREF */
-	atomic_ullong zeroref_due; /* store_reclaim_due */
+	atomic_ullong zeroref_due;  /* store_reclaim_due */
 	int space_fd;		    /* data.mdb under MDB_WRITEMAP, else -1 */
 	uint64_t space_end;	    /* its blocks [0, space_end) exist; */
 	pthread_mutex_t space_lock; /* protects space_end */
