@@ -3,7 +3,8 @@
 # push then pull into another store gives the same tree (modes, mtimes,
 # symlinks, bytes) and the same env state; pushing again uploads nothing;
 # pulling again into the same store fetches nothing; a layer is a plain
-# tar+zstd, and `skopeo inspect` reads the pushed artifact.
+# tar+zstd, `skopeo inspect` reads the pushed artifact and `skopeo copy`
+# carries it to another repository, from which it pulls as the same env.
 set -euo pipefail
 . "$(dirname "$0")/reg-lib.sh"
 reg_setup
@@ -49,4 +50,14 @@ if command -v skopeo >/dev/null; then
 	skopeo inspect --tls-verify=false "docker://$REG/team/e1:v1" >"$W/inspect.json" 2>"$W/inspect.err" ||
 		die "skopeo inspect: $(cat "$W/inspect.err")"
 	assert_contains "$(cat "$W/inspect.json")" "$digest" "skopeo sees the manifest"
+	# skopeo copy carries it to another repository as is: the copy
+	# pulls into a store as the same env
+	skopeo copy --src-tls-verify=false --dest-tls-verify=false \
+		"docker://$REG/team/e1:v1" "docker://$REG/other/copied:v1" \
+		>"$W/copy.out" 2>"$W/copy.err" ||
+		die "skopeo copy: $(cat "$W/copy.err")"
+	ctl_run bh2 --json pull "$REG/other/copied:v1" copied
+	[ "$RC" -eq 0 ] || die "pull of skopeo's copy: $ERR"
+	bh2 export copied "$W/out3" 2>/dev/null
+	assert_same_tree "$W/src" "$W/out3"
 fi
