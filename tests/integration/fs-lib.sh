@@ -28,8 +28,10 @@
 
 # FS_DIR: where these scripts live (fsposix.py, fsdiff.py, fs-lib.sh).
 FS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-# FS_TIMEOUT: seconds to wait for a mount to appear or a daemon to exit.
-FS_TIMEOUT=${FS_TIMEOUT:-30}
+# FS_TIMEOUT: seconds to wait for a mount to appear or a daemon to exit
+# (a wait, not a budget: 30 s was too short for an ASan daemon's final seal
+# at load 30).
+FS_TIMEOUT=${FS_TIMEOUT:-180}
 # FS_MAX_RSS_MB: a daemon whose resident memory passes this is killed by a
 # watchdog (so a runaway daemon fails its test instead of the machine), and
 # fs_umount fails if the daemon's peak RSS (VmHWM) was above it. 0: no limit.
