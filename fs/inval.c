@@ -70,7 +70,7 @@ struct pairs {
 /* One name present on either side (x or y may be NULL). */
 static int compare(const struct store_dirlist_ent *x,
 		   const struct store_dirlist_ent *y, uint64_t dir_fid,
-		   struct pairs *todo, struct fs_changes *c)
+		   struct pairs *pending, struct fs_changes *c)
 {
 	const char *name = x ? x->name : y->name;
 	int err;
@@ -81,16 +81,16 @@ static int compare(const struct store_dirlist_ent *x,
 			c->links_changed = true; /* hard-linked inodes */
 		if (x->e.ref == y->e.ref)
 			return 0;
-		err = store_ids_push(&todo->a, x->e.ref);
-		return err ? err : store_ids_push(&todo->b, y->e.ref);
+		err = store_ids_push(&pending->a, x->e.ref);
+		return err ? err : store_ids_push(&pending->b, y->e.ref);
 	}
 	if (x && y && entry_eq(&x->e, &y->e))
 		return 0;
 	return add_change(c, dir_fid, name, x ? x->e.a.fid : 0);
 }
 
-static int walk(struct store_txn *t, uint64_t a, uint64_t b, struct pairs *todo,
-		struct fs_changes *c)
+static int walk(struct store_txn *t, uint64_t a, uint64_t b,
+		struct pairs *pending, struct fs_changes *c)
 {
 	struct store_dirlist ea = {0}, eb = {0};
 	struct store_dir da, db;
@@ -112,12 +112,12 @@ static int walk(struct store_txn *t, uint64_t a, uint64_t b, struct pairs *todo,
 				    : name_cmp(&ea.v[i], &eb.v[j]);
 
 		if (r < 0)
-			err = compare(&ea.v[i++], NULL, db.a.fid, todo, c);
+			err = compare(&ea.v[i++], NULL, db.a.fid, pending, c);
 		else if (r > 0)
-			err = compare(NULL, &eb.v[j++], db.a.fid, todo, c);
+			err = compare(NULL, &eb.v[j++], db.a.fid, pending, c);
 		else
-			err =
-			    compare(&ea.v[i++], &eb.v[j++], db.a.fid, todo, c);
+			err = compare(&ea.v[i++], &eb.v[j++], db.a.fid, pending,
+				      c);
 	}
 	store_dirlist_release(&ea);
 	store_dirlist_release(&eb);
@@ -127,7 +127,7 @@ static int walk(struct store_txn *t, uint64_t a, uint64_t b, struct pairs *todo,
 int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 		       struct fs_changes *out)
 {
-	struct pairs todo = {{0}, {0}};
+	struct pairs pending = {{0}, {0}};
 	struct store_txn *t;
 	int err;
 
@@ -137,17 +137,17 @@ int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 	err = store_txn_begin(st, false, &t);
 	if (err)
 		return err;
-	err = store_ids_push(&todo.a, old_root);
+	err = store_ids_push(&pending.a, old_root);
 	if (!err)
-		err = store_ids_push(&todo.b, new_root);
-	while (!err && todo.a.n) {
-		todo.a.n--;
-		todo.b.n--;
-		err =
-		    walk(t, todo.a.v[todo.a.n], todo.b.v[todo.b.n], &todo, out);
+		err = store_ids_push(&pending.b, new_root);
+	while (!err && pending.a.n) {
+		pending.a.n--;
+		pending.b.n--;
+		err = walk(t, pending.a.v[pending.a.n],
+			   pending.b.v[pending.b.n], &pending, out);
 	}
-	store_ids_release(&todo.a);
-	store_ids_release(&todo.b);
+	store_ids_release(&pending.a);
+	store_ids_release(&pending.b);
 	store_txn_abort(t);
 	return err;
 }
