@@ -36,8 +36,14 @@ def status():
     return json.loads(out)
 
 def logs():
-    return {n: os.path.getsize(os.path.join(S, n)) for n in os.listdir(S)
-            if n.startswith("w.wlog.")}
+    out = {}
+    for n in os.listdir(S):
+        try:
+            if n.startswith("w.wlog."):
+                out[n] = os.path.getsize(os.path.join(S, n))
+        except FileNotFoundError:  # the daemon deleted it since listdir
+            pass
+    return out
 
 def content(i):
     return hashlib.sha256(b"%d" % i).digest() * (MB // 32)

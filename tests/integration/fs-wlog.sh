@@ -185,13 +185,23 @@ fs_mount w "$MNT"
 import os, sys, time
 M, S = sys.argv[1], sys.argv[2]
 peak = written = 0
+
+
+def size(p):  # the daemon deletes an old generation between listdir and stat
+    try:
+        return os.path.getsize(p)
+    except FileNotFoundError:
+        return 0
+
+
+
 fd = os.open(os.path.join(M, "busy"), os.O_WRONLY | os.O_CREAT, 0o644)
 end = time.monotonic() + 3
 while time.monotonic() < end:  # rewrites a 1 MiB file, never pausing
     os.pwrite(fd, b"%08d" % written * 512, (written * 4096) % (1 << 20))
     written += 4096
     if written % (64 * 4096) == 0:
-        total = sum(os.path.getsize(os.path.join(S, n)) for n in os.listdir(S)
+        total = sum(size(os.path.join(S, n)) for n in os.listdir(S)
                     if n.startswith("w.wlog."))
         peak = max(peak, total)
 os.close(fd)
@@ -205,8 +215,13 @@ import os, sys, time
 S, M = sys.argv[1], sys.argv[2]
 end = time.monotonic() + 10
 while time.monotonic() < end:
-    logs = {n: os.path.getsize(os.path.join(S, n)) for n in os.listdir(S)
-            if n.startswith("w.wlog.")}
+    logs = {}
+    for n in os.listdir(S):
+        try:
+            if n.startswith("w.wlog."):
+                logs[n] = os.path.getsize(os.path.join(S, n))
+        except FileNotFoundError:  # deleted since listdir
+            pass
     if len(logs) == 1 and sum(logs.values()) == 0:
         break
     time.sleep(0.05)
