@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fs_internal.h"
 
@@ -198,4 +199,176 @@ void fs_dirlists_drop(struct node *n)
 uint64_t fs_dirlist_off(const struct dirlist *l, size_t next)
 {
 	return (uint64_t)l->id << 32 | (uint64_t)next;
+}
+
+/* ---- directories: listings live on the directory's node (dirlist.c),
+ * so opendir has nothing to do: it answers ENOSYS, and the kernel stops
+ * sending OPENDIR and RELEASEDIR and keeps its readdir cache ---- */
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+
+	COUNT(fs, R_OPENDIR);
+	if (!fs_node_find(fs, ino)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	fuse_reply_open(req, fi);
+}
+
+/* One entry of l: index 0 is ".", 1 "..", then the names. */
+static const char *dl_name(const struct dirlist *l, size_t i)
+{
+	return i == 0 ? "." : i == 1 ? ".." : l->names[i - 2];
+}
+
+/* Start a readdir(plus) reply: the node, a reply buffer and the
+ * listing the offset names. On failure the request is answered and NULL
+ * returned; otherwise the caller replies, then fs_dirlist_put. */
+static char *readdir_begin(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct node **n, struct dirlist **l,
+			   size_t *i)
+{
+	struct fs *fs = FS(req);
+	char *buf = malloc(size ? size : 1);
+	int err;
+
+	COUNT(fs, R_READDIR);
+	*n = fs_node_find(fs, ino);
+	err = !*n ? -ESTALE : !buf ? -ENOMEM : 0;
+	if (!err)
+		err = fs_dirlist_get(fs, *n, (uint64_t)off, l, i);
+	if (err) {
+		free(buf);
+		fuse_reply_err(req, -err);
+		return NULL;
+	}
+	return buf;
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct dirlist *l = NULL;
+	struct node *n;
+	struct stat st;
+	size_t used = 0, i = 0;
+	char *buf = readdir_begin(req, ino, size, off, &n, &l, &i);
+
+	if (!buf)
+		return;
+	memset(&st, 0, sizeof(st));
+	for (; i < l->n + 2; i++) {
+		size_t need;
+
+		st.st_ino = i == 0   ? l->self
+			    : i == 1 ? l->parent
+				     : l->fids[i - 2];
+		st.st_mode = i < 2 ? S_IFDIR : l->modes[i - 2];
+		need = fuse_add_direntry(req, buf + used, size - used,
+					 dl_name(l, i), &st,
+					 (off_t)fs_dirlist_off(l, i + 1));
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fs_dirlist_put(fs, n, l, used == 0);
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+/* readdirplus: each entry comes with its attributes and a lookup, so a
+ * listing followed by stats costs one round trip. An entry that does not
+ * fit gives its lookup back. */
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct fuse_entry_param ep;
+	struct dirlist *l = NULL;
+	struct node *n;
+	size_t used = 0, i = 0;
+	int err = 0;
+	char *buf = readdir_begin(req, ino, size, off, &n, &l, &i);
+
+	if (!buf)
+		return;
+	for (; i < l->n + 2; i++) {
+		size_t need;
+
+		memset(&ep, 0, sizeof(ep));
+		if (i < 2) {
+			ep.attr.st_ino = i == 0 ? l->self : l->parent;
+			ep.attr.st_mode = S_IFDIR;
+		} else {
+			err = fs_lookup_checked(fs, req, ino, l->names[i - 2],
+						FS_POL_READDIR, &ep);
+			if (err == -ENOENT) { /* hidden: the name, no entry */
+				memset(&ep, 0, sizeof(ep));
+				ep.attr.st_ino = l->fids[i - 2];
+				ep.attr.st_mode = l->modes[i - 2];
+				err = 0;
+			} else if (err) {
+				break;
+			} else if (!ep.ino) {
+				continue; /* removed since the listing */
+			}
+		}
+		need = fuse_add_direntry_plus(req, buf + used, size - used,
+					      dl_name(l, i), &ep,
+					      (off_t)fs_dirlist_off(l, i + 1));
+		if (need > size - used) {
+			if (ep.ino) {
+				struct node *c;
+
+				pthread_mutex_lock(&fs->lock);
+				c = fs_node_get(fs, ep.ino);
+				if (c)
+					fs_node_forget(fs, c, 1);
+				pthread_mutex_unlock(&fs->lock);
+			}
+			break;
+		}
+		used += need;
+	}
+	fs_dirlist_put(fs, n, l, used == 0 && !err);
+	if (err && !used)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+/* Only when the kernel cannot do without opendir: nothing to free. */
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	COUNT(FS(req), R_RELEASEDIR);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	COUNT(FS(req), R_FSYNCDIR);
+	fuse_reply_err(req, -fs_durable(FS(req)));
+}
+
+void fs_ops_list(struct fuse_lowlevel_ops *ops)
+{
+	ops->opendir = op_opendir;
+	ops->readdir = op_readdir;
+	ops->readdirplus = op_readdirplus;
+	ops->releasedir = op_releasedir;
+	ops->fsyncdir = op_fsyncdir;
 }

@@ -379,16 +379,32 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct node **nout, struct stat *st);
 
-/* io.c */
+/* write.c: a change of a file's content, logged before it is applied */
 /* Load a file node's attrs and payload from the store (once). */
 int fs_node_load(struct fs *fs, struct node *n);
+/* Change n's content: data written at off, or with data NULL a resize
+ * to off (keep: the old bytes below it; an O_TRUNC open keeps none).
+ * Logged first, then applied, then n is dirty. *old: the size before.
+ * Takes wlog.mu and fs->lock (neither may be held). */
+int fs_content_change(struct fs *fs, struct node *n, const void *data,
+		      size_t size, uint64_t off, bool keep, uint64_t *old);
 /* Truncate or extend a file node's content to size (copy-up). */
 int fs_node_resize(struct fs *fs, struct node *n, uint64_t size);
+
+/* seal.c: n's buffered content and attrs into its entry (a no-op for a
+ * clean or unlinked node). No lock held by the caller. */
 int fs_seal(struct fs *fs, struct node *n);
+/* Every dirty node, now (the sealer's FS_SEAL_ALL pass). */
 int fs_seal_all(struct fs *fs);
-extern const struct fuse_lowlevel_ops fs_ops;
+
+/* The request handlers, registered by main.c: io.c (file content),
+ * ops.c (names and attributes), dirlist.c (listings). */
 void fs_ops_io(struct fuse_lowlevel_ops *ops);
 void fs_ops_dir(struct fuse_lowlevel_ops *ops);
+void fs_ops_list(struct fuse_lowlevel_ops *ops);
+/* A handler's fs, and its request counter. */
+#define FS(req)	     ((struct fs *)fuse_req_userdata(req))
+#define COUNT(fs, r) atomic_fetch_add(&(fs)->cnt.req[r], 1)
 
 /* content.c: a node's unsealed content (memory or staging file). Under
  * fs->lock; writers wait while a seal reads the staging file. */

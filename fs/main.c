@@ -330,6 +330,7 @@ static int new_session(struct fs *fs)
 	ops.init = fs_init;
 	fs_ops_dir(&ops);
 	fs_ops_io(&ops);
+	fs_ops_list(&ops);
 	snprintf(opts, sizeof(opts),
 		 "default_permissions,fsname=blast:%s,subtype=blastfs%s",
 		 fs->opt->env, fs->opt->allow_other ? ",allow_other" : "");

@@ -14,125 +14,7 @@
 #include <linux/fs.h>
 #include <sys/statvfs.h>
 
-#include "fs_internal.h"
-
-#define FS(req)	     ((struct fs *)fuse_req_userdata(req))
-#define COUNT(fs, r) atomic_fetch_add(&(fs)->cnt.req[r], 1)
-
-/* ---- a change to one directory ---- */
-
-struct change {
-	struct fs *fs;
-	struct store_txn *t;
-	struct store_env e;
-	uint64_t tab;	    /* writable table of the directory */
-	const char **names; /* its path (into nodes: valid under wlock) */
-	size_t depth;
-	/* where an inode's entry lives (inode_slot) */
-	uint64_t slot_tab;
-	char slot[STORE_NAME_MAX + 1];
-};
-
-static int node_slot(struct change *c, struct node *n, struct store_entry *e,
-		     unsigned char *inl);
-
-/* The entry holding name's inode in writable table tab: the entry itself,
- * or for a hard link the links table's. Sets c->slot_tab and c->slot;
- * inline bytes are copied to inl (4096 bytes). */
-static int inode_slot(struct change *c, uint64_t tab, const char *name,
-		      struct store_entry *e, unsigned char *inl)
-{
-	int err = store_dir_get(c->t, tab, name, strlen(name), e);
-
-	if (err)
-		return err;
-	c->slot_tab = tab;
-	snprintf(c->slot, sizeof(c->slot), "%s", name);
-	if (e->payload == STORE_P_HARDLINK) {
-		err = store_env_links_writable(c->t, &c->e, &c->slot_tab);
-		store_link_key(e->ref, c->slot);
-		if (!err)
-			err = store_dir_get(c->t, c->slot_tab, c->slot, 16, e);
-		if (err == -ENOENT)
-			err = -EIO;
-		if (err)
-			return err;
-	}
-	if (e->inline_len) {
-		memcpy(inl, e->inline_data, e->inline_len);
-		e->inline_data = inl;
-	}
-	return 0;
-}
-
-/* Lock, begin a write txn, make dir's table writable. */
-static int change_begin(struct fs *fs, struct node *dir, struct change *c)
-{
-	const char **names = NULL;
-	size_t depth;
-	int err;
-
-	c->fs = fs;
-	pthread_mutex_lock(&fs->wlock);
-	err = fs_wtxn(fs, &c->t, &c->e);
-	if (err)
-		goto out_unlock;
-	pthread_mutex_lock(&fs->lock);
-	err = fs_node_path(fs, dir, true, &names, &depth);
-	pthread_mutex_unlock(&fs->lock);
-	if (!err)
-		err = fs_auto_snapshot(fs, c->t, &c->e, names, depth);
-	if (!err)
-		err =
-		    store_env_dir_writable(c->t, &c->e, names, depth, &c->tab);
-	c->names = names;
-	c->depth = depth;
-	if (!err)
-		return 0;
-	free(names);
-	store_txn_abort(c->t);
-out_unlock:
-	pthread_mutex_unlock(&fs->wlock);
-	return err == -ENOTDIR ? -ENOENT : err;
-}
-
-/* Commit (or abort when err) and unlock. */
-static int change_end(struct fs *fs, struct change *c, int err)
-{
-	free(c->names);
-	c->names = NULL;
-	if (err)
-		store_txn_abort(c->t);
-	else
-		err = store_txn_commit(c->t);
-	pthread_mutex_unlock(&fs->wlock);
-	return err;
-}
-
-/* A directory's mtime/ctime move forward on every change, by at least
- * 1 us: CPython and the kernel's readdir cache compare them. */
-static int touch_dir(struct store_txn *t, uint64_t tab)
-{
-	struct store_dir d;
-	int64_t now = fs_now_ns();
-	int err = store_dir_stat(t, tab, &d);
-
-	if (err)
-		return err;
-	if (now < d.a.mtime_ns + 1000)
-		now = d.a.mtime_ns + 1000;
-	d.a.mtime_ns = d.a.ctime_ns = now;
-	return store_dir_set_attr(t, tab, &d.a);
-}
-
-static int check_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n > STORE_NAME_MAX)
-		return -ENAMETOOLONG;
-	return n ? 0 : -EINVAL;
-}
+#include "change.h"
 
 /* stat for an entry: a directory's attrs are in its table header. */
 static int entry_stat(struct fs *fs, struct store_txn *t,
@@ -206,7 +88,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	struct node *p, *n;
 	struct stat st;
 	uint64_t tab, seq;
-	int err = check_name(name);
+	int err = fs_check_name(name);
 
 	if (err)
 		return err;
@@ -374,7 +256,7 @@ static int setattr_dir(struct fs *fs, struct node *n, const struct stat *st,
 
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		return -EISDIR;
-	err = change_begin(fs, n, &c);
+	err = fs_change_begin(fs, n, &c);
 	if (err)
 		return err;
 	err = store_dir_stat(c.t, c.tab, &d);
@@ -382,7 +264,7 @@ static int setattr_dir(struct fs *fs, struct node *n, const struct stat *st,
 		apply_attr(&d.a, st, to_set);
 		err = store_dir_set_attr(c.t, c.tab, &d.a);
 	}
-	return change_end(fs, &c, err);
+	return fs_change_end(fs, &c, err);
 }
 
 static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
@@ -391,7 +273,7 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 	struct store_entry e;
 	struct change c;
 	struct node *root;
-	unsigned char inl[4096];
+	unsigned char inl[STORE_ENTRY_INLINE_MAX];
 	bool held;
 	int err;
 
@@ -417,16 +299,16 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 	if (held)
 		return n->unlinked ? 0 : fs_seal(fs, n);
 	root = fs_node_find(fs, FUSE_ROOT_ID);
-	err = change_begin(fs, root, &c);
+	err = fs_change_begin(fs, root, &c);
 	if (err)
 		return err;
-	err = node_slot(&c, n, &e, inl);
+	err = fs_node_slot(&c, n, &e, inl);
 	if (!err) {
 		apply_attr(&e.a, st, to_set);
 		err =
 		    store_dir_put(c.t, c.slot_tab, c.slot, strlen(c.slot), &e);
 	}
-	err = change_end(fs, &c, err);
+	err = fs_change_end(fs, &c, err);
 	pthread_mutex_lock(&fs->lock);
 	if (!err && n->loaded) { /* an open, clean node mirrors the store */
 		n->a.mode = e.a.mode;
@@ -535,11 +417,11 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 						: FS_POL_MKNOD;
 	uint64_t cost =
 	    store_usage_entry_cost(ne->mode, ne->link ? strlen(ne->link) : 0);
-	int err = check_name(name);
+	int err = fs_check_name(name);
 
 	if (err)
 		return err;
-	if (ne->link && strlen(ne->link) >= 4096)
+	if (ne->link && strlen(ne->link) >= STORE_ENTRY_INLINE_MAX)
 		return -ENAMETOOLONG;
 	err = fs_pol_name(fs, req, parent, name, op);
 	if (err)
@@ -550,7 +432,7 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 	err = fs_pol_entry_new(fs, req, parent, name, cost, op);
 	if (err)
 		return err;
-	err = change_begin(fs, p, &c);
+	err = fs_change_begin(fs, p, &c);
 	if (err) {
 		fs_pol_account(fs, -(long long)cost);
 		return err;
@@ -584,11 +466,11 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = store_dir_put(c.t, c.tab, name, strlen(name), &e);
 	if (!err)
-		err = touch_dir(c.t, c.tab);
+		err = fs_touch_dir(c.t, c.tab);
 	if (!err)
 		err = entry_stat(fs, c.t, &e, st);
 out:
-	err = change_end(fs, &c, err);
+	err = fs_change_end(fs, &c, err);
 	if (err) /* not made: its cost goes back */
 		fs_pol_account(fs, -(long long)cost);
 	else
@@ -660,130 +542,6 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	reply_new(req, err, n, &st);
 }
 
-/* ---- removing names ---- */
-
-/* A name is going away: an open node keeps its content (pinned). */
-static int detach_node(struct fs *fs, struct store_txn *t,
-		       const struct store_entry *e)
-{
-	struct node *n;
-	uint64_t size;
-	bool held;
-	int err = 0;
-
-	struct store_dir d;
-
-	pthread_mutex_lock(&fs->lock);
-	n = fs_node_by_fid(fs, e->a.fid);
-	if (n && S_ISDIR(n->mode) && e->payload == STORE_P_TAB &&
-	    !store_dir_stat(t, e->ref, &d)) {
-		/* an open directory still answers fstat, with nlink 0 */
-		n->a = d.a;
-		n->a.ctime_ns = fs_now_ns();
-		n->loaded = true;
-	} else if (n && !S_ISDIR(n->mode)) {
-		if (!n->loaded) {
-			n->a = e->a;
-			n->payload = e->payload;
-			n->ref = e->ref;
-			n->loaded = true;
-			if (e->payload == STORE_P_INLINE && e->inline_len) {
-				n->buf = malloc(e->inline_len);
-				if (n->buf) {
-					memcpy(n->buf, e->inline_data,
-					       e->inline_len);
-					n->len = n->cap = e->inline_len;
-				}
-			}
-		}
-		/* the kernel may still read it (no OPEN says whether a
-		 * file is open): its blob outlives gc until the node goes */
-		if (n->payload == STORE_P_BLOB && !n->dirty &&
-		    (n->nopen || n->nlookup)) {
-			err = store_pin(t, n->ref);
-			n->pinned = !err;
-		}
-		n->a.ctime_ns = fs_now_ns();
-	}
-	if (n) {
-		n->unlinked = true;
-		fs_node_rename(fs, n, 0, NULL);
-	}
-	size = n && n->loaded ? n->a.size : e->a.size;
-	/* still in use: its bytes (and what a truncate or write does to
-	 * them) count until the node is freed (node.c) */
-	held = n && S_ISREG(e->a.mode) && (n->nlookup || n->nopen);
-	if (held)
-		n->quota_held = true;
-	pthread_mutex_unlock(&fs->lock);
-	if (S_ISREG(e->a.mode) && !held) /* the env is smaller by the file */
-		fs_pol_account(fs, -(long long)size);
-	return err;
-}
-
-/* The entry holding node n's inode, in a change already begun. */
-static int node_slot(struct change *c, struct node *n, struct store_entry *e,
-		     unsigned char *inl)
-{
-	const char **names = NULL;
-	size_t depth;
-	uint64_t tab;
-	int err;
-
-	if (n->linked) {
-		err = store_env_links_writable(c->t, &c->e, &c->slot_tab);
-		store_link_key(n->fid, c->slot);
-		if (!err)
-			err = store_dir_get(c->t, c->slot_tab, c->slot, 16, e);
-		if (!err && e->inline_len) {
-			memcpy(inl, e->inline_data, e->inline_len);
-			e->inline_data = inl;
-		}
-		return err == -ENOENT ? -ESTALE : err;
-	}
-	pthread_mutex_lock(&c->fs->lock);
-	err = fs_node_path(c->fs, n, false, &names, &depth);
-	pthread_mutex_unlock(&c->fs->lock);
-	if (!err)
-		err = store_env_dir_writable(c->t, &c->e, names, depth, &tab);
-	free(names);
-	return err ? err : inode_slot(c, tab, n->name, e, inl);
-}
-
-/* One name of e goes away: a hard-linked inode loses a link (and is
- * detached at the last); anything else is detached. */
-static int drop_name(struct fs *fs, struct change *c, uint64_t tab,
-		     const char *name, const struct store_entry *e)
-{
-	unsigned char inl[4096];
-	struct store_entry inode;
-	struct node *n;
-	int err;
-
-	if (e->payload != STORE_P_HARDLINK) {
-		fs_pol_account(fs, -(long long)store_usage_entry_cost(
-				       e->a.mode, e->a.size));
-		return detach_node(fs, c->t, e);
-	}
-	fs_pol_account(fs, -(long long)STORE_USAGE_NAME);
-	err = inode_slot(c, tab, name, &inode, inl);
-	if (err)
-		return err;
-	if (inode.a.nlink <= 1)
-		return detach_node(fs, c->t, &inode)
-			   ?: store_dir_del(c->t, c->slot_tab, c->slot, 16);
-	inode.a.nlink--;
-	inode.a.ctime_ns = fs_now_ns();
-	pthread_mutex_lock(&fs->lock);
-	n = fs_node_by_fid(fs, inode.a.fid);
-	if (n && n->loaded) {
-		n->a.nlink = inode.a.nlink;
-		n->a.ctime_ns = inode.a.ctime_ns;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	return store_dir_put(c->t, c->slot_tab, c->slot, 16, &inode);
-}
-
 static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 		     bool dir)
 {
@@ -791,14 +549,14 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 	struct store_dir d;
 	struct change c;
 	struct node *p;
-	int err = check_name(name);
+	int err = fs_check_name(name);
 
 	if (err)
 		return err;
 	p = fs_node_find(fs, parent);
 	if (!p)
 		return -ESTALE;
-	err = change_begin(fs, p, &c);
+	err = fs_change_begin(fs, p, &c);
 	if (err)
 		return err;
 	err = store_dir_get(c.t, c.tab, name, strlen(name), &e);
@@ -812,14 +570,14 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 			err = -ENOTEMPTY;
 	}
 	if (!err)
-		err = drop_name(fs, &c, c.tab, name, &e);
+		err = fs_drop_name(fs, &c, c.tab, name, &e);
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
 	if (!err)
-		err = touch_dir(c.t, c.tab);
+		err = fs_touch_dir(c.t, c.tab);
 	if (!err)
 		err = fs_pkg_changed(fs, c.t, &c.e, c.names, c.depth, name);
-	return change_end(fs, &c, err);
+	return fs_change_end(fs, &c, err);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -896,21 +654,20 @@ static int moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned flags)
 {
-	unsigned char inl[4096];
+	unsigned char inl[STORE_ENTRY_INLINE_MAX];
 	struct store_entry src, dst;
 	struct node *p, *np, *sn;
 	uint64_t tab2;
 	const char **names = NULL;
 	size_t depth;
 	struct change c;
-	bool replace = false;
 	int err;
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
-	err = check_name(name);
+	err = fs_check_name(name);
 	if (!err)
-		err = check_name(newname);
+		err = fs_check_name(newname);
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->lock);
@@ -919,7 +676,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	pthread_mutex_unlock(&fs->lock);
 	if (!p || !np)
 		return -ESTALE;
-	err = change_begin(fs, p, &c);
+	err = fs_change_begin(fs, p, &c);
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->lock);
@@ -938,7 +695,6 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	}
 	err = store_dir_get(c.t, tab2, newname, strlen(newname), &dst);
 	if (!err) {
-		replace = true;
 		if (flags & RENAME_NOREPLACE)
 			err = -EEXIST;
 		else if (dst.a.fid == src.a.fid)
@@ -946,7 +702,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		else
 			err = rename_check(&src, &dst, c.t);
 		if (!err)
-			err = drop_name(fs, &c, tab2, newname, &dst);
+			err = fs_drop_name(fs, &c, tab2, newname, &dst);
 	} else if (err == -ENOENT) {
 		err = 0;
 	}
@@ -959,27 +715,21 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (!err && src.payload == STORE_P_TAB)
 		err = moved_dir_ctime(fs, &c, np, newname, src.a.ctime_ns);
 	if (!err)
-		err = touch_dir(c.t, c.tab);
+		err = fs_touch_dir(c.t, c.tab);
 	if (!err && tab2 != c.tab)
-		err = touch_dir(c.t, tab2);
+		err = fs_touch_dir(c.t, tab2);
 	if (!err)
 		err = fs_pkg_changed(fs, c.t, &c.e, c.names, c.depth, name);
 	if (!err)
 		err = fs_pkg_changed(fs, c.t, &c.e, names, depth, newname);
-	(void)replace;
 out:
 	free(names);
-	free(c.names);
-	c.names = NULL;
-	if (err) {
-		store_txn_abort(c.t);
-		pthread_mutex_unlock(&fs->wlock);
-		return err;
-	}
+	if (err)
+		return fs_change_end(fs, &c, err);
 	pthread_mutex_lock(&fs->lock);
 	fs->rename_seq++; /* odd: committed, node not yet renamed */
 	pthread_mutex_unlock(&fs->lock);
-	err = store_txn_commit(c.t);
+	err = fs_change_commit(fs, &c, 0);
 	/* the node's new name before wlock goes: a seal holding wlock uses
 	 * the names of its path's nodes (fs_node_path) */
 	pthread_mutex_lock(&fs->lock);
@@ -991,7 +741,7 @@ out:
 	}
 	fs->rename_seq++;
 	pthread_mutex_unlock(&fs->lock);
-	pthread_mutex_unlock(&fs->wlock);
+	fs_change_unlock(fs);
 	return err;
 }
 
@@ -1016,16 +766,16 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 static int do_link(struct fs *fs, struct node *n, struct node *np,
 		   const char *newname, struct stat *st)
 {
-	unsigned char inl[4096];
+	unsigned char inl[STORE_ENTRY_INLINE_MAX];
 	struct store_entry inode, alias = {0}, old;
 	struct change c;
-	int err = check_name(newname);
+	int err = fs_check_name(newname);
 
 	if (err)
 		return err;
 	if (S_ISDIR(n->mode))
 		return -EPERM;
-	err = change_begin(fs, np, &c);
+	err = fs_change_begin(fs, np, &c);
 	if (err)
 		return err;
 	err = store_dir_get(c.t, c.tab, newname, strlen(newname), &old);
@@ -1034,7 +784,7 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 	else if (err == -ENOENT)
 		err = n->unlinked ? -ENOENT : 0;
 	if (!err)
-		err = node_slot(&c, n, &inode, inl);
+		err = fs_node_slot(&c, n, &inode, inl);
 	if (err)
 		goto out;
 	alias.a = inode.a;
@@ -1057,16 +807,17 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 		goto out;
 	inode.a.nlink++;
 	inode.a.ctime_ns = fs_now_ns();
-	err = store_dir_put(c.t, c.slot_tab, c.slot, 16, &inode);
+	err =
+	    store_dir_put(c.t, c.slot_tab, c.slot, STORE_LINK_KEY_LEN, &inode);
 	if (!err)
 		err =
 		    store_dir_put(c.t, c.tab, newname, strlen(newname), &alias);
 	if (!err)
-		err = touch_dir(c.t, c.tab);
+		err = fs_touch_dir(c.t, c.tab);
 	if (!err)
 		fs_attr_to_stat(&inode.a, inode.a.nlink, st);
 out:
-	err = change_end(fs, &c, err);
+	err = fs_change_end(fs, &c, err);
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->lock);

@@ -67,7 +67,8 @@ int store_entry_decode(const void *buf, size_t len, struct store_entry *e)
 	if (e->payload > STORE_P_HARDLINK ||
 	    len != ENT_HDR_LEN + (size_t)e->inline_len)
 		return -EIO;
-	if (e->payload == STORE_P_INLINE && e->inline_len > 4096)
+	if (e->payload == STORE_P_INLINE &&
+	    e->inline_len > STORE_ENTRY_INLINE_MAX)
 		return -EIO;
 	e->inline_data = e->inline_len ? b + ENT_HDR_LEN : NULL;
 	if (e->payload == STORE_P_TAB && !S_ISDIR(e->a.mode))
@@ -243,7 +244,8 @@ int store_dir_put(struct store_txn *t, uint64_t tab, const char *name,
 
 	if (err)
 		return err;
-	if (e->payload == STORE_P_INLINE && e->inline_len > 4096)
+	if (e->payload == STORE_P_INLINE &&
+	    e->inline_len > STORE_ENTRY_INLINE_MAX)
 		return -ENAMETOOLONG;
 	err = store_tab_get(t, tab, &d);
 	if (err)

@@ -728,16 +728,17 @@ int store_seed_iter(struct store_txn *t, store_seed_iter_fn fn, void *arg)
 	return err;
 }
 
-void store_link_key(uint64_t fid, char out[17])
+void store_link_key(uint64_t fid, char out[STORE_LINK_KEY_LEN + 1])
 {
-	snprintf(out, 17, "%016llx", (unsigned long long)fid);
+	snprintf(out, STORE_LINK_KEY_LEN + 1, "%016llx",
+		 (unsigned long long)fid);
 }
 
 int store_link_get(struct store_txn *t, uint64_t root, uint64_t fid,
 		   struct store_entry *out)
 {
 	struct store_entry l;
-	char key[17];
+	char key[STORE_LINK_KEY_LEN + 1];
 	int err;
 
 	err = store_dir_get(t, root, STORE_LINKS_NAME,
@@ -747,7 +748,7 @@ int store_link_get(struct store_txn *t, uint64_t root, uint64_t fid,
 	if (l.payload != STORE_P_TAB)
 		return -EIO;
 	store_link_key(fid, key);
-	return store_dir_get(t, l.ref, key, 16, out);
+	return store_dir_get(t, l.ref, key, STORE_LINK_KEY_LEN, out);
 }
 
 int store_env_links_writable(struct store_txn *t, struct store_env *e,

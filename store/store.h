@@ -32,8 +32,10 @@
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
 #define STORE_ENV_NAME_MAX   64	 /* longest env or snapshot name */
 #define STORE_INLINE_MAX     64	 /* regular files up to this are inline */
-#define STORE_WHOLE_MAX	     (256 * 1024) /* blobs up to this are one chunk */
-#define STORE_CHUNK_SIZE     (128 * 1024) /* chunk size of larger blobs */
+/* the largest inline payload an entry holds (a symlink's target) */
+#define STORE_ENTRY_INLINE_MAX 4096
+#define STORE_WHOLE_MAX	       (256 * 1024) /* blobs up to this are one chunk */
+#define STORE_CHUNK_SIZE       (128 * 1024) /* chunk size of larger blobs */
 
 struct store;
 struct store_txn;
@@ -255,8 +257,10 @@ enum store_payload {
 
 /* The root's table of hard-linked inodes: a name no path can spell. */
 #define STORE_LINKS_NAME "/links"
-/* Name of fid's entry in the links table: 16 hex digits + NUL. */
-void store_link_key(uint64_t fid, char out[17]);
+/* Name of fid's entry in the links table: STORE_LINK_KEY_LEN hex
+ * digits + NUL. */
+#define STORE_LINK_KEY_LEN 16
+void store_link_key(uint64_t fid, char out[STORE_LINK_KEY_LEN + 1]);
 
 struct store_attr {
 	uint32_t mode; /* S_IFMT | permission bits */

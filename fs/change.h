@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * change.h - a change to the namespace (change.c), shared by the
+ * handlers that create, remove, rename and link names (ops.c). A change
+ * holds fs->wlock and one write txn from fs_change_begin to
+ * fs_change_end (or fs_change_commit then fs_change_unlock, when a
+ * handler has node bookkeeping to do between the commit and the unlock);
+ * fs->lock is taken inside for node fields, never held across a call.
+ */
+#ifndef BLAST_FS_CHANGE_H
+#define BLAST_FS_CHANGE_H
+
+#include "fs_internal.h"
+
+struct change {
+	struct fs *fs;
+	struct store_txn *t;
+	struct store_env e;
+	uint64_t tab;	    /* writable table of the directory */
+	const char **names; /* its path (into nodes: valid under wlock) */
+	size_t depth;
+	/* where an inode's entry lives (inode_slot) */
+	uint64_t slot_tab;
+	char slot[STORE_NAME_MAX + 1];
+};
+
+/* Lock fs->wlock, begin a write txn, make dir's table writable (c->tab);
+ * takes an automatic snapshot first when one is due. */
+int fs_change_begin(struct fs *fs, struct node *dir, struct change *c);
+/* Commit (or abort when err): wlock stays held. */
+int fs_change_commit(struct fs *fs, struct change *c, int err);
+/* Let fs->wlock go. */
+void fs_change_unlock(struct fs *fs);
+/* fs_change_commit, then fs_change_unlock. */
+int fs_change_end(struct fs *fs, struct change *c, int err);
+
+/* The entry holding name's inode in writable table tab: the entry
+ * itself, or for a hard link the links table's. Sets c->slot_tab and
+ * c->slot; inline bytes are copied to inl (STORE_ENTRY_INLINE_MAX). */
+int fs_inode_slot(struct change *c, uint64_t tab, const char *name,
+		  struct store_entry *e, unsigned char *inl);
+/* The entry holding node n's inode (as fs_inode_slot). */
+int fs_node_slot(struct change *c, struct node *n, struct store_entry *e,
+		 unsigned char *inl);
+/* One name of e (in table tab) goes away: a hard-linked inode loses a
+ * link (and is detached at the last); anything else is detached: an open
+ * node keeps its content (pinned), quota gives the bytes back. The
+ * caller deletes the name itself. */
+int fs_drop_name(struct fs *fs, struct change *c, uint64_t tab,
+		 const char *name, const struct store_entry *e);
+/* A directory's mtime/ctime move forward, by at least 1 us. */
+int fs_touch_dir(struct store_txn *t, uint64_t tab);
+/* 0, -EINVAL (empty) or -ENAMETOOLONG. */
+int fs_check_name(const char *name);
+
+#endif

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * write.c - one change of a file's content, the first step of every
+ * write path (WRITE, SETATTR size, an O_TRUNC open): load the node's
+ * entry if no request did yet, append the change to the write log
+ * (wlog.c) and apply it to the node's buffered content (content.c),
+ * both under wlog.mu so the log's order is the order of the changes,
+ * then mark the node dirty, which wakes the sealer (sealer.c) when a
+ * clean node turns dirty. Locks: wlog.mu, then fs->lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs_internal.h"
+
+int fs_node_load(struct fs *fs, struct node *n)
+{
+	struct store_txn *t;
+	struct store_entry e;
+	unsigned char *copy = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = n->loaded ? 1 : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		return 0;
+	err = fs_rtxn(fs, &t);
+	if (err)
+		return err;
+	err = fs_node_entry(fs, t, n, &e);
+	if (!err && e.payload == STORE_P_INLINE && e.inline_len) {
+		copy = malloc(e.inline_len);
+		if (copy)
+			memcpy(copy, e.inline_data, e.inline_len);
+		else
+			err = -ENOMEM;
+	}
+	fs_rtxn_done(t);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	if (!n->loaded) {
+		n->a = e.a;
+		n->payload = e.payload;
+		n->ref = e.ref;
+		n->loaded = true;
+		if (e.payload != STORE_P_BLOB) {
+			n->buf = copy;
+			n->len = n->cap = copy ? e.inline_len : 0;
+			n->buffered = true;
+			copy = NULL;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(copy);
+	return 0;
+}
+/* Under wlog.mu and fs->lock: n's content changed at now. A clean node
+ * turning dirty wakes the sealer, whatever the path (write, truncate,
+ * O_TRUNC open, copy-up): every dirty file is then sealed within the
+ * sealer's bound (sealer.c). */
+static void mark_written_at(struct fs *fs, struct node *n, int64_t now)
+{
+	n->a.size = n->len;
+	n->a.mtime_ns = n->a.ctime_ns = now;
+	n->wlast_ns = now;
+	if (!n->dirty) {
+		n->dirty = true;
+		n->dirty_ns = now;
+		n->dgen = fs->wlog.gen; /* at most the generation of its
+					   first record: conservative */
+		fs_sealer_kick(fs);
+	}
+	n->wgen++;
+}
+
+/* Change n's content, logged first (both under wlog.mu: the log's order
+ * is the order of the changes): data written at off, or with data NULL
+ * a resize to off (keep: the old bytes below it; an O_TRUNC open keeps
+ * none), which a replay applies in order too. *old: the size before. */
+int fs_content_change(struct fs *fs, struct node *n, const void *data,
+		      size_t size, uint64_t off, bool keep, uint64_t *old)
+{
+	int64_t now = fs_now_ns();
+	uint64_t at;
+	int err = fs_node_load(fs, n);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->wlog.mu);
+	err = data ? fs_wlog_write(fs, n->fid, off, data, size, now, &at)
+		   : fs_wlog_truncate(fs, n->fid, off, now, &at);
+	if (!err) {
+		pthread_mutex_lock(&fs->lock);
+		*old = n->a.size;
+		err = data ? fs_content_write(fs, n, data, size, off)
+			   : fs_content_resize(fs, n, off, keep);
+		if (!err)
+			mark_written_at(fs, n, now);
+		pthread_mutex_unlock(&fs->lock);
+		if (err)
+			fs_wlog_cut(fs, at);
+	}
+	pthread_mutex_unlock(&fs->wlog.mu);
+	return err;
+}
+
+int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
+{
+	uint64_t old;
+
+	return fs_content_change(fs, n, NULL, 0, size, true, &old);
+}
