@@ -302,11 +302,6 @@ static const struct shell_desc shells[] = {
     [ACTIVATE_JSON] = {"activate.json", NULL, NULL, NULL, false},
 };
 
-const char *activate_file_name(enum activate_shell s)
-{
-	return shells[s].file;
-}
-
 /* @VARS@ for shell d. */
 static void vars_render(struct buf *b, const struct shell_desc *d,
 			const struct activate_vars *v)

@@ -48,9 +48,6 @@ enum activate_shell {
 	ACTIVATE_NSHELLS,
 };
 
-/* The file name in bin/ for shell s ("activate.fish"). */
-const char *activate_file_name(enum activate_shell s);
-
 /*
  * Check a variable name: a shell identifier ([A-Za-z_][A-Za-z0-9_]*, at
  * most ACTIVATE_KEY_MAX) that activation does not manage itself (PATH,

@@ -27,7 +27,7 @@ struct audit_out {
 
 static void fmt_time(int64_t ns, bool utc, char *buf, size_t len)
 {
-	time_t s = (time_t)(ns / 1000000000);
+	time_t s = (time_t)(ns / STORE_NS_PER_S);
 	struct tm tm;
 
 	if (utc)

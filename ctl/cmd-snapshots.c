@@ -30,7 +30,7 @@ struct snaps_row {
 /* ISO 8601, local time with its offset. */
 static void fmt_time(int64_t ns, char *buf, size_t len)
 {
-	time_t sec = (time_t)(ns / 1000000000);
+	time_t sec = (time_t)(ns / STORE_NS_PER_S);
 	struct tm tm;
 
 	if (!localtime_r(&sec, &tm) ||

@@ -341,7 +341,7 @@ int venv_layout_build(struct store_txn *t, struct store_env *e,
 	int n, r;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	l.now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	l.now = (int64_t)ts.tv_sec * STORE_NS_PER_S + ts.tv_nsec;
 	snprintf(home, sizeof(home), "%s", py->exe);
 	n = snprintf(cfg, sizeof(cfg),
 		     "home = %s\n"

@@ -54,9 +54,9 @@ int fs_change_begin(struct fs *fs, struct node *dir, struct change *c)
 	err = fs_wtxn(fs, &c->t, &c->e);
 	if (err)
 		goto out_unlock;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	err = fs_node_path(fs, dir, true, &names, &depth);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!err)
 		err = fs_auto_snapshot(fs, c->t, &c->e, names, depth);
 	if (!err)
@@ -132,7 +132,7 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 
 	struct store_dir d;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = fs_node_by_fid(fs, e->a.fid);
 	if (n && S_ISDIR(n->mode) && e->payload == STORE_P_TAB &&
 	    !store_dir_stat(t, e->ref, &d)) {
@@ -174,7 +174,7 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 	held = n && S_ISREG(e->a.mode) && (n->nlookup || n->nopen);
 	if (held)
 		n->quota_held = true;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (S_ISREG(e->a.mode) && !held) /* the env is smaller by the file */
 		fs_pol_account(fs, -(long long)size);
 	return err;
@@ -200,9 +200,9 @@ int fs_node_slot(struct change *c, struct node *n, struct store_entry *e,
 		}
 		return err == -ENOENT ? -ESTALE : err;
 	}
-	pthread_mutex_lock(&c->fs->lock);
+	fs_lock(c->fs);
 	err = fs_node_path(c->fs, n, false, &names, &depth);
-	pthread_mutex_unlock(&c->fs->lock);
+	fs_unlock(c->fs);
 	if (!err)
 		err = store_env_dir_writable(c->t, &c->e, names, depth, &tab);
 	free(names);
@@ -232,13 +232,13 @@ int fs_drop_name(struct fs *fs, struct change *c, uint64_t tab,
 					    STORE_LINK_KEY_LEN);
 	inode.a.nlink--;
 	inode.a.ctime_ns = fs_now_ns();
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = fs_node_by_fid(fs, inode.a.fid);
 	if (n && n->loaded) {
 		n->a.nlink = inode.a.nlink;
 		n->a.ctime_ns = inode.a.ctime_ns;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return store_dir_put(c->t, c->slot_tab, c->slot, STORE_LINK_KEY_LEN,
 			     &inode);
 }

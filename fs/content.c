@@ -58,6 +58,7 @@ bool fs_content_large(const struct node *n)
 
 bool fs_content_over(struct fs *fs)
 {
+	FS_ASSERT_LOCKED(fs);
 	return fs->mem > budget(fs);
 }
 
@@ -65,7 +66,7 @@ bool fs_content_over(struct fs *fs)
 static void wait_seal(struct fs *fs, struct node *n)
 {
 	while (n->sealing)
-		pthread_cond_wait(&fs->seal_cond, &fs->lock);
+		fs_lock_wait(fs, &fs->seal_cond);
 }
 
 static int grow(struct node *n, size_t want)
@@ -170,6 +171,7 @@ int fs_content_load(struct fs *fs, struct node *n)
 	ssize_t got;
 	int err;
 
+	FS_ASSERT_LOCKED(fs);
 	if (n->buffered)
 		return 0;
 	if (too_big(fs, n, n->a.size))
@@ -201,6 +203,7 @@ int fs_content_write(struct fs *fs, struct node *n, const void *data,
 {
 	int err;
 
+	FS_ASSERT_LOCKED(fs);
 	wait_seal(fs, n);
 	err = fs_content_load(fs, n);
 	if (!err && n->sfd < 0 && too_big(fs, n, off + size))
@@ -227,6 +230,7 @@ int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep)
 {
 	int err = 0;
 
+	FS_ASSERT_LOCKED(fs);
 	wait_seal(fs, n);
 	if (!keep) { /* O_TRUNC: the old content is not needed */
 		fs_content_drop(fs, n);
@@ -271,6 +275,7 @@ ssize_t fs_content_read(struct node *n, void *buf, size_t size, uint64_t off)
 
 void fs_content_drop(struct fs *fs, struct node *n)
 {
+	FS_ASSERT_LOCKED(fs);
 	free(n->buf);
 	n->buf = NULL;
 	n->len = n->cap = 0;

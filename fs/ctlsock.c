@@ -43,7 +43,7 @@ static json_t *status_json(struct fs *fs)
 		json_object_set_new(
 		    r, req_names[i],
 		    json_integer((json_int_t)atomic_load(&fs->cnt.req[i])));
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
 		struct node *n = fs_node_get(fs, i);
 
@@ -51,7 +51,7 @@ static json_t *status_json(struct fs *fs)
 			backlog++;
 	}
 	mem = fs->mem;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!store_txn_begin(fs->st, false, &t)) {
 		store_totals(t, &tot);
 		store_reclaim_pending(t, &unref);

@@ -146,12 +146,12 @@ int fs_dirlist_get(struct fs *fs, struct node *n, uint64_t off,
 
 	*pos = (size_t)(off & 0xffffffffu);
 	if (off) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		for (l = n->lists; l && l->id != id; l = l->next)
 			;
 		if (l)
 			l->refs++;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		if (l) {
 			*out = l;
 			return 0;
@@ -161,7 +161,7 @@ int fs_dirlist_get(struct fs *fs, struct node *n, uint64_t off,
 	err = listing_build(fs, n, &l);
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	up = fs_node_get(fs, n->parent);
 	l->self = n->fid;
 	l->parent = up ? up->fid : n->fid;
@@ -176,18 +176,18 @@ int fs_dirlist_get(struct fs *fs, struct node *n, uint64_t off,
 			;
 		listing_detach(n, p->next); /* the oldest */
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	*out = l;
 	return 0;
 }
 
 void fs_dirlist_put(struct fs *fs, struct node *n, struct dirlist *l, bool done)
 {
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (done)
 		listing_detach(n, l);
 	listing_unref(l);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 void fs_dirlists_drop(struct node *n)
@@ -331,11 +331,11 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			if (ep.ino) {
 				struct node *c;
 
-				pthread_mutex_lock(&fs->lock);
+				fs_lock(fs);
 				c = fs_node_get(fs, ep.ino);
 				if (c)
 					fs_node_forget(fs, c, 1);
-				pthread_mutex_unlock(&fs->lock);
+				fs_unlock(fs);
 			}
 			break;
 		}

@@ -7,6 +7,7 @@
 #ifndef BLAST_FS_INTERNAL_H
 #define BLAST_FS_INTERNAL_H
 
+#include <assert.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,13 +30,16 @@ struct dirlist {
 	struct dirlist *next;
 };
 
-/* One kernel-visible inode. Directories and files alike. */
+/* One kernel-visible inode. Directories and files alike. nodeid, fid
+ * and mode never change once the node is in the table; every other field
+ * is under fs->lock. */
 struct node {
 	uint64_t nodeid;
 	uint64_t fid;
 	uint32_t mode;	 /* S_IFMT bits */
-	uint64_t parent; /* parent node id; 0 when unlinked (or root) */
-	char *name;	 /* name in parent */
+	uint64_t parent; /* parent node id; 0 when unlinked (or root);
+			    changed under wlock too (a rename) */
+	char *name;	 /* name in parent; as parent */
 	uint64_t nlookup;
 	unsigned nkids;	 /* nodes whose parent this is: it stays while any
 			    does, so a kept node can always tell its path */
@@ -135,7 +139,7 @@ struct fs_reclaim {
 };
 
 /* The write log (wlog.c). mu is taken before fs->lock, never with
- * fs->wlock held. Lock order: wlog.mu, fs->lock, then sealer.mu (a kick). */
+ * fs->wlock held (lock order: before struct fs). */
 struct fs_wlog {
 	pthread_mutex_t mu;  /* appends with the change they log; seal copies */
 	char base[4200];     /* STORE/staging/ENV.wlog; files are base.GEN */
@@ -154,8 +158,9 @@ struct fs_sealer {
 	pthread_mutex_t run_mu; /* one pass at a time (fs_sealer_run) */
 	bool kicked, stopping, started;
 	int64_t idle_ns, age_ns; /* seal after this long idle / dirty */
-	bool left;	  /* the last run left work (dirty or waiting files) */
-	int64_t scan_ns;  /* last asked /proc (openscan.c) */
+	bool left;	  /* the last run left work (dirty or waiting files);
+			     under run_mu */
+	int64_t scan_ns;  /* last asked /proc (openscan.c); under run_mu */
 	uint64_t *unpins; /* blobs of freed unlinked nodes, under fs->lock */
 	size_t nunpins, capunpins;
 	atomic_ullong passes, sealed, errors;
@@ -169,6 +174,26 @@ struct fs_sealer {
 #define FH_PID_SHIFT 32 /* above: the opener's pid (a counted handle) */
 
 enum fs_open_mode { FS_OPEN_UNDECIDED, FS_OPEN_NONE, FS_OPEN_SERVED };
+
+/*
+ * Locks, in the order they are taken: a thread holding one takes only
+ * locks further down this list.
+ *   sealer.run_mu   one sealer pass at a time (sealer.c)
+ *   fs->wlock       every store write: path resolution, the write txn,
+ *                   the node table's update (change.c, seal.c, snap.c,
+ *                   pkgwatch.c, reclaim.c, ctlsock.c)
+ *   wlog.mu         the write log: an append together with the change
+ *                   it logs (write.c), a seal's copy (seal.c); never
+ *                   taken while wlock is held, nor wlock while it is
+ *   fs->lock        the node table, every field of struct node, and the
+ *                   fields of struct fs marked "under lock"
+ *   pkgwatch lock   `watch` clients (pkgwatch.c), under wlock
+ *   sealer.mu       the sealer's wake-up (fs_sealer_kick)
+ * Leaves, nothing taken while held: dur.mu (durable.c), reclaim.mu
+ * (only wakes reclaim.c), sync_lock (main.c), the audit ring's mu
+ * (polaudit.c), the request loop's mu (loop.c), the store's own
+ * (space_lock, import's lock). No lock is held across a FUSE reply.
+ */
 
 struct fs {
 	struct store *st;
@@ -186,10 +211,11 @@ struct fs {
 	 * under a mapping: SIGBUS). */
 	atomic_ullong seal_seq;
 	/* wlock serializes every change: path resolution, write txn, node
-	 * table update. lock guards the node table and node contents. Order:
-	 * wlock before lock. */
+	 * table update. lock guards the node table and node contents (take
+	 * it with fs_lock: debug builds record its holder). Order: above. */
 	pthread_mutex_t wlock;
 	pthread_mutex_t lock;
+	atomic_ulong lock_owner;  /* pthread_self() of lock's holder, or 0 */
 	pthread_cond_t seal_cond; /* with lock: a seal ended */
 	char staging[4096];	  /* STORE/staging, for O_TMPFILE */
 	struct node **nodes;	  /* by node id, protected by lock */
@@ -610,5 +636,42 @@ void fs_ctl_stop(struct fs *fs);
 int64_t fs_now_ns(void);
 
 #define FS_TIMEOUT 1e6
+
+/* fs->lock, its holder recorded for FS_ASSERT_LOCKED (debug builds). */
+static inline void fs_lock(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+#ifndef NDEBUG
+	atomic_store_explicit(&fs->lock_owner, (unsigned long)pthread_self(),
+			      memory_order_relaxed);
+#endif
+}
+
+static inline void fs_unlock(struct fs *fs)
+{
+#ifndef NDEBUG
+	atomic_store_explicit(&fs->lock_owner, 0, memory_order_relaxed);
+#endif
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* pthread_cond_wait on fs->lock */
+static inline void fs_lock_wait(struct fs *fs, pthread_cond_t *cv)
+{
+#ifndef NDEBUG
+	atomic_store_explicit(&fs->lock_owner, 0, memory_order_relaxed);
+#endif
+	pthread_cond_wait(cv, &fs->lock);
+#ifndef NDEBUG
+	atomic_store_explicit(&fs->lock_owner, (unsigned long)pthread_self(),
+			      memory_order_relaxed);
+#endif
+}
+
+/* A function documented "under fs->lock" checks it (debug builds). */
+#define FS_ASSERT_LOCKED(fs)                                                   \
+	assert(                                                                \
+	    atomic_load_explicit(&(fs)->lock_owner, memory_order_relaxed) ==   \
+	    (unsigned long)pthread_self())
 
 #endif

@@ -38,13 +38,13 @@ static int do_open(fuse_req_t req, struct fs *fs, struct node *n,
 		if (!err)
 			fs_pol_account(fs, -(long long)old);
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (!err && counted) {
 		n->nopen++;
 		if (writer)
 			n->nwrite++;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	fi->fh = (counted ? FH_COUNTED : 0) | (writer ? FH_WRITER : 0);
 	if (counted) /* a writeback carries no pid: the opener's stands in */
 		fi->fh |= (uint64_t)fuse_req_ctx(req)->pid << FH_PID_SHIFT;
@@ -143,7 +143,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!err && !buf)
 		err = -ENOMEM;
 	if (!err) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		if (n->buffered) {
 			got = fs_content_read(n, buf, size, (uint64_t)off);
 			if (got < 0)
@@ -152,7 +152,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			from_store = true;
 			ref = n->ref;
 		}
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	if (!err && from_store) {
 		err = fs_rtxn(fs, &t);
@@ -221,16 +221,16 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if ((fi->fh & FH_COUNTED) && (fi->fh & FH_WRITER))
 		n->nwrite--;
 	last = n->nwrite == 0;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (last)
 		err = fs_seal(fs, n);
 	if (last && !err && n->pkg_pending)
 		err = fs_pkg_released(fs, n);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (fi->fh & FH_COUNTED)
 		n->nopen--;
 	if (n->nwrite == 0 && !n->dirty && n->payload == STORE_P_BLOB &&
@@ -238,7 +238,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		fs_content_drop(fs, n); /* sealed: reads go to the store */
 	}
 	fs_node_forget(fs, n, 0); /* an unlinked one's pin goes with it */
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	fuse_reply_err(req, -err);
 }
 

@@ -49,6 +49,7 @@ int fs_nodes_init(struct fs *fs, uint64_t root_fid)
 
 static void node_free(struct fs *fs, struct node *n)
 {
+	FS_ASSERT_LOCKED(fs);
 	fs_dirlists_drop(n);
 	free(n->name);
 	fs_content_drop(fs, n);
@@ -58,9 +59,12 @@ static void node_free(struct fs *fs, struct node *n)
 
 void fs_nodes_release(struct fs *fs)
 {
+	/* no request runs any more; the lock is for node_free's contract */
+	fs_lock(fs);
 	for (uint64_t i = 0; i < fs->next_nodeid && i < fs->nnodes; i++)
 		if (fs->nodes[i])
 			node_free(fs, fs->nodes[i]);
+	fs_unlock(fs);
 	free(fs->nodes);
 	free(fs->fidtab);
 }
@@ -74,9 +78,9 @@ struct node *fs_node_find(struct fs *fs, uint64_t nodeid)
 {
 	struct node *n;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = fs_node_get(fs, nodeid);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return n;
 }
 
@@ -113,6 +117,7 @@ int fs_node_ref(struct fs *fs, uint64_t fid, uint32_t mode, uint64_t parent,
 	struct node *n = fs_node_by_fid(fs, fid);
 	size_t slot;
 
+	FS_ASSERT_LOCKED(fs);
 	if (n && !n->unlinked) {
 		/* a file kept for its unsealed writes after the kernel forgot
 		 * it may be known again by a new parent node */
@@ -189,6 +194,7 @@ static void node_maybe_free(struct fs *fs, struct node *n)
 
 void fs_node_forget(struct fs *fs, struct node *n, uint64_t count)
 {
+	FS_ASSERT_LOCKED(fs);
 	n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
 	node_maybe_free(fs, n);
 }
@@ -199,6 +205,7 @@ int fs_node_rename(struct fs *fs, struct node *n, uint64_t parent,
 	char *s = name ? strdup(name) : NULL;
 	struct node *old;
 
+	FS_ASSERT_LOCKED(fs);
 	if (name && !s)
 		return -ENOMEM;
 	if (s) {

@@ -59,14 +59,14 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 	bool stale = false;
 	int err;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	err =
 	    fs_node_ref(fs, st->st_ino, st->st_mode, parent->nodeid, name, &n);
 	if (!err && n->loaded && !S_ISDIR(n->mode) && (n->dirty || n->nopen))
 		fs_attr_to_stat(&n->a, fs_file_nlink(&n->a), st);
 	else if (!err && !S_ISDIR(n->mode))
 		stale = atomic_load(&fs->seal_seq) != seq;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (err)
 		return err;
 	*out = n;
@@ -113,9 +113,9 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 		err = entry_node(fs, p, name, seq, &st, &n);
 	if (!err && e.payload == STORE_P_HARDLINK) {
 		/* addressed by file id from now on (any name may go) */
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		n->linked = true;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	if (!err)
 		fill_entry(ep, n, &st);
@@ -154,11 +154,11 @@ static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct node *n;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = fs_node_get(fs, ino);
 	if (n)
 		fs_node_forget(fs, n, nlookup);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -184,14 +184,14 @@ static int node_getattr(struct fs *fs, fuse_ino_t ino, struct stat *st)
 	uint64_t seq;
 	int err;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = fs_node_get(fs, ino);
 	if (n && n->unlinked && n->loaded) {
 		fs_attr_to_stat(&n->a, 0, st);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return 0;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!n)
 		return -ESTALE;
 	seq = atomic_load(&fs->seal_seq);
@@ -289,13 +289,13 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 	 * must leave the node dirty (wgen), or ours would find it clean and
 	 * the change would never reach the store (a kill -9 then lost a
 	 * chmod: fs-crash.sh) */
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	held = n->loaded && (n->dirty || n->unlinked);
 	if (held) {
 		apply_attr(&n->a, st, to_set);
 		n->wgen++;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (held)
 		return n->unlinked ? 0 : fs_seal(fs, n);
 	root = fs_node_find(fs, FUSE_ROOT_ID);
@@ -309,7 +309,7 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		    store_dir_put(c.t, c.slot_tab, c.slot, strlen(c.slot), &e);
 	}
 	err = fs_change_end(fs, &c, err);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (!err && n->loaded) { /* an open, clean node mirrors the store */
 		n->a.mode = e.a.mode;
 		n->a.uid = e.a.uid;
@@ -318,7 +318,7 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		n->a.mtime_ns = e.a.mtime_ns;
 		n->a.ctime_ns = e.a.ctime_ns;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return err;
 }
 
@@ -629,9 +629,9 @@ static int moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
 	size_t depth;
 	int err;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	err = fs_node_path(fs, np, true, &names, &depth);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (err)
 		return err;
 	full = realloc(names, (depth + 1) * sizeof(*names));
@@ -670,18 +670,18 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		err = fs_check_name(newname);
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	p = fs_node_get(fs, parent);
 	np = fs_node_get(fs, newparent);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!p || !np)
 		return -ESTALE;
 	err = fs_change_begin(fs, p, &c);
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	err = fs_node_path(fs, np, true, &names, &depth);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!err)
 		err = store_env_dir_writable(c.t, &c.e, names, depth, &tab2);
 	/* the first table is writable and stays so: same generation */
@@ -726,13 +726,13 @@ out:
 	free(names);
 	if (err)
 		return fs_change_end(fs, &c, err);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	fs->rename_seq++; /* odd: committed, node not yet renamed */
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	err = fs_change_commit(fs, &c, 0);
 	/* the node's new name before wlock goes: a seal holding wlock uses
 	 * the names of its path's nodes (fs_node_path) */
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	sn = err ? NULL : fs_node_by_fid(fs, src.a.fid);
 	if (sn && !sn->unlinked) {
 		err = fs_node_rename(fs, sn, np->nodeid, newname);
@@ -740,7 +740,7 @@ out:
 			sn->a.ctime_ns = src.a.ctime_ns;
 	}
 	fs->rename_seq++;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	fs_change_unlock(fs);
 	return err;
 }
@@ -820,7 +820,7 @@ out:
 	err = fs_change_end(fs, &c, err);
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n->linked = true;
 	n->nlookup++; /* the reply is an entry */
 	if (n->loaded) {
@@ -829,7 +829,7 @@ out:
 		if (n->dirty)
 			fs_attr_to_stat(&n->a, n->a.nlink, st);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return 0;
 }
 
@@ -843,10 +843,10 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	int err;
 
 	COUNT(fs, R_LINK);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = fs_node_get(fs, ino);
 	np = fs_node_get(fs, newparent);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	err = n && np ? fs_pol_node(fs, req, n, FS_POL_LINK) : -ESTALE;
 	if (!err)
 		err = fs_pol_name(fs, req, newparent, newname, FS_POL_LINK);

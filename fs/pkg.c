@@ -81,13 +81,13 @@ int fs_pkg_released(struct fs *fs, struct node *n)
 	err = fs_wtxn(fs, &t, &env);
 	if (err)
 		goto out_unlock;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n->pkg_pending = false;
 	p = n->unlinked || n->linked ? NULL : fs_node_get(fs, n->parent);
 	err = p ? fs_node_path(fs, p, true, &names, &depth) : -ENOENT;
 	if (!err)
 		snprintf(name, sizeof(name), "%s", n->name);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!err)
 		err = fs_pkg_changed(fs, t, &env, names, depth, name);
 	else if (err == -ENOENT)

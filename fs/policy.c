@@ -267,7 +267,7 @@ int fs_pol_reload(struct fs *fs, bool invalidate)
 
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	v->older = fp->all;
 	fp->all = v;
 	old = fp->cur;
@@ -279,7 +279,7 @@ int fs_pol_reload(struct fs *fs, bool invalidate)
 	atomic_store(&fs->pol_on, fp->cur != NULL);
 	if (invalidate && changed)
 		err = inval_collect(fs, &l);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!err && invalidate && changed)
 		err = inval_links(fs, &l);
 	inval_send(fs, &l);
@@ -553,31 +553,31 @@ static unsigned node_rules(struct fs *fs, struct pol_ver **vout, struct node *n)
 	unsigned r = 0, more = 0;
 	bool linked;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	v = *vout = fs->pol->cur;
 	epoch = atomic_load(&fs->pol->epoch);
 	if (!v) {
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return 0;
 	}
 	if (n->pol_epoch == epoch && !S_ISDIR(n->mode)) {
 		r = n->pol_rules;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return r;
 	}
 	r = path_rules(fs, v, n);
 	linked = n->linked && !S_ISDIR(n->mode);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (linked && policy_has_paths(v->p) &&
 	    linked_rules(fs, v, n->fid, &more))
 		more = POLICY_RULE_READONLY; /* cannot tell: refuse writes */
 	r |= more;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (!S_ISDIR(n->mode) && atomic_load(&fs->pol->epoch) == epoch) {
 		n->pol_rules = r;
 		n->pol_epoch = epoch;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return r;
 }
 
@@ -597,9 +597,9 @@ static int deny_err(struct fs *fs, pid_t pid, enum fs_pol_op op, int err,
 {
 	char path[1024];
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	path_of(fs, dir, name, path, sizeof(path));
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	fs_audit_add(fs, pid, op_names[op], rule_of(err), path);
 	return err;
 }
@@ -631,12 +631,12 @@ int fs_pol_name(struct fs *fs, fuse_req_t req, fuse_ino_t dir, const char *name,
 
 	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
 		return 0;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	v = fs->pol->cur;
 	d = fs_node_get(fs, dir);
 	if (v && d && !dir_state(fs, v, d, &ps))
 		rules = policy_name_rules(v->p, ps, name, strlen(name));
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!verdict(op, rules))
 		return 0;
 	return deny(fs, req, op, rules, d, name);
@@ -693,10 +693,10 @@ int fs_pol_entry_new(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
 
 	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
 		return 0;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (fp->cur)
 		err = quota_apply(fs, fp->cur->p, (long long)cost);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return err ? deny_err(fs, req_pid(req), op, err,
 			      fs_node_find(fs, parent), name)
 		   : 0;
@@ -709,9 +709,9 @@ int fs_pol_size(struct fs *fs, fuse_req_t req, struct node *n,
 
 	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
 		return 0;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	err = size_apply(fs, old_size, new_size);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return err ? deny_err(fs, req_pid(req), op, err, n, NULL) : 0;
 }
 
@@ -772,13 +772,13 @@ int fs_pol_rename(struct fs *fs, fuse_req_t req, fuse_ino_t parent,
 		err = fs_pol_name(fs, req, newparent, newname, FS_POL_RENAME);
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	v = fs->pol->cur;
 	d = fs_node_get(fs, parent);
 	err = v && d ? dir_state(fs, v, d, &ps) : -ESTALE;
 	if (!err)
 		err = policy_state_step(v->p, ps, name, strlen(name), &s);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (err)
 		return err == -ESTALE ? 0 : err;
 	if (s.below)
@@ -813,7 +813,7 @@ int fs_pol_dir_get(struct fs *fs, struct node *dir, struct fs_pol_dir **out)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	d->v = fs->pol->cur;
 	err = d->v ? dir_state(fs, d->v, dir, &ps) : -ENOENT;
 	if (!err && (ps->covered & POLICY_RULE_HIDDEN))
@@ -827,7 +827,7 @@ int fs_pol_dir_get(struct fs *fs, struct node *dir, struct fs_pol_dir **out)
 		policy_state_release(&d->s);
 		err = 1; /* no name in it can be hidden */
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (err) {
 		free(d);
 		return err > 0 || !atomic_load(&fs->pol_on) ? 0 : err;
@@ -857,10 +857,10 @@ void fs_pol_statfs(struct fs *fs, struct statvfs *sv)
 
 	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed) || !bs)
 		return;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (fs->pol->cur)
 		quota = fs->pol->cur->p->quota;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!quota)
 		return;
 	used = (unsigned long long)atomic_load(&fs->pol->used);
@@ -889,17 +889,17 @@ int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 
 	if (!ino || !atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
 		return 0;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n = fs_node_get(fs, ino);
 	linked = n && n->linked;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!linked)
 		return 0;
 	err = fs_pol_node(fs, req, n, op);
 	if (err) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		fs_node_forget(fs, n, 1); /* the lookup is not replied */
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	return err;
 }
@@ -911,9 +911,9 @@ static int deny_writeback(struct fs *fs, struct node *n, pid_t pid, int err)
 {
 	char path[1024];
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	path_of(fs, n, NULL, path, sizeof(path));
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	fs_audit_writeback(fs, n, pid, rule_of(err), path);
 	return err;
 }
@@ -930,11 +930,11 @@ int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
 		return 0;
 	pid = req_pid(req) ? req_pid(req) : w->opener;
 	err = verdict(FS_POL_WRITE, node_rules(fs, &v, n));
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	old = n->loaded ? n->a.size : 0;
 	if (!err)
 		err = size_apply(fs, old, end > old ? end : old);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!err)
 		return 0;
 	if (w->writeback)

@@ -59,9 +59,9 @@ static void *reclaim_main(void *arg)
 	while (!atomic_load(&r->stopping)) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += RECLAIM_POLL_MS * 1000000l;
-		if (ts.tv_nsec >= 1000000000l) {
+		if (ts.tv_nsec >= STORE_NS_PER_S) {
 			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000l;
+			ts.tv_nsec -= STORE_NS_PER_S;
 		}
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 		if (atomic_load(&r->stopping))

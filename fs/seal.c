@@ -39,7 +39,7 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	err = fs_wtxn(fs, &t, &env);
 	if (err)
 		goto out_unlock;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	/* attrs as they are now, under wlock: a chmod, utimens or link since
 	 * the content was copied is not undone (only size goes with it) */
 	cur = n->a;
@@ -55,7 +55,7 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 		if (!err)
 			snprintf(name, sizeof(name), "%s", n->name);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!err && p)
 		err = fs_auto_snapshot(fs, t, &env, names, depth);
 	if (!err && !p)
@@ -136,10 +136,10 @@ static int seal_one(struct fs *fs, struct node *n)
 
 	/* what is copied now covers every logged write before upto */
 	pthread_mutex_lock(&fs->wlog.mu);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	upto = fs_wlog_pos(fs);
 	if (!n->loaded || !n->dirty || n->unlinked) {
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		pthread_mutex_unlock(&fs->wlog.mu);
 		return 0;
 	}
@@ -154,7 +154,7 @@ static int seal_one(struct fs *fs, struct node *n)
 		if (copy && len)
 			memcpy(copy, n->buf, len);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	pthread_mutex_unlock(&fs->wlog.mu);
 	if (staged >= 0)
 		err = store_blob_prepare_fd(staged, len, &prep);
@@ -169,10 +169,10 @@ static int seal_one(struct fs *fs, struct node *n)
 	store_blob_prep_free(prep);
 	free(copy);
 	if (staged >= 0) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		n->sealing = false;
 		pthread_cond_broadcast(&fs->seal_cond);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	if (err == -ENOENT)
 		return 0; /* unlinked meanwhile: the content dies with it */
@@ -181,7 +181,7 @@ static int seal_one(struct fs *fs, struct node *n)
 	/* a mark that cannot be written (a full disk) costs a replay of
 	 * writes already sealed, which gives the same content */
 	(void)fs_wlog_sealed(fs, n->fid, upto);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (n->wgen == wgen) {
 		n->dirty = false;
 		n->payload =
@@ -191,7 +191,7 @@ static int seal_one(struct fs *fs, struct node *n)
 		n->dgen = fs_wlog_gen_of(upto); /* older ones are covered */
 	}
 	atomic_fetch_add(&fs->seal_seq, 1);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	atomic_fetch_add(&fs->cnt.sealed, 1);
 	if (dup)
 		atomic_fetch_add(&fs->cnt.deduped, 1);
@@ -204,16 +204,16 @@ int fs_seal(struct fs *fs, struct node *n)
 {
 	int err;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	while (n->in_seal)
-		pthread_cond_wait(&fs->seal_cond, &fs->lock);
+		fs_lock_wait(fs, &fs->seal_cond);
 	n->in_seal = true;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	err = seal_one(fs, n);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	n->in_seal = false;
 	pthread_cond_broadcast(&fs->seal_cond);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return err;
 }
 

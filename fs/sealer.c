@@ -52,6 +52,7 @@ void fs_sealer_unpin_later(struct fs *fs, uint64_t blob)
 {
 	struct fs_sealer *s = &fs->sealer;
 
+	FS_ASSERT_LOCKED(fs);
 	if (s->nunpins == s->capunpins) {
 		size_t cap = s->capunpins ? s->capunpins * 2 : 16;
 		uint64_t *p = realloc(s->unpins, cap * sizeof(*p));
@@ -71,12 +72,12 @@ static void unpin_freed(struct fs *fs)
 	uint64_t *v;
 	size_t n;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	v = s->unpins;
 	n = s->nunpins;
 	s->unpins = NULL;
 	s->nunpins = s->capunpins = 0;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!n)
 		return;
 	pthread_mutex_lock(&fs->wlock);
@@ -98,6 +99,7 @@ static void unpin_freed(struct fs *fs)
 static bool due(struct fs *fs, struct node *n, int64_t now,
 		enum fs_seal_how how, bool *idle)
 {
+	FS_ASSERT_LOCKED(fs);
 	if (!n || !n->dirty || n->unlinked || n->sealing || n->in_seal)
 		return false;
 	*idle = n->nwrite == 0 && now - n->wlast_ns >= fs->sealer.idle_ns;
@@ -128,7 +130,7 @@ static void note_writers(struct fs *fs, bool final)
 	struct fs_wopen w = {0};
 	bool known = !final && fs_wopen_scan(fs, &w) == 0;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
 		struct node *n = fs_node_get(fs, i);
 
@@ -136,7 +138,7 @@ static void note_writers(struct fs *fs, bool final)
 			/* unknown: only the handles blastfs counts */
 			n->wopen = known && fs_wopen_has(&w, n->fid);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	fs_wopen_release(&w);
 }
 
@@ -148,7 +150,7 @@ static int run(struct fs *fs, enum fs_seal_how how)
 	bool pkg = false, pend = false, left = false;
 	int first = 0;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
 		struct node *x = fs_node_get(fs, i);
 		bool idle = false, go = due(fs, x, now, how, &idle);
@@ -175,11 +177,11 @@ static int run(struct fs *fs, enum fs_seal_how how)
 		else
 			pend = true;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	/* a package file still open when last asked is asked again once a
 	 * second (its wopen stays meanwhile) */
 	if (pkg || (pend && (how != FS_SEAL_DUE ||
-			     now - fs->sealer.scan_ns >= 1000000000LL))) {
+			     now - fs->sealer.scan_ns >= STORE_NS_PER_S))) {
 		note_writers(fs, how == FS_SEAL_FINAL);
 		fs->sealer.scan_ns = now;
 	}
@@ -188,24 +190,24 @@ static int run(struct fs *fs, enum fs_seal_how how)
 		bool idle = ids[k] & 1, pending;
 		int err;
 
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		x = fs_node_get(fs, ids[k] >> 1);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		err = fs_seal(fs, x);
 		if (err) {
 			atomic_fetch_add(&fs->sealer.errors, 1);
 			fprintf(stderr, "blastfs: cannot seal a file: %s\n",
 				strerror(-err));
 		}
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		pending = !err && !x->dirty && x->pkg_pending && !x->wopen &&
 			  x->nwrite == 0;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		if (pending)
 			err = fs_pkg_released(fs, x);
 		if (err && !first)
 			first = err;
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		x->nopen--;
 		if (x->dirty || x->pkg_pending)
 			left = true;
@@ -213,7 +215,7 @@ static int run(struct fs *fs, enum fs_seal_how how)
 			 x->payload == STORE_P_BLOB && x->buffered)
 			fs_content_drop(fs, x); /* reads go to the store */
 		fs_node_forget(fs, x, 0);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	free(ids);
 	fs->sealer.left = left;
@@ -269,8 +271,8 @@ static void *sealer_main(void *arg)
 
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += TICK_NS;
-			ts.tv_sec += ts.tv_nsec / 1000000000;
-			ts.tv_nsec %= 1000000000;
+			ts.tv_sec += ts.tv_nsec / STORE_NS_PER_S;
+			ts.tv_nsec %= STORE_NS_PER_S;
 			wait_until(s, &ts);
 		}
 		if (s->stopping)

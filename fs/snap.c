@@ -14,8 +14,8 @@
 
 #include "fs_internal.h"
 
-#define AUTO_QUIET_NS (2ll * 1000000000) /* a package operation's gap */
-#define AUTO_KEEP     20		 /* automatic snapshots kept */
+#define AUTO_QUIET_NS (2ll * STORE_NS_PER_S) /* a package operation's gap */
+#define AUTO_KEEP     20		     /* automatic snapshots kept */
 
 struct snap_scan {
 	uint64_t root;
@@ -229,14 +229,14 @@ static unsigned writers(struct fs *fs, char *who, size_t wholen)
 		fs_wopen_release(&w);
 		return n;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
 		struct node *x = fs_node_get(fs, i);
 
 		if (x && x->nwrite)
 			n++;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	return n;
 }
 
@@ -293,21 +293,21 @@ static void keep_open_content(struct fs *fs, const struct fs_changes *ch)
 		struct node *n;
 		bool more, load;
 
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		more = changed_node(fs, ch, i, &n);
 		load = n && !S_ISDIR(n->mode) && !n->loaded && !n->unlinked;
 		if (load)
 			n->nopen++; /* kept while we load it */
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		if (!more)
 			return;
 		if (!load)
 			continue;
 		(void)fs_node_load(fs, n); /* else its first READ says why */
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		n->nopen--;
 		fs_node_forget(fs, n, 0);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 }
 
@@ -352,9 +352,9 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 	/* old_root lives on in the automatic or another snapshot */
 	err = store_txn_commit(t);
 	if (!err) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		err = plan_changes(fs, &ch, &l);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 out_unlock:
 	pthread_mutex_unlock(&fs->wlock);

@@ -21,7 +21,7 @@ int64_t fs_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * STORE_NS_PER_S + ts.tv_nsec;
 }
 
 int fs_rtxn(struct fs *fs, struct store_txn **out)
@@ -116,9 +116,9 @@ static bool retry_moved(struct fs *fs, struct store_txn *t, uint64_t seq,
 
 	if ((err != -ENOENT && err != -ESTALE) || ++*tries > RETRY_MAX)
 		return false;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	moved = (seq & 1) || fs->rename_seq != seq;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (!moved)
 		return false;
 	sched_yield();
@@ -132,14 +132,14 @@ static int dir_tab_once(struct fs *fs, struct store_txn *t, struct node *n,
 	size_t depth;
 	int err;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	*seq = fs->rename_seq;
 	err = fs_node_path(fs, n, true, &names, &depth);
 	if (!err) {
 		err = walk(fs, t, names, depth, out);
 		free(names);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	/* The path may name another directory for a moment (a rename
 	 * committed, the node table not yet updated): never answer for the
 	 * wrong one, the kernel would mark the inode bad (EIO). */
@@ -174,7 +174,7 @@ static int node_entry_once(struct fs *fs, struct store_txn *t, struct node *n,
 	bool linked;
 	int err;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	*seq = fs->rename_seq;
 	linked = n->linked;
 	err = linked ? 0 : fs_node_path(fs, n, false, &names, &depth);
@@ -185,7 +185,7 @@ static int node_entry_once(struct fs *fs, struct store_txn *t, struct node *n,
 			err = store_dir_get(t, tab, n->name, strlen(n->name),
 					    out);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (linked) {
 		/* any of its names may be gone: go by file id */
 		err = root_tab(fs, t, &tab);
@@ -200,9 +200,9 @@ static int node_entry_once(struct fs *fs, struct store_txn *t, struct node *n,
 	if (!err)
 		err = fs_resolve_link(fs, t, out);
 	if (err == 1) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		n->linked = true;
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		err = 0;
 	}
 	return err;
@@ -243,11 +243,11 @@ uint64_t fs_file_nlink(const struct store_attr *a)
 static void ns_to_ts(int64_t ns, struct timespec *ts)
 {
 	/* floor division: times before 1970 keep 0 <= tv_nsec < 1e9 */
-	ts->tv_sec = ns / 1000000000;
-	ts->tv_nsec = ns % 1000000000;
+	ts->tv_sec = ns / STORE_NS_PER_S;
+	ts->tv_nsec = ns % STORE_NS_PER_S;
 	if (ts->tv_nsec < 0) {
 		ts->tv_sec--;
-		ts->tv_nsec += 1000000000;
+		ts->tv_nsec += STORE_NS_PER_S;
 	}
 }
 
@@ -286,15 +286,15 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 			fs_attr_to_stat(&d.a, 2 + d.nsubdirs, out);
 		return err;
 	}
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (n->loaded && (n->dirty || n->unlinked || n->nopen)) {
 		fs_attr_to_stat(&n->a, n->unlinked ? 0 : fs_file_nlink(&n->a),
 				out);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		return 0;
 	}
 	stale = atomic_load(&fs->seal_seq) != seq;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (stale) { /* clean now, maybe not in t: read what the seal wrote */
 		err = txn_refresh(t);
 		if (err)

@@ -221,14 +221,14 @@ int fs_wlog_tidy(struct fs *fs)
 	int err = 0;
 
 	pthread_mutex_lock(&w->mu);
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	for (uint64_t i = 1; i < fs->next_nodeid; i++) {
 		struct node *n = fs_node_get(fs, i);
 
 		if (n && n->dirty && !n->unlinked && n->dgen < min)
 			min = n->dgen;
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (min == UINT64_MAX && (w->off || w->oldest < w->gen))
 		err = gen_create(w, w->gen + 1); /* all sealed: start afresh */
 	else if (min != UINT64_MAX && w->off > w->max)
@@ -490,14 +490,14 @@ static int get_path(struct fs *fs, struct fidops *f, uint64_t *inos,
 
 static void put_path(struct fs *fs, const uint64_t *inos, size_t n)
 {
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	while (n--) {
 		struct node *x = fs_node_get(fs, inos[n]);
 
 		if (x)
 			fs_node_forget(fs, x, 1);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 }
 
 /* Apply f's uncovered writes to its file, then seal it. */
@@ -537,7 +537,7 @@ static int replay_file(struct replay *r, struct fidops *f)
 			err = -EIO;
 			break;
 		}
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		if (o->trunc) /* to 0: the old content is not read */
 			err = fs_content_resize(fs, n, o->off, o->off != 0);
 		else
@@ -549,7 +549,7 @@ static int replay_file(struct replay *r, struct fidops *f)
 			n->dirty = true;
 			n->wgen++;
 		}
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 	}
 	if (!err)
 		err = fs_seal(fs, n);

@@ -23,9 +23,9 @@ int fs_node_load(struct fs *fs, struct node *n)
 	unsigned char *copy = NULL;
 	int err;
 
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	err = n->loaded ? 1 : 0;
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	if (err)
 		return 0;
 	err = fs_rtxn(fs, &t);
@@ -42,7 +42,7 @@ int fs_node_load(struct fs *fs, struct node *n)
 	fs_rtxn_done(t);
 	if (err)
 		return err;
-	pthread_mutex_lock(&fs->lock);
+	fs_lock(fs);
 	if (!n->loaded) {
 		n->a = e.a;
 		n->payload = e.payload;
@@ -55,7 +55,7 @@ int fs_node_load(struct fs *fs, struct node *n)
 			copy = NULL;
 		}
 	}
-	pthread_mutex_unlock(&fs->lock);
+	fs_unlock(fs);
 	free(copy);
 	return 0;
 }
@@ -95,13 +95,13 @@ int fs_content_change(struct fs *fs, struct node *n, const void *data,
 	err = data ? fs_wlog_write(fs, n->fid, off, data, size, now, &at)
 		   : fs_wlog_truncate(fs, n->fid, off, now, &at);
 	if (!err) {
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs);
 		*old = n->a.size;
 		err = data ? fs_content_write(fs, n, data, size, off)
 			   : fs_content_resize(fs, n, off, keep);
 		if (!err)
 			mark_written_at(fs, n, now);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unlock(fs);
 		if (err)
 			fs_wlog_cut(fs, at);
 	}

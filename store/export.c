@@ -148,17 +148,17 @@ static int export_hardlink(struct export *x, int dfd, const char *nm,
 
 static void to_ts(struct timespec ts[2], const struct store_attr *a)
 {
-	ts[0].tv_sec = a->atime_ns / 1000000000;
-	ts[0].tv_nsec = a->atime_ns % 1000000000;
-	ts[1].tv_sec = a->mtime_ns / 1000000000;
-	ts[1].tv_nsec = a->mtime_ns % 1000000000;
+	ts[0].tv_sec = a->atime_ns / STORE_NS_PER_S;
+	ts[0].tv_nsec = a->atime_ns % STORE_NS_PER_S;
+	ts[1].tv_sec = a->mtime_ns / STORE_NS_PER_S;
+	ts[1].tv_nsec = a->mtime_ns % STORE_NS_PER_S;
 	if (ts[0].tv_nsec < 0) {
 		ts[0].tv_sec--;
-		ts[0].tv_nsec += 1000000000;
+		ts[0].tv_nsec += STORE_NS_PER_S;
 	}
 	if (ts[1].tv_nsec < 0) {
 		ts[1].tv_sec--;
-		ts[1].tv_nsec += 1000000000;
+		ts[1].tv_nsec += STORE_NS_PER_S;
 	}
 }
 

@@ -87,7 +87,7 @@ int64_t store_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * STORE_NS_PER_S + ts.tv_nsec;
 }
 
 int store_home_default(char *buf, size_t len)

@@ -262,6 +262,9 @@ enum store_payload {
 #define STORE_LINK_KEY_LEN 16
 void store_link_key(uint64_t fid, char out[STORE_LINK_KEY_LEN + 1]);
 
+/* nanoseconds in a second: times are int64_t ns since the epoch */
+#define STORE_NS_PER_S 1000000000ll
+
 struct store_attr {
 	uint32_t mode; /* S_IFMT | permission bits */
 	uint32_t uid, gid;
@@ -276,13 +279,13 @@ struct store_attr {
  * (years 1678 to 2262), as Linux filesystems clamp to their own range. */
 static inline int64_t store_ts_ns(const struct timespec *ts)
 {
-	const int64_t lim = INT64_MAX / 1000000000 - 1;
+	const int64_t lim = INT64_MAX / STORE_NS_PER_S - 1;
 
 	if (ts->tv_sec > lim)
 		return INT64_MAX;
 	if (ts->tv_sec < -lim)
 		return INT64_MIN;
-	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	return (int64_t)ts->tv_sec * STORE_NS_PER_S + ts->tv_nsec;
 }
 
 struct store_entry {

@@ -58,11 +58,6 @@ static const struct {
     {"python_implementation", PKG_MV_PLATFORM_PYTHON_IMPLEMENTATION},
 };
 
-const char *pkg_mvar_name(enum pkg_mvar var)
-{
-	return (unsigned)var < PKG_MV__COUNT ? mvar_names[var] : "";
-}
-
 int pkg_mvar_lookup(const char *name, size_t len)
 {
 	size_t k;

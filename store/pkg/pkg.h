@@ -145,8 +145,6 @@ struct pkg_markerenv {
 	char v[PKG_MV__COUNT][PKG_MARKER_VALUE_LEN];
 };
 
-/* Canonical variable name ("python_version") for an enum value. */
-const char *pkg_mvar_name(enum pkg_mvar var);
 /* Variable by name, including the legacy aliases ("os.name",
  * "sys.platform", "platform.machine", "platform.version",
  * "platform.python_implementation", "python_implementation"). -1 if none. */
