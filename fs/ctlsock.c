@@ -63,6 +63,16 @@ static json_t *status_json(struct fs *fs)
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "threads", json_integer(fs->opt->threads));
 	json_object_set_new(o, "spin_us", json_integer(fs->spin_us));
+	json_object_set_new(o, "loop_sleeps",
+			    json_integer((json_int_t)fs->cnt.loop_sleeps));
+	/* the next change takes an automatic snapshot once quiet_ms >=
+	 * auto_quiet_ms */
+	json_object_set_new(
+	    o, "quiet_ms",
+	    json_integer((fs_now_ns() - atomic_load(&fs->last_change_ns)) /
+			 1000000));
+	json_object_set_new(o, "auto_quiet_ms",
+			    json_integer(fs->auto_quiet_ns / 1000000));
 	json_object_set_new(o, "requests", r);
 	json_object_set_new(o, "bytes_read",
 			    json_integer((json_int_t)fs->cnt.bytes_read));

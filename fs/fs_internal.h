@@ -85,6 +85,7 @@ struct fs_counters {
 	atomic_ullong req[48];
 	atomic_ullong bytes_read, bytes_written, sealed, deduped;
 	atomic_ullong pkg_updates; /* package state records changed */
+	atomic_ullong loop_sleeps; /* the leader went to sleep in poll() */
 };
 
 enum fs_req {
@@ -226,11 +227,12 @@ struct fs {
 	uint64_t mem, mem_budget;
 	struct fs_counters cnt;
 	struct fs_durable dur;
-	uint32_t next_dirlist;	    /* under lock */
-	bool no_opendir;	    /* the kernel can skip OPENDIR (fs_init) */
-	atomic_ullong dirlist_lost; /* readers that lost their listing */
-	int64_t last_change_ns;	    /* protected by wlock */
-	bool pkg_off;		    /* BLASTFS_NO_PACKAGES: no package layer */
+	uint32_t next_dirlist;	     /* under lock */
+	bool no_opendir;	     /* the kernel can skip OPENDIR (fs_init) */
+	atomic_ullong dirlist_lost;  /* readers that lost their listing */
+	atomic_llong last_change_ns; /* written under wlock; status reads */
+	int64_t auto_quiet_ns;	     /* snap.c: the quiet period (knob) */
+	bool pkg_off;		     /* BLASTFS_NO_PACKAGES: no package layer */
 	struct fs_pkgwatch *pkgwatch; /* `watch` clients (fs/pkg.c) */
 	int ctl_fd;		      /* control socket listener */
 	/* periodic sync: bounds what an OS crash can lose */
@@ -457,7 +459,8 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 		 unsigned *busy, char *who, size_t wholen);
 /* Before the first change after a quiet period (a package operation),
  * snapshot the state (in txn t, before anything is changed). Under
- * fs->wlock. */
+ * fs->wlock. The period: FS_AUTO_QUIET_MS, or BLASTFS_AUTO_QUIET_MS. */
+#define FS_AUTO_QUIET_MS 2000
 int fs_auto_snapshot(struct fs *fs, struct store_txn *t, struct store_env *e,
 		     const char *const *names, size_t depth);
 
@@ -634,6 +637,9 @@ int fs_ctl_start(struct fs *fs);
 void fs_ctl_stop(struct fs *fs);
 
 int64_t fs_now_ns(void);
+/* A time knob: env var name in ms (BLASTFS_SEAL_IDLE_MS...), else
+ * dflt_ms; in ns. Tests shorten the daemon's periods with them. */
+int64_t fs_knob_ns(const char *name, long dflt_ms);
 
 #define FS_TIMEOUT 1e6
 

@@ -47,6 +47,7 @@
 #include "fs_internal.h"
 
 struct loop {
+	struct fs *fs;
 	struct fuse_session *se;
 	int fd;
 	int64_t spin_ns;
@@ -122,6 +123,7 @@ static int receive(struct loop *lp, struct fuse_buf *b, bool *queued)
 					*/
 			continue;
 		}
+		atomic_fetch_add(&lp->fs->cnt.loop_sleeps, 1);
 		if (poll(&pf, 1, 1000) < 0 && errno != EINTR)
 			return -errno;
 		until = fs_now_ns() + lp->spin_ns;
@@ -198,6 +200,7 @@ int fs_loop(struct fs *fs)
 	int fl;
 
 	memset(&lp, 0, sizeof(lp));
+	lp.fs = fs;
 	lp.se = fs->se;
 	lp.fd = fuse_session_fd(fs->se);
 	lp.spin_ns = (int64_t)fs->spin_us * 1000;

@@ -664,6 +664,8 @@ int fs_run(const struct fs_options *o)
 	pthread_cond_init(&fs.sealer.cv, NULL);
 	pthread_mutex_init(&fs.sealer.run_mu, NULL);
 	fs_durable_init(&fs);
+	fs.auto_quiet_ns =
+	    fs_knob_ns("BLASTFS_AUTO_QUIET_MS", FS_AUTO_QUIET_MS);
 	return serve(&fs);
 }
 

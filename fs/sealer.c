@@ -23,19 +23,6 @@
 #define SEAL_AGE_MS  2000
 #define TICK_NS	     (50 * 1000000LL)
 
-/* BLASTFS_SEAL_IDLE_MS / BLASTFS_SEAL_AGE_MS override (tests hold seals
- * back with them to kill a daemon with writes only in the log). */
-static int64_t knob_ns(const char *name, long dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	long ms = v && *v ? strtol(v, &end, 10) : dflt;
-
-	if (v && *v && (*end || ms < 0))
-		ms = dflt;
-	return (int64_t)ms * 1000000LL;
-}
-
 void fs_sealer_kick(struct fs *fs)
 {
 	struct fs_sealer *s = &fs->sealer;
@@ -296,8 +283,8 @@ int fs_sealer_start(struct fs *fs)
 {
 	struct fs_sealer *s = &fs->sealer;
 
-	s->idle_ns = knob_ns("BLASTFS_SEAL_IDLE_MS", SEAL_IDLE_MS);
-	s->age_ns = knob_ns("BLASTFS_SEAL_AGE_MS", SEAL_AGE_MS);
+	s->idle_ns = fs_knob_ns("BLASTFS_SEAL_IDLE_MS", SEAL_IDLE_MS);
+	s->age_ns = fs_knob_ns("BLASTFS_SEAL_AGE_MS", SEAL_AGE_MS);
 	if (pthread_create(&s->thread, NULL, sealer_main, fs))
 		return -EAGAIN;
 	s->started = true;

@@ -14,8 +14,7 @@
 
 #include "fs_internal.h"
 
-#define AUTO_QUIET_NS (2ll * STORE_NS_PER_S) /* a package operation's gap */
-#define AUTO_KEEP     20		     /* automatic snapshots kept */
+#define AUTO_KEEP 20 /* automatic snapshots kept */
 
 struct snap_scan {
 	uint64_t root;
@@ -82,9 +81,9 @@ int fs_auto_snapshot(struct fs *fs, struct store_txn *t, struct store_env *e,
 	 * bin/ scripts before it touches site-packages. */
 	(void)names;
 	(void)depth;
-	last = fs->last_change_ns; /* protected by wlock, held */
-	fs->last_change_ns = now;
-	if (now - last < AUTO_QUIET_NS)
+	last = atomic_load(&fs->last_change_ns); /* written under wlock, held */
+	atomic_store(&fs->last_change_ns, now);
+	if (now - last < fs->auto_quiet_ns)
 		return 0;
 	/* always: undo must find the state just before this operation,
 	 * even when a manual snapshot holds the same root */

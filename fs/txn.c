@@ -24,6 +24,17 @@ int64_t fs_now_ns(void)
 	return (int64_t)ts.tv_sec * STORE_NS_PER_S + ts.tv_nsec;
 }
 
+int64_t fs_knob_ns(const char *name, long dflt_ms)
+{
+	const char *v = getenv(name);
+	char *end;
+	long ms = v && *v ? strtol(v, &end, 10) : dflt_ms;
+
+	if (v && *v && (*end || ms < 0))
+		ms = dflt_ms;
+	return (int64_t)ms * 1000000;
+}
+
 int fs_rtxn(struct fs *fs, struct store_txn **out)
 {
 	struct store_txn *t = pthread_getspecific(fs->rtxn_key);

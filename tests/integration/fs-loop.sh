@@ -100,6 +100,13 @@ spin_in_effect() {
 	"$BLAST_TEST_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["spin_us"])' "$W/status.json"
 }
 
+loop_sleeps() {
+	bctl status lp --json | "$BLAST_TEST_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["loop_sleeps"])'
+}
+slept_since() {
+	[ "$(loop_sleeps)" -gt "$1" ]
+}
+
 round=0
 for opts in "--threads 1 --spin-us 0" "--threads 4" "--threads 2 --spin-us 100000"; do
 	round=$((round + 1))
@@ -112,7 +119,10 @@ for opts in "--threads 1 --spin-us 0" "--threads 4" "--threads 2 --spin-us 10000
 	assert_eq "$want" "$(spin_in_effect)" "spin in effect with $opts"
 	work "$round"
 	if [ "$round" -eq 2 ]; then
-		sleep 2 # idle: the leader has stopped spinning and sleeps in poll()
+		# idle: the leader stops spinning and sleeps in poll()
+		s0=$(loop_sleeps)
+		wait_until 60 "the request loop's leader to sleep in poll()" \
+			slept_since "$s0"
 	fi
 	note "SIGTERM ($opts)"
 	term_daemon

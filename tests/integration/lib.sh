@@ -322,6 +322,19 @@ _lib_past() {
 	[ "$(_lib_now_us)" -ge "$1" ]
 }
 
+# wait_until TIMEOUT_SECONDS WHAT CMD [ARG...]: run CMD every 20 ms until
+# it succeeds; fail the test with "WHAT" once TIMEOUT_SECONDS have passed.
+# The one way a test waits for a condition (no fixed sleeps).
+wait_until() {
+	local timeout=$1 what=$2 deadline
+	shift 2
+	deadline=$(_lib_deadline "$timeout")
+	until "$@"; do
+		_lib_past "$deadline" && die "waited ${timeout}s for $what"
+		sleep 0.02
+	done
+}
+
 # wait_for_mount DIR TIMEOUT_SECONDS [PID]: poll (every 10 ms, readiness with
 # a deadline, not a fixed sleep) until DIR is a mount point. Fails the test on
 # timeout, or at once if PID (the daemon) is given and exits first.
