@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctlproto.h"
 #include "daemon.h"
 
 #define REPLY_MAX (1 << 20) /* a control reply is one small object */
@@ -670,51 +671,6 @@ int daemon_connect(const char *rundir, const char *name)
 	return sock_connect(rundir, name);
 }
 
-/* Bytes a request word carries as they are; the rest travel as %XX. */
-static bool word_plain(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || (ch && strchr("._-/:@+,=", ch));
-}
-
-/* Percent-encode argv's words, joined by spaces, into a new line ending
- * in '\n' (*out, *len); -EMSGSIZE beyond DAEMON_REQUEST_MAX. */
-static int request_encode(const char *const *argv, char **out, size_t *len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const char *const *a;
-	const unsigned char *p;
-	size_t n = 0;
-	char *buf, *d;
-
-	for (a = argv; *a; a++)
-		for (n++, p = (const unsigned char *)*a; *p; p++)
-			n += word_plain(*p) ? 1 : 3;
-	if (n > DAEMON_REQUEST_MAX)
-		return -EMSGSIZE;
-	buf = malloc(n + 1);
-	if (!buf)
-		return -ENOMEM;
-	d = buf;
-	for (a = argv; *a; a++) {
-		if (a != argv)
-			*d++ = ' ';
-		for (p = (const unsigned char *)*a; *p; p++) {
-			if (word_plain(*p)) {
-				*d++ = (char)*p;
-				continue;
-			}
-			*d++ = '%';
-			*d++ = hex[*p >> 4];
-			*d++ = hex[*p & 15];
-		}
-	}
-	*d++ = '\n';
-	*out = buf;
-	*len = (size_t)(d - buf);
-	return 0;
-}
-
 int daemon_requestv(const char *rundir, const char *name,
 		    const char *const *argv, int timeout_ms, json_t **out)
 {
@@ -723,7 +679,7 @@ int daemon_requestv(const char *rundir, const char *name,
 	json_t *j;
 	int fd, r;
 
-	r = request_encode(argv, &line, &n);
+	r = ctlproto_encode(argv, &line, &n);
 	if (r < 0)
 		return r;
 	fd = sock_connect(rundir, name);

@@ -126,17 +126,13 @@ int daemon_recover_unlocked(struct ctl *c, const char *home, const char *rundir,
 /* A connection to env name's control socket (fd, or -errno). */
 int daemon_connect(const char *rundir, const char *name);
 
-/* A request line's bound, its newline included (blastfs's
- * FS_CTL_REQUEST_MAX). */
-#define DAEMON_REQUEST_MAX (64 * 1024)
-
 /*
  * Send one request to RUNDIR/NAME.sock, the words of the NULL-terminated
  * argv ({"save", SNAP, "0", MESSAGE, NULL}: any bytes but NUL, each word
  * percent-encoded on one line), and parse the JSON object replied (read
  * until EOF). *out is a new reference. -ENOENT/-ECONNREFUSED (no
  * daemon), -ETIMEDOUT, -EPROTO (not JSON), -EMSGSIZE (the request
- * is over DAEMON_REQUEST_MAX).
+ * is over CTLP_REQUEST_MAX). The protocol: store/ctlproto.h.
  */
 int daemon_requestv(const char *rundir, const char *name,
 		    const char *const *argv, int timeout_ms, json_t **out);

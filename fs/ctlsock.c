@@ -1,16 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctlsock.c - the daemon's control socket (STORE/run/NAME.sock, 0600):
- * one request line in, one JSON object out, then close. A request is
- * words separated by single spaces, each percent-encoded (any byte but
- * NUL can travel), at most FS_CTL_REQUEST_MAX bytes with its newline;
- * only the daemon's own uid and root are answered (SO_PEERCRED).
- * Commands: "status" (live metrics), "sync" (seal every written file,
- * sync LMDB), "seal", "policy-reload" (apply the stored policy now),
- * "audit-flush" (write buffered policy denials to the store), "save SNAP
- * AUTO MESSAGE", "load SNAP", "watch" (kept open: pkgwatch.c),
- * "pkg-refresh" (blastctl rewrote the package state: tell `watch`
- * clients what changed).
+ * ctlsock.c - the daemon's side of the control socket (the protocol and
+ * its commands: store/ctlproto.h): a thread accepts one connection at a
+ * time, reads one request line, answers it through handlers[] (indexed
+ * by enum ctlproto_cmd), and closes; a `watch` connection is handed to
+ * pkgwatch.c and kept.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -22,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctlproto.h"
 #include "fs_internal.h"
 
 static const char *const req_names[R__COUNT] = {
@@ -147,9 +142,8 @@ static json_t *fail_json(const char *what, int err)
 	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 }
 
-#define REQ_WORDS_MAX	   4 /* "save SNAP AUTO MESSAGE" */
 #define REQ_READ_TIMEOUT_S 10
-#define REQ_DRAIN_MAX	   (16 * FS_CTL_REQUEST_MAX)
+#define REQ_DRAIN_MAX	   (16 * CTLP_REQUEST_MAX)
 
 static json_t *error_json(const char *msg)
 {
@@ -157,12 +151,12 @@ static json_t *error_json(const char *msg)
 }
 
 /* SNAP AUTO MESSAGE */
-static json_t *do_save(struct fs *fs, char **w, int n)
+static json_t *do_save(struct fs *fs, char **w)
 {
 	char msg[64];
 	int err;
 
-	if (n != 4 || (strcmp(w[2], "0") && strcmp(w[2], "1")))
+	if (strcmp(w[2], "0") && strcmp(w[2], "1"))
 		return error_json("usage: save SNAP AUTO MESSAGE");
 	if (strlen(w[3]) >= sizeof(((struct store_snap *)0)->message)) {
 		snprintf(msg, sizeof(msg), "message longer than %zu bytes",
@@ -175,8 +169,9 @@ static json_t *do_save(struct fs *fs, char **w, int n)
 	return json_pack("{s:b,s:s}", "ok", 1, "snapshot", w[1]);
 }
 
-static json_t *do_load(struct fs *fs, const char *name)
+static json_t *do_load(struct fs *fs, char **w)
 {
+	const char *name = w[1];
 	char auto_name[STORE_ENV_NAME_MAX + 1], who[768], msg[900];
 	unsigned busy = 0;
 	int err = fs_snap_load(fs, name, auto_name, sizeof(auto_name), &busy,
@@ -193,72 +188,14 @@ static json_t *do_load(struct fs *fs, const char *name)
 			 "auto_saved", auto_name[0] ? auto_name : NULL);
 }
 
-static int hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Undo the percent-encoding of a word in place; -EINVAL for a bad
- * escape or an encoded NUL. */
-static int word_decode(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++) {
-		int hi, lo;
-
-		if (*s != '%') {
-			*d++ = *s;
-			continue;
-		}
-		hi = hex_digit(s[1]);
-		lo = hi < 0 ? -1 : hex_digit(s[2]);
-		if (lo < 0 || (hi == 0 && lo == 0))
-			return -EINVAL;
-		*d++ = (char)(hi * 16 + lo);
-		s += 2;
-	}
-	*d = '\0';
-	return 0;
-}
-
-/* Split line into at most max percent-decoded words; their count, or
- * -EINVAL. */
-static int req_split(char *line, char **w, int max)
-{
-	int n = 0;
-	char *p = line;
-
-	for (;;) {
-		char *sp = strchr(p, ' ');
-
-		if (n == max)
-			return -EINVAL;
-		if (sp)
-			*sp = '\0';
-		if (word_decode(p) < 0)
-			return -EINVAL;
-		w[n++] = p;
-		if (!sp)
-			return n;
-		p = sp + 1;
-	}
-}
-
-/* Read one request line (up to '\n' or EOF) into buf[FS_CTL_REQUEST_MAX];
+/* Read one request line (up to '\n' or EOF) into buf[CTLP_REQUEST_MAX];
  * -EMSGSIZE if it is longer. */
 static int req_read(int c, char *buf)
 {
 	size_t n = 0;
 
 	for (;;) {
-		ssize_t got = read(c, buf + n, FS_CTL_REQUEST_MAX - n);
+		ssize_t got = read(c, buf + n, CTLP_REQUEST_MAX - n);
 		char *nl;
 
 		if (got < 0 && errno == EINTR)
@@ -277,7 +214,7 @@ static int req_read(int c, char *buf)
 		}
 		if (got == 0)
 			return -ENODATA;
-		if (n == FS_CTL_REQUEST_MAX)
+		if (n == CTLP_REQUEST_MAX)
 			return -EMSGSIZE;
 	}
 }
@@ -315,33 +252,66 @@ static json_t *simple_json(int err)
 	return err ? error_json(strerror(-err)) : json_pack("{s:b}", "ok", 1);
 }
 
+static json_t *do_status(struct fs *fs, char **w)
+{
+	return status_json(fs);
+}
+
+/* seal: what was written is in the store (the sealer's backlog done
+ * now); sync: and on disk */
+static json_t *do_seal(struct fs *fs, char **w)
+{
+	return simple_json(fs_seal_all(fs));
+}
+
+static json_t *do_sync(struct fs *fs, char **w)
+{
+	int err = fs_seal_all(fs);
+
+	return simple_json(err ? err : fs_durable(fs));
+}
+
+static json_t *do_policy_reload(struct fs *fs, char **w)
+{
+	return simple_json(fs_pol_reload(fs, true));
+}
+
+static json_t *do_audit_flush(struct fs *fs, char **w)
+{
+	return simple_json(fs_pol_flush(fs));
+}
+
+static json_t *do_pkg_refresh(struct fs *fs, char **w)
+{
+	fs_pkg_watch_refresh(fs);
+	return simple_json(0);
+}
+
+/* CTLP_WATCH is answered in serve(): it keeps the connection. */
+static json_t *(*const handlers[CTLP__COUNT])(struct fs *, char **) = {
+    [CTLP_STATUS] = do_status,
+    [CTLP_SYNC] = do_sync,
+    [CTLP_SEAL] = do_seal,
+    [CTLP_POLICY_RELOAD] = do_policy_reload,
+    [CTLP_AUDIT_FLUSH] = do_audit_flush,
+    [CTLP_PKG_REFRESH] = do_pkg_refresh,
+    [CTLP_SAVE] = do_save,
+    [CTLP_LOAD] = do_load,
+};
+
 static json_t *dispatch(struct fs *fs, char **w, int n)
 {
-	int err;
+	int cmd = ctlproto_cmd_find(w[0]);
+	char msg[96];
 
-	if (n == 1 && !strcmp(w[0], "status"))
-		return status_json(fs);
-	if (n == 1 && (!strcmp(w[0], "sync") || !strcmp(w[0], "seal"))) {
-		/* seal: what was written is in the store (the sealer's
-		 * backlog done now); sync: and on disk */
-		err = fs_seal_all(fs);
-		if (!err && !strcmp(w[0], "sync"))
-			err = fs_durable(fs);
-		return simple_json(err);
+	if (cmd < 0 || !handlers[cmd])
+		return error_json("unknown command");
+	if ((unsigned)n != ctlproto_cmds[cmd].words) {
+		snprintf(msg, sizeof(msg), "usage: %s",
+			 ctlproto_cmds[cmd].usage);
+		return error_json(msg);
 	}
-	if (n == 1 && !strcmp(w[0], "policy-reload"))
-		return simple_json(fs_pol_reload(fs, true));
-	if (n == 1 && !strcmp(w[0], "audit-flush"))
-		return simple_json(fs_pol_flush(fs));
-	if (n == 1 && !strcmp(w[0], "pkg-refresh")) {
-		fs_pkg_watch_refresh(fs);
-		return simple_json(0);
-	}
-	if (!strcmp(w[0], "save"))
-		return do_save(fs, w, n);
-	if (n == 2 && !strcmp(w[0], "load"))
-		return do_load(fs, w[1]);
-	return error_json("unknown command");
+	return handlers[cmd](fs, w);
 }
 
 static void reply(int c, json_t *o)
@@ -369,7 +339,7 @@ static void reply(int c, json_t *o)
 static bool serve(struct fs *fs, int c)
 {
 	struct timeval tv = {REQ_READ_TIMEOUT_S, 0};
-	char *line, *w[REQ_WORDS_MAX], msg[64];
+	char *line, *w[CTLP_WORDS_MAX], msg[64];
 	json_t *o;
 	int n;
 
@@ -381,7 +351,7 @@ static bool serve(struct fs *fs, int c)
 		req_drain(c);
 		return false;
 	}
-	line = malloc(FS_CTL_REQUEST_MAX + 1);
+	line = malloc(CTLP_REQUEST_MAX + 1);
 	if (!line) {
 		reply(c, error_json(strerror(ENOMEM)));
 		req_drain(c);
@@ -390,13 +360,13 @@ static bool serve(struct fs *fs, int c)
 	n = req_read(c, line);
 	if (n == -EMSGSIZE) {
 		snprintf(msg, sizeof(msg), "request longer than %d bytes",
-			 FS_CTL_REQUEST_MAX);
+			 CTLP_REQUEST_MAX);
 		o = error_json(msg);
 	} else if (n < 0) {
 		o = NULL;
-	} else if ((n = req_split(line, w, REQ_WORDS_MAX)) < 0) {
+	} else if ((n = ctlproto_split(line, w, CTLP_WORDS_MAX)) < 0) {
 		o = error_json("malformed request");
-	} else if (n == 1 && !strcmp(w[0], "watch") &&
+	} else if (n == 1 && ctlproto_cmd_find(w[0]) == CTLP_WATCH &&
 		   !(n = fs_pkg_watch_add(fs, c))) {
 		free(line);
 		return true;

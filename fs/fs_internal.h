@@ -630,9 +630,7 @@ void fs_audit_comm(pid_t pid, char *buf, size_t len);
  * takes fs->wlock. */
 int fs_audit_flush(struct fs *fs);
 
-/* ctlsock.c: the control socket. FS_CTL_REQUEST_MAX bounds a request line
- * with its newline (blastctl's DAEMON_REQUEST_MAX is the same). */
-#define FS_CTL_REQUEST_MAX (64 * 1024)
+/* ctlsock.c: the control socket (protocol: store/ctlproto.h). */
 int fs_ctl_start(struct fs *fs);
 void fs_ctl_stop(struct fs *fs);
 
