@@ -445,6 +445,26 @@ void daemon_last_line(const char *s, const char *prog, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)(end - start), start);
 }
 
+/* blastctl says which env and where itself: keep only blastfs's cause
+ * after its "cannot mount env 'NAME' at 'MNT': " or "cannot mount at
+ * 'MNT': ". */
+static void cause_only(char *err, const char *name, const char *mnt)
+{
+	char pre[2][PATH_MAX + STORE_ENV_NAME_MAX + 64];
+	size_t i, n;
+
+	snprintf(pre[0], sizeof(pre[0]),
+		 "cannot mount env '%s' at '%s': ", name, mnt);
+	snprintf(pre[1], sizeof(pre[1]), "cannot mount at '%s': ", mnt);
+	for (i = 0; i < 2; i++) {
+		n = strlen(pre[i]);
+		if (!strncmp(err, pre[i], n) && err[n]) {
+			memmove(err, err + n, strlen(err + n) + 1);
+			return;
+		}
+	}
+}
+
 int daemon_start(const char *blastfs, const char *home, const char *name,
 		 const char *mnt, char *err, size_t errlen)
 {
@@ -472,6 +492,7 @@ int daemon_start(const char *blastfs, const char *home, const char *name,
 	if (WIFEXITED(x.status) && WEXITSTATUS(x.status) == 0)
 		return 0;
 	daemon_last_line(out, DAEMON_PROG, err, errlen);
+	cause_only(err, name, mnt);
 	if (!*err && WIFSIGNALED(x.status))
 		snprintf(err, errlen, "%s killed by signal %d", DAEMON_PROG,
 			 WTERMSIG(x.status));
