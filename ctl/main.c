@@ -25,8 +25,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "create env NAME: the venv layout with pip, for one interpreter",
      "  --python PATH   base interpreter: a path, a name on PATH, or X.Y\n"
      "                  for pythonX.Y on PATH (default: python3 on PATH)\n"
-     "  --from REF      clone env ENV (unmounted) or its snapshot SNAP in\n"
-     "                  O(1); the clone keeps ENV's python\n"},
+     "  --from REF      clone env ENV or its snapshot SNAP in O(1); a\n"
+     "                  mounted ENV is saved first as an automatic\n"
+     "                  snapshot; the clone keeps ENV's python\n"},
     {"start", ctl_cmd_start,
      "[NAME] [--dir DIR] [--python PATH|X.Y] [--attach]",
      "mount env NAME at DIR/.blast (creating it if missing)",
