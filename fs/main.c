@@ -205,7 +205,8 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	return 0;
 }
 
-/* The mountpoint must be an empty directory that is not a mount. */
+/* The mountpoint must be an empty directory that is not a mount; the
+ * project marker blastctl keeps there (and its temporary) do not count. */
 static int check_mountpoint(const char *mnt)
 {
 	struct stat sb, parent;
@@ -224,7 +225,9 @@ static int check_mountpoint(const char *mnt)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strncmp(de->d_name, STORE_PROJECT_MARKER,
+			    strlen(STORE_PROJECT_MARKER))) {
 			closedir(d);
 			return -ENOTEMPTY;
 		}
