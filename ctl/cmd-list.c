@@ -152,14 +152,14 @@ static json_t *env_json(const struct list_env *le)
 	j = ctl_json_add(j, "mount",
 			 ctl_json_str(le->d.live ? le->d.mount : e->mount));
 	j = ctl_json_add(j, "mounted", json_boolean(le->d.live));
-	j = ctl_json_add(j, "project", ctl_json_str(le->project));
-	j = ctl_json_add(j, "project_gone", json_boolean(le->gone));
 	j = ctl_json_add(j, "pid",
 			 le->d.live ? json_integer(le->d.pid) : json_null());
 	j = ctl_json_add(j, "logical_bytes", ctl_json_u64(le->u.logical));
 	j = ctl_json_add(j, "stored_bytes", ctl_json_u64(le->u.stored));
 	j = ctl_json_add(j, "files", ctl_json_u64(le->u.files));
 	j = ctl_json_add(j, "snapshots", ctl_json_u64(le->snaps));
+	j = ctl_json_add(j, "project", ctl_json_str(le->project));
+	j = ctl_json_add(j, "project_gone", json_boolean(le->gone));
 	return j;
 }
 
