@@ -20,6 +20,7 @@
 #include "activate.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "project.h"
 #include "store.h"
 #include "venv.h"
 
@@ -379,8 +380,11 @@ static void rehome_record(struct kill *k)
 	}
 	r = store_txn_commit(t);
 	if (!r) {
+		char dir[PATH_MAX];
+
+		project_dir(k->mnt, dir, sizeof(dir));
 		ctl_status(k->c, "env '%s' moved with its project to '%s'",
-			   k->name, k->mnt);
+			   k->name, dir);
 		return;
 	}
 out_err:

@@ -31,7 +31,9 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"start", ctl_cmd_start,
      "[NAME] [--dir DIR] [--python PATH|X.Y] [--attach]",
      "mount env NAME at DIR/.blast (creating it if missing)",
-     "  NAME            default: derived from DIR's name\n"
+     "  NAME            default: the env DIR/.blast/.blast-env names (a\n"
+     "                  moved project keeps its env), else derived from\n"
+     "                  DIR's name\n"
      "  --dir DIR       project directory (default: the current one)\n"
      "  --python PATH   interpreter if NAME must be created (see "
      "create)\n"
