@@ -44,6 +44,7 @@ struct start {
 	struct project_marker m; /* mnt's marker, when read */
 	bool marked;		 /* ... and it names the env started */
 	int dirfd;		 /* mnt, opened before mounting over it */
+	char note[3 * PATH_MAX]; /* what changed hands, said once mounted */
 };
 
 enum { OPT_DIR = 0x100, OPT_PYTHON, OPT_ATTACH };
@@ -192,28 +193,29 @@ static int marker_name(struct start *s, const struct start_args *a)
 				s->m.home);
 			return -EXDEV;
 		}
-		ctl_status(s->c,
-			   "directory '%s' was the project of env '%s' of "
-			   "store '%s': now of env '%s'",
-			   s->dir, s->m.env, s->m.home, a->name);
+		snprintf(s->note, sizeof(s->note),
+			 "directory '%s' was the project of env '%s' of store "
+			 "'%s': now of env '%s'",
+			 s->dir, s->m.env, s->m.home, a->name);
 		return name_default(s, a);
 	}
 	r = env_get(s, s->m.env, &e);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (r == -ENOENT || e.id != s->m.id) {
-		ctl_status(s->c,
-			   "env '%s' of directory '%s' no longer exists "
-			   "(destroyed): starting a new env",
-			   s->m.env, s->dir);
-		return name_default(s, a);
+		r = name_default(s, a);
+		snprintf(s->note, sizeof(s->note),
+			 "env '%s' of directory '%s' no longer exists "
+			 "(destroyed): the directory is now env '%s''s",
+			 s->m.env, s->dir, s->name);
+		return r;
 	}
 	if (a->name && strcmp(a->name, s->m.env)) {
 		if (!strcmp(e.mount, s->mnt))
-			ctl_status(s->c,
-				   "directory '%s' was the project of env "
-				   "'%s': now of env '%s'",
-				   s->dir, s->m.env, a->name);
+			snprintf(s->note, sizeof(s->note),
+				 "directory '%s' was the project of env '%s': "
+				 "now of env '%s'",
+				 s->dir, s->m.env, a->name);
 		return name_default(s, a);
 	}
 	snprintf(s->name, sizeof(s->name), "%s", s->m.env);
@@ -260,6 +262,22 @@ static int name_resolve(struct start *s, const struct start_args *a)
 	return marker_name(s, a);
 }
 
+/* This directory's marker names the env, and so does its project's at
+ * old (or the env is mounted there): a copy, which gets no share. */
+static int share_refused(struct start *s, const char *old)
+{
+	char suggest[STORE_ENV_NAME_MAX + 1];
+
+	if (name_derive(s->dir, suggest) < 0 || !strcmp(suggest, s->name))
+		snprintf(suggest, sizeof(suggest), "NEW");
+	ctl_err(s->c,
+		"refusing to share env '%s' between '%s' and '%s' (a copy of "
+		"it?): give this one its own env with 'blastctl create %s "
+		"--from %s' then 'blastctl start %s'",
+		s->name, old, s->dir, suggest, s->name, suggest);
+	return -EBUSY;
+}
+
 /*
  * Env e's recorded mountpoint is elsewhere. If that directory no longer
  * names e, the project moved here: fine. If it still does, this
@@ -276,23 +294,16 @@ static int owner_check(struct start *s, const struct store_env *e,
 	project_dir(e->mount, old, sizeof(old));
 	if (!project_claims(e->mount, s->home, e)) {
 		if (s->marked)
-			ctl_status(s->c,
-				   "env '%s' moved with its project from '%s' "
-				   "to '%s'",
-				   e->name, old, s->dir);
+			snprintf(s->note, sizeof(s->note),
+				 "env '%s' moved with its project from '%s' to "
+				 "'%s'",
+				 e->name, old, s->dir);
 		return 0;
 	}
+	if (s->marked)
+		return share_refused(s, old);
 	if (name_derive(s->dir, suggest) < 0 || !strcmp(suggest, e->name))
 		snprintf(suggest, sizeof(suggest), "NEW");
-	if (s->marked) {
-		ctl_err(s->c,
-			"refusing to share env '%s' between '%s' and '%s' "
-			"(a copy of it?): give this one its own env with "
-			"'blastctl create %s --from %s' then 'blastctl start "
-			"%s'",
-			e->name, old, s->dir, suggest, e->name, suggest);
-		return -EBUSY;
-	}
 	if (!a->name) {
 		ctl_err(s->c,
 			"env '%s' is the env of '%s', not of '%s': give this "
@@ -301,8 +312,9 @@ static int owner_check(struct start *s, const struct store_env *e,
 			e->name, old, s->dir, suggest, suggest, e->name);
 		return -EBUSY;
 	}
-	ctl_status(s->c, "env '%s' moves from project '%s' to '%s'", e->name,
-		   old, s->dir);
+	snprintf(s->note, sizeof(s->note),
+		 "env '%s' moves from project '%s' to '%s'", e->name, old,
+		 s->dir);
 	return 0;
 }
 
@@ -394,13 +406,10 @@ static int env_check(struct start *s, struct store_env *e)
 
 	if (!daemon_info_read(s->rundir, s->name, &info) && info.live &&
 	    s->marked && strcmp(info.mount, s->mnt)) {
-		ctl_err(s->c,
-			"refusing to share env '%s' with '%s', where it is "
-			"mounted: '%s' is a copy of its project? give it its "
-			"own env with 'blastctl create NEW --from %s' then "
-			"'blastctl start NEW'",
-			s->name, info.mount, s->dir, s->name);
-		return -EBUSY;
+		char old[PATH_MAX];
+
+		project_dir(info.mount, old, sizeof(old));
+		return share_refused(s, old);
 	}
 	if (!daemon_info_read(s->rundir, s->name, &info) && info.live) {
 		ctl_err(s->c,
@@ -521,6 +530,8 @@ static int mount_run(struct start *s, const struct store_env *e)
 		return r;
 	}
 	marker_write(s, e);
+	if (s->note[0])
+		ctl_status(s->c, "%s", s->note);
 	printf("%s\n", s->mnt);
 	ctl_status(s->c, "mounted env '%s' at %s (blastfs pid %d)", s->name,
 		   s->mnt, (int)info.pid);

@@ -124,7 +124,7 @@ assert_eq proj "$(marker_env "$W/m4")" "marker kept through the moves"
 cp -a "$W/m4" "$W/copy"
 refused_in "$W/copy" "refusing to share env 'proj' between '$W/m4' and '$W/copy' (a copy of it?): give this one its own env with 'blastctl create copy --from proj' then 'blastctl start copy'"
 start_in "$W/m4"
-refused_in "$W/copy" "refusing to share env 'proj' with '$W/m4/.blast', where it is mounted"
+refused_in "$W/copy" "refusing to share env 'proj' between '$W/m4' and '$W/copy' (a copy of it?)"
 ctl_expect 0 create copy --from proj
 start_in "$W/copy" copy
 ctl_expect 0 kill copy
@@ -147,7 +147,7 @@ ctl_expect 0 kill gone1
 mv "$W/d1" "$W/d1b"
 ctl_expect 0 destroy gone1
 start_in "$W/d1b"
-assert_contains "$ERR" "env 'gone1' of directory '$W/d1b' no longer exists (destroyed)" "destroyed env said"
+assert_contains "$ERR" "env 'gone1' of directory '$W/d1b' no longer exists (destroyed): the directory is now env 'd1b''s" "destroyed env said"
 ctl_expect 0 kill d1b
 assert_eq d1b "$(marker_env "$W/d1b")" "marker rewritten"
 # destroy removes the marker of its project
