@@ -28,21 +28,22 @@ mkdir -p "$W/userhome"
 chown "$U:$U" "$W/userhome"
 
 # as_user NODE_MODE [FUSERMOUNT] -- CMD...: run CMD as the user in a new
-# mount namespace whose /dev/fuse is a fresh node of mode NODE_MODE (and
-# whose fusermount3 is FUSERMOUNT, when given); sets RC, OUT, ERR.
+# mount namespace whose /dev/fuse is a fresh node of mode NODE_MODE, made
+# on a tmpfs of the namespace (whatever /tmp's nodev), and whose
+# fusermount3 is FUSERMOUNT, when given; sets RC, OUT, ERR.
 as_user() {
-	local mode=$1 fm=${2:-} node
+	local mode=$1 fm=${2:-}
 	shift 3
-	node=$(mktemp -u "$W/fuse.XXXXXX")
-	mknod -m "$mode" "$node" c 10 229
+	mkdir -p "$W/dev"
 	ctl_run unshare -m --propagation private sh -ec '
-		mount --bind "$1" /dev/fuse
+		mount -t tmpfs -o mode=0755 blast-test "$W/dev"
+		mknod -m "$1" "$W/dev/fuse" c 10 229
+		mount --bind "$W/dev/fuse" /dev/fuse
 		[ -z "$2" ] || mount --bind "$2" /usr/bin/fusermount3
 		shift 3
 		exec setpriv --reuid="$U" --regid="$U" --clear-groups \
 			env HOME="$W/userhome" BLASTFS="$BLASTFS" "$@"' \
-		sh "$node" "$fm" -- "$@"
-	rm -f "$node"
+		sh "$mode" "$fm" -- "$@"
 }
 export U W BLASTFS
 
