@@ -102,6 +102,8 @@ assert_eq "False" "$(field proj project_gone)" "project not gone"
 # 2. Moved while mounted: kill NAME, kill ., kill --force NAME.
 mv "$W/proj-moved" "$W/m2"
 assert_eq "$W/m2/.blast" "$(field proj mount)" "list: the mount where it is now"
+ctl_expect 0 status proj --json
+assert_eq "$W/m2/.blast" "$(json_get "j['mount']")" "status: the mount where it is now"
 ctl_expect 0 kill proj
 is_mounted "$W/m2/.blast" && die "kill NAME left the moved mount"
 start_in "$W/m2"
