@@ -7,7 +7,8 @@
 # clause "cannot mount env" once, not twice), for an existing env and for
 # a new one (whose pip seeding mounts first), and leaves nothing behind.
 # Where /dev/fuse opens but fusermount3 is not setuid root, the hint names
-# fusermount3's setuid bit. The real /dev/fuse is never changed: the
+# fusermount3's setuid bit; without user_allow_other in /etc/fuse.conf,
+# blastfs --allow-other says to add it. The real /dev/fuse is never changed: the
 # namespace dies with its last process.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
@@ -29,16 +30,19 @@ chown "$U:$U" "$W/userhome"
 
 # as_user NODE_MODE [FUSERMOUNT] -- CMD...: run CMD as the user in a new
 # mount namespace whose /dev/fuse is a fresh node of mode NODE_MODE, made
-# on a tmpfs of the namespace (whatever /tmp's nodev), and whose
-# fusermount3 is FUSERMOUNT, when given; sets RC, OUT, ERR.
+# on a tmpfs of the namespace (whatever /tmp's nodev), whose
+# /etc/fuse.conf is empty, and whose fusermount3 is FUSERMOUNT, when
+# given; sets RC, OUT, ERR.
 as_user() {
 	local mode=$1 fm=${2:-}
 	shift 3
 	mkdir -p "$W/dev"
+	: >"$W/fuse.conf"
 	ctl_run unshare -m --propagation private sh -ec '
 		mount -t tmpfs -o mode=0755 blast-test "$W/dev"
 		mknod -m "$1" "$W/dev/fuse" c 10 229
 		mount --bind "$W/dev/fuse" /dev/fuse
+		[ ! -e /etc/fuse.conf ] || mount --bind "$W/fuse.conf" /etc/fuse.conf
 		[ -z "$2" ] || mount --bind "$2" /usr/bin/fusermount3
 		shift 3
 		exec setpriv --reuid="$U" --regid="$U" --clear-groups \
@@ -85,6 +89,23 @@ assert_eq 1 "$RC" "start with fusermount3 not setuid ($ERR)"
 assert_one_error "cannot mount env 'tproj' at '$W/proj/.blast': "
 assert_contains "$ERR" "'/usr/bin/fusermount3' must be setuid root" "fusermount3 hint"
 nothing_left
+
+# A daemon that mounted after all would live on in its namespace: stop
+# it by the pid it recorded.
+stop_daemons() {
+	local f
+	for f in "$H"/run/*.info; do
+		[ -f "$f" ] && kill_pid "$(sed -n 's/^pid=//p' "$f")"
+	done
+	return 0
+}
+on_exit stop_daemons
+
+# --allow-other without user_allow_other in /etc/fuse.conf.
+as_user 0666 "" -- "$BLASTFS" --home "$H" --allow-other tproj "$W/proj2"
+assert_eq 1 "$RC" "blastfs --allow-other without user_allow_other ($ERR)"
+assert_contains "$ERR" "user_allow_other" "the cause"
+assert_contains "$ERR" "add a line 'user_allow_other' to /etc/fuse.conf" "the fix"
 
 # The real device is as it was.
 [ -c /dev/fuse ] || die "/dev/fuse changed"
