@@ -559,14 +559,60 @@ out_err:
 	return r == -ESRCH ? -ENOENT : r;
 }
 
+#define SAVE_TIMEOUT_MS (10 * 60 * 1000) /* sealing a big pip install */
+
+/*
+ * A mounted source's live root: its daemon seals every written file and
+ * saves the root as an automatic snapshot (what `save` does), whose
+ * name goes into snap. A write that returned before is in it.
+ */
+static int from_mounted_save(struct snap_target *src, const char *name,
+			     char *snap)
+{
+	char msg[STORE_ENV_NAME_MAX + 32];
+	const char *argv[] = {"save", snap, "1", msg, NULL};
+	struct store_txn *t;
+	struct store_env e;
+	json_t *rep;
+	int r;
+
+	snprintf(msg, sizeof(msg), "automatic: create %s", name);
+	r = store_txn_begin(src->st, false, &t);
+	if (r < 0)
+		goto out_err;
+	/* a name taken is refused before anything is saved */
+	r = store_env_get(t, name, &e);
+	if (!r) {
+		store_txn_abort(t);
+		ctl_err(src->c, "env '%s' already exists", name);
+		return -EEXIST;
+	}
+	r = store_env_get(t, src->name, &e);
+	if (!r)
+		r = snap_auto_name(t, &e, snap);
+	store_txn_abort(t);
+	if (r < 0)
+		goto out_err;
+	r = snap_requestv(src, argv, SAVE_TIMEOUT_MS, &rep);
+	if (r < 0)
+		return r; /* printed */
+	json_decref(rep);
+	return 0;
+out_err:
+	ctl_err(src->c, "cannot snapshot mounted env '%s': %s", src->name,
+		ctl_strerror(r));
+	return r;
+}
+
 /*
  * A mounted source's live root is being written by its daemon, so only
- * its snapshots (frozen) can be shared; unmounted, its lock is held so no
- * daemon starts while the root is shared.
+ * its snapshots (frozen) can be shared: an automatic one is taken first
+ * when no SNAP is named. Unmounted, its lock is held so no daemon starts
+ * while the root is shared.
  */
 static int create_from(struct ctl *c, const char *name, const char *from)
 {
-	char env[STORE_ENV_NAME_MAX + 1];
+	char env[STORE_ENV_NAME_MAX + 1], saved[STORE_ENV_NAME_MAX + 1];
 	const char *snap;
 	struct snap_target src;
 	struct timespec t0;
@@ -578,18 +624,21 @@ static int create_from(struct ctl *c, const char *name, const char *from)
 		return -EINVAL;
 	r = snap_target_open(c, env, &src);
 	if (r == 0 && src.mounted && !snap) {
-		ctl_err(c,
-			"env '%s' is mounted: clone a snapshot of it "
-			"(blastctl save %s SNAP, then --from %s@SNAP) or "
-			"kill it first",
-			env, env, env);
-		r = -EBUSY;
+		r = from_mounted_save(&src, name, saved);
+		snap = saved;
+		if (r == 0)
+			ctl_status(c,
+				   "env '%s' is mounted: saved its live state "
+				   "as automatic snapshot '%s@%s'",
+				   env, env, saved);
 	}
 	if (r == 0)
 		r = from_clone(&src, snap, name);
 	if (r == 0)
-		ctl_status(c, "created env '%s' from '%s' in %.1f ms", name,
-			   from, ctl_seconds_since(&t0) * 1000);
+		ctl_status(c, "created env '%s' from '%s%s%s' in %.1f ms", name,
+			   snap == saved ? env : from, snap == saved ? "@" : "",
+			   snap == saved ? saved : "",
+			   ctl_seconds_since(&t0) * 1000);
 	snap_target_close(&src);
 	return r;
 }

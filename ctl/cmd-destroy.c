@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "ctl.h"
+#include "project.h"
 #include "snap.h"
 #include "store.h"
 
@@ -71,20 +72,28 @@ static int destroy_unmount(struct snap_target *tg, bool force)
 	return r;
 }
 
+/* Delete the env; its project's marker (if it still names the env) goes
+ * with it. */
 static int destroy_txn(struct snap_target *tg)
 {
 	struct store_txn *t;
+	struct store_env e;
 	int r;
 
 	r = store_txn_begin(tg->st, true, &t);
 	if (r < 0)
 		return r;
-	r = store_env_delete(t, tg->name);
+	r = store_env_get(t, tg->name, &e);
+	if (!r)
+		r = store_env_delete(t, tg->name);
 	if (r < 0) {
 		store_txn_abort(t);
 		return r;
 	}
-	return store_txn_commit(t);
+	r = store_txn_commit(t);
+	if (!r && e.mount[0])
+		project_marker_drop(e.mount, tg->home, &e);
+	return r;
 }
 
 int ctl_cmd_destroy(struct ctl *c, int argc, char **argv)

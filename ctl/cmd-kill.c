@@ -5,7 +5,9 @@
  * for its blastfs to exit. The target is the mount at ./.blast, a
  * directory (its .blast, or itself if it is the mountpoint) or an env
  * name. A stale mount (daemon killed) is just cleared. ctl_daemon_stop
- * is also how create's seeding ends its private mount.
+ * is also how create's seeding ends its private mount. A mount whose
+ * directory was moved is found where it is now (daemon_info), and the
+ * env follows it: its scripts are pointed there and its record too.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -15,9 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activate.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "project.h"
 #include "store.h"
+#include "venv.h"
 
 #define SYNC_TIMEOUT_MS (10 * 60 * 1000) /* sealing a big pip install */
 #define EXIT_TIMEOUT_MS (30 * 1000)
@@ -313,9 +318,85 @@ int ctl_daemon_stop(struct ctl *c, const char *rundir, const char *name,
 	return 0;
 }
 
+/* The env's recorded mountpoint (what its scripts name) into old. */
+static int recorded_mount(struct kill *k, char *old, size_t len)
+{
+	struct store_txn *t;
+	struct store_env e;
+	struct store *st;
+	int r;
+
+	r = ctl_store(k->c, &st);
+	if (r < 0)
+		return r;
+	r = store_txn_begin(st, false, &t);
+	if (!r) {
+		r = store_env_get(t, k->name, &e);
+		store_txn_abort(t);
+	}
+	if (!r)
+		snprintf(old, len, "%s", e.mount);
+	return r;
+}
+
+/* The mount's directory moved from old: point the env's scripts at
+ * where it is now, through the mount, before it goes. False (said) if
+ * that fails: the record then keeps old. */
+static bool rehome_scripts(struct kill *k, const char *old)
+{
+	char failed[PATH_MAX];
+	int n;
+
+	n = venv_shebangs_fix(k->mnt, old, failed, sizeof(failed));
+	if (n < 0) {
+		ctl_warn(k->c, "cannot point '%s' at '%s': %s", failed, k->mnt,
+			 ctl_strerror(n));
+		return false;
+	}
+	return ctl_activate_refresh(k->c, k->name, k->mnt) == 0;
+}
+
+/* ... and once the daemon is gone, the env's record. */
+static void rehome_record(struct kill *k)
+{
+	struct store_txn *t;
+	struct store_env e;
+	struct store *st;
+	int r;
+
+	r = ctl_store(k->c, &st);
+	if (!r)
+		r = store_txn_begin(st, true, &t);
+	if (r < 0)
+		goto out_err;
+	r = store_env_get(t, k->name, &e);
+	if (!r) {
+		snprintf(e.mount, sizeof(e.mount), "%s", k->mnt);
+		r = store_env_put(t, &e);
+	}
+	if (r < 0) {
+		store_txn_abort(t);
+		goto out_err;
+	}
+	r = store_txn_commit(t);
+	if (!r) {
+		char dir[PATH_MAX];
+
+		project_dir(k->mnt, dir, sizeof(dir));
+		ctl_status(k->c, "env '%s' moved with its project to '%s'",
+			   k->name, dir);
+		return;
+	}
+out_err:
+	ctl_warn(k->c, "cannot record env '%s' at '%s': %s", k->name, k->mnt,
+		 ctl_strerror(r));
+}
+
 static int kill_run(struct ctl *c, const struct kill_args *a)
 {
 	struct kill k = {.c = c};
+	char old[PATH_MAX] = "";
+	bool moved;
 	int r;
 
 	r = ctl_daemon_dirs(c, k.home, k.rundir);
@@ -324,9 +405,13 @@ static int kill_run(struct ctl *c, const struct kill_args *a)
 	r = kill_resolve(&k, a->target);
 	if (r <= 0)
 		return r;
+	moved = !recorded_mount(&k, old, sizeof(old)) && old[0] &&
+		strcmp(old, k.mnt) && rehome_scripts(&k, old);
 	r = ctl_daemon_stop(c, k.rundir, k.name, k.mnt, k.info.pid, a->force);
 	if (r < 0)
 		return r;
+	if (moved)
+		rehome_record(&k);
 	ctl_status(c, "unmounted env '%s' from %s (blastfs pid %d exited)",
 		   k.name, k.mnt, (int)k.info.pid);
 	return 0;

@@ -3,21 +3,29 @@
  * cmd-list.c - `blastctl list`: every env with its python, logical and
  * stored size, file and snapshot counts and, when a live blastfs serves
  * it, its mountpoint and daemon pid (from STORE/run/NAME.info), then the
- * store's totals; all read in one read txn, so the numbers agree.
+ * store's totals; all read in one read txn, so the numbers agree. An
+ * unmounted env whose project directory no longer exists (moved or
+ * removed while unmounted: `start` in its new place finds it again) is
+ * shown as such.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 #include "daemon.h"
+#include "project.h"
 #include "store.h"
 
 struct list_env {
 	struct store_env e;
 	struct store_usage u;
 	uint64_t snaps;
-	struct daemon_info d; /* d.live: mounted, at d.mount */
+	struct daemon_info d;	/* d.live: mounted, at d.mount */
+	char project[PATH_MAX]; /* its project directory, "" if none */
+	bool gone;		/* ... which no longer exists */
 };
 
 struct list {
@@ -55,16 +63,45 @@ static int snap_count(void *arg, const struct store_snap *s)
 	return 0;
 }
 
-/* Which envs a live daemon serves. No run directory: none. */
+/* The env's project: where it is mounted, else where it was last (not
+ * a seed's mount in STORE/run, not a directory whose marker names
+ * another env, as a clone's source's does), and whether that is gone. */
+static void list_project(const char *home, const char *rundir,
+			 struct list_env *le)
+{
+	const char *mnt = le->d.live ? le->d.mount : le->e.mount;
+	struct project_marker m;
+	size_t n = strlen(rundir);
+	struct stat sb;
+	int r;
+
+	if (!mnt[0] || (!strncmp(mnt, rundir, n) && mnt[n] == '/'))
+		return;
+	if (!le->d.live) {
+		r = project_marker_read(AT_FDCWD, mnt, &m);
+		if (r == 0 && !project_marker_is(&m, home, &le->e))
+			return;
+	}
+	project_dir(mnt, le->project, sizeof(le->project));
+	le->gone = !le->d.live && stat(le->project, &sb) < 0 &&
+		   (errno == ENOENT || errno == ENOTDIR);
+}
+
+/* Which envs a live daemon serves (no run directory: none), and their
+ * projects. */
 static void list_daemons(struct store *st, struct list *l)
 {
-	char rundir[PATH_MAX];
+	char home[PATH_MAX], rundir[PATH_MAX + 8];
 	size_t i;
 
-	snprintf(rundir, sizeof(rundir), "%s/run", store_path(st));
-	for (i = 0; i < l->n; i++)
+	if (!realpath(store_path(st), home))
+		snprintf(home, sizeof(home), "%s", store_path(st));
+	snprintf(rundir, sizeof(rundir), "%s/run", home);
+	for (i = 0; i < l->n; i++) {
 		if (daemon_info_read(rundir, l->v[i].e.name, &l->v[i].d) < 0)
 			memset(&l->v[i].d, 0, sizeof(l->v[i].d));
+		list_project(home, rundir, &l->v[i]);
+	}
 }
 
 /* Envs are collected first so the usage walks run outside the iterator. */
@@ -112,7 +149,8 @@ static json_t *env_json(const struct list_env *le)
 	j = ctl_json_add(j, "name", ctl_json_str(e->name));
 	j = ctl_json_add(j, "python", ctl_json_str(e->python));
 	j = ctl_json_add(j, "python_version", ctl_json_str(e->pyver));
-	j = ctl_json_add(j, "mount", ctl_json_str(e->mount));
+	j = ctl_json_add(j, "mount",
+			 ctl_json_str(le->d.live ? le->d.mount : e->mount));
 	j = ctl_json_add(j, "mounted", json_boolean(le->d.live));
 	j = ctl_json_add(j, "pid",
 			 le->d.live ? json_integer(le->d.pid) : json_null());
@@ -120,6 +158,8 @@ static json_t *env_json(const struct list_env *le)
 	j = ctl_json_add(j, "stored_bytes", ctl_json_u64(le->u.stored));
 	j = ctl_json_add(j, "files", ctl_json_u64(le->u.files));
 	j = ctl_json_add(j, "snapshots", ctl_json_u64(le->snaps));
+	j = ctl_json_add(j, "project", ctl_json_str(le->project));
+	j = ctl_json_add(j, "project_gone", json_boolean(le->gone));
 	return j;
 }
 
@@ -187,7 +227,11 @@ static int list_human(struct ctl *c, struct store *st, const struct list *l)
 			ctl_table_cell(tab, "%s", le->d.mount);
 		} else {
 			ctl_table_cell(tab, "-");
-			ctl_table_cell(tab, "-");
+			if (le->gone)
+				ctl_table_cell(tab, "(project gone: %s)",
+					       le->project);
+			else
+				ctl_table_cell(tab, "-");
 		}
 	}
 	r = ctl_table_print(tab, stdout);

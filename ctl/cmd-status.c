@@ -140,6 +140,10 @@ static int status_run(struct ctl *c, const struct status_args *a)
 		json_decref(rep);
 		return -EIO;
 	}
+	/* the daemon knows the path it was given; a moved mount is where
+	 * mountinfo says (daemon_info) */
+	if (json_object_get(rep, "mount"))
+		json_object_set_new(rep, "mount", json_string(info.mount));
 	if (c->json)
 		return ctl_json_print(c, rep);
 	print_object(rep, 0);

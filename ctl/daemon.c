@@ -68,6 +68,35 @@ bool daemon_pid_live(pid_t pid)
 	return rp[2] != 'Z' && rp[2] != 'X';
 }
 
+static bool mountinfo_parse(char *line, const char **mp,
+			    struct daemon_mount *m);
+
+/* Where the mount with id `id` is now, if it is env name's blastfs
+ * mount (an id is reused once its mount is gone): into buf. */
+static int mount_by_id(int id, const char *name, char *buf, size_t len)
+{
+	char src[STORE_ENV_NAME_MAX + 8], *line = NULL;
+	struct daemon_mount m;
+	const char *mp;
+	size_t cap = 0;
+	int r = -ENOENT;
+	FILE *f;
+
+	snprintf(src, sizeof(src), "blast:%s", name);
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (r && getline(&line, &cap, f) > 0)
+		if (mountinfo_parse(line, &mp, &m) && m.id == id &&
+		    !strcmp(m.fstype, "fuse.blastfs") && !strcmp(m.source, src))
+			r = snprintf(buf, len, "%s", mp) < (int)len
+				? 0
+				: -ENAMETOOLONG;
+	free(line);
+	fclose(f);
+	return r;
+}
+
 int daemon_info_read(const char *rundir, const char *name,
 		     struct daemon_info *out)
 {
@@ -96,6 +125,10 @@ int daemon_info_read(const char *rundir, const char *name,
 		} else if (!strncmp(line, "mount=", 6)) {
 			snprintf(info.mount, sizeof(info.mount), "%s",
 				 line + 6);
+		} else if (!strncmp(line, "mnt_id=", 7)) {
+			long v = strtol(line + 7, NULL, 10);
+
+			info.mnt_id = v > 0 && v <= INT_MAX ? (int)v : 0;
 		}
 	}
 	free(line);
@@ -103,6 +136,8 @@ int daemon_info_read(const char *rundir, const char *name,
 	if (!have_pid)
 		return -EIO;
 	info.live = daemon_pid_live(info.pid);
+	if (info.mnt_id > 0)
+		mount_by_id(info.mnt_id, name, info.mount, sizeof(info.mount));
 	*out = info;
 	return 0;
 }
@@ -446,6 +481,26 @@ void daemon_last_line(const char *s, const char *prog, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)(end - start), start);
 }
 
+/* blastctl says which env and where itself: keep only blastfs's cause
+ * after its "cannot mount env 'NAME' at 'MNT': " or "cannot mount at
+ * 'MNT': ". */
+static void cause_only(char *err, const char *name, const char *mnt)
+{
+	char pre[2][PATH_MAX + STORE_ENV_NAME_MAX + 64];
+	size_t i, n;
+
+	snprintf(pre[0], sizeof(pre[0]),
+		 "cannot mount env '%s' at '%s': ", name, mnt);
+	snprintf(pre[1], sizeof(pre[1]), "cannot mount at '%s': ", mnt);
+	for (i = 0; i < 2; i++) {
+		n = strlen(pre[i]);
+		if (!strncmp(err, pre[i], n) && err[n]) {
+			memmove(err, err + n, strlen(err + n) + 1);
+			return;
+		}
+	}
+}
+
 int daemon_start(const char *blastfs, const char *home, const char *name,
 		 const char *mnt, char *err, size_t errlen)
 {
@@ -473,6 +528,7 @@ int daemon_start(const char *blastfs, const char *home, const char *name,
 	if (WIFEXITED(x.status) && WEXITSTATUS(x.status) == 0)
 		return 0;
 	daemon_last_line(out, DAEMON_PROG, err, errlen);
+	cause_only(err, name, mnt);
 	if (!*err && WIFSIGNALED(x.status))
 		snprintf(err, errlen, "%s killed by signal %d", DAEMON_PROG,
 			 WTERMSIG(x.status));
@@ -761,21 +817,20 @@ static void unescape(char *s)
 }
 
 /* One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] -
- * FSTYPE SOURCE SUPEROPTS". Fills m and returns true if it is mnt. */
-static bool mountinfo_match(char *line, const char *mnt, struct daemon_mount *m)
+ * FSTYPE SOURCE SUPEROPTS", split in place: *mp is the mountpoint. */
+static bool mountinfo_parse(char *line, const char **mp, struct daemon_mount *m)
 {
-	char *save = NULL, *f, *mp = NULL;
+	char *save = NULL, *f;
 	int i;
 
 	f = strtok_r(line, " \n", &save);
+	m->id = f ? (int)strtol(f, NULL, 10) : 0;
 	for (i = 0; f && i < 4; i++)
 		f = strtok_r(NULL, " \n", &save);
 	if (!f)
 		return false;
-	mp = f;
-	unescape(mp);
-	if (strcmp(mp, mnt))
-		return false;
+	unescape(f);
+	*mp = f;
 	while ((f = strtok_r(NULL, " \n", &save)) && strcmp(f, "-"))
 		;
 	f = f ? strtok_r(NULL, " \n", &save) : NULL;
@@ -785,6 +840,14 @@ static bool mountinfo_match(char *line, const char *mnt, struct daemon_mount *m)
 		unescape(f);
 	snprintf(m->source, sizeof(m->source), "%s", f ? f : "?");
 	return true;
+}
+
+/* mountinfo_parse, true if the line is mnt's. */
+static bool mountinfo_match(char *line, const char *mnt, struct daemon_mount *m)
+{
+	const char *mp;
+
+	return mountinfo_parse(line, &mp, m) && !strcmp(mp, mnt);
 }
 
 int daemon_mount_find(const char *mnt, struct daemon_mount *out)

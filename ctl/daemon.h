@@ -28,10 +28,15 @@ struct ctl;
 #define DAEMON_ERR_LEN 512 /* room for one error line of a helper */
 
 /* What STORE/run/NAME.info says, and whether its pid is still a running
- * blastfs (not a zombie, /proc/PID/stat names blastfs). */
+ * blastfs (not a zombie, /proc/PID/stat names blastfs). mount is where
+ * the mount is now: a directory moved (or renamed) with the mount in it
+ * takes the mount along, which /proc/self/mountinfo shows under the
+ * mount's id (mnt_id); without that id, or when no mount of the env has
+ * it any more, mount is the path the daemon was given. */
 struct daemon_info {
 	pid_t pid;
 	bool live;
+	int mnt_id; /* 0: unknown (an older blastfs) */
 	char mount[PATH_MAX];
 };
 
@@ -147,6 +152,7 @@ int daemon_wait_gone(pid_t pid, int timeout_ms);
 /* ---- mounts --------------------------------------------------------- */
 
 struct daemon_mount {
+	int id;		 /* mountinfo's first field */
 	char fstype[64]; /* "fuse.blastfs", "ext4", ... */
 	char source[256];
 };

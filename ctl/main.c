@@ -25,12 +25,15 @@ static const struct ctl_cmd ctl_cmds[] = {
      "create env NAME: the venv layout with pip, for one interpreter",
      "  --python PATH   base interpreter: a path, a name on PATH, or X.Y\n"
      "                  for pythonX.Y on PATH (default: python3 on PATH)\n"
-     "  --from REF      clone env ENV (unmounted) or its snapshot SNAP in\n"
-     "                  O(1); the clone keeps ENV's python\n"},
+     "  --from REF      clone env ENV or its snapshot SNAP in O(1); a\n"
+     "                  mounted ENV is saved first as an automatic\n"
+     "                  snapshot; the clone keeps ENV's python\n"},
     {"start", ctl_cmd_start,
      "[NAME] [--dir DIR] [--python PATH|X.Y] [--attach]",
      "mount env NAME at DIR/.blast (creating it if missing)",
-     "  NAME            default: derived from DIR's name\n"
+     "  NAME            default: the env DIR/.blast/.blast-env names (a\n"
+     "                  moved project keeps its env), else derived from\n"
+     "                  DIR's name\n"
      "  --dir DIR       project directory (default: the current one)\n"
      "  --python PATH   interpreter if NAME must be created (see "
      "create)\n"

@@ -255,6 +255,19 @@ struct fs {
 			      yet) */
 };
 
+/* openscan.c: the mount's id (as in /proc/self/mountinfo), learnt once
+ * from an O_PATH descriptor of its root (no FUSE request: callable before
+ * the request loop runs), or -errno. */
+int fs_mount_id(struct fs *fs);
+
+/* mountwhy.c: fuse_session_mount of fs->se at the mountpoint, with stderr
+ * caught meanwhile (copied to the log after): 0, or -EIO with the cause
+ * libfuse or fusermount3 printed and the likely fix in why. */
+int fs_mount_session(struct fs *fs, char *why, size_t len);
+/* The cause (last line of what was printed, "fuse: " dropped) and the
+ * likely fix, as one line into why. */
+void fs_mount_why(const char *printed, char *why, size_t len);
+
 /* openscan.c: the file ids (inode numbers) of the mount's files open for
  * writing by any process now, from /proc/PID/fdinfo. Not from a request
  * loop thread. Set who/wholen (caller's buffer) before the scan to also

@@ -205,7 +205,8 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	return 0;
 }
 
-/* The mountpoint must be an empty directory that is not a mount. */
+/* The mountpoint must be an empty directory that is not a mount; the
+ * project marker blastctl keeps there (and its temporary) do not count. */
 static int check_mountpoint(const char *mnt)
 {
 	struct stat sb, parent;
@@ -224,7 +225,9 @@ static int check_mountpoint(const char *mnt)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strncmp(de->d_name, STORE_PROJECT_MARKER,
+			    strlen(STORE_PROJECT_MARKER))) {
 			closedir(d);
 			return -ENOTEMPTY;
 		}
@@ -280,11 +283,14 @@ static int take_lock(struct fs *fs, const char *run, int *lock_fd)
 	return -EBUSY;
 }
 
+/* NAME.info: the daemon's pid, where it mounted and the mount's id, by
+ * which blastctl finds the mount after its directory moved. */
 static int write_info(struct fs *fs)
 {
-	char buf[PATH_MAX + 64];
-	int n = snprintf(buf, sizeof(buf), "pid=%d\nmount=%s\n", (int)getpid(),
-			 fs->opt->mount);
+	char buf[PATH_MAX + 96];
+	int id = fs_mount_id(fs);
+	int n = snprintf(buf, sizeof(buf), "pid=%d\nmount=%s\nmnt_id=%d\n",
+			 (int)getpid(), fs->opt->mount, id > 0 ? id : 0);
 
 	if (n < 0 || n >= (int)sizeof(buf))
 		return -ENAMETOOLONG;
@@ -318,7 +324,7 @@ static int set_env_mount(struct fs *fs, uint64_t *root_fid)
 	return store_txn_commit(t);
 }
 
-static int new_session(struct fs *fs)
+static int new_session(struct fs *fs, char *why, size_t len)
 {
 	struct fuse_lowlevel_ops ops;
 	char opts[512];
@@ -344,10 +350,14 @@ static int new_session(struct fs *fs)
 	args.allocated = 0;
 	fs->se = fuse_session_new(&args, &ops, sizeof(ops), fs);
 	fuse_opt_free_args(&args); /* frees only what libfuse added */
-	if (!fs->se)
+	if (!fs->se) {
+		snprintf(why, len, "cannot create a FUSE session");
 		return -EIO;
+	}
 	if (fuse_set_signal_handlers(fs->se) ||
-	    fuse_session_mount(fs->se, fs->opt->mount)) {
+	    fs_mount_session(fs, why, len)) {
+		if (!why[0])
+			snprintf(why, len, "cannot set signal handlers");
 		fuse_session_destroy(fs->se);
 		fs->se = NULL;
 		return -EIO;
@@ -405,7 +415,7 @@ static void rtxn_free(void *p)
 /* Everything after the fork: returns the exit code. */
 static int serve(struct fs *fs)
 {
-	char run[PATH_MAX - 512], why[512];
+	char run[PATH_MAX - 512], why[1024];
 	uint64_t root_fid = 0;
 	bool sealed = false;
 	int lock_fd = -1, err;
@@ -470,10 +480,10 @@ static int serve(struct fs *fs)
 		err = sealed ? 0 : -EIO;
 		goto out_wlog;
 	}
-	err = new_session(fs);
+	err = new_session(fs, why, sizeof(why));
 	if (err) {
-		fail("cannot mount env '%s' at '%s'", fs->opt->env,
-		     fs->opt->mount);
+		fail("cannot mount env '%s' at '%s': %s", fs->opt->env,
+		     fs->opt->mount, why);
 		goto out_wlog;
 	}
 	err = write_info(fs);

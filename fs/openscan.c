@@ -61,8 +61,7 @@ static int read_fdinfo(int dirfd, const char *name, unsigned *flags, int *mnt,
 	return fdinfo_parse(buf, flags, mnt, ino) ? 0 : -ENOENT;
 }
 
-/* The mount's id, from an O_PATH descriptor of its root. */
-static int mount_id(struct fs *fs)
+int fs_mount_id(struct fs *fs)
 {
 	char name[32];
 	unsigned flags;
@@ -171,7 +170,7 @@ int fs_wopen_scan(struct fs *fs, struct fs_wopen *out)
 	char self[32];
 	struct dirent *de;
 	DIR *d;
-	int mnt = mount_id(fs), err = 0;
+	int mnt = fs_mount_id(fs), err = 0;
 	char *who = out->who;
 	size_t wholen = out->wholen;
 

@@ -397,6 +397,11 @@ struct store_env {
 	char mount[4096];  /* mount path last used ("" if never) */
 };
 
+/* A project directory's mountpoint DIR/.blast holds, while unmounted,
+ * this file naming its env and store (written by `blastctl start`,
+ * covered by the mount): blastfs and blastctl mount over it. */
+#define STORE_PROJECT_MARKER ".blast-env"
+
 /* Valid env/snapshot name: 1-64 of [A-Za-z0-9._-], not starting with
  * '.' (hidden, "..") or '-' (read as an option on a command line).
  * Returns 0 or -EINVAL. */

@@ -3,8 +3,8 @@
 # list --json has the stable shape scripts and benchmarks rely on: an
 # "envs" array (empty for an empty store) of objects with name, python,
 # python_version, mount, mounted, pid, logical_bytes, stored_bytes, files,
-# snapshots, and a "store" object of totals; the human table shows the
-# same envs.
+# snapshots, project (its directory, or null) and project_gone, and a
+# "store" object of totals; the human table shows the same envs.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
 require_python
@@ -23,7 +23,8 @@ assert isinstance(j["store"]["path"], str)
 for k in list(j["store"])[1:]:
     assert type(j["store"][k]) is int and j["store"][k] >= 0, k
 keys = ["name", "python", "python_version", "mount", "mounted", "pid",
-        "logical_bytes", "stored_bytes", "files", "snapshots"]
+        "logical_bytes", "stored_bytes", "files", "snapshots", "project",
+        "project_gone"]
 for e in j["envs"]:
     assert list(e) == keys, list(e)
     assert isinstance(e["name"], str)
@@ -31,8 +32,10 @@ for e in j["envs"]:
         assert e[k] is None or isinstance(e[k], str), k
     assert type(e["mounted"]) is bool
     assert (e["pid"] is None) != e["mounted"], (e["pid"], e["mounted"])
-    for k in keys[6:]:
+    for k in keys[6:10]:
         assert type(e[k]) is int and e[k] >= 0, k
+    assert e["project"] is None or isinstance(e["project"], str)
+    assert type(e["project_gone"]) is bool
 PY
 )
 
