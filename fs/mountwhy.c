@@ -147,7 +147,7 @@ static char *catch_end(int saved, int mfd)
 
 int fs_mount_session(struct fs *fs, char *why, size_t len)
 {
-	int saved, mfd, err, caught;
+	int saved = -1, mfd = -1, err, caught;
 	char *text;
 
 	why[0] = '\0';
