@@ -303,8 +303,8 @@ static int commit_file(void *arg, const char *name, const void *data,
 static int commit_layers(struct pull *p, struct store_txn *t)
 {
 	char path[4200], got[OCI_DIGEST_LEN];
-	void *z;
-	size_t zlen;
+	void *z = NULL;
+	size_t zlen = 0;
 	int err;
 
 	for (size_t i = 0; i < p->nlayers; i++) {
