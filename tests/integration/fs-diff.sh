@@ -32,7 +32,7 @@ fsdiff() {
 	shift
 	mkdir "$W/mnt/s$seed" "$W/native/s$seed"
 	# shellcheck disable=SC2086 # FS_DIFF_ARGS is a word list
-	timeout -k 10 600 "$BLAST_TEST_PYTHON" "$FS_DIR/fsdiff.py" --seed "$seed" --ops "$ops" \
+	timeout -k 10 1200 "$BLAST_TEST_PYTHON" "$FS_DIR/fsdiff.py" --seed "$seed" --ops "$ops" \
 		--sync-cmd "$(fs_hook_cmd sync diff)" --history "$W/history.$seed" \
 		${FS_DIFF_ARGS:-} "$@" "$W/mnt/s$seed" "$W/native/s$seed"
 }

@@ -49,6 +49,12 @@ expect_rc 1 bash -c ". '$LIB'; die bad thing"
 assert_contains "$ERR" "FAIL:"
 assert_contains "$ERR" "bad thing"
 
+note "wait_until"
+(sleep 0.3 && : >"$W/flag") &
+wait_until 30 "the flag" test -e "$W/flag"
+expect_rc 1 bash -c ". '$LIB'; wait_until 0.2 'a flag that never comes' test -e '$W/never'"
+assert_contains "$ERR" "waited 0.2s for a flag that never comes"
+
 printf 'one\ntwo\n' >"$W/a"
 cp "$W/a" "$W/b"
 printf 'one\nTWO\n' >"$W/c"
