@@ -133,13 +133,17 @@ static int receive(struct loop *lp, struct fuse_buf *b, bool *queued)
 /* Wait to become the leader; false when the loop is over. */
 static bool lead(struct loop *lp)
 {
+	bool led;
+
 	pthread_mutex_lock(&lp->mu);
 	while (lp->leader && !lp->done)
 		pthread_cond_wait(&lp->cv, &lp->mu);
-	if (!lp->done)
+	led = !lp->done; /* read under mu (ThreadSanitizer found it read
+			    after the unlock, racing finish()) */
+	if (led)
 		lp->leader = true;
 	pthread_mutex_unlock(&lp->mu);
-	return !lp->done;
+	return led;
 }
 
 static void hand_over(struct loop *lp)
