@@ -168,43 +168,53 @@ static const struct ctl_cmd ctl_cmds[] = {
      "list envs: python, logical and stored size, snapshots, mount",
      "  --json          print envs and store totals as JSON\n"},
     {"import", ctl_cmd_import,
-     "NAME DIR [--python PATH] [--threads N] [--json]",
+     "NAME DIR [--python PATH] [--threads N] [--json] [--quiet]",
      "import the directory tree DIR as a new env NAME",
      "  --python PATH   base interpreter (default: from DIR/pyvenv.cfg)\n"
      "  --threads N     read and compress with N threads (default: "
      "CPUs)\n"
-     "  --json          print the import summary as JSON on stdout\n"},
+     "  --json          print the import summary as JSON on stdout\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
     {"export", ctl_cmd_export, "REF DIR",
      "write env or snapshot REF (NAME or NAME@SNAP) into DIR",
      "  DIR is created if missing and must be empty\n"},
-    {"push", ctl_cmd_push, "NAME[@SNAP] REF [--insecure] [--json]",
+    {"push", ctl_cmd_push, "NAME[@SNAP] REF [--insecure] [--json] [--quiet]",
      "upload an env or snapshot to an OCI registry (only what it lacks)",
      "  REF             HOST[:PORT]/REPO[:TAG|@DIGEST] (tag: latest)\n"
      "  --insecure      plain HTTP (implied for localhost and 127.0.0.1)\n"
      "  --json          print {digest, layers, blobs, uploaded, ...}\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"
      "  Credentials: ~/.docker/config.json (see login).\n"},
-    {"pull", ctl_cmd_pull, "REF [NAME] [--insecure] [--json]",
+    {"pull", ctl_cmd_pull, "REF [NAME] [--insecure] [--json] [--quiet]",
      "download an env from an OCI registry (only content the store lacks)",
      "  NAME            default: REF's last path component\n"
      "  --insecure      plain HTTP (implied for localhost and 127.0.0.1)\n"
-     "  --json          print {name, digest, layers, fetched, ...}\n"},
+     "  --json          print {name, digest, layers, fetched, ...}\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
     {"login", ctl_cmd_login, "REGISTRY -u USER [--insecure]",
      "check and record credentials for a registry (password on stdin)",
      "  -u, --username USER\n"
      "                  the user name; the password is read from stdin\n"
      "  Recorded in ~/.docker/config.json ($DOCKER_CONFIG), 0600.\n"},
-    {"gc", ctl_cmd_gc, "[--json]",
+    {"gc", ctl_cmd_gc, "[--json] [--quiet]",
      "free blobs and tables nothing references any more",
-     "  --json          print what was freed as JSON\n"},
-    {"compact", ctl_cmd_compact, "[--level N] [--threads N] [--json]",
+     "  --json          print what was freed as JSON\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
+    {"compact", ctl_cmd_compact, "[--level N] [--threads N] [--json] [--quiet]",
      "recompress stored content hard and pack small files together",
      "  --level N       zstd level 1..22 (default 15)\n"
      "  --threads N     compression workers (default: one per CPU)\n"
      "  --json          print what was done as JSON\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"
      "  Content and snapshots are unchanged; safe while envs are\n"
      "  mounted; a second run only does content added since.\n"},
     {"check", ctl_cmd_check,
-     "[NAME] [--store] [--packages] [--files] [--deep] [--json]",
+     "[NAME] [--store] [--packages] [--files] [--deep] [--json] [--quiet]",
      "check an env (mount, packages as pip check) or the store",
      "  NAME            an env (default: the env mounted at ./.blast; with\n"
      "                  neither, the store is checked)\n"
@@ -220,7 +230,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                  'missing PATH', 'modified PATH', 'unlisted PATH'\n"
      "  --store         only the store: tables, refcounts, blobs\n"
      "  --deep          also the store, re-hashing every blob\n"
-     "  --json          print the result as JSON\n"},
+     "  --json          print the result as JSON\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
     {"deps", ctl_cmd_deps, "[NAME] [--tree | --reverse PKG] [--json]",
      "show an env's dependency graph from its package state",
      "  NAME            default: the env mounted at ./.blast\n"
@@ -317,10 +329,10 @@ void ctl_usage_print(const struct ctl_cmd *cmd, FILE *f, bool full)
 
 /* ---- option parsing ---------------------------------------------- */
 
-static bool lists_json(const struct option *longopts)
+static bool lists(const struct option *longopts, int val)
 {
 	for (; longopts->name; longopts++)
-		if (longopts->val == CTL_OPT_JSON)
+		if (longopts->val == val)
 			return true;
 	return false;
 }
@@ -353,7 +365,7 @@ int ctl_getopt(struct ctl *c, int argc, char **argv, const char *shortopts,
 	const char *mode = "";
 	int o;
 
-	if (optind == 0 && c->json && !lists_json(longopts)) {
+	if (optind == 0 && c->json && !lists(longopts, CTL_OPT_JSON)) {
 		ctl_usage_error(c, "--json is not supported by %s",
 				c->cmd->name);
 		return CTL_OPT_BAD;
@@ -362,13 +374,21 @@ int ctl_getopt(struct ctl *c, int argc, char **argv, const char *shortopts,
 		mode = "+";
 		shortopts++;
 	}
-	snprintf(spec, sizeof(spec), "%s:h%s", mode, shortopts);
+	snprintf(spec, sizeof(spec), "%s:h%s%s", mode,
+		 lists(longopts, CTL_OPT_QUIET) ? "q" : "", shortopts);
 	opterr = 0;
 	for (;;) {
 		o = getopt_long(argc, argv, spec, longopts, NULL);
 		switch (o) {
 		case CTL_OPT_JSON:
 			c->json = true;
+			continue;
+		case 'q':
+			if (!lists(longopts, CTL_OPT_QUIET))
+				return o; /* the command's own -q */
+					  /* fall through */
+		case CTL_OPT_QUIET:
+			c->quiet = true;
 			continue;
 		case 'h':
 		case CTL_OPT_HELP:
