@@ -98,7 +98,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          with list: print {\"vars\": {KEY: VALUE}}\n"
      "  Activate exports them and deactivate restores what was there. A\n"
      "  mounted env's bin/activate* scripts are rewritten at once.\n"},
-    {"shell-init", ctl_cmd_shell_init, "bash|zsh|sh|dash|fish|pwsh|nu",
+    {"shell-init", ctl_cmd_shell_init, "bash|zsh|sh|dash|fish|pwsh|nu|csh|tcsh",
      "print the `blast` shell function for an rc file",
      "  bash, zsh       eval \"$(blastctl shell-init bash)\"\n"
      "  sh, dash        eval \"$(blastctl shell-init sh)\" (in ~/.profile or\n"
@@ -108,6 +108,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "-join \"`n\")\n"
      "  nu              blastctl shell-init nu | save -f blast.nu; "
      "source blast.nu\n"
+     "  csh, tcsh       eval \"`blastctl shell-init tcsh`\" (an alias)\n"
      "  blast start [NAME] [ARGS] starts (see start) and activates in the\n"
      "  shell; blast kill [NAME|DIR] deactivates and kills; any other\n"
      "  command goes to blastctl as is, with its exit status.\n"},
