@@ -171,8 +171,8 @@ enum {
 /* Entries for a command's long option array. Every command lists
  * CTL_OPTION_HELP (-h works regardless); a command that lists
  * CTL_OPTION_JSON accepts --json also before its name, the others refuse
- * it there with a usage error. A command that lists CTL_OPTION_QUIET (the
- * ones with a progress line) gets -q and --quiet, which set c->quiet. */
+ * it there with a usage error. Likewise CTL_OPTION_QUIET (the commands
+ * with a progress line): -q and --quiet, which set c->quiet. */
 /* clang-format off */
 #define CTL_OPTION_HELP {"help", no_argument, NULL, CTL_OPT_HELP}
 #define CTL_OPTION_JSON {"json", no_argument, NULL, CTL_OPT_JSON}

@@ -293,7 +293,9 @@ static void usage_global(FILE *f, bool full)
 	for (i = 0; i < NCMDS; i++)
 		if ((int)strlen(ctl_cmds[i].name) > w)
 			w = (int)strlen(ctl_cmds[i].name);
-	fputs("usage: blastctl [--home DIR] [--json] COMMAND [ARGS...]\n", f);
+	fputs("usage: blastctl [--home DIR] [--json] [--quiet] COMMAND "
+	      "[ARGS...]\n",
+	      f);
 	if (!full) {
 		fputs("try 'blastctl help' for the list of commands\n", f);
 		return;
@@ -307,6 +309,8 @@ static void usage_global(FILE *f, bool full)
 	      "                  else ${XDG_DATA_HOME:-$HOME/.local/share}/"
 	      "blast)\n"
 	      "  --json          JSON on stdout, for commands that offer it\n"
+	      "  -q, --quiet     no progress line and no status lines, for\n"
+	      "                  commands that offer it\n"
 	      "  -h, --help      this help; 'blastctl COMMAND --help' for "
 	      "one command\n"
 	      "  --version       print the version\n",
@@ -368,6 +372,11 @@ int ctl_getopt(struct ctl *c, int argc, char **argv, const char *shortopts,
 
 	if (optind == 0 && c->json && !lists(longopts, CTL_OPT_JSON)) {
 		ctl_usage_error(c, "--json is not supported by %s",
+				c->cmd->name);
+		return CTL_OPT_BAD;
+	}
+	if (optind == 0 && c->quiet && !lists(longopts, CTL_OPT_QUIET)) {
+		ctl_usage_error(c, "--quiet is not supported by %s",
 				c->cmd->name);
 		return CTL_OPT_BAD;
 	}
@@ -553,6 +562,7 @@ static int parse_global(struct ctl *c, int argc, char **argv, int *cmd_at)
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {0},
 	};
 	int o;

@@ -6,7 +6,7 @@
 # never wider than the terminal, and erase the line before their summary.
 # push and pull likewise (when docker-registry is installed). Piped
 # stderr gets no \r at all, and -q/--quiet silences the line (and the
-# status lines) on a terminal too.
+# status lines) on a terminal too, also before the command's name.
 set -euo pipefail
 . "$(dirname "$0")/reg-lib.sh" # ctl-lib.sh, and a registry for push/pull
 require_python
@@ -107,6 +107,13 @@ for q in --quiet -q; do
 	assert_eq 0 "$rc" "check $q"
 	[ ! -s "$W/err" ] || die "check $q wrote to the terminal: $(sed -n 1,3p "$W/err.lines")"
 done
+# before the command's name too (like --json), where the command has it
+read -r rc ms < <(pty_run 100 "$W/out" "$W/err" "$BLASTCTL" --home "$H" --quiet import qglobal "$W/src")
+assert_eq 0 "$rc" "--quiet import"
+[ ! -s "$W/err" ] || die "--quiet import wrote to the terminal: $(sed -n 1,3p "$W/err.lines")"
+ctl_expect 2 --quiet list
+assert_usage_error
+assert_contains "$ERR" "--quiet is not supported by list" "--quiet before a command without it"
 read -r rc ms < <(pty_run 100 "$W/out" "$W/err" "$BLASTCTL" --home "$H" compact -q)
 assert_eq 0 "$rc" "compact -q"
 [ ! -s "$W/err" ] || die "compact -q wrote to the terminal"
