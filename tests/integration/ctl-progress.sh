@@ -13,7 +13,7 @@ require_python
 ctl_setup
 
 # pty_run COLS OUT ERR CMD...: CMD with stderr on a new pseudo-terminal of
-# COLS columns (raw: no \n -> \r\n), stdout into OUT, what the terminal
+# COLS columns (raw: no \n -> \r\n), stdout into OUT (-: the terminal too), what the terminal
 # got into ERR (and into ERR.lines, one line per \r or \n); prints CMD's
 # exit status and its run time in ms.
 pty_run() {
@@ -24,8 +24,9 @@ m, s = pty.openpty()
 tty.setraw(s)
 fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
 t0 = time.monotonic()
-with open(out, "wb") as fo:
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=s)
+with open(os.devnull if out == "-" else out, "wb") as fo:
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                         stdout=s if out == "-" else fo, stderr=s)
 # s stays open here: the master never sees EIO, which could come before
 # the last bytes were read; after the exit, what is buffered is drained
 got = bytearray()
@@ -91,6 +92,28 @@ grep -Eq '^verifying [0-9]+/[0-9]+ blobs [0-9]+%' "$W/err.lines" ||
 grep -Eq '^checking [0-9]+/[0-9]+ tables' "$W/err.lines" ||
 	die "check: no 'checking N/M tables' line in: $(sed -n 1,5p "$W/err.lines")"
 grep -qx "store ok" "$W/err.lines" || die "check: no 'store ok' line"
+
+# a problem check prints on stdout, the same terminal, starts on a line
+# of its own: the progress line is erased first (\r, blanks, \r)
+"$BLAST_TEST_PYTHON" -c 'import os, sys; open(sys.argv[1], "wb").write(b"BLASTMARK-2f9c" + os.urandom(100000))' "$W/marked"
+mkdir "$W/bad" && mv "$W/marked" "$W/bad/"
+"$BLASTCTL" --home "$W/hbad" import --quiet many "$W/src"
+"$BLASTCTL" --home "$W/hbad" import --quiet bad "$W/bad" # the last blob
+"$BLAST_TEST_PYTHON" - "$W/hbad/data.mdb" <<'PY' # stored raw: flip a byte
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.index(b"BLASTMARK-2f9c")
+d[i] ^= 0xFF
+open(sys.argv[1], "r+b").write(d)
+PY
+read -r rc ms < <(pty_run 100 - "$W/err" "$BLASTCTL" --home "$W/hbad" check --store --deep)
+assert_eq 1 "$rc" "check of a damaged store"
+"$BLAST_TEST_PYTHON" - "$W/err" <<'PY' || die "check: a problem printed into the progress line: $(tail -n 3 "$W/err.lines")"
+import re, sys
+got = open(sys.argv[1], "rb").read()
+i = got.index(b"store: blob ")
+assert re.search(rb"\rverifying [^\r\n]*\r +\r$", got[:i]), got[max(0, i - 200) : i + 40]
+PY
 
 # a narrow terminal: no drawn line reaches its last column (no wrap)
 read -r rc ms < <(pty_run 30 "$W/out" "$W/err" "$BLASTCTL" --home "$H" import three "$W/src")
