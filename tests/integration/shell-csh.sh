@@ -31,6 +31,12 @@ $argv[1] -f $argv[2]/attach.csh $argv[1]
 $argv[1] -f $argv[2]/nested.csh $argv[1]
 blast --version
 echo "version=$status"
+blast
+echo "noargs=$status"
+# words keep their blanks and quotes on the way to blastctl
+blast vars proj set "G=it's  a b"
+blast vars proj list
+blast vars proj unset G
 blast vars proj set PATH=x
 echo "usage=$status"
 blast nosuchcommand
@@ -81,6 +87,8 @@ for sh in tcsh csh; do
 	assert_contains "$out" "blastctl " "$sh: pass-through"
 	assert_not_contains "$out" "RECURSED" "$sh: blast calls the program"
 	assert_contains "$out" "version=0" "$sh: exit status 0"
+	assert_contains "$out" "noargs=2" "$sh: blast alone is blastctl alone"
+	assert_contains "$out" "G=it's  a b" "$sh: arguments as typed"
 	assert_contains "$out" "usage=2" "$sh: exit status 2 kept"
 	assert_contains "$out" "unknown=2" "$sh: unknown command's status"
 	assert_contains "$out" "killother=1 venv=$M" "$sh: killing another env keeps this one"
