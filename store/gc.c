@@ -250,7 +250,7 @@ static int gc_blobs(struct store_txn *t, const struct u64map *pinned,
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		uint64_t id;
 
-		store_progress_report(t->st, "scanning", "blobs", seen++,
+		store_progress_report(t->st, "scanning", "blobs", ++seen,
 				      total);
 		if (k.mv_size != 8 || v.mv_size < 24)
 			continue;
@@ -263,7 +263,7 @@ static int gc_blobs(struct store_txn *t, const struct u64map *pinned,
 	for (i = 0; !err && i < l.n; i++) {
 		uint64_t stored = 0;
 
-		store_progress_report(t->st, "freeing", "blobs", i, l.n);
+		store_progress_report(t->st, "freeing", "blobs", i + 1, l.n);
 		err = store_blob_delete(t, l.ids[i], &stored);
 		gs->blobs_freed++;
 		gs->bytes_freed += stored;
@@ -434,7 +434,7 @@ static int verify_tab(struct verify *v, uint64_t tab)
 	if (*seen)
 		return 0;
 	*seen = 1;
-	store_progress_report(v->t->st, "checking", "tables", v->tabs_done++,
+	store_progress_report(v->t->st, "checking", "tables", ++v->tabs_done,
 			      v->tabs_total);
 	err = store_tab_get(v->t, tab, &d);
 	if (err) {
@@ -560,7 +560,7 @@ static int verify_blobs(struct verify *v, bool deep)
 		MDB_val hk, hv;
 
 		store_progress_report(v->t->st, deep ? "verifying" : "checking",
-				      "blobs", i, l.n);
+				      "blobs", i + 1, l.n);
 		err = store_blob_check(v->t, l.ids[i], deep, v->fn, v->arg,
 				       &v->problems);
 		if (err || store_blob_stat(v->t, l.ids[i], &bi))

@@ -519,12 +519,12 @@ static int store_files(struct import *im, int threads)
 	if (!started)
 		err = -EAGAIN;
 	for (i = 0; !err && i < im->nfiles; i++) {
-		store_progress_report(im->st, "importing", NULL, done,
-				      im->big_bytes);
 		err = wait_ready(im, i);
 		if (err)
 			break;
 		done += im->files[i]->a.size;
+		store_progress_report(im->st, "importing", NULL, done,
+				      im->big_bytes);
 		bytes += store_blob_prep_size(im->slots[i]);
 		/* workers stop WINDOW files ahead: commit before that */
 		if (bytes < BATCH_BYTES && i + 1 - from < WINDOW / 2 &&

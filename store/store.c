@@ -93,6 +93,8 @@ void store_progress_report(struct store *st, const char *what, const char *unit,
 {
 	struct store_progress p = {what, unit, done, total};
 
+	if (total && done > total) /* content added meanwhile (compact) */
+		p.done = total;
 	if (st->progress)
 		st->progress(st->progress_arg, &p);
 }

@@ -130,9 +130,12 @@ void store_set_log(struct store *st, store_log_fn fn, void *arg);
 
 /*
  * Progress of the long operations (store_import, store_compact, store_gc,
- * store_verify): `what` names the step ("importing", "checking blobs"),
- * `unit` what done and total count ("files", "blobs"; NULL: bytes), done
- * of total (total 0: not known yet). The store never prints progress
+ * store_verify): `what` names the step ("importing", "verifying"), `unit`
+ * what done and total count ("files", "blobs"; NULL: bytes), done of
+ * total (total 0: not known). Within a step done never decreases nor
+ * passes total, and the last report of a step that completes has done ==
+ * total, but for verify's "checking tables", whose total counts the
+ * tables nothing reaches too. The store never prints progress
  * itself: it calls fn, often (per file or blob), on the thread that
  * called the operation, possibly inside a txn (fn must not use the
  * store); fn decides what to show and how often. Strings live for the
