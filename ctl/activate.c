@@ -445,6 +445,30 @@ int activate_write(const char *mnt, const char *name,
 	return r;
 }
 
+/* csh's `eval "`...`"` joins the output's lines with blanks: keep the
+ * template's commands (one a line), drop its comment and blank lines, and
+ * end every command but the last with " ;". The result sources as well. */
+static char *csh_eval_lines(const char *tpl)
+{
+	struct buf b = {0};
+	const char *p = tpl, *nl;
+	bool first = true;
+
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (nl == p || *p == '#')
+			continue;
+		if (!first)
+			buf_str(&b, " ;\n");
+		buf_add(&b, p, (size_t)(nl - p));
+		first = false;
+	}
+	buf_str(&b, "\n");
+	return buf_take(&b);
+}
+
 int activate_init_script(const char *shell, char **out)
 {
 	struct shell_desc d = {0};
@@ -461,6 +485,9 @@ int activate_init_script(const char *shell, char **out)
 		tpl = shell_tpl_init_ps1;
 	else if (!strcmp(shell, "nu"))
 		tpl = shell_tpl_init_nu;
+	else if (!strcmp(shell, "csh") || !strcmp(shell, "tcsh"))
+		return (*out = csh_eval_lines(shell_tpl_init_csh)) ? 0
+								   : -ENOMEM;
 	else
 		return -EINVAL;
 	s = tpl_fill(&d, tpl, NULL, NULL, NULL, shell);

@@ -78,7 +78,8 @@ int activate_write(const char *mnt, const char *name,
 		   const struct activate_vars *v, char *failed, size_t flen);
 
 /* The `blast` function for shell "bash", "zsh", "sh", "dash", "fish",
- * "pwsh" or "nu"
+ * "pwsh" or "nu" (the `blast` alias for "csh" or "tcsh": one command a
+ * line, each but the last ending with ';', so that eval can run it)
  * into *out (malloc'd). -EINVAL for another name, -ENOMEM. */
 int activate_init_script(const char *shell, char **out);
 

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "pkg.h"
+#include "progress.h"
 #include "store.h"
 
 enum check_which {
@@ -38,6 +39,7 @@ struct check_opts {
 
 /* One section's outcome. */
 struct check_result {
+	struct ctl *c;
 	const char *section;
 	size_t problems;
 	bool json;    /* problems go to list, not stdout */
@@ -79,15 +81,18 @@ static void check_problem(void *arg, const char *problem)
 	struct check_result *res = arg;
 
 	res->problems++;
-	if (res->json)
+	if (res->json) {
 		json_array_append_new(res->list, json_text(problem));
-	else
-		printf("%s: %s\n", res->section, problem);
+		return;
+	}
+	ctl_progress_clear(res->c->progress); /* stdout may be its tty */
+	printf("%s: %s\n", res->section, problem);
 }
 
 static int check_store(struct ctl *c, const struct check_opts *o,
 		       struct check_result *res)
 {
+	struct ctl_progress pg;
 	struct store *st;
 	ssize_t n;
 	int r;
@@ -97,7 +102,10 @@ static int check_store(struct ctl *c, const struct check_opts *o,
 		return r;
 	if (res->obj)
 		json_object_set_new(res->obj, "deep", json_boolean(o->deep));
+	ctl_progress_init(&pg, c);
+	ctl_progress_attach(&pg, st);
 	n = store_verify(st, o->deep, check_problem, res);
+	ctl_progress_release(&pg);
 	if (n < 0) {
 		ctl_err(c, "cannot check store '%s': %s", store_path(st),
 			ctl_strerror((int)n));
@@ -389,6 +397,7 @@ static int check_parse(struct ctl *c, int argc, char **argv,
 	    {"files", no_argument, NULL, OPT_FILES},
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {0},
 	};
 	int opt;
@@ -465,7 +474,7 @@ static int check_select(struct ctl *c, struct check_opts *o)
 static bool section_run(struct ctl *c, const struct check_section *s,
 			const struct check_opts *o, json_t *top)
 {
-	struct check_result res = {.section = s->name};
+	struct check_result res = {.c = c, .section = s->name};
 	int r;
 
 	if (top) {

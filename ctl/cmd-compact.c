@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "ctl.h"
+#include "progress.h"
 #include "store.h"
 
 static int compact_report(struct ctl *c, const struct store_compact_stats *s)
@@ -55,11 +56,13 @@ int ctl_cmd_compact(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {"level", required_argument, NULL, 'l'},
 	    {"threads", required_argument, NULL, 't'},
 	    {0},
 	};
 	struct store_compact_stats stats = {0};
+	struct ctl_progress pg;
 	int o, r, level = 0, threads = 0;
 	struct store *st;
 
@@ -81,7 +84,10 @@ int ctl_cmd_compact(struct ctl *c, int argc, char **argv)
 				       argv[optind]);
 	if (ctl_store(c, &st) < 0)
 		return CTL_EXIT_FAIL;
+	ctl_progress_init(&pg, c);
+	ctl_progress_attach(&pg, st);
 	r = store_compact(st, level, threads, &stats);
+	ctl_progress_release(&pg);
 	if (r < 0) {
 		ctl_err(c, "cannot compact store '%s': %s", store_path(st),
 			ctl_strerror(r));

@@ -5,6 +5,7 @@
  * was freed.
  */
 #include "ctl.h"
+#include "progress.h"
 #include "store.h"
 
 static int gc_report(struct ctl *c, const struct store_gc_stats *s)
@@ -37,9 +38,11 @@ int ctl_cmd_gc(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {0},
 	};
 	struct store_gc_stats stats = {0};
+	struct ctl_progress pg;
 	struct store *st;
 	int o, r;
 
@@ -52,7 +55,10 @@ int ctl_cmd_gc(struct ctl *c, int argc, char **argv)
 
 	if (ctl_store(c, &st) < 0)
 		return CTL_EXIT_FAIL;
+	ctl_progress_init(&pg, c);
+	ctl_progress_attach(&pg, st);
 	r = store_gc(st, &stats);
+	ctl_progress_release(&pg);
 	if (r < 0) {
 		ctl_err(c, "cannot collect garbage in store '%s': %s",
 			store_path(st), ctl_strerror(r));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "progress.h"
 #include "snap.h"
 #include "store.h"
 
@@ -34,6 +35,7 @@ static int import_parse(struct ctl *c, int argc, char **argv,
 	    {"threads", required_argument, NULL, OPT_THREADS},
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {0},
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -241,6 +243,7 @@ static int import_run(struct ctl *c, const struct import_args *a)
 {
 	struct store_import_stats stats = {0};
 	char freed[CTL_RECLAIM_LEN];
+	struct ctl_progress pg;
 	struct store_env e;
 	struct timespec t0;
 	struct store *st;
@@ -265,7 +268,10 @@ static int import_run(struct ctl *c, const struct import_args *a)
 		return r;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	store_nofile_raise(); /* one open directory per level */
+	ctl_progress_init(&pg, c);
+	ctl_progress_attach(&pg, st);
 	r = store_import(st, a->dir, &e, (int)a->threads, &stats);
+	ctl_progress_release(&pg);
 	/* a failed import leaves its new blobs unreferenced; a successful
 	 * one may follow one that did */
 	if (ctl_reclaim(c, st, freed, sizeof(freed)) < 0 && !r)

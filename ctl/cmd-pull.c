@@ -18,6 +18,7 @@
 #include "oci.h"
 #include "oci_build.h"
 #include "oci_env.h"
+#include "progress.h"
 #include "store.h"
 #include "venv.h"
 
@@ -37,6 +38,7 @@ static int pull_parse(struct ctl *c, int argc, char **argv, struct pull_args *a)
 	    {"insecure", no_argument, NULL, OPT_INSECURE},
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {0},
 	};
 	const char *name, *s;
@@ -89,7 +91,7 @@ struct pull {
 	uint64_t need_bytes, got_bytes;
 	char mdigest[OCI_DIGEST_LEN];
 	char why[600];
-	bool tty;
+	struct ctl_progress pg;
 };
 
 static int why(struct pull *p, int err, const char *fmt, ...)
@@ -205,15 +207,10 @@ static int mark_needed(struct pull *p, struct store_txn *t, json_t *dir)
 	return err;
 }
 
-static void pull_progress(struct pull *p, bool last)
+static void pull_progress(struct pull *p)
 {
-	char a[CTL_BYTES_LEN], b[CTL_BYTES_LEN];
-
-	if (!p->tty || p->c->json)
-		return;
-	fprintf(stderr, "\rpulling: %zu/%zu layers, %s/%s%s", p->fetched,
-		p->needed, ctl_fmt_bytes(a, sizeof(a), p->got_bytes),
-		ctl_fmt_bytes(b, sizeof(b), p->need_bytes), last ? "\n" : "");
+	ctl_progress_update(&p->pg, "pulling", NULL, p->got_bytes,
+			    p->need_bytes);
 }
 
 static void cache_path(struct pull *p, const char *digest, char *buf,
@@ -246,9 +243,8 @@ static int fetch_layers(struct pull *p)
 		}
 		p->fetched++;
 		p->got_bytes += p->layers[i].size;
-		pull_progress(p, false);
+		pull_progress(p);
 	}
-	pull_progress(p, true);
 	return 0;
 }
 
@@ -308,6 +304,7 @@ static int commit_layers(struct pull *p, struct store_txn *t)
 	int err;
 
 	for (size_t i = 0; i < p->nlayers; i++) {
+		ctl_progress_update(&p->pg, "storing", "layers", i, p->nlayers);
 		if (!p->layers[i].needed)
 			continue;
 		cache_path(p, p->layers[i].digest, path, sizeof(path));
@@ -460,7 +457,7 @@ static int pull_run(struct pull *p)
 int ctl_cmd_pull(struct ctl *c, int argc, char **argv)
 {
 	struct pull_args a = {0};
-	struct pull p = {.c = c, .tty = isatty(2)};
+	struct pull p = {.c = c};
 	const char *msg;
 	int rc, err;
 
@@ -475,9 +472,11 @@ int ctl_cmd_pull(struct ctl *c, int argc, char **argv)
 	p.name = a.name;
 	if (ctl_store(c, &p.st))
 		return CTL_EXIT_FAIL;
+	ctl_progress_init(&p.pg, c);
 	err = oci_client_new(&p.r, &p.cl);
 	if (!err)
 		err = pull_run(&p);
+	ctl_progress_release(&p.pg);
 	if (err) {
 		msg = p.why[0]			       ? p.why
 		      : p.cl && oci_client_error(p.cl) ? oci_client_error(p.cl)

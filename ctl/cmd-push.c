@@ -17,6 +17,7 @@
 #include "oci.h"
 #include "oci_env.h"
 #include "pkgstate.h"
+#include "progress.h"
 #include "store.h"
 
 struct push_args {
@@ -33,6 +34,7 @@ static int push_parse(struct ctl *c, int argc, char **argv, struct push_args *a)
 	    {"insecure", no_argument, NULL, OPT_INSECURE},
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {0},
 	};
 	int o;
@@ -68,20 +70,13 @@ struct push {
 	size_t nfrom;
 	uint64_t mounted, uploaded, up_bytes, done_bytes, total_bytes;
 	size_t blobs_done;
-	bool tty;
+	struct ctl_progress pg;
 };
 
-static void push_progress(struct push *p, bool last)
+static void push_progress(struct push *p)
 {
-	char a[CTL_BYTES_LEN], b[CTL_BYTES_LEN];
-
-	if (!p->tty || p->c->json)
-		return;
-	fprintf(stderr, "\rpushing: %zu/%zu blobs, %s/%s read, %llu uploaded%s",
-		p->blobs_done, p->env.nlayers + 1,
-		ctl_fmt_bytes(a, sizeof(a), p->done_bytes),
-		ctl_fmt_bytes(b, sizeof(b), p->total_bytes),
-		(unsigned long long)p->uploaded, last ? "\n" : "");
+	ctl_progress_update(&p->pg, "pushing", NULL, p->done_bytes,
+			    p->total_bytes);
 }
 
 /* HEAD, then upload when missing. */
@@ -128,7 +123,7 @@ static int push_layers(struct push *p, struct store_txn *t)
 		if (err)
 			return err;
 		p->done_bytes += p->env.layer_bytes[i];
-		push_progress(p, false);
+		push_progress(p);
 	}
 	return 0;
 }
@@ -165,7 +160,7 @@ static int push_report(struct push *p, const struct oci_ref *r,
 	uint64_t sent, recv;
 	json_t *j;
 
-	push_progress(p, true);
+	ctl_progress_release(&p->pg);
 	oci_client_bytes(p->cl, &sent, &recv);
 	if (!p->c->json) {
 		char a[CTL_BYTES_LEN];
@@ -243,7 +238,7 @@ static int push_run(struct push *p, struct store_txn *t,
 int ctl_cmd_push(struct ctl *c, int argc, char **argv)
 {
 	struct push_args a = {0};
-	struct push p = {.c = c, .tty = isatty(2)};
+	struct push p = {.c = c};
 	struct store_txn *t = NULL;
 	struct oci_ref r;
 	struct store *st;
@@ -259,6 +254,7 @@ int ctl_cmd_push(struct ctl *c, int argc, char **argv)
 				       a.ref);
 	if (ctl_store(c, &st))
 		return CTL_EXIT_FAIL;
+	ctl_progress_init(&p.pg, c);
 	err = oci_client_new(&r, &p.cl);
 	if (!err)
 		err = store_txn_begin(st, false, &t);
@@ -274,6 +270,7 @@ int ctl_cmd_push(struct ctl *c, int argc, char **argv)
 			ctl_err(c, "cannot push '%s': %s", a.src,
 				ctl_strerror(err));
 	}
+	ctl_progress_release(&p.pg);
 	store_txn_abort(t);
 	oci_env_out_release(&p.env);
 	free(p.layers);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-shell-init.c - `blastctl shell-init bash|zsh|sh|dash|fish|pwsh|nu`:
- * print the `blast` function for an rc file (shell/init.*, compiled in).
+ * cmd-shell-init.c - `blastctl shell-init
+ * bash|zsh|sh|dash|fish|pwsh|nu|csh|tcsh`: print the `blast` function (an
+ * alias in csh) for an rc file (shell/init.*, compiled in).
  * It runs `blastctl start` and activates in the calling shell, deactivates
  * before `blastctl kill`, and passes everything else to blastctl.
  */
@@ -31,7 +32,8 @@ int ctl_cmd_shell_init(struct ctl *c, int argc, char **argv)
 	if (r == -EINVAL)
 		return ctl_usage_error(c,
 				       "unknown shell '%s': expected bash, "
-				       "zsh, sh, dash, fish, pwsh or nu",
+				       "zsh, sh, dash, fish, pwsh, nu, csh or "
+				       "tcsh",
 				       argv[optind]);
 	if (r < 0) {
 		ctl_err(c, "cannot build the shell function: %s",

@@ -42,6 +42,7 @@
 
 struct store;
 struct ctl;
+struct ctl_progress;
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
@@ -72,6 +73,12 @@ struct ctl {
 	bool json;		   /* --json: data as JSON on stdout, status
 				      lines suppressed */
 	bool color_err;		   /* colour allowed on stderr */
+	bool quiet;		   /* -q, --quiet: no progress line, no
+				      status lines (errors and warnings
+				      still) */
+	struct ctl_progress *progress; /* the progress line, if one may be
+					  on screen (progress.h): erased
+					  before other stderr lines */
 };
 
 /* ---- commands ---------------------------------------------------- */
@@ -155,18 +162,21 @@ int ctl_reclaim(struct ctl *c, struct store *st, char *freed, size_t len);
 
 /* Values ctl_getopt returns besides the command's own options. */
 enum {
-	CTL_OPT_JSON = 0x1000, /* handled inside ctl_getopt */
-	CTL_OPT_HELP = 0x1001, /* usage printed on stdout: exit 0 */
-	CTL_OPT_BAD = 0x1002,  /* usage error printed: exit 2 */
+	CTL_OPT_JSON = 0x1000,	/* handled inside ctl_getopt */
+	CTL_OPT_HELP = 0x1001,	/* usage printed on stdout: exit 0 */
+	CTL_OPT_BAD = 0x1002,	/* usage error printed: exit 2 */
+	CTL_OPT_QUIET = 0x1003, /* handled inside ctl_getopt */
 };
 
 /* Entries for a command's long option array. Every command lists
  * CTL_OPTION_HELP (-h works regardless); a command that lists
  * CTL_OPTION_JSON accepts --json also before its name, the others refuse
- * it there with a usage error. */
+ * it there with a usage error. Likewise CTL_OPTION_QUIET (the commands
+ * with a progress line): -q and --quiet, which set c->quiet. */
 /* clang-format off */
 #define CTL_OPTION_HELP {"help", no_argument, NULL, CTL_OPT_HELP}
 #define CTL_OPTION_JSON {"json", no_argument, NULL, CTL_OPT_JSON}
+#define CTL_OPTION_QUIET {"quiet", no_argument, NULL, CTL_OPT_QUIET}
 /* clang-format on */
 
 /*
@@ -207,7 +217,7 @@ void ctl_warn(struct ctl *c, const char *fmt, ...)
  * CTL_EXIT_USAGE so callers can `return ctl_usage_error(...)`. */
 int ctl_usage_error(struct ctl *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* A status or progress line `MSG` on stderr; nothing under --json. */
+/* A status line `MSG` on stderr; nothing under --json or --quiet. */
 void ctl_status(struct ctl *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

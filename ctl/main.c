@@ -101,7 +101,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          with list: print {\"vars\": {KEY: VALUE}}\n"
      "  Activate exports them and deactivate restores what was there. A\n"
      "  mounted env's bin/activate* scripts are rewritten at once.\n"},
-    {"shell-init", ctl_cmd_shell_init, "bash|zsh|sh|dash|fish|pwsh|nu",
+    {"shell-init", ctl_cmd_shell_init, "bash|zsh|sh|dash|fish|pwsh|nu|csh|tcsh",
      "print the `blast` shell function for an rc file",
      "  bash, zsh       eval \"$(blastctl shell-init bash)\"\n"
      "  sh, dash        eval \"$(blastctl shell-init sh)\" (in ~/.profile or\n"
@@ -111,6 +111,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "-join \"`n\")\n"
      "  nu              blastctl shell-init nu | save -f blast.nu; "
      "source blast.nu\n"
+     "  csh, tcsh       eval \"`blastctl shell-init tcsh`\" (an alias)\n"
      "  blast start [NAME] [ARGS] starts (see start) and activates in the\n"
      "  shell; blast kill [NAME|DIR] deactivates and kills; any other\n"
      "  command goes to blastctl as is, with its exit status.\n"},
@@ -171,43 +172,53 @@ static const struct ctl_cmd ctl_cmds[] = {
      "list envs: python, logical and stored size, snapshots, mount",
      "  --json          print envs and store totals as JSON\n"},
     {"import", ctl_cmd_import,
-     "NAME DIR [--python PATH] [--threads N] [--json]",
+     "NAME DIR [--python PATH] [--threads N] [--json] [--quiet]",
      "import the directory tree DIR as a new env NAME",
      "  --python PATH   base interpreter (default: from DIR/pyvenv.cfg)\n"
      "  --threads N     read and compress with N threads (default: "
      "CPUs)\n"
-     "  --json          print the import summary as JSON on stdout\n"},
+     "  --json          print the import summary as JSON on stdout\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
     {"export", ctl_cmd_export, "REF DIR",
      "write env or snapshot REF (NAME or NAME@SNAP) into DIR",
      "  DIR is created if missing and must be empty\n"},
-    {"push", ctl_cmd_push, "NAME[@SNAP] REF [--insecure] [--json]",
+    {"push", ctl_cmd_push, "NAME[@SNAP] REF [--insecure] [--json] [--quiet]",
      "upload an env or snapshot to an OCI registry (only what it lacks)",
      "  REF             HOST[:PORT]/REPO[:TAG|@DIGEST] (tag: latest)\n"
      "  --insecure      plain HTTP (implied for localhost and 127.0.0.1)\n"
      "  --json          print {digest, layers, blobs, uploaded, ...}\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"
      "  Credentials: ~/.docker/config.json (see login).\n"},
-    {"pull", ctl_cmd_pull, "REF [NAME] [--insecure] [--json]",
+    {"pull", ctl_cmd_pull, "REF [NAME] [--insecure] [--json] [--quiet]",
      "download an env from an OCI registry (only content the store lacks)",
      "  NAME            default: REF's last path component\n"
      "  --insecure      plain HTTP (implied for localhost and 127.0.0.1)\n"
-     "  --json          print {name, digest, layers, fetched, ...}\n"},
+     "  --json          print {name, digest, layers, fetched, ...}\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
     {"login", ctl_cmd_login, "REGISTRY -u USER [--insecure]",
      "check and record credentials for a registry (password on stdin)",
      "  -u, --username USER\n"
      "                  the user name; the password is read from stdin\n"
      "  Recorded in ~/.docker/config.json ($DOCKER_CONFIG), 0600.\n"},
-    {"gc", ctl_cmd_gc, "[--json]",
+    {"gc", ctl_cmd_gc, "[--json] [--quiet]",
      "free blobs and tables nothing references any more",
-     "  --json          print what was freed as JSON\n"},
-    {"compact", ctl_cmd_compact, "[--level N] [--threads N] [--json]",
+     "  --json          print what was freed as JSON\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
+    {"compact", ctl_cmd_compact, "[--level N] [--threads N] [--json] [--quiet]",
      "recompress stored content hard and pack small files together",
      "  --level N       zstd level 1..22 (default 15)\n"
      "  --threads N     compression workers (default: one per CPU)\n"
      "  --json          print what was done as JSON\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"
      "  Content and snapshots are unchanged; safe while envs are\n"
      "  mounted; a second run only does content added since.\n"},
     {"check", ctl_cmd_check,
-     "[NAME] [--store] [--packages] [--files] [--deep] [--json]",
+     "[NAME] [--store] [--packages] [--files] [--deep] [--json] [--quiet]",
      "check an env (mount, packages as pip check) or the store",
      "  NAME            an env (default: the env mounted at ./.blast; with\n"
      "                  neither, the store is checked)\n"
@@ -223,7 +234,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                  'missing PATH', 'modified PATH', 'unlisted PATH'\n"
      "  --store         only the store: tables, refcounts, blobs\n"
      "  --deep          also the store, re-hashing every blob\n"
-     "  --json          print the result as JSON\n"},
+     "  --json          print the result as JSON\n"
+     "  -q, --quiet     no progress line (shown on a terminal) and no\n"
+     "                  status lines\n"},
     {"deps", ctl_cmd_deps, "[NAME] [--tree | --reverse PKG] [--json]",
      "show an env's dependency graph from its package state",
      "  NAME            default: the env mounted at ./.blast\n"
@@ -283,7 +296,9 @@ static void usage_global(FILE *f, bool full)
 	for (i = 0; i < NCMDS; i++)
 		if ((int)strlen(ctl_cmds[i].name) > w)
 			w = (int)strlen(ctl_cmds[i].name);
-	fputs("usage: blastctl [--home DIR] [--json] COMMAND [ARGS...]\n", f);
+	fputs("usage: blastctl [--home DIR] [--json] [--quiet] COMMAND "
+	      "[ARGS...]\n",
+	      f);
 	if (!full) {
 		fputs("try 'blastctl help' for the list of commands\n", f);
 		return;
@@ -297,6 +312,8 @@ static void usage_global(FILE *f, bool full)
 	      "                  else ${XDG_DATA_HOME:-$HOME/.local/share}/"
 	      "blast)\n"
 	      "  --json          JSON on stdout, for commands that offer it\n"
+	      "  -q, --quiet     no progress line and no status lines, for\n"
+	      "                  commands that offer it\n"
 	      "  -h, --help      this help; 'blastctl COMMAND --help' for "
 	      "one command\n"
 	      "  --version       print the version\n",
@@ -320,10 +337,10 @@ void ctl_usage_print(const struct ctl_cmd *cmd, FILE *f, bool full)
 
 /* ---- option parsing ---------------------------------------------- */
 
-static bool lists_json(const struct option *longopts)
+static bool lists(const struct option *longopts, int val)
 {
 	for (; longopts->name; longopts++)
-		if (longopts->val == CTL_OPT_JSON)
+		if (longopts->val == val)
 			return true;
 	return false;
 }
@@ -356,8 +373,13 @@ int ctl_getopt(struct ctl *c, int argc, char **argv, const char *shortopts,
 	const char *mode = "";
 	int o;
 
-	if (optind == 0 && c->json && !lists_json(longopts)) {
+	if (optind == 0 && c->json && !lists(longopts, CTL_OPT_JSON)) {
 		ctl_usage_error(c, "--json is not supported by %s",
+				c->cmd->name);
+		return CTL_OPT_BAD;
+	}
+	if (optind == 0 && c->quiet && !lists(longopts, CTL_OPT_QUIET)) {
+		ctl_usage_error(c, "--quiet is not supported by %s",
 				c->cmd->name);
 		return CTL_OPT_BAD;
 	}
@@ -365,13 +387,21 @@ int ctl_getopt(struct ctl *c, int argc, char **argv, const char *shortopts,
 		mode = "+";
 		shortopts++;
 	}
-	snprintf(spec, sizeof(spec), "%s:h%s", mode, shortopts);
+	snprintf(spec, sizeof(spec), "%s:h%s%s", mode,
+		 lists(longopts, CTL_OPT_QUIET) ? "q" : "", shortopts);
 	opterr = 0;
 	for (;;) {
 		o = getopt_long(argc, argv, spec, longopts, NULL);
 		switch (o) {
 		case CTL_OPT_JSON:
 			c->json = true;
+			continue;
+		case 'q':
+			if (!lists(longopts, CTL_OPT_QUIET))
+				return o; /* the command's own -q */
+					  /* fall through */
+		case CTL_OPT_QUIET:
+			c->quiet = true;
 			continue;
 		case 'h':
 		case CTL_OPT_HELP:
@@ -535,6 +565,7 @@ static int parse_global(struct ctl *c, int argc, char **argv, int *cmd_at)
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
+	    CTL_OPTION_QUIET,
 	    {0},
 	};
 	int o;

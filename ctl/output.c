@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "progress.h"
 
 #define COLOR_RED    "\033[1;31m"
 #define COLOR_YELLOW "\033[1;33m"
@@ -20,6 +21,7 @@ vline(struct ctl *c, const char *color, const char *tag, const char *fmt,
       va_list ap)
 {
 	flockfile(stderr);
+	ctl_progress_clear(c->progress);
 	if (c->color_err)
 		fprintf(stderr, "%sblastctl:%s%s ", color, tag, COLOR_RESET);
 	else
@@ -62,12 +64,15 @@ void ctl_status(struct ctl *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (c->json)
+	if (c->json || c->quiet)
 		return;
+	flockfile(stderr);
+	ctl_progress_clear(c->progress);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 const char *ctl_strerror(int err)

@@ -37,6 +37,7 @@ struct unit {
 	unsigned char codec; /* of out */
 	uint64_t check;	     /* of the pack's bytes */
 	size_t rawlen;
+	uint64_t oldlen; /* stored bytes of its chunks as read (progress) */
 	int err;
 };
 
@@ -54,6 +55,10 @@ struct batch {
 	bool done;
 	int level;
 	atomic_size_t claim;
+	/* progress, in stored bytes: of the blobs this batch visited, of
+	 * the chunks it queued, of the units compressed so far */
+	uint64_t visited, queued;
+	atomic_uint_fast64_t compressed;
 };
 
 static void items_free(struct item_list *l)
@@ -89,6 +94,7 @@ static int item_add(struct batch *b, struct item_list *l, struct item *it)
 	}
 	l->v[l->n++] = *it;
 	b->raw_bytes += it->len;
+	b->queued += it->oldlen;
 	return 0;
 }
 
@@ -174,6 +180,7 @@ static int collect(struct store *st, struct batch *b)
 			break;
 		}
 		err = store_blob_stat(t, get_be64(k.mv_data), &bi);
+		b->visited += err ? 0 : bi.stored;
 		if (err || bi.refcount == 0 || bi.nchunks == 0)
 			continue; /* verify reports bad records; gc frees */
 		if (bi.nchunks == 1 && bi.size <= PACK_MEMBER_MAX) {
@@ -227,10 +234,13 @@ static void compress_unit(struct batch *b, struct unit *u, ZSTD_CCtx *cctx)
 	if (!u->pack) {
 		src = b->big.v[u->first].raw;
 		len = b->big.v[u->first].len;
+		u->oldlen = b->big.v[u->first].oldlen;
 	} else {
 		len = 0;
-		for (size_t i = 0; i < u->n; i++)
+		for (size_t i = 0; i < u->n; i++) {
 			len += b->small.v[u->first + i].len;
+			u->oldlen += b->small.v[u->first + i].oldlen;
+		}
 		cat = store_malloc(len);
 		if (!cat) {
 			u->err = -ENOMEM;
@@ -266,9 +276,11 @@ out:
 	free(cat);
 }
 
-static void *worker(void *arg)
+/* Compress units until none is left; the calling thread's share (st not
+ * NULL) reports progress, done bytes before this batch being base. */
+static void work(struct batch *b, struct store *st, uint64_t base,
+		 uint64_t total)
 {
-	struct batch *b = arg;
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	size_t i;
 
@@ -277,12 +289,24 @@ static void *worker(void *arg)
 			b->units[i].err = -ENOMEM;
 		else
 			compress_unit(b, &b->units[i], cctx);
+		atomic_fetch_add(&b->compressed, b->units[i].oldlen);
+		if (st)
+			store_progress_report(st, "compacting", NULL,
+					      base + b->visited - b->queued +
+						  atomic_load(&b->compressed),
+					      total);
 	}
 	ZSTD_freeCCtx(cctx);
+}
+
+static void *worker(void *arg)
+{
+	work(arg, NULL, 0, 0);
 	return NULL;
 }
 
-static int compress_all(struct batch *b, int threads)
+static int compress_all(struct store *st, struct batch *b, int threads,
+			uint64_t base, uint64_t total)
 {
 	pthread_t tids[64];
 	int k, started = 0;
@@ -293,7 +317,7 @@ static int compress_all(struct batch *b, int threads)
 	for (k = 1; k < threads; k++)
 		if (!pthread_create(&tids[started], NULL, worker, b))
 			started++;
-	worker(b);
+	work(b, st, base, total);
 	for (k = 0; k < started; k++)
 		pthread_join(tids[k], NULL);
 	for (size_t i = 0; i < b->nunits; i++)
@@ -485,7 +509,7 @@ int store_compact(struct store *st, int level, int threads,
 	if (threads <= 0)
 		threads = 1;
 	err = stored_total(st, &cs.stored_before);
-	for (;;) {
+	for (uint64_t base = 0;;) {
 		uint64_t next;
 		bool done;
 
@@ -494,12 +518,16 @@ int store_compact(struct store *st, int level, int threads,
 		b.level = level;
 		err = collect(st, &b);
 		if (!err)
-			err = compress_all(&b, threads);
+			err = compress_all(st, &b, threads, base,
+					   cs.stored_before);
 		if (!err)
 			err = apply(st, &b, &cs);
 		next = b.next_id;
 		done = b.done;
+		base += b.visited;
 		batch_free(&b);
+		store_progress_report(st, "compacting", NULL, base,
+				      cs.stored_before);
 		if (err || done)
 			break;
 		b.next_id = next;

@@ -235,11 +235,14 @@ static int gc_blobs(struct store_txn *t, const struct u64map *pinned,
 		    struct store_gc_stats *gs)
 {
 	struct id_list l = {0};
+	uint64_t total = 0, seen = 0;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t i;
-	int rc, err = 0;
+	int rc, err = store_db_entries(t, DB_BLOBS, &total);
 
+	if (err)
+		return err;
 	rc = mdb_cursor_open(t->txn, sdb(t, DB_BLOBS), &cur);
 	if (rc)
 		return store_mdb_err(rc);
@@ -247,6 +250,8 @@ static int gc_blobs(struct store_txn *t, const struct u64map *pinned,
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		uint64_t id;
 
+		store_progress_report(t->st, "scanning", "blobs", ++seen,
+				      total);
 		if (k.mv_size != 8 || v.mv_size < 24)
 			continue;
 		id = get_be64(k.mv_data);
@@ -258,6 +263,7 @@ static int gc_blobs(struct store_txn *t, const struct u64map *pinned,
 	for (i = 0; !err && i < l.n; i++) {
 		uint64_t stored = 0;
 
+		store_progress_report(t->st, "freeing", "blobs", i + 1, l.n);
 		err = store_blob_delete(t, l.ids[i], &stored);
 		gs->blobs_freed++;
 		gs->bytes_freed += stored;
@@ -361,7 +367,8 @@ struct verify {
 	void *arg;
 	unsigned problems;
 	struct u64map tab_refs, blob_refs, walked;
-	struct store_ids todo; /* tables reached, not checked yet */
+	struct store_ids todo;		/* tables reached, not checked yet */
+	uint64_t tabs_done, tabs_total; /* for progress */
 };
 
 static void problem(struct verify *v, const char *fmt, ...)
@@ -427,6 +434,8 @@ static int verify_tab(struct verify *v, uint64_t tab)
 	if (*seen)
 		return 0;
 	*seen = 1;
+	store_progress_report(v->t->st, "checking", "tables", ++v->tabs_done,
+			      v->tabs_total);
 	err = store_tab_get(v->t, tab, &d);
 	if (err) {
 		problem(v, "table %llu: missing or corrupt header",
@@ -550,6 +559,8 @@ static int verify_blobs(struct verify *v, bool deep)
 		uint64_t want = c ? *c : 0;
 		MDB_val hk, hv;
 
+		store_progress_report(v->t->st, deep ? "verifying" : "checking",
+				      "blobs", i + 1, l.n);
 		err = store_blob_check(v->t, l.ids[i], deep, v->fn, v->arg,
 				       &v->problems);
 		if (err || store_blob_stat(v->t, l.ids[i], &bi))
@@ -659,7 +670,9 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 	/* problems go to the report, not to the log as well */
 	st->log = log_quiet;
 	st->log_arg = NULL;
-	err = store_env_iter(v.t, verify_env, &v);
+	err = store_db_entries(v.t, DB_TABS, &v.tabs_total);
+	if (!err)
+		err = store_env_iter(v.t, verify_env, &v);
 	if (err == -EIO) {
 		problem(&v, "envs: a record does not decode");
 		err = 0;

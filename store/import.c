@@ -52,6 +52,7 @@ struct import {
 	struct inode **dirs; /* every directory, parents first (pre-order) */
 	size_t ndirs, dcap;
 	struct store_import_stats stats;
+	uint64_t big_bytes; /* of the files in im->files (progress) */
 	/* worker pipeline, protected by lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -267,6 +268,7 @@ static int walk_entry(struct import *im, int dfd, struct inode *n, int *subfd)
 				  : -ENOMEM;
 		} else {
 			n->big = true;
+			im->big_bytes += (uint64_t)sb.st_size;
 			err = add_file(im, n);
 		}
 	} else if (S_ISSOCK(sb.st_mode)) {
@@ -369,6 +371,8 @@ static int walk(struct import *im, int dfd)
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		store_progress_report(im->st, "scanning", "files",
+				      im->stats.files, 0);
 		err = kid_new(f->dir, de->d_name, &n);
 		if (!err)
 			err = walk_entry(im, dirfd(f->d), n, &sub);
@@ -494,6 +498,7 @@ static int store_files(struct import *im, int threads)
 {
 	pthread_t *tids;
 	size_t i, from = 0, bytes = 0;
+	uint64_t done = 0;
 	int k, started = 0, err = 0;
 
 	if (!im->nfiles)
@@ -517,6 +522,9 @@ static int store_files(struct import *im, int threads)
 		err = wait_ready(im, i);
 		if (err)
 			break;
+		done += im->files[i]->a.size;
+		store_progress_report(im->st, "importing", NULL, done,
+				      im->big_bytes);
 		bytes += store_blob_prep_size(im->slots[i]);
 		/* workers stop WINDOW files ahead: commit before that */
 		if (bytes < BATCH_BYTES && i + 1 - from < WINDOW / 2 &&

@@ -86,6 +86,34 @@ void store_set_log(struct store *st, store_log_fn fn, void *arg)
 	st->log_arg = fn ? arg : NULL;
 }
 
+void store_set_progress(struct store *st, store_progress_fn fn, void *arg)
+{
+	st->progress = fn;
+	st->progress_arg = fn ? arg : NULL;
+}
+
+void store_progress_report(struct store *st, const char *what, const char *unit,
+			   uint64_t done, uint64_t total)
+{
+	struct store_progress p = {what, unit, done, total};
+
+	if (total && done > total) /* content added meanwhile (compact) */
+		p.done = total;
+	if (st->progress)
+		st->progress(st->progress_arg, &p);
+}
+
+int store_db_entries(struct store_txn *t, enum store_db d, uint64_t *out)
+{
+	MDB_stat ms;
+	int rc = mdb_stat(t->txn, sdb(t, d), &ms);
+
+	if (rc)
+		return store_mdb_err(rc);
+	*out = ms.ms_entries;
+	return 0;
+}
+
 int64_t store_now_ns(void)
 {
 	struct timespec ts;

@@ -130,6 +130,28 @@ const char *store_path(const struct store *st);
  * concurrent store use; call right after open. */
 void store_set_log(struct store *st, store_log_fn fn, void *arg);
 
+/*
+ * Progress of the long operations (store_import, store_compact, store_gc,
+ * store_verify): `what` names the step ("importing", "verifying"), `unit`
+ * what done and total count ("files", "blobs"; NULL: bytes), done of
+ * total (total 0: not known). Within a step done never decreases nor
+ * passes total, and the last report of a step that completes has done ==
+ * total, but for verify's "checking tables", whose total counts the
+ * tables nothing reaches too. The store never prints progress
+ * itself: it calls fn, often (per file or blob), on the thread that
+ * called the operation, possibly inside a txn (fn must not use the
+ * store); fn decides what to show and how often. Strings live for the
+ * call only.
+ */
+struct store_progress {
+	const char *what, *unit;
+	uint64_t done, total;
+};
+typedef void (*store_progress_fn)(void *arg, const struct store_progress *p);
+/* Set (NULL: none, the default) the progress callback. Like
+ * store_set_log, not thread-safe with concurrent store use. */
+void store_set_progress(struct store *st, store_progress_fn fn, void *arg);
+
 /* Log through the store's logger (printf-style). */
 void store_logf(struct store *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

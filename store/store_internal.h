@@ -44,6 +44,8 @@ struct store {
 	unsigned flags;
 	store_log_fn log;
 	void *log_arg;
+	store_progress_fn progress;
+	void *progress_arg;
 	bool no_zeroref; /* read-only open of a store without DB_ZEROREF */
 	atomic_ullong zeroref_due;  /* store_reclaim_due */
 	int space_fd;		    /* data.mdb under MDB_WRITEMAP, else -1 */
@@ -142,6 +144,12 @@ int store_meta_put_u64(struct store_txn *t, const char *key, uint64_t v);
 int store_meta_next(struct store_txn *t, const char *key, uint64_t *out);
 
 int64_t store_now_ns(void);
+
+/* Report progress through st's callback, if any (store_set_progress). */
+void store_progress_report(struct store *st, const char *what, const char *unit,
+			   uint64_t done, uint64_t total);
+/* Entries of database d into *out (mdb_stat), for progress totals. */
+int store_db_entries(struct store_txn *t, enum store_db d, uint64_t *out);
 
 /* Fault points: true when this call of `kind` must fail. */
 bool store_fault_hit(enum store_fault kind);

@@ -75,7 +75,7 @@ case $prev in
 esac
 if [[ -z $cmd ]]; then
 	case $cur in
-	-*) offer --home --json --help --version ;;
+	-*) offer --home --json --quiet --help --version ;;
 	*) offer $("${bc[@]}" help 2>/dev/null | sed -n '/^commands:$/,/^$/s/^  \([a-z-]*\) .*/\1/p') ;;
 	esac
 	exit 0

@@ -74,7 +74,7 @@ check "blastctl --home $H load alpha snap" snap1 snap2
 check "blastctl --home $H diff beta o" other
 check "blastctl --home $H destroy b" beta
 check "blastctl help shell-" shell-init
-check "blastctl shell-init " bash zsh sh dash fish pwsh nu
+check "blastctl shell-init " bash zsh sh dash fish pwsh nu csh tcsh
 check_has "blast --home $H st" start status
 # ENV@SNAP: bash replaces what follows the '@' (COMP_WORDBREAKS)
 for sh in zsh fish; do

@@ -45,7 +45,7 @@ golden() { # NAME FILE
 for f in activate activate.fish activate.ps1 activate.nu activate.csh activate.json; do
 	golden "$f" "$M/bin/$f"
 done
-for sh in bash zsh fish pwsh nu; do
+for sh in bash zsh fish pwsh nu tcsh; do
 	bctl shell-init "$sh" >"$W/init"
 	golden "init-$sh" "$W/init"
 done

@@ -1191,3 +1191,106 @@ Test(store, failed_reclaim_leaves_store_unchanged)
 	reclaim_under_fault(STORE_FAULT_COMMIT, 2);
 	reclaim_under_fault(STORE_FAULT_MALLOC, 3);
 }
+
+/* ---- progress ---- */
+
+/* What the progress callback saw: per step, its reports. */
+struct progress_log {
+	char what[8][24];
+	uint64_t last[8], total[8], calls[8];
+	size_t nsteps;
+	bool bad; /* done went back, or passed total, or the unit changed */
+	bool bytes[8];
+};
+
+static void progress_record(void *arg, const struct store_progress *p)
+{
+	struct progress_log *l = arg;
+	size_t i = l->nsteps;
+
+	if (!i || strcmp(l->what[i - 1], p->what)) {
+		cr_assert_lt(i, 8, "too many steps");
+		snprintf(l->what[i], sizeof(l->what[i]), "%s", p->what);
+		l->bytes[i] = !p->unit;
+		l->nsteps = ++i;
+	}
+	i--;
+	if (p->done < l->last[i] || (p->total && p->done > p->total) ||
+	    l->bytes[i] != !p->unit || (l->calls[i] && l->total[i] != p->total))
+		l->bad = true;
+	l->last[i] = p->done;
+	l->total[i] = p->total;
+	l->calls[i]++;
+}
+
+/* The step named what (it must have reported): its index. */
+static size_t progress_find(const struct progress_log *l, const char *what)
+{
+	for (size_t i = 0; i < l->nsteps; i++)
+		if (!strcmp(l->what[i], what)) {
+			cr_assert_gt(l->calls[i], 0);
+			return i;
+		}
+	cr_assert_fail("no step '%s'", what);
+	return 0;
+}
+
+/* progress_find, and the step ended at its total (when known). */
+static size_t progress_step(const struct progress_log *l, const char *what)
+{
+	size_t i = progress_find(l, what);
+
+	cr_assert(!l->total[i] || l->last[i] == l->total[i],
+		  "%s ended at %llu of %llu", what,
+		  (unsigned long long)l->last[i],
+		  (unsigned long long)l->total[i]);
+	return i;
+}
+
+Test(store, long_operations_report_progress_up_to_their_totals)
+{
+	struct progress_log l = {0};
+	struct store_import_stats is;
+	uint64_t stored;
+	char src[300];
+	size_t i;
+
+	path_in(src, sizeof(src), "src");
+	tree_make_synthetic(src, 5);
+	store_set_progress(st, progress_record, &l);
+
+	import_ok("a", src, &is);
+	cr_assert(!l.bad);
+	i = progress_step(&l, "scanning");
+	cr_assert(!l.bytes[i] && l.total[i] == 0 && l.last[i] <= is.files);
+	i = progress_step(&l, "importing");
+	cr_assert(l.bytes[i] && l.total[i] > 0 && l.total[i] <= is.bytes);
+
+	memset(&l, 0, sizeof(l));
+	stored = totals().stored;
+	compact_ok();
+	cr_assert(!l.bad);
+	i = progress_step(&l, "compacting");
+	cr_assert_eq(l.total[i], stored);
+
+	memset(&l, 0, sizeof(l));
+	cr_assert_eq(verify(true), 0);
+	cr_assert(!l.bad);
+	i = progress_step(&l, "verifying");
+	cr_assert_eq(l.total[i], totals().blobs);
+	i = progress_find(&l, "checking"); /* tables: of all, those reached */
+	cr_assert(!l.bytes[i] && l.last[i] <= l.total[i]);
+	cr_assert_eq(l.total[i], totals().tables);
+
+	memset(&l, 0, sizeof(l));
+	drop_env("a");
+	cr_assert_eq(store_gc(st, NULL), 0);
+	cr_assert(!l.bad);
+	progress_step(&l, "scanning");
+
+	/* none once unset */
+	store_set_progress(st, NULL, NULL);
+	memset(&l, 0, sizeof(l));
+	cr_assert_eq(verify(false), 0);
+	cr_assert_eq(l.nsteps, 0);
+}

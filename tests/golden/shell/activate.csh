@@ -6,7 +6,9 @@
 # variable the env set, exactly as before; `deactivate nondestructive`
 # keeps the alias. Hooks: executables and *.csh files in
 # hooks/{pre,post}-{activate,deactivate}.d/ run in name order (names
-# without blanks); a failing one is reported.
+# without blanks); a failing one is reported. Messages append to
+# /dev/stderr: `>` would truncate a file there (and a one-line `if` opens
+# its redirection even when false).
 
 # ---- leave the active env, if any -----------------------------------------
 if ($?_BLAST_ENV_DIR) then
@@ -27,7 +29,7 @@ if ($?_BLAST_ENV_DIR) then
                     continue
                 endif
                 if ($_blast_rc != 0) then
-                    echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" > /dev/stderr
+                    echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" >> /dev/stderr
                     break
                 endif
             end
@@ -81,7 +83,7 @@ if ($?_BLAST_ENV_DIR) then
                     continue
                 endif
                 if ($_blast_rc != 0) then
-                    echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" > /dev/stderr
+                    echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" >> /dev/stderr
                     break
                 endif
             end
@@ -116,7 +118,7 @@ else
                 continue
             endif
             if ($_blast_rc != 0) then
-                echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" > /dev/stderr
+                echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" >> /dev/stderr
                 set _blast_ok = 0
                 break
             endif
@@ -188,7 +190,7 @@ b'
                     continue
                 endif
                 if ($_blast_rc != 0) then
-                    echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" > /dev/stderr
+                    echo "blast: $_blast_phase hook '$_blast_f' failed (exit $_blast_rc)" >> /dev/stderr
                     set _blast_ok = 0
                     break
                 endif
@@ -202,6 +204,6 @@ b'
             unset _blast_nohooks
         endif
     endif
-    if (! $_blast_ok) echo "blast: env 'proj' not activated" > /dev/stderr
+    if (! $_blast_ok) echo "blast: env 'proj' not activated" >> /dev/stderr
     unset _blast_dir _blast_ok _blast_phase _blast_h _blast_f _blast_rc
 endif
