@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Servers for the net-*.sh tests, started in the test's own namespace.
 
-net-server.py READY echo ADDR PORT      TCP echo (each connection)
+net-server.py READY echo ADDR PORT...   TCP echo (each connection, ports)
 net-server.py READY sink ADDR PORT      TCP: read all, reply the byte count
 net-server.py READY source ADDR PORT N  TCP: send N bytes to each client
 net-server.py READY dns ADDR NAME=IP... UDP DNS: A records for NAMEs,
@@ -100,6 +100,13 @@ def main():
     path, kind, addr = sys.argv[1], sys.argv[2], sys.argv[3]
     if kind == "dns":
         dns(path, addr, dict(a.split("=") for a in sys.argv[4:]))
+        return
+    if kind == "echo":
+        socks = [tcp(addr, int(p)) for p in sys.argv[4:]]
+        for s in socks[1:]:
+            threading.Thread(target=loop, args=(s, echo), daemon=True).start()
+        ready(path)
+        loop(socks[0], echo)
         return
     s = tcp(addr, int(sys.argv[4]))
     ready(path)

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Clean-up after SIGKILL of blastctl run with net.mode filtered: the
+# command dies with it, and its veth pair, nftables table, DNS
+# forwarder, network namespace and resolv.conf copy go without anyone
+# cleaning up (the namespace dies with its last process and takes the
+# veth along; the table is owned by blastctl's netlink socket); its
+# cgroup goes at the next run and its `top` entry at the next top.
+set -euo pipefail
+. "$(dirname "$0")/net-lib.sh"
+net_setup
+C=$NET_DIR/net-client.py
+serve echo 192.0.2.1 7001
+serve dns 192.0.2.1 ok.test=192.0.2.1
+nwant 0 policy set net.allow-domain ok.test
+nwant 0 policy set net.dns 192.0.2.1
+nwant 0 policy set net.inbound 8080:7000
+nwant 0 policy set net.bandwidth up 1M down 1M
+
+nsenter --net="/run/netns/$NS" "$BLASTCTL" --home "$H" run --memory 100M -- \
+	python "$C" hold ok.test 7001 10 "$W/held" 2>"$W/run.err" &
+RP=$!
+on_exit kill_pid "$RP"
+poll_until "the run" test -e "$W/held"
+CHILD=$("$BLAST_TEST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["child"])' "$H/run/sbx-$RP.json")
+CG=$(grep -o ":memory:.*blast-run-proj-$RP" "/proc/$CHILD/cgroup" | head -n1)
+NETNS=$(readlink "/proc/$CHILD/ns/net")
+[ -n "$(net_left)" ] || die "no veth or table while the run is alive"
+nsx ss -uln | grep -q '10\.213\.[0-9.]*:53 ' || die "no DNS forwarder listening"
+
+kill -KILL "$RP"
+wait "$RP" 2>/dev/null || true
+poll_until "the command to die" sh -c "! kill -0 $CHILD 2>/dev/null"
+poll_until "veth and table to go" test -z "$(net_left)"
+nsx ss -uln | grep -q '10\.213\.[0-9.]*:53 ' && die "the DNS forwarder still listens"
+nsx ss -tln | grep -q ':8080 ' && die "something listens on 8080"
+# no process is left in the run's network namespace
+for p in /proc/[0-9]*; do
+	[ "$(readlink "$p/ns/net" 2>/dev/null)" != "$NETNS" ] ||
+		die "a process is left in the run's namespace $NETNS: $p"
+done
+
+note "the next run and top sweep what only they can"
+nwant 0 run --memory 100M -- true
+[ -n "$CG" ] || die "the run had no memory cgroup"
+[ ! -e "/sys/fs/cgroup/memory${CG#:memory:}" ] ||
+	die "cgroup of the killed run left: $CG"
+nwant 0 top --json
+[ ! -e "$H/run/sbx-$RP.json" ] || die "top entry of the killed run left"
+assert_eq "" "$(net_left)" "left behind"
