@@ -28,6 +28,8 @@
 struct dnsfwd {
 	int fd, stop[2];
 	pthread_t thread;
+	bool started;
+	unsigned port;
 	char *allow; /* NULL: every name */
 	size_t nup;
 	struct sockaddr_storage up[8];
@@ -268,12 +270,12 @@ static int dnsfwd_init(struct dnsfwd *d, const char *allow,
 	return d->nup ? 0 : -ENOENT;
 }
 
-int dnsfwd_start(struct in_addr listen, const char *allow, const char *upstream,
-		 dnsfwd_addr_fn fn, void *arg, struct dnsfwd **out, char *msg,
-		 size_t len)
+int dnsfwd_open(struct in_addr listen, const char *allow, const char *upstream,
+		dnsfwd_addr_fn fn, void *arg, struct dnsfwd **out, char *msg,
+		size_t len)
 {
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET, .sin_port = htons(53), .sin_addr = listen};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = listen};
+	socklen_t sl = sizeof(sa);
 	struct dnsfwd *d = calloc(1, sizeof(*d));
 	int err;
 
@@ -289,19 +291,17 @@ int dnsfwd_start(struct in_addr listen, const char *allow, const char *upstream,
 		goto out_free;
 	}
 	d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* any free port: the env's port 53 is redirected to it, so a DNS
+	 * server the host runs on *:53 is no obstacle */
 	if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(d->fd, (struct sockaddr *)&sa, &sl) < 0 ||
 	    pipe2(d->stop, O_CLOEXEC) < 0) {
 		err = -errno;
 		snprintf(msg, len, "cannot start the DNS forwarder: %s",
 			 strerror(-err));
 		goto out_free;
 	}
-	err = -pthread_create(&d->thread, NULL, serve, d);
-	if (err) {
-		snprintf(msg, len, "cannot start the DNS forwarder: %s",
-			 strerror(-err));
-		goto out_free;
-	}
+	d->port = ntohs(sa.sin_port);
 	*out = d;
 	return 0;
 out_free:
@@ -316,11 +316,27 @@ out_free:
 	return err;
 }
 
+unsigned dnsfwd_port(const struct dnsfwd *d)
+{
+	return d->port;
+}
+
+int dnsfwd_start(struct dnsfwd *d, char *msg, size_t len)
+{
+	int err = -pthread_create(&d->thread, NULL, serve, d);
+
+	if (err)
+		snprintf(msg, len, "cannot start the DNS forwarder: %s",
+			 strerror(-err));
+	d->started = !err;
+	return err;
+}
+
 void dnsfwd_stop(struct dnsfwd *d)
 {
 	if (!d)
 		return;
-	if (write(d->stop[1], "x", 1) == 1)
+	if (d->started && write(d->stop[1], "x", 1) == 1)
 		pthread_join(d->thread, NULL);
 	close(d->stop[0]);
 	close(d->stop[1]);

@@ -20,16 +20,20 @@ struct dnsfwd;
 typedef void (*dnsfwd_addr_fn)(void *arg, int family, const void *addr);
 
 /*
- * Listen on UDP listen:53 and serve. allow: newline-separated names
- * ("pypi.org", "*.example.com": every name below example.com), NULL to
- * answer every name, "" to answer none. upstream: newline-separated
- * server addresses (port 53). Both strings are copied. -errno with the
- * reason in msg.
+ * Bind a UDP socket on listen, a free port (dnsfwd_port), for serving
+ * later. allow: newline-separated names ("pypi.org", "*.example.com":
+ * every name below example.com), NULL to answer every name, "" to
+ * answer none. upstream: newline-separated server addresses (port 53).
+ * Both strings are copied. -errno with the reason in msg.
  */
-int dnsfwd_start(struct in_addr listen, const char *allow, const char *upstream,
-		 dnsfwd_addr_fn fn, void *arg, struct dnsfwd **out, char *msg,
-		 size_t len);
-/* Stop the thread (a query in flight is dropped) and free d. */
+int dnsfwd_open(struct in_addr listen, const char *allow, const char *upstream,
+		dnsfwd_addr_fn fn, void *arg, struct dnsfwd **out, char *msg,
+		size_t len);
+unsigned dnsfwd_port(const struct dnsfwd *d);
+/* Serve on a thread of its own from now on. */
+int dnsfwd_start(struct dnsfwd *d, char *msg, size_t len);
+/* Stop the thread if started (a query in flight is dropped), close,
+ * free d. */
 void dnsfwd_stop(struct dnsfwd *d);
 
 /* For tests and the fuzzer: whether name (presentation form, no final

@@ -327,8 +327,8 @@ static int forwarder(struct netsbx *n, const struct netsbx_conf *c, char *msg,
 		snprintf(up, sizeof(up), "%s", c->dns);
 	else
 		host_dns(up, sizeof(up));
-	return dnsfwd_start(n->host_ip, allow, up, on_addr, n, &n->dns, msg,
-			    len);
+	return dnsfwd_open(n->host_ip, allow, up, on_addr, n, &n->dns, msg,
+			   len);
 }
 
 int netsbx_open(const struct netsbx_conf *c, struct netsbx **out, char *msg,
@@ -340,6 +340,13 @@ int netsbx_open(const struct netsbx_conf *c, struct netsbx **out, char *msg,
 
 	if (!n)
 		return -ENOMEM;
+	if (geteuid() != 0) {
+		free(n);
+		snprintf(msg, len,
+			 "net.mode filtered needs root (a veth pair and "
+			 "nftables rules in the host's network)");
+		return -EPERM;
+	}
 	n->ns_fd = -1;
 	n->deny = netsbx_conf_denies(c);
 	snprintf(n->host_if, sizeof(n->host_if), "blast%d", (int)pid);
@@ -360,9 +367,11 @@ int netsbx_open(const struct netsbx_conf *c, struct netsbx **out, char *msg,
 	close(lock);
 	lock = -1;
 	if (!r)
+		r = forwarder(n, c, msg, len);
+	if (!r)
 		r = netsbx_nft_open(n, c, msg, len);
 	if (!r)
-		r = forwarder(n, c, msg, len);
+		r = dnsfwd_start(n->dns, msg, len);
 	/* the env's traffic routed out through the host (NAT) */
 	if (!r && sysctl_set("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		snprintf(msg, len, "cannot enable IPv4 forwarding");

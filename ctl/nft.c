@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnsfwd.h"
 #include "netsbx.h"
 
 #define RULES_MAX (64 * 1024)
@@ -183,6 +184,11 @@ static void ruleset(struct buf *b, const struct netsbx *n,
 	    t);
 	add(b, "add chain inet %s lo { type nat hook output priority -100; }\n",
 	    t);
+	/* the env asks port 53, the forwarder listens where it could */
+	add(b,
+	    "add rule inet %s pre iifname \"%s\" ip daddr %s udp dport 53 "
+	    "redirect to :%u\n",
+	    t, i, host, dnsfwd_port(n->dns));
 	inbound_rules(b, n, c->inbound);
 	add(b,
 	    "add chain inet %s post { type nat hook postrouting priority "
