@@ -10,6 +10,7 @@
  * next run. With --unshare pid a small init (pid 1 of the new
  * namespace) forwards signals and reaps.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -437,6 +438,29 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
 		   line[0] == ',' ? line + 2 : line);
 }
 
+/* Where the filtered network put the env, or why the net.* rules do
+ * not apply. */
+static void netsbx_describe(struct ctl *c, const struct netsbx *net,
+			    const struct netsbx_conf *nc, int mode)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!net) {
+		if (netsbx_conf_denies(nc) || nc->inbound || nc->dns ||
+		    nc->bw_up || nc->bw_down)
+			ctl_warn(c,
+				 "the policy's net.* rules are not applied: "
+				 "network %s",
+				 mode < 0 ? "host" : policy_net_name(mode));
+		return;
+	}
+	inet_ntop(AF_INET, &net->env_ip, ip, sizeof(ip));
+	ctl_status(c, "network filtered: env at %s via %s, %s", ip,
+		   net->host_if,
+		   net->deny ? "outbound only as the net.allow-* rules say"
+			     : "outbound open");
+}
+
 /* Fork, wait, clean up. Returns CMD's status. */
 static int run_cmd(struct ctl *c, const struct runreg *reg, struct sandbox *sb,
 		   const struct netsbx *net, char **cmd)
@@ -535,6 +559,7 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	}
 	policy_free(p);
 	describe(c, tg.name, &sb);
+	netsbx_describe(c, net, &nc, a.lim.net);
 	rc = run_cmd(c, &reg, &sb, net, a.cmd);
 	netsbx_close(net);
 	if (sandbox_destroy(&sb) < 0) {

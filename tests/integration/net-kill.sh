@@ -26,6 +26,14 @@ CHILD=$("$BLAST_TEST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[
 CG=$(grep -o ":memory:.*blast-run-proj-$RP" "/proc/$CHILD/cgroup" | head -n1)
 NETNS=$(readlink "/proc/$CHILD/ns/net")
 [ -n "$(net_left)" ] || die "no veth or table while the run is alive"
+note "a second run at the same time gets a /30 of its own"
+ADDR1=$("$BLAST_TEST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$H/run/sbx-$RP.json")
+nwant 0 run -- ip -4 -o addr show dev eth0
+ADDR2=$(grep -o 'inet [0-9.]*' <<<"$OUT")
+ADDR2=${ADDR2#inet }
+[[ $ADDR1 == 10.213.* && $ADDR2 == 10.213.* ]] || die "addresses: $ADDR1, $ADDR2"
+[ "$ADDR1" != "$ADDR2" ] || die "two runs share $ADDR1"
+assert_contains "$ERR" "network filtered: env at $ADDR2 via blast"
 nsx ss -uln | grep -q '10\.213\.[0-9.]*:' || die "no DNS forwarder listening"
 
 kill -KILL "$RP"

@@ -51,4 +51,5 @@ reach 192.0.2.1 7002 || die "allowed address, port 7002, not reached"
 note "--net host overrides the rules"
 nrun run --net host -- python "$C" echo 192.0.2.2 7001
 assert_eq 0 "$RC" "--net host ($ERR)"
+assert_contains "$ERR" "the policy's net.* rules are not applied: network host"
 assert_eq "" "$(net_left)" "left behind"
