@@ -121,7 +121,7 @@ static int domain_parse(const char *v, char *buf, size_t len)
 		    ++label > 63)
 			return -EINVAL;
 	}
-	if (!label)
+	if (!label || v[n - 1] == '-')
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		buf[i] = (v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i];
