@@ -34,6 +34,21 @@ assert_contains "$ERR" "cannot resolve bad.test"
 assert_not_contains "$(cat "$W/servers.log")" "query bad.test"
 nwant 3 run -- python "$C" echo 192.0.2.2 7001
 
+note "malformed queries are dropped; the forwarder still answers"
+nwant 0 run -- python -c '
+import os, socket, sys
+ns = open("/etc/resolv.conf").read().split()[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+hdr = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+bad = [b"", b"x", hdr, hdr + b"\xc0\x0c\x00\x01\x00\x01",
+       hdr + b"\x3f" + b"a" * 10, hdr + b"\x02o\x00k\x00\x00\x01\x00\x01",
+       hdr[:2] + b"\x81" + hdr[3:] + b"\x02ok\x04test\x00\x00\x01\x00\x01"]
+bad += [os.urandom(n) for n in (1, 12, 13, 100, 512, 4000, 9000)]
+for b in bad:
+    s.sendto(b, (ns, 53))
+print(socket.gethostbyname("ok.test"))'
+assert_eq 192.0.2.1 "$OUT" "resolution after malformed queries"
+
 note "*.wild.test: names below it, not wild.test itself"
 nwant 0 run -- python "$C" resolve a.wild.test
 assert_eq 192.0.2.1 "$OUT"
