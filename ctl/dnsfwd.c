@@ -115,7 +115,7 @@ static long name_skip(const uint8_t *p, size_t n, size_t off)
 }
 
 /* Hand every A/AAAA record of reply r to the callback. */
-static void answers(struct dnsfwd *d, const uint8_t *r, size_t n)
+void dnsfwd_answers(const uint8_t *r, size_t n, dnsfwd_addr_fn fn, void *arg)
 {
 	unsigned qd, an;
 	long off = 12;
@@ -140,9 +140,9 @@ static void answers(struct dnsfwd *d, const uint8_t *r, size_t n)
 		if ((size_t)off + rdlen > n)
 			return;
 		if (type == 1 && rdlen == 4)
-			d->fn(d->arg, AF_INET, r + off);
+			fn(arg, AF_INET, r + off);
 		else if (type == 28 && rdlen == 16)
-			d->fn(d->arg, AF_INET6, r + off);
+			fn(arg, AF_INET6, r + off);
 		off += rdlen;
 	}
 }
@@ -184,6 +184,19 @@ static size_t refuse(uint8_t *q, size_t qend, unsigned rcode)
 	return qend;
 }
 
+int dnsfwd_query_name(const uint8_t *q, size_t n, char *name, size_t len)
+{
+	int end;
+
+	/* one question, a standard query, not a reply */
+	if (n < 12 || (q[2] & 0x80) || (q[2] & 0x78) || q[4] || q[5] != 1)
+		return -1;
+	end = qname(q, n, 12, name, len);
+	if (end < 0 || (size_t)end + 4 > n)
+		return -1;
+	return end;
+}
+
 static void serve_one(struct dnsfwd *d)
 {
 	uint8_t q[DNS_MAX], r[DNS_MAX];
@@ -194,17 +207,16 @@ static void serve_one(struct dnsfwd *d)
 	    recvfrom(d->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
 	int qend;
 
-	/* one question, a standard query, not a reply */
-	if (n < 12 || (q[2] & 0x80) || (q[2] & 0x78) || q[4] || q[5] != 1)
+	if (n < 0)
 		return;
-	qend = qname(q, (size_t)n, 12, name, sizeof(name));
-	if (qend < 0 || (size_t)qend + 4 > (size_t)n)
+	qend = dnsfwd_query_name(q, (size_t)n, name, sizeof(name));
+	if (qend < 0)
 		return;
 	if (dnsfwd_name_allowed(d->allow, name)) {
 		ssize_t rn = ask(d, q, (size_t)n, r);
 
 		if (rn > 0) {
-			answers(d, r, (size_t)rn);
+			dnsfwd_answers(r, (size_t)rn, d->fn, d->arg);
 			sendto(d->fd, r, (size_t)rn, 0,
 			       (struct sockaddr *)&from, fl);
 			return;

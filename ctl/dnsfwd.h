@@ -12,6 +12,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct dnsfwd;
 
@@ -35,6 +36,15 @@ int dnsfwd_start(struct dnsfwd *d, char *msg, size_t len);
 /* Stop the thread if started (a query in flight is dropped), close,
  * free d. */
 void dnsfwd_stop(struct dnsfwd *d);
+
+/* The parsers, for the forwarder and the fuzzer (tests/fuzz/fuzz_dns.c).
+ * dnsfwd_query_name: a standard query of one question of n bytes; its
+ * name (presentation form, no final dot) into name; the offset of its
+ * type, or -1 when q is not such a query or the name does not fit len.
+ * dnsfwd_answers: fn for each A/AAAA record of the answer section of
+ * reply r (n bytes); anything malformed ends the walk. */
+int dnsfwd_query_name(const uint8_t *q, size_t n, char *name, size_t len);
+void dnsfwd_answers(const uint8_t *r, size_t n, dnsfwd_addr_fn fn, void *arg);
 
 /* For tests and the fuzzer: whether name (presentation form, no final
  * dot, any case) is allowed by the list. */
