@@ -28,6 +28,7 @@
 #include "policy.h"
 #include "runreg.h"
 #include "sandbox.h"
+#include "sbxreport.h"
 #include "snap.h"
 #include "store.h"
 
@@ -562,6 +563,7 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	netsbx_describe(c, net, &nc, a.lim.net);
 	rc = run_cmd(c, &reg, &sb, net, a.cmd);
 	netsbx_close(net);
+	sandbox_report(c, &sb);
 	if (sandbox_destroy(&sb) < 0) {
 		ctl_err(c, "cannot remove the cgroup of the run");
 		if (!rc)
