@@ -17,7 +17,18 @@
 
 bool policy_key_is_net_rule(enum policy_key k)
 {
-	return k >= POLICY_NET_ALLOW_IP && k <= POLICY_NET_BANDWIDTH;
+	/* by name, not a range: other keys may come to sit between */
+	switch (k) {
+	case POLICY_NET_ALLOW_IP:
+	case POLICY_NET_ALLOW_PORT:
+	case POLICY_NET_ALLOW_DOMAIN:
+	case POLICY_NET_INBOUND:
+	case POLICY_NET_DNS:
+	case POLICY_NET_BANDWIDTH:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* A decimal port 1-65535 from s (n bytes). -1 if not one. */
