@@ -331,6 +331,44 @@ static int forwarder(struct netsbx *n, const struct netsbx_conf *c, char *msg,
 			   len);
 }
 
+/* Is pid a live blastctl? */
+static bool blastctl_live(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strcmp(comm, "blastctl\n");
+}
+
+/* A process CMD left behind (no PID namespace, no cgroup) keeps the
+ * namespace of a killed blastctl alive, and with it the veth, now
+ * without its rules: delete the host ends whose blastctl is gone, which
+ * cuts such a process off. */
+static void sweep(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+
+	for (i = ifs; i && i->if_index; i++) {
+		char *end;
+		long pid;
+
+		if (strncmp(i->if_name, "blast", 5))
+			continue;
+		pid = strtol(i->if_name + 5, &end, 10);
+		if (pid > 0 && !*end && !blastctl_live(pid))
+			veth_del(i->if_name);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
 int netsbx_open(const struct netsbx_conf *c, struct netsbx **out, char *msg,
 		size_t len)
 {
@@ -358,6 +396,7 @@ int netsbx_open(const struct netsbx_conf *c, struct netsbx **out, char *msg,
 			 strerror(-r));
 		goto out_fail;
 	}
+	sweep();
 	r = subnet_pick(n, pid);
 	if (r) {
 		snprintf(msg, len, "no free address block in 10.213.0.0/16");

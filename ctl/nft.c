@@ -215,7 +215,8 @@ static void fds_open(unsigned char map[128])
 	while ((de = readdir(d))) {
 		int fd = atoi(de->d_name);
 
-		if (fd > 0 && fd < 1024)
+		/* not the listing's own fd: it is closed again below */
+		if (fd > 0 && fd < 1024 && fd != dirfd(d))
 			map[fd / 8] |= (unsigned char)(1u << (fd % 8));
 	}
 	closedir(d);

@@ -5,7 +5,10 @@
 # forwarder, network namespace and resolv.conf copy go without anyone
 # cleaning up (the namespace dies with its last process and takes the
 # veth along; the table is owned by blastctl's netlink socket); its
-# cgroup goes at the next run and its `top` entry at the next top.
+# cgroup goes at the next run and its `top` entry at the next top. A
+# process CMD left behind (no PID namespace, no cgroup) keeps that
+# namespace alive: the next filtered run deletes the stale veth, cutting
+# it off.
 set -euo pipefail
 . "$(dirname "$0")/net-lib.sh"
 net_setup
@@ -47,6 +50,37 @@ for p in /proc/[0-9]*; do
 	[ "$(readlink "$p/ns/net" 2>/dev/null)" != "$NETNS" ] ||
 		die "a process is left in the run's namespace $NETNS: $p"
 done
+
+note "CMD inherits no netlink socket (the one owning the rules above all)"
+nwant 0 run -- python -c '
+import os, socket
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        link = os.readlink("/proc/self/fd/" + fd)
+    except OSError:
+        continue  # the listing fd itself
+    if link.startswith("socket:"):
+        s = socket.socket(fileno=int(fd))
+        print(fd, s.family)
+        s.detach()'
+assert_not_contains "$OUT" "AF_NETLINK"
+
+note "a process CMD left behind holds the namespace: the next run cuts it off"
+nsenter --net="/run/netns/$NS" "$BLASTCTL" --home "$H" run -- sh -c \
+	"python '$C' hold ok.test 7001 10 '$W/held2' & exec sleep 300" 2>"$W/run2.err" &
+RP2=$!
+on_exit kill_pid "$RP2"
+poll_until "the second run" test -e "$W/held2"
+ORPHAN=$(pgrep -f "hold ok.test 7001 10 $W/held2" | head -n1)
+on_exit kill_pid "$ORPHAN"
+kill -KILL "$RP2"
+wait "$RP2" 2>/dev/null || true
+poll_until "the nftables table to go" sh -c "! nsenter --net=/run/netns/$NS nft list tables | grep -q blast_$RP2"
+nsx ip -o link show | grep -q "blast$RP2" || die "expected the orphan to hold the veth"
+nwant 0 run -- true
+nsx ip -o link show | grep -q "blast$RP2" && die "veth of the killed run left after the next run"
+kill_pid "$ORPHAN"
+rm -f "$W/held2"
 
 note "the next run and top sweep what only they can"
 nwant 0 run --memory 100M -- true
