@@ -38,7 +38,7 @@ net_setup() {
 	ctl_expect 0 start --dir "$P" proj --python "$BLAST_TEST_PYTHON"
 	PID=$(env_pid proj)
 	on_exit kill_pid "$PID"
-	cd "$P"
+	cd "$P" || die "cannot enter $P"
 }
 
 # nsx CMD...: CMD in the test's namespace.
@@ -71,12 +71,12 @@ serve() {
 	poll_until "server $*" test -e "$ready"
 }
 
-# net_clean_check: no veth, nftables table or resolv file of blastctl
-# left in the namespace.
+# net_left: the veths, nftables tables and resolv files of blastctl
+# left in the namespace, on one line ("" when none).
 net_left() {
 	{
 		nsx ip -o link show | grep -o 'blast[0-9]*' || true
 		nsx nft list tables | grep -o 'blast_[0-9]*' || true
-		ls /run | grep '^blast-resolv' || true
+		compgen -G '/run/blast-resolv-*' || true
 	} | tr '\n' ' '
 }
