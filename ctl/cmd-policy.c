@@ -57,7 +57,9 @@ static int key_parse(struct ctl *c, const char *s, int *out)
 		    c,
 		    "unknown policy key '%s': expected fs.readonly, "
 		    "fs.hidden, fs.max-file-size, fs.quota, res.memory, "
-		    "res.cpu, res.pids, res.io-read, res.io-write or net.mode",
+		    "res.cpu, res.pids, res.io-read, res.io-write, net.mode, "
+		    "net.allow-ip, net.allow-port, net.allow-domain, "
+		    "net.inbound, net.dns or net.bandwidth",
 		    s);
 	*out = k;
 	return CTL_PARSED;
@@ -132,6 +134,7 @@ static json_t *key_json(enum policy_key k, const char *text)
 
 	switch (policy_key_kind(k)) {
 	case POLICY_PATTERNS:
+	case POLICY_NETLIST:
 		arr = json_array();
 		for (const char *s = text; arr && *s;) {
 			const char *nl = strchr(s, '\n');
@@ -144,6 +147,7 @@ static json_t *key_json(enum policy_key k, const char *text)
 	case POLICY_FRACTION:
 		return json_real(strtod(text, NULL));
 	case POLICY_NETMODE:
+	case POLICY_NETBW:
 		return json_string(text);
 	default:
 		return ctl_json_u64(strtoull(text, NULL, 10));
@@ -157,6 +161,7 @@ static void key_print(enum policy_key k, const char *text)
 	printf("%-17s", policy_key_name(k));
 	switch (policy_key_kind(k)) {
 	case POLICY_PATTERNS:
+	case POLICY_NETLIST:
 		for (const char *s = text; *s;) {
 			const char *nl = strchr(s, '\n');
 			int n = nl ? (int)(nl - s) : (int)strlen(s);

@@ -10,6 +10,7 @@
  * next run. With --unshare pid a small init (pid 1 of the new
  * namespace) forwards signals and reaps.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -23,8 +24,11 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "netsbx.h"
 #include "policy.h"
+#include "runreg.h"
 #include "sandbox.h"
+#include "sbxreport.h"
 #include "snap.h"
 #include "store.h"
 
@@ -99,7 +103,7 @@ static int run_opt(struct ctl *c, struct run_args *a, int o)
 			return ctl_usage_error(
 			    c,
 			    "invalid value '%s' for --net: "
-			    "expected none, loopback or host",
+			    "expected none, loopback, filtered or host",
 			    optarg);
 		return 0;
 	case OPT_MEMORY:
@@ -362,13 +366,15 @@ static void ns_init(int efd, const struct sandbox_limits *l, const char *mnt,
 	_exit(code);
 }
 
-static void child_main(int efd, const struct sandbox *sb, const char *mnt,
-		       char **cmd)
+static void child_main(int efd, const struct sandbox *sb,
+		       const struct netsbx *net, const char *mnt, char **cmd)
 {
 	char msg[SANDBOX_MSG_LEN];
 	int life[2];
 	pid_t pid;
 
+	if (net && netsbx_child_enter(net, msg, sizeof(msg)))
+		child_fail(efd, 126, msg);
 	if (sandbox_enter(sb, 0, msg, sizeof(msg)) ||
 	    sandbox_child_limits(sb, msg, sizeof(msg)) ||
 	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)))
@@ -433,10 +439,34 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
 		   line[0] == ',' ? line + 2 : line);
 }
 
-/* Fork, wait, clean up. Returns CMD's status. */
-static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
-		   char **cmd)
+/* Where the filtered network put the env, or why the net.* rules do
+ * not apply. */
+static void netsbx_describe(struct ctl *c, const struct netsbx *net,
+			    const struct netsbx_conf *nc, int mode)
 {
+	char ip[INET_ADDRSTRLEN];
+
+	if (!net) {
+		if (netsbx_conf_denies(nc) || nc->inbound || nc->dns ||
+		    nc->bw_up || nc->bw_down)
+			ctl_warn(c,
+				 "the policy's net.* rules are not applied: "
+				 "network %s",
+				 mode < 0 ? "host" : policy_net_name(mode));
+		return;
+	}
+	inet_ntop(AF_INET, &net->env_ip, ip, sizeof(ip));
+	ctl_status(c, "network filtered: env at %s via %s, %s", ip,
+		   net->host_if,
+		   net->deny ? "outbound only as the net.allow-* rules say"
+			     : "outbound open");
+}
+
+/* Fork, wait, clean up. Returns CMD's status. */
+static int run_cmd(struct ctl *c, const struct runreg *reg, struct sandbox *sb,
+		   const struct netsbx *net, char **cmd)
+{
+	const char *mnt = reg->mnt;
 	char msg[SANDBOX_MSG_LEN + PATH_MAX];
 	int p[2], life[2], code;
 	ssize_t n;
@@ -456,15 +486,17 @@ static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
 	if (pid == 0) {
 		close(p[0]);
 		die_with_parent(life);
-		child_main(p[1], sb, mnt, cmd);
+		child_main(p[1], sb, net, mnt, cmd);
 	}
 	close(p[1]);
 	forward_signals(pid);
+	runreg_write(reg, pid, sb, net); /* for `blastctl top` */
 	do
 		n = read(p[0], msg, sizeof(msg) - 1);
 	while (n < 0 && errno == EINTR);
 	close(p[0]);
 	code = wait_for(pid);
+	runreg_remove(reg);
 	close(life[1]);
 	if (n > 0) {
 		msg[n] = '\0';
@@ -476,10 +508,13 @@ static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
 
 int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 {
-	char msg[SANDBOX_MSG_LEN], leaf[128], mnt[PATH_MAX];
+	char msg[SANDBOX_MSG_LEN], leaf[128];
 	struct run_args a = {0};
 	struct snap_target tg;
 	struct policy *p = NULL;
+	struct netsbx *net = NULL;
+	struct netsbx_conf nc;
+	struct runreg reg;
 	struct sandbox sb;
 	int rc, r;
 
@@ -504,19 +539,31 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	store_close(c->st);
 	c->st = NULL;
 	limits_merge(&a.lim, p, a.has_net);
-	policy_free(p);
-	snprintf(mnt, sizeof(mnt), "%s", tg.mnt);
+	netsbx_conf_from_policy(p, &nc);
+	runreg_init(&reg, tg.rundir, tg.name, tg.mnt);
 	/* the cgroups of runs whose blastctl was killed go first */
 	sandbox_sweep(RUN_CGROUP_PREFIX, "blastctl");
 	snprintf(leaf, sizeof(leaf), RUN_CGROUP_PREFIX "%s-%d", tg.name,
 		 (int)getpid());
 	r = sandbox_create(&sb, leaf, &a.lim, 0, msg, sizeof(msg));
 	if (r < 0) {
+		policy_free(p);
 		ctl_err(c, "cannot apply the limits: %s", msg);
 		return CTL_EXIT_FAIL;
 	}
+	if (a.lim.net == POLICY_NET_FILTERED &&
+	    netsbx_open(&nc, &net, msg, sizeof(msg)) < 0) {
+		policy_free(p);
+		sandbox_destroy(&sb);
+		ctl_err(c, "cannot set up the filtered network: %s", msg);
+		return CTL_EXIT_FAIL;
+	}
+	policy_free(p);
 	describe(c, tg.name, &sb);
-	rc = run_cmd(c, mnt, &sb, a.cmd);
+	netsbx_describe(c, net, &nc, a.lim.net);
+	rc = run_cmd(c, &reg, &sb, net, a.cmd);
+	netsbx_close(net);
+	sandbox_report(c, &sb);
 	if (sandbox_destroy(&sb) < 0) {
 		ctl_err(c, "cannot remove the cgroup of the run");
 		if (!rc)

@@ -109,6 +109,7 @@ int ctl_cmd_watch(struct ctl *c, int argc, char **argv);
 int ctl_cmd_rules(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_run(struct ctl *c, int argc, char **argv);
+int ctl_cmd_top(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
 int ctl_cmd_push(struct ctl *c, int argc, char **argv);
 int ctl_cmd_pull(struct ctl *c, int argc, char **argv);

@@ -54,6 +54,13 @@ static const struct {
     [POLICY_RES_IO_READ] = {"res.io-read", POLICY_SIZE},
     [POLICY_RES_IO_WRITE] = {"res.io-write", POLICY_SIZE},
     [POLICY_NET_MODE] = {"net.mode", POLICY_NETMODE},
+    /* network rules: policy-net.c */
+    [POLICY_NET_ALLOW_IP] = {"net.allow-ip", POLICY_NETLIST},
+    [POLICY_NET_ALLOW_PORT] = {"net.allow-port", POLICY_NETLIST},
+    [POLICY_NET_ALLOW_DOMAIN] = {"net.allow-domain", POLICY_NETLIST},
+    [POLICY_NET_INBOUND] = {"net.inbound", POLICY_NETLIST},
+    [POLICY_NET_DNS] = {"net.dns", POLICY_NETLIST},
+    [POLICY_NET_BANDWIDTH] = {"net.bandwidth", POLICY_NETBW},
 };
 
 const char *policy_key_name(enum policy_key k)
@@ -120,6 +127,8 @@ int policy_net_parse(const char *s)
 		return POLICY_NET_LOOPBACK;
 	if (!strcmp(s, "host"))
 		return POLICY_NET_HOST;
+	if (!strcmp(s, "filtered"))
+		return POLICY_NET_FILTERED;
 	return -EINVAL;
 }
 
@@ -128,6 +137,7 @@ const char *policy_net_name(int net)
 	return net == POLICY_NET_NONE	    ? "none"
 	       : net == POLICY_NET_LOOPBACK ? "loopback"
 	       : net == POLICY_NET_HOST	    ? "host"
+	       : net == POLICY_NET_FILTERED ? "filtered"
 					    : "unset";
 }
 
@@ -296,7 +306,7 @@ static int scalar_parse(enum policy_key k, const char *v, char *buf, size_t len,
 		if (policy_net_parse(v) < 0) {
 			snprintf(err, errlen,
 				 "invalid value '%s' for %s: expected none, "
-				 "loopback or host",
+				 "loopback, filtered or host",
 				 v, what);
 			return -EINVAL;
 		}
@@ -305,6 +315,79 @@ static int scalar_parse(enum policy_key k, const char *v, char *buf, size_t len,
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Network rules: each value checked, canonical forms joined by '\n'
+ * (duplicates dropped). */
+static int net_value_parse(enum policy_key k, const char *const *vals, size_t n,
+			   char **out, char *err, size_t errlen)
+{
+	char one[300], *buf;
+	size_t used = 0;
+	uint64_t up, down;
+
+	if (keys[k].kind == POLICY_NETBW) {
+		if (policy_net_bw_parse(vals, n, &up, &down, one, sizeof(one),
+					err, errlen))
+			return -EINVAL;
+		*out = strdup(one);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (n > POLICY_PATTERNS_MAX) {
+		snprintf(err, errlen, "too many values (at most %d)",
+			 POLICY_PATTERNS_MAX);
+		return -EINVAL;
+	}
+	buf = malloc(n * sizeof(one) + 1);
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t l;
+		const char *dup;
+
+		if (policy_net_rule_parse(k, vals[i], one, sizeof(one), err,
+					  errlen)) {
+			free(buf);
+			return -EINVAL;
+		}
+		l = strlen(one);
+		for (dup = buf; (dup = strstr(dup, one)); dup++)
+			if ((dup == buf || dup[-1] == '\n') &&
+			    (dup[l] == '\n' || dup[l] == '\0'))
+				break;
+		if (dup)
+			continue;
+		used += (size_t)snprintf(buf + used, n * sizeof(one) + 1 - used,
+					 "%s%s", used ? "\n" : "", one);
+	}
+	*out = buf;
+	return 0;
+}
+
+/* A stored rule list must still parse (a corrupt or newer store). */
+static int net_text_check(enum policy_key k, const char *text)
+{
+	char one[300], err[POLICY_ERR_LEN];
+	const char *vals[1] = {text};
+	uint64_t up, down;
+
+	if (keys[k].kind == POLICY_NETBW)
+		return policy_net_bw_parse(vals, 1, &up, &down, one,
+					   sizeof(one), err, sizeof(err));
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		if (n >= sizeof(one))
+			return -EINVAL;
+		memcpy(one, text, n);
+		one[n] = '\0';
+		if (policy_net_rule_parse(k, one, one, sizeof(one), err,
+					  sizeof(err)))
+			return -EINVAL;
+		text += n + (text[n] == '\n');
+	}
+	return 0;
 }
 
 int policy_value_parse(enum policy_key k, const char *const *vals, size_t n,
@@ -321,6 +404,8 @@ int policy_value_parse(enum policy_key k, const char *const *vals, size_t n,
 	}
 	if (keys[k].kind == POLICY_PATTERNS)
 		return patterns_parse(vals, n, out, err, errlen);
+	if (keys[k].kind == POLICY_NETLIST || keys[k].kind == POLICY_NETBW)
+		return net_value_parse(k, vals, n, out, err, errlen);
 	if (n > 1) {
 		snprintf(err, errlen, "%s takes one value", keys[k].name);
 		return -EINVAL;
@@ -488,6 +573,8 @@ int policy_compile(const char *const text[POLICY__NKEYS], struct policy **out)
 					 k == POLICY_FS_READONLY
 					     ? POLICY_RULE_READONLY
 					     : POLICY_RULE_HIDDEN);
+		else if (policy_key_is_net_rule(k))
+			r = net_text_check(k, text[k]);
 		else
 			r = scalar_set(p, k, text[k]);
 	}
@@ -495,6 +582,10 @@ int policy_compile(const char *const text[POLICY__NKEYS], struct policy **out)
 		policy_free(p);
 		return r;
 	}
+	/* network rules without a mode: they need the filtered one */
+	for (int k = 0; p->net < 0 && k < POLICY__NKEYS; k++)
+		if (p->text[k] && policy_key_is_net_rule(k))
+			p->net = POLICY_NET_FILTERED;
 	*out = p;
 	return 0;
 }

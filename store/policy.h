@@ -38,6 +38,13 @@ enum policy_key {
 	POLICY_RES_IO_READ,
 	POLICY_RES_IO_WRITE,
 	POLICY_NET_MODE,
+	/* network rules (policy-net.c), net.mode filtered */
+	POLICY_NET_ALLOW_IP,
+	POLICY_NET_ALLOW_PORT,
+	POLICY_NET_ALLOW_DOMAIN,
+	POLICY_NET_INBOUND,
+	POLICY_NET_DNS,
+	POLICY_NET_BANDWIDTH,
 	POLICY__NKEYS
 };
 
@@ -46,7 +53,9 @@ enum policy_kind {
 	POLICY_SIZE,	 /* bytes, with K/M/G/T suffixes (binary) */
 	POLICY_FRACTION, /* CPUs, e.g. 0.5 or 2 */
 	POLICY_COUNT,	 /* a positive integer */
-	POLICY_NETMODE,	 /* none, loopback or host */
+	POLICY_NETMODE,	 /* none, loopback, filtered or host */
+	POLICY_NETLIST,	 /* one or more network rules (policy-net.c) */
+	POLICY_NETBW,	 /* "up SIZE down SIZE", either or both */
 };
 
 #define POLICY_STATE_PREFIX "policy:"
@@ -95,10 +104,46 @@ struct policy {
 	char *text[POLICY__NKEYS]; /* stored values, NULL when unset */
 };
 
-enum policy_net { POLICY_NET_NONE, POLICY_NET_LOOPBACK, POLICY_NET_HOST };
+enum policy_net {
+	POLICY_NET_NONE,
+	POLICY_NET_LOOPBACK,
+	POLICY_NET_HOST,
+	POLICY_NET_FILTERED, /* own namespace, veth to the host, rules */
+};
 /* "none" -> POLICY_NET_NONE...; -EINVAL. */
 int policy_net_parse(const char *s);
 const char *policy_net_name(int net);
+
+/* ---- network rules (policy-net.c) ---------------------------------
+ * Canonical forms, one rule per line in the stored text:
+ *   net.allow-ip      CIDR, "10.0.0.0/8", "2001:db8::/32" (a bare
+ *                     address is /32 or /128; host bits are cleared)
+ *   net.allow-port    "443", "443/tcp", "8000-8100/udp" (no protocol:
+ *                     both tcp and udp)
+ *   net.allow-domain  "pypi.org" (that name), "*.example.com" (every
+ *                     name below it); lowercase, no final dot
+ *   net.inbound       "HOSTPORT:ENVPORT/PROTO", from "8080",
+ *                     "8080:80" or "8080:80/udp" (default tcp)
+ *   net.dns           an address, "192.0.2.53" (the forwarder's
+ *                     upstream servers)
+ *   net.bandwidth     "up BYTES down BYTES" (per second; either part
+ *                     may be missing), from "up 1M down 2M"
+ * Any of these set with net.mode unset compiles to net.mode filtered.
+ */
+
+/* Check one value v of list key k (allow-ip, allow-port, allow-domain,
+ * inbound, dns) and write its canonical form into buf. -EINVAL with a
+ * one-line reason in err. */
+int policy_net_rule_parse(enum policy_key k, const char *v, char *buf,
+			  size_t len, char *err, size_t errlen);
+/* net.bandwidth from its words ("up", "1M", "down", "2M"): bytes per
+ * second into *up and *down (0: no limit that way), canonical text into
+ * buf. -EINVAL with the reason in err. */
+int policy_net_bw_parse(const char *const *vals, size_t n, uint64_t *up,
+			uint64_t *down, char *buf, size_t len, char *err,
+			size_t errlen);
+/* True when key k is one of the rules that imply net.mode filtered. */
+bool policy_key_is_net_rule(enum policy_key k);
 
 /* Build a policy from stored values text[k] (NULL: unset). -EINVAL if a
  * stored value does not parse (a corrupt or newer store). */

@@ -85,6 +85,7 @@ case " ${argopts[*]} " in
 	case $prev in
 	--python) echo :file ;;
 	--from) cur_ref=1 ;;
+	--net) offer none loopback filtered host && exit 0 ;;
 	*) exit 0 ;;
 	esac
 	[[ -n ${cur_ref:-} ]] || exit 0

@@ -75,6 +75,8 @@ check "blastctl --home $H diff beta o" other
 check "blastctl --home $H destroy b" beta
 check "blastctl help shell-" shell-init
 check "blastctl shell-init " bash zsh sh dash fish pwsh nu csh tcsh
+check "blastctl run --net " filtered host loopback none
+check "blastctl --home $H top " alpha beta
 check_has "blast --home $H st" start status
 # ENV@SNAP: bash replaces what follows the '@' (COMP_WORDBREAKS)
 for sh in zsh fish; do
