@@ -32,7 +32,7 @@ static json_t *status_json(struct fs *fs)
 	json_t *o = json_object(), *r = json_object();
 	struct store_totals tot = {0};
 	struct store_txn *t;
-	uint64_t backlog = 0, unref = 0, mem;
+	uint64_t backlog = 0, unref = 0, mem, nodes;
 
 	for (int i = 0; i < R__COUNT; i++)
 		json_object_set_new(
@@ -121,8 +121,10 @@ static json_t *status_json(struct fs *fs)
 	json_object_set_new(
 	    o, "readdir_listings_lost",
 	    json_integer((json_int_t)atomic_load(&fs->dirlist_lost)));
-	json_object_set_new(o, "nodes",
-			    json_integer((json_int_t)fs->next_nodeid));
+	fs_lock(fs); /* next_nodeid is under fs->lock (ThreadSanitizer) */
+	nodes = fs->next_nodeid;
+	fs_unlock(fs);
+	json_object_set_new(o, "nodes", json_integer((json_int_t)nodes));
 	json_object_set_new(o, "lmdb_map_used",
 			    json_integer((json_int_t)tot.map_used));
 	json_object_set_new(o, "lmdb_map_size",
