@@ -209,20 +209,20 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
+	int err = !fs_node_find(fs, ino) ? -ESTALE
+		  : fs->no_opendir	 ? -ENOSYS
+					 : 0;
 
 	COUNT(fs, R_OPENDIR);
-	if (!fs_node_find(fs, ino)) {
-		fuse_reply_err(req, ESTALE);
-		return;
+	if (!err) {
+		fi->fh = 0;
+		fi->keep_cache = 1;
+		fi->cache_readdir = 1;
 	}
-	if (fs->no_opendir) {
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
-	fi->fh = 0;
-	fi->keep_cache = 1;
-	fi->cache_readdir = 1;
-	fuse_reply_open(req, fi);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_open(req, fi);
 }
 
 /* One entry of l: index 0 is ".", 1 "..", then the names. */
@@ -231,42 +231,30 @@ static const char *dl_name(const struct dirlist *l, size_t i)
 	return i == 0 ? "." : i == 1 ? ".." : l->names[i - 2];
 }
 
-/* Start a readdir(plus) reply: the node, a reply buffer and the
- * listing the offset names. On failure the request is answered and NULL
- * returned; otherwise the caller replies, then fs_dirlist_put. */
-static char *readdir_begin(fuse_req_t req, fuse_ino_t ino, size_t size,
-			   off_t off, struct node **n, struct dirlist **l,
-			   size_t *i)
+/* Start a readdir(plus): the node, a reply buffer (*buf, size bytes,
+ * the caller frees it) and the listing the offset names (the caller
+ * gives it back with fs_dirlist_put). */
+static int readdir_begin(struct fs *fs, fuse_ino_t ino, size_t size, off_t off,
+			 char **buf, struct node **n, struct dirlist **l,
+			 size_t *i)
 {
-	struct fs *fs = FS(req);
-	char *buf = malloc(size ? size : 1);
-	int err;
-
 	COUNT(fs, R_READDIR);
+	*buf = malloc(size ? size : 1);
 	*n = fs_node_find(fs, ino);
-	err = !*n ? -ESTALE : !buf ? -ENOMEM : 0;
-	if (!err)
-		err = fs_dirlist_get(fs, *n, (uint64_t)off, l, i);
-	if (err) {
-		free(buf);
-		fuse_reply_err(req, -err);
-		return NULL;
-	}
-	return buf;
+	if (!*n)
+		return -ESTALE;
+	if (!*buf)
+		return -ENOMEM;
+	return fs_dirlist_get(fs, *n, (uint64_t)off, l, i);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+/* Entries of l from index i into buf; the bytes used. */
+static size_t fill_plain(fuse_req_t req, char *buf, size_t size,
+			 const struct dirlist *l, size_t i)
 {
-	struct fs *fs = FS(req);
-	struct dirlist *l = NULL;
-	struct node *n;
 	struct stat st;
-	size_t used = 0, i = 0;
-	char *buf = readdir_begin(req, ino, size, off, &n, &l, &i);
+	size_t used = 0;
 
-	if (!buf)
-		return;
 	memset(&st, 0, sizeof(st));
 	for (; i < l->n + 2; i++) {
 		size_t need;
@@ -282,27 +270,41 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		used += need;
 	}
-	fs_dirlist_put(fs, n, l, used == 0);
-	fuse_reply_buf(req, buf, used);
+	return used;
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct dirlist *l = NULL;
+	struct node *n = NULL;
+	size_t used = 0, i = 0;
+	char *buf = NULL;
+	int err = readdir_begin(fs, ino, size, off, &buf, &n, &l, &i);
+
+	if (!err) {
+		used = fill_plain(req, buf, size, l, i);
+		fs_dirlist_put(fs, n, l, used == 0);
+	}
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, used);
 	free(buf);
 }
 
-/* readdirplus: each entry comes with its attributes and a lookup, so a
- * listing followed by stats costs one round trip. An entry that does not
- * fit gives its lookup back. */
-static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-			   off_t off, struct fuse_file_info *fi)
+/* Entries of l (directory ino) from index i into buf, each with its
+ * lookup; *used: the bytes used. An entry that does not fit gives its
+ * lookup back. An error after some entries ends the reply there. */
+static int fill_plus(fuse_req_t req, fuse_ino_t ino, char *buf, size_t size,
+		     const struct dirlist *l, size_t i, size_t *used)
 {
 	struct fs *fs = FS(req);
 	struct fuse_entry_param ep;
-	struct dirlist *l = NULL;
-	struct node *n;
-	size_t used = 0, i = 0;
 	int err = 0;
-	char *buf = readdir_begin(req, ino, size, off, &n, &l, &i);
 
-	if (!buf)
-		return;
+	*used = 0;
 	for (; i < l->n + 2; i++) {
 		size_t need;
 
@@ -324,10 +326,10 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 				continue; /* removed since the listing */
 			}
 		}
-		need = fuse_add_direntry_plus(req, buf + used, size - used,
+		need = fuse_add_direntry_plus(req, buf + *used, size - *used,
 					      dl_name(l, i), &ep,
 					      (off_t)fs_dirlist_off(l, i + 1));
-		if (need > size - used) {
+		if (need > size - *used) {
 			if (ep.ino) {
 				struct node *c;
 
@@ -339,10 +341,28 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			}
 			break;
 		}
-		used += need;
+		*used += need;
 	}
-	fs_dirlist_put(fs, n, l, used == 0 && !err);
-	if (err && !used)
+	return *used ? 0 : err;
+}
+
+/* readdirplus: each entry comes with its attributes and a lookup, so a
+ * listing followed by stats costs one round trip. */
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct dirlist *l = NULL;
+	struct node *n = NULL;
+	size_t used = 0, i = 0;
+	char *buf = NULL;
+	int err = readdir_begin(fs, ino, size, off, &buf, &n, &l, &i);
+
+	if (!err) {
+		err = fill_plus(req, ino, buf, size, l, i, &used);
+		fs_dirlist_put(fs, n, l, used == 0 && !err);
+	}
+	if (err)
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_buf(req, buf, used);

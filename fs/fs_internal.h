@@ -142,13 +142,14 @@ struct fs_reclaim {
 /* The write log (wlog.c). mu is taken before fs->lock, never with
  * fs->wlock held (lock order: before struct fs). */
 struct fs_wlog {
-	pthread_mutex_t mu;  /* appends with the change they log; seal copies */
-	char base[4200];     /* STORE/staging/ENV.wlog; files are base.GEN */
-	int fd;		     /* the current generation's file */
-	uint64_t gen, off;   /* current generation, its size */
-	uint64_t oldest;     /* oldest generation whose file may exist */
-	uint64_t max;	     /* a new generation past this size */
-	atomic_ullong bytes; /* in all files, for status */
+	pthread_mutex_t mu; /* appends with the change they log; seal copies */
+	char base[4200];    /* STORE/staging/ENV.wlog; files are base.GEN */
+	int fd;		    /* the current generation's file */
+	uint64_t gen, off;  /* current generation, its size */
+	atomic_ullong gen_now; /* gen, for readers without mu */
+	uint64_t oldest;       /* oldest generation whose file may exist */
+	uint64_t max;	       /* a new generation past this size */
+	atomic_ullong bytes;   /* in all files, for status */
 };
 
 /* The sealer thread (sealer.c): seals dirty files once idle. */
@@ -443,6 +444,9 @@ int fs_seal_all(struct fs *fs);
 void fs_ops_io(struct fuse_lowlevel_ops *ops);
 void fs_ops_dir(struct fuse_lowlevel_ops *ops);
 void fs_ops_list(struct fuse_lowlevel_ops *ops);
+/* An entry reply for node n (NULL: a cached negative entry) with st. */
+void fs_fill_entry(struct fuse_entry_param *ep, struct node *n,
+		   const struct stat *st);
 /* A handler's fs, and its request counter. */
 #define FS(req)	     ((struct fs *)fuse_req_userdata(req))
 #define COUNT(fs, r) atomic_fetch_add(&(fs)->cnt.req[r], 1)

@@ -78,17 +78,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	COUNT(fs, R_OPEN);
-	if (fs_no_open(fs)) {
-		/* the kernel opens files itself from now on: no OPEN, no
-		 * RELEASE; reads and writes name the node */
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
-	err = n ? fs_pol_node(fs, req, n,
-			      (fi->flags & O_ACCMODE) != O_RDONLY
-				  ? FS_POL_OPEN_WRITE
-				  : FS_POL_OPEN)
-		: -ESTALE;
+	/* without opens the kernel opens files itself from now on: no
+	 * OPEN, no RELEASE; reads and writes name the node */
+	err = fs_no_open(fs) ? -ENOSYS
+	      : n	     ? fs_pol_node(fs, req, n,
+				   (fi->flags & O_ACCMODE) != O_RDONLY
+					       ? FS_POL_OPEN_WRITE
+					       : FS_POL_OPEN)
+			     : -ESTALE;
 	if (!err)
 		err = do_open(req, fs, n, fi);
 	if (err)
@@ -110,15 +107,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	err = fs_new_file(req, parent, name, mode, &n, &st);
 	if (!err)
 		err = do_open(req, fs, n, fi);
-	if (err) {
+	if (!err)
+		fs_fill_entry(&ep, n, &st);
+	if (err)
 		fuse_reply_err(req, -err);
-		return;
-	}
-	memset(&ep, 0, sizeof(ep));
-	ep.ino = n->nodeid;
-	ep.attr = st;
-	ep.attr_timeout = ep.entry_timeout = FS_TIMEOUT;
-	fuse_reply_create(req, &ep, fi);
+	else
+		fuse_reply_create(req, &ep, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -208,19 +202,12 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, n ? -fs_seal(fs, n) : ESTALE);
 }
 
-static void op_release(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+static int do_release(struct fs *fs, struct node *n,
+		      const struct fuse_file_info *fi)
 {
-	struct fs *fs = FS(req);
-	struct node *n = fs_node_find(fs, ino);
 	bool last;
 	int err = 0;
 
-	COUNT(fs, R_RELEASE);
-	if (!n) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
 	fs_lock(fs);
 	if ((fi->fh & FH_COUNTED) && (fi->fh & FH_WRITER))
 		n->nwrite--;
@@ -239,7 +226,17 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	}
 	fs_node_forget(fs, n, 0); /* an unlinked one's pin goes with it */
 	fs_unlock(fs);
-	fuse_reply_err(req, -err);
+	return err;
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = fs_node_find(fs, ino);
+
+	COUNT(fs, R_RELEASE);
+	fuse_reply_err(req, n ? -do_release(fs, n, fi) : ESTALE);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,

@@ -36,8 +36,8 @@ static int entry_stat(struct fs *fs, struct store_txn *t,
 	return err;
 }
 
-static void fill_entry(struct fuse_entry_param *ep, struct node *n,
-		       const struct stat *st)
+void fs_fill_entry(struct fuse_entry_param *ep, struct node *n,
+		   const struct stat *st)
 {
 	memset(ep, 0, sizeof(*ep));
 	ep->ino = n ? n->nodeid : 0;
@@ -106,7 +106,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 		err = entry_stat(fs, t, &e, &st);
 	fs_rtxn_done(t);
 	if (err == -ENOENT) {
-		fill_entry(ep, NULL, NULL); /* cached negative entry */
+		fs_fill_entry(ep, NULL, NULL); /* cached negative entry */
 		return 0;
 	}
 	if (!err)
@@ -118,7 +118,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 		fs_unlock(fs);
 	}
 	if (!err)
-		fill_entry(ep, n, &st);
+		fs_fill_entry(ep, n, &st);
 	return err;
 }
 
@@ -491,12 +491,12 @@ static void reply_new(fuse_req_t req, int err, struct node *n,
 {
 	struct fuse_entry_param ep;
 
-	if (err) {
+	if (!err)
+		fs_fill_entry(&ep, n, st);
+	if (err)
 		fuse_reply_err(req, -err);
-		return;
-	}
-	fill_entry(&ep, n, st);
-	fuse_reply_entry(req, &ep);
+	else
+		fuse_reply_entry(req, &ep);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -858,14 +858,14 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		if (err) /* not made: its cost goes back */
 			fs_pol_account(fs, -(long long)STORE_USAGE_NAME);
 	}
-	if (!err)
+	if (!err) {
 		fs_pol_moved(fs);
-	if (err) {
-		fuse_reply_err(req, -err);
-		return;
+		fs_fill_entry(&ep, n, &st);
 	}
-	fill_entry(&ep, n, &st);
-	fuse_reply_entry(req, &ep);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, &ep);
 }
 
 /* ---- statfs ---- */
@@ -878,12 +878,12 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	COUNT(fs, R_STATFS);
 	if (statvfs(store_path(fs->st), &sv) < 0) {
 		fuse_reply_err(req, errno);
-		return;
+	} else {
+		sv.f_namemax = STORE_NAME_MAX;
+		sv.f_fsid = 0;
+		fs_pol_statfs(fs, &sv);
+		fuse_reply_statfs(req, &sv);
 	}
-	sv.f_namemax = STORE_NAME_MAX;
-	sv.f_fsid = 0;
-	fs_pol_statfs(fs, &sv);
-	fuse_reply_statfs(req, &sv);
 }
 
 void fs_ops_dir(struct fuse_lowlevel_ops *ops)

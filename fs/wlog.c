@@ -82,6 +82,7 @@ static int gen_create(struct fs_wlog *w, uint64_t gen)
 		close(w->fd);
 	w->fd = fd;
 	w->gen = gen;
+	atomic_store(&w->gen_now, gen);
 	w->off = 0;
 	return 0;
 }
@@ -240,7 +241,8 @@ int fs_wlog_tidy(struct fs *fs)
 
 bool fs_wlog_pressed(struct fs *fs, uint64_t dgen)
 {
-	return dgen < fs->wlog.gen;
+	/* the sealer asks without wlog.mu (ThreadSanitizer) */
+	return dgen < atomic_load(&fs->wlog.gen_now);
 }
 
 /* ---- replay ---- */
