@@ -24,8 +24,9 @@ int fs_inode_slot(struct change *c, uint64_t tab, const char *name,
 	if (err)
 		return err;
 	c->slot_tab = tab;
+	c->slot_linked = e->payload == STORE_P_HARDLINK;
 	snprintf(c->slot, sizeof(c->slot), "%s", name);
-	if (e->payload == STORE_P_HARDLINK) {
+	if (c->slot_linked) {
 		err = store_env_links_writable(c->t, &c->e, &c->slot_tab);
 		store_link_key(e->ref, c->slot);
 		if (!err)
@@ -186,9 +187,14 @@ int fs_node_slot(struct change *c, struct node *n, struct store_entry *e,
 	const char **names = NULL;
 	size_t depth;
 	uint64_t tab;
+	bool linked;
 	int err;
 
-	if (n->linked) {
+	fs_lock(c->fs); /* a lookup may set it meanwhile (fs_lookup) */
+	linked = n->linked;
+	fs_unlock(c->fs);
+	if (linked) {
+		c->slot_linked = true;
 		err = store_env_links_writable(c->t, &c->e, &c->slot_tab);
 		store_link_key(n->fid, c->slot);
 		if (!err)

@@ -22,6 +22,7 @@ struct change {
 	/* where an inode's entry lives (inode_slot) */
 	uint64_t slot_tab;
 	char slot[STORE_NAME_MAX + 1];
+	bool slot_linked; /* the slot is in the links table */
 };
 
 /* Lock fs->wlock, begin a write txn, make dir's table writable (c->tab);

@@ -790,8 +790,9 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 	alias.a = inode.a;
 	alias.payload = STORE_P_HARDLINK;
 	alias.ref = inode.a.fid;
-	if (!n->linked) {
-		/* first extra name: the entry moves into the links table */
+	if (!c.slot_linked) {
+		/* first extra name: the entry moves into the links table
+		 * (decided by where the store has it: n->linked may lag) */
 		uint64_t dirtab = c.slot_tab;
 		char name[STORE_NAME_MAX + 1];
 
