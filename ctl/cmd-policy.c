@@ -51,14 +51,20 @@ static int action_find(const char *s)
 static int key_parse(struct ctl *c, const char *s, int *out)
 {
 	int k = policy_key_find(s);
+	char all[1024] = "";
 
+	for (int i = 0; k < 0 && i < POLICY__NKEYS; i++) {
+		size_t n = strlen(all);
+
+		snprintf(all + n, sizeof(all) - n, "%s%s",
+			 !i			  ? ""
+			 : i + 1 == POLICY__NKEYS ? " or "
+						  : ", ",
+			 policy_key_name(i));
+	}
 	if (k < 0)
 		return ctl_usage_error(
-		    c,
-		    "unknown policy key '%s': expected fs.readonly, "
-		    "fs.hidden, fs.max-file-size, fs.quota, res.memory, "
-		    "res.cpu, res.pids, res.io-read, res.io-write or net.mode",
-		    s);
+		    c, "unknown policy key '%s': expected %s", s, all);
 	*out = k;
 	return CTL_PARSED;
 }
@@ -132,6 +138,7 @@ static json_t *key_json(enum policy_key k, const char *text)
 
 	switch (policy_key_kind(k)) {
 	case POLICY_PATTERNS:
+	case POLICY_HOSTPATHS:
 		arr = json_array();
 		for (const char *s = text; arr && *s;) {
 			const char *nl = strchr(s, '\n');
@@ -157,6 +164,7 @@ static void key_print(enum policy_key k, const char *text)
 	printf("%-17s", policy_key_name(k));
 	switch (policy_key_kind(k)) {
 	case POLICY_PATTERNS:
+	case POLICY_HOSTPATHS:
 		for (const char *s = text; *s;) {
 			const char *nl = strchr(s, '\n');
 			int n = nl ? (int)(nl - s) : (int)strlen(s);

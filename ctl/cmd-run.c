@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "ctl.h"
 #include "policy.h"
 #include "sandbox.h"
@@ -316,9 +317,10 @@ static void child_fail(int efd, int code, const char *msg)
 	_exit(code);
 }
 
-static void child_exec(int efd, const char *mnt, char **cmd)
+static void child_exec(int efd, const struct confine *cf, const char *mnt,
+		       char **cmd)
 {
-	char path[PATH_MAX * 2], msg[PATH_MAX + 64];
+	char path[PATH_MAX * 2], msg[SANDBOX_MSG_LEN];
 	const char *old = getenv("PATH");
 
 	snprintf(path, sizeof(path), "%s/bin%s%s", mnt, old ? ":" : "",
@@ -327,6 +329,8 @@ static void child_exec(int efd, const char *mnt, char **cmd)
 	setenv("VIRTUAL_ENV", mnt, 1);
 	unsetenv("PYTHONHOME");
 	default_signals();
+	if (confine_child_lockdown(cf, msg, sizeof(msg)))
+		child_fail(efd, 126, msg);
 	execvp(cmd[0], cmd);
 	snprintf(msg, sizeof(msg), "cannot run '%s': %s", cmd[0],
 		 strerror(errno));
@@ -335,21 +339,21 @@ static void child_exec(int efd, const char *mnt, char **cmd)
 
 /* pid 1 of a new PID namespace: run CMD as pid 2, forward signals to
  * it, reap orphans, exit with its status. */
-static void ns_init(int efd, const struct sandbox_limits *l, const char *mnt,
+static void ns_init(int efd, const struct confine *cf, const char *mnt,
 		    char **cmd)
 {
 	pid_t pid, w;
 	int st, code = 1;
 
-	if ((l->unshare & SANDBOX_NS_MOUNT) &&
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0)
+	/* read-only: uid 0 without capabilities still owns /proc/sys */
+	if (mount("proc", "/proc", "proc",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
 		child_fail(efd, 126, "cannot mount /proc in the new namespace");
 	pid = fork();
 	if (pid < 0)
 		child_fail(efd, 126, "fork failed");
 	if (pid == 0)
-		child_exec(efd, mnt, cmd);
+		child_exec(efd, cf, mnt, cmd);
 	close(efd);
 	forward_signals(pid);
 	for (;;) {
@@ -362,8 +366,8 @@ static void ns_init(int efd, const struct sandbox_limits *l, const char *mnt,
 	_exit(code);
 }
 
-static void child_main(int efd, const struct sandbox *sb, const char *mnt,
-		       char **cmd)
+static void child_main(int efd, const struct sandbox *sb,
+		       const struct confine *cf, const char *mnt, char **cmd)
 {
 	char msg[SANDBOX_MSG_LEN];
 	int life[2];
@@ -371,10 +375,12 @@ static void child_main(int efd, const struct sandbox *sb, const char *mnt,
 
 	if (sandbox_enter(sb, 0, msg, sizeof(msg)) ||
 	    sandbox_child_limits(sb, msg, sizeof(msg)) ||
-	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)))
+	    confine_child_user(cf, msg, sizeof(msg)) ||
+	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)) ||
+	    confine_child_fs(cf, msg, sizeof(msg)))
 		child_fail(efd, 126, msg);
 	if (!(sb->lim.unshare & SANDBOX_NS_PID))
-		child_exec(efd, mnt, cmd);
+		child_exec(efd, cf, mnt, cmd);
 	if (unshare(CLONE_NEWPID) < 0) {
 		snprintf(msg, sizeof(msg),
 			 "cannot create a PID namespace: %s (needs root)",
@@ -387,7 +393,7 @@ static void child_main(int efd, const struct sandbox *sb, const char *mnt,
 	if (pid == 0) {
 		/* its death ends the namespace: every process in it */
 		die_with_parent(life);
-		ns_init(efd, &sb->lim, mnt, cmd);
+		ns_init(efd, cf, mnt, cmd);
 	}
 	close(efd);
 	forward_signals(pid);
@@ -396,7 +402,8 @@ static void child_main(int efd, const struct sandbox *sb, const char *mnt,
 
 /* ---- the parent ---------------------------------------------------- */
 
-static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
+static void describe(struct ctl *c, const char *env, const struct sandbox *sb,
+		     const struct confine *cf)
 {
 	const struct sandbox_limits *l = &sb->lim;
 	char line[PATH_MAX + 1024] = "", b[CTL_BYTES_LEN];
@@ -428,6 +435,11 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
 		    l->unshare & SANDBOX_NS_PID ? " pid" : "",
 		    l->unshare & SANDBOX_NS_IPC ? " ipc" : "",
 		    l->unshare & SANDBOX_NS_MOUNT ? " mount" : "");
+	ADD(", host read-only, no capabilities, seccomp");
+	if (cf->userns)
+		ADD(" (user namespace)");
+	else if (cf->drop_ids)
+		ADD(", as uid %u", (unsigned)cf->uid);
 #undef ADD
 	ctl_status(c, "run in env '%s': %s", env,
 		   line[0] == ',' ? line + 2 : line);
@@ -435,7 +447,7 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
 
 /* Fork, wait, clean up. Returns CMD's status. */
 static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
-		   char **cmd)
+		   const struct confine *cf, char **cmd)
 {
 	char msg[SANDBOX_MSG_LEN + PATH_MAX];
 	int p[2], life[2], code;
@@ -456,7 +468,7 @@ static int run_cmd(struct ctl *c, const char *mnt, struct sandbox *sb,
 	if (pid == 0) {
 		close(p[0]);
 		die_with_parent(life);
-		child_main(p[1], sb, mnt, cmd);
+		child_main(p[1], sb, cf, mnt, cmd);
 	}
 	close(p[1]);
 	forward_signals(pid);
@@ -480,6 +492,7 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	struct run_args a = {0};
 	struct snap_target tg;
 	struct policy *p = NULL;
+	struct confine cf;
 	struct sandbox sb;
 	int rc, r;
 
@@ -504,7 +517,13 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	store_close(c->st);
 	c->st = NULL;
 	limits_merge(&a.lim, p, a.has_net);
+	r = confine_init(&cf, p, tg.mnt, tg.home, msg, sizeof(msg));
 	policy_free(p);
+	if (r < 0) {
+		ctl_err(c, "cannot confine: %s", msg);
+		confine_release(&cf);
+		return CTL_EXIT_FAIL;
+	}
 	snprintf(mnt, sizeof(mnt), "%s", tg.mnt);
 	/* the cgroups of runs whose blastctl was killed go first */
 	sandbox_sweep(RUN_CGROUP_PREFIX, "blastctl");
@@ -513,10 +532,12 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	r = sandbox_create(&sb, leaf, &a.lim, 0, msg, sizeof(msg));
 	if (r < 0) {
 		ctl_err(c, "cannot apply the limits: %s", msg);
+		confine_release(&cf);
 		return CTL_EXIT_FAIL;
 	}
-	describe(c, tg.name, &sb);
-	rc = run_cmd(c, mnt, &sb, a.cmd);
+	describe(c, tg.name, &sb, &cf);
+	rc = run_cmd(c, mnt, &sb, &cf, a.cmd);
+	confine_release(&cf);
 	if (sandbox_destroy(&sb) < 0) {
 		ctl_err(c, "cannot remove the cgroup of the run");
 		if (!rc)
