@@ -317,8 +317,8 @@ static void child_fail(int efd, int code, const char *msg)
 	_exit(code);
 }
 
-static void child_exec(int efd, const struct confine *cf, const char *mnt,
-		       char **cmd)
+static void child_exec(int efd, const struct sandbox *sb,
+		       const struct confine *cf, const char *mnt, char **cmd)
 {
 	char path[PATH_MAX * 2], msg[SANDBOX_MSG_LEN];
 	const char *old = getenv("PATH");
@@ -329,7 +329,10 @@ static void child_exec(int efd, const struct confine *cf, const char *mnt,
 	setenv("VIRTUAL_ENV", mnt, 1);
 	unsetenv("PYTHONHOME");
 	default_signals();
-	if (confine_child_lockdown(cf, msg, sizeof(msg)))
+	/* rlimits last: an address-space limit binds CMD, not blastctl's
+	 * (sanitizer's) setup */
+	if (confine_child_lockdown(cf, msg, sizeof(msg)) ||
+	    sandbox_child_limits(sb, msg, sizeof(msg)))
 		child_fail(efd, 126, msg);
 	execvp(cmd[0], cmd);
 	snprintf(msg, sizeof(msg), "cannot run '%s': %s", cmd[0],
@@ -339,8 +342,8 @@ static void child_exec(int efd, const struct confine *cf, const char *mnt,
 
 /* pid 1 of a new PID namespace: run CMD as pid 2, forward signals to
  * it, reap orphans, exit with its status. */
-static void ns_init(int efd, const struct confine *cf, const char *mnt,
-		    char **cmd)
+static void ns_init(int efd, const struct sandbox *sb, const struct confine *cf,
+		    const char *mnt, char **cmd)
 {
 	pid_t pid, w;
 	int st, code = 1;
@@ -353,7 +356,7 @@ static void ns_init(int efd, const struct confine *cf, const char *mnt,
 	if (pid < 0)
 		child_fail(efd, 126, "fork failed");
 	if (pid == 0)
-		child_exec(efd, cf, mnt, cmd);
+		child_exec(efd, sb, cf, mnt, cmd);
 	close(efd);
 	forward_signals(pid);
 	for (;;) {
@@ -374,13 +377,12 @@ static void child_main(int efd, const struct sandbox *sb,
 	pid_t pid;
 
 	if (sandbox_enter(sb, 0, msg, sizeof(msg)) ||
-	    sandbox_child_limits(sb, msg, sizeof(msg)) ||
 	    confine_child_user(cf, msg, sizeof(msg)) ||
 	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)) ||
 	    confine_child_fs(cf, msg, sizeof(msg)))
 		child_fail(efd, 126, msg);
 	if (!(sb->lim.unshare & SANDBOX_NS_PID))
-		child_exec(efd, cf, mnt, cmd);
+		child_exec(efd, sb, cf, mnt, cmd);
 	if (unshare(CLONE_NEWPID) < 0) {
 		snprintf(msg, sizeof(msg),
 			 "cannot create a PID namespace: %s (needs root)",
@@ -393,7 +395,7 @@ static void child_main(int efd, const struct sandbox *sb,
 	if (pid == 0) {
 		/* its death ends the namespace: every process in it */
 		die_with_parent(life);
-		ns_init(efd, cf, mnt, cmd);
+		ns_init(efd, sb, cf, mnt, cmd);
 	}
 	close(efd);
 	forward_signals(pid);
@@ -536,6 +538,10 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_FAIL;
 	}
 	describe(c, tg.name, &sb, &cf);
+	if (sb.mech == SANDBOX_RLIMIT)
+		ctl_status(c, "note: no writable cgroup (root is needed here): "
+			      "memory limits the address space (RLIMIT_AS), "
+			      "pids the user's processes (RLIMIT_NPROC)");
 	rc = run_cmd(c, mnt, &sb, &cf, a.cmd);
 	confine_release(&cf);
 	if (sandbox_destroy(&sb) < 0) {

@@ -310,7 +310,9 @@ static int try_v1(struct sandbox *sb, const char *leaf, char *msg, size_t len)
 		snprintf(msg, len, "cgroup v1 %s: %s", what,
 			 err == -ENODEV ? "the current directory is not on a "
 					  "block device"
-					: strerror(-err));
+			 : err == -EACCES || err == -EPERM
+			     ? "not writable (its cgroups need root here)"
+			     : strerror(-err));
 		return err;
 	}
 	sb->mech = SANDBOX_CGROUP1;
