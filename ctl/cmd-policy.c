@@ -292,6 +292,15 @@ static int limit_probe(struct ctl *c, enum policy_key k, const char *val)
 	case POLICY_RES_IO_WRITE:
 		l.io_write = u;
 		break;
+	case POLICY_RES_MEMORY_SOFT:
+		l.memory_soft = u;
+		break;
+	case POLICY_RES_CPU_WEIGHT:
+		l.cpu_weight = (unsigned)u;
+		break;
+	case POLICY_RES_IO_WEIGHT:
+		l.io_weight = (unsigned)u;
+		break;
 	default:
 		return 0;
 	}
@@ -390,6 +399,9 @@ static int limits_of(struct snap_target *tg, struct sandbox_limits *l)
 	l->pids = p->pids;
 	l->io_read = p->io_read;
 	l->io_write = p->io_write;
+	l->memory_soft = p->memory_soft;
+	l->cpu_weight = p->cpu_weight;
+	l->io_weight = p->io_weight;
 	l->net = p->net;
 	policy_free(p);
 	return 0;
@@ -419,7 +431,8 @@ static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid,
 			 "net.mode %s is not applied to a running shell (it "
 			 "cannot change network namespace): use 'blastctl run'",
 			 policy_net_name(l.net));
-	if (!l.memory && !(l.cpu > 0) && !l.pids && !l.io_read && !l.io_write) {
+	if (!l.memory && !(l.cpu > 0) && !l.pids && !l.io_read && !l.io_write &&
+	    !l.memory_soft && !l.cpu_weight && !l.io_weight) {
 		if (!quiet)
 			ctl_status(c,
 				   "env '%s' has no resource limits: pid %d "

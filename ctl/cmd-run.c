@@ -45,7 +45,10 @@ enum {
 	OPT_PIDS,
 	OPT_IO_READ,
 	OPT_IO_WRITE,
-	OPT_UNSHARE
+	OPT_UNSHARE,
+	OPT_CPU_WEIGHT,
+	OPT_MEMORY_SOFT,
+	OPT_IO_WEIGHT
 };
 
 static int size_opt(struct ctl *c, const char *what, const char *s,
@@ -123,6 +126,18 @@ static int run_opt(struct ctl *c, struct run_args *a, int o)
 		return 0;
 	case OPT_UNSHARE:
 		return unshare_opt(c, optarg, &a->lim.unshare);
+	case OPT_MEMORY_SOFT:
+		return size_opt(c, "res.memory-soft", optarg,
+				&a->lim.memory_soft);
+	case OPT_CPU_WEIGHT:
+	case OPT_IO_WEIGHT:
+		if (ctl_parse_uint(
+			c, o == OPT_CPU_WEIGHT ? "--cpu-weight" : "--io-weight",
+			optarg, 1, 10000, &n))
+			return CTL_EXIT_USAGE;
+		*(o == OPT_CPU_WEIGHT ? &a->lim.cpu_weight
+				      : &a->lim.io_weight) = (unsigned)n;
+		return 0;
 	default:
 		return ctl_opt_exit(o);
 	}
@@ -138,6 +153,9 @@ static int run_parse(struct ctl *c, int argc, char **argv, struct run_args *a)
 	    {"io-read", required_argument, NULL, OPT_IO_READ},
 	    {"io-write", required_argument, NULL, OPT_IO_WRITE},
 	    {"unshare", required_argument, NULL, OPT_UNSHARE},
+	    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
+	    {"memory-soft", required_argument, NULL, OPT_MEMORY_SOFT},
+	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT},
 	    CTL_OPTION_HELP,
 	    {0},
 	};
@@ -182,6 +200,12 @@ static void limits_merge(struct sandbox_limits *l, const struct policy *p,
 		l->io_write = p->io_write;
 	if (!has_net)
 		l->net = p->net;
+	if (!l->memory_soft)
+		l->memory_soft = p->memory_soft;
+	if (!l->cpu_weight)
+		l->cpu_weight = p->cpu_weight;
+	if (!l->io_weight)
+		l->io_weight = p->io_weight;
 }
 
 static int policy_read(struct snap_target *tg, struct policy **out)
@@ -422,6 +446,13 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb,
 		ADD(", cpu %g", l->cpu);
 	if (l->pids)
 		ADD(", pids %llu", (unsigned long long)l->pids);
+	if (l->memory_soft)
+		ADD(", memory-soft %s",
+		    ctl_fmt_bytes(b, sizeof(b), l->memory_soft));
+	if (l->cpu_weight)
+		ADD(", cpu-weight %u", l->cpu_weight);
+	if (l->io_weight)
+		ADD(", io-weight %u", l->io_weight);
 	if (l->io_read)
 		ADD(", io-read %s/s", ctl_fmt_bytes(b, sizeof(b), l->io_read));
 	if (l->io_write)
@@ -445,6 +476,28 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb,
 #undef ADD
 	ctl_status(c, "run in env '%s': %s", env,
 		   line[0] == ',' ? line + 2 : line);
+}
+
+/* A limit's kill or refusal is said, with the limit: not a bare 137. */
+static void say_kills(struct ctl *c, const struct sandbox *sb, int code)
+{
+	char b[CTL_BYTES_LEN];
+	uint64_t refused;
+	bool oom;
+
+	sandbox_events(sb, &oom, &refused);
+	ctl_fmt_bytes(b, sizeof(b), sb->lim.memory);
+	if (oom && code == 128 + SIGKILL)
+		ctl_err(c, "run: killed: out of memory (limit %s)", b);
+	else if (oom)
+		ctl_warn(c,
+			 "run: a process was killed: out of memory (limit "
+			 "%s)",
+			 b);
+	if (refused && code)
+		ctl_err(c, "run: the pids limit (%llu) refused %llu fork%s",
+			(unsigned long long)sb->lim.pids,
+			(unsigned long long)refused, refused == 1 ? "" : "s");
 }
 
 /* Fork, wait, clean up. Returns CMD's status. */
@@ -544,6 +597,7 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 			      "pids the user's processes (RLIMIT_NPROC)");
 	rc = run_cmd(c, mnt, &sb, &cf, a.cmd);
 	confine_release(&cf);
+	say_kills(c, &sb, rc);
 	if (sandbox_destroy(&sb) < 0) {
 		ctl_err(c, "cannot remove the cgroup of the run");
 		if (!rc)

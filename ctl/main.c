@@ -127,6 +127,11 @@ static const struct ctl_cmd ctl_cmds[] = {
      "    fs.quota SIZE            the env's size limit (EDQUOT, df)\n"
      "    res.memory SIZE, res.cpu CPUS, res.pids N, res.io-read BPS,\n"
      "    res.io-write BPS         limits for 'blastctl run'\n"
+     "    res.memory-soft SIZE     reclaimed down to this first\n"
+     "                             (memory.high, soft_limit_in_bytes)\n"
+     "    res.cpu-weight N, res.io-weight N\n"
+     "                             shares against others, 1 to 10000\n"
+     "                             (100: an equal share)\n"
      "    net.mode none|loopback|host\n"
      "                             network for 'blastctl run'\n"
      "    host.writable PATH...    host paths 'blastctl run' may write\n"
@@ -157,7 +162,9 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"run", ctl_cmd_run,
      "[NAME] [--net MODE] [--memory SIZE] [--cpu CPUS] [--pids N]\n"
      "                    [--io-read BPS] [--io-write BPS] "
-     "[--unshare pid,ipc,mount] -- CMD [ARGS...]",
+     "[--unshare pid,ipc,mount]\n"
+     "                    [--memory-soft SIZE] [--cpu-weight N] "
+     "[--io-weight N] -- CMD [ARGS...]",
      "run CMD in the mounted env, confined by its policy",
      "  NAME            default: the env mounted at ./.blast\n"
      "  CMD runs with the env activated (PATH, VIRTUAL_ENV); limits come\n"
@@ -179,7 +186,13 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --pids N        at most N processes and threads\n"
      "  --io-read BPS, --io-write BPS\n"
      "                  block IO bandwidth on the current directory's disk\n"
-     "  --unshare LIST  new pid, ipc and/or mount namespaces\n"},
+     "  --unshare LIST  new pid, ipc and/or mount namespaces\n"
+     "  --memory-soft SIZE\n"
+     "                  memory reclaimed first past SIZE\n"
+     "  --cpu-weight N, --io-weight N\n"
+     "                  CPU and disk shares, 1 to 10000 (100: equal)\n"
+     "  A kill by the memory limit, or forks the pids limit refused, are\n"
+     "  said with the limit.\n"},
     {"list", ctl_cmd_list, "[--json]",
      "list envs: python, logical and stored size, snapshots, mount",
      "  --json          print envs and store totals as JSON\n"},
