@@ -56,39 +56,54 @@ static void paths_release(struct confine_paths *ps)
 	ps->n = 0;
 }
 
-/* The invoking user's home, for "~/" patterns. */
-static const char *user_home(const struct confine *cf)
+/* The invoking user's home, for "~/" patterns, symlinks resolved. */
+static void user_home(const struct confine *cf, char *buf)
 {
 	const struct passwd *pw;
 	const char *h = getenv("HOME");
 
-	if (!cf->drop_ids && h && *h == '/')
-		return h;
-	pw = getpwuid(cf->uid);
-	return pw && pw->pw_dir ? pw->pw_dir : "/nonexistent";
+	if (cf->drop_ids || !h || *h != '/') {
+		pw = getpwuid(cf->uid);
+		h = pw && pw->pw_dir ? pw->pw_dir : "/nonexistent";
+	}
+	if (!realpath(h, buf))
+		snprintf(buf, PATH_MAX, "%s", h);
 }
 
-/* Each '\n'-separated pattern of text, globbed, into ps. */
+/* Each '\n'-separated pattern of text, globbed, into ps. A writable
+ * path reached through a symlink is refused (-ELOOP, the path in bad):
+ * whoever can write where the symlink is could point it anywhere. */
 static int patterns_expand(const struct confine *cf, const char *text,
-			   struct confine_paths *ps)
+			   bool writable, struct confine_paths *ps,
+			   char bad[PATH_MAX])
 {
-	char pat[PATH_MAX * 2];
+	char pat[PATH_MAX * 2], home[PATH_MAX], real[PATH_MAX];
 	glob_t g;
 	int r = 0;
 
+	user_home(cf, home);
 	for (const char *s = text; text && *s && !r;) {
 		size_t n = strcspn(s, "\n");
 
 		if (s[0] == '~')
-			snprintf(pat, sizeof(pat), "%s%.*s", user_home(cf),
-				 (int)n - 1, s + 1);
+			snprintf(pat, sizeof(pat), "%s%.*s", home, (int)n - 1,
+				 s + 1);
 		else
 			snprintf(pat, sizeof(pat), "%.*s", (int)n, s);
 		s += n + (s[n] == '\n');
 		if (glob(pat, GLOB_NOSORT, NULL, &g))
 			continue; /* nothing matches (or no memory) */
-		for (size_t i = 0; !r && i < g.gl_pathc; i++)
-			r = paths_add(ps, g.gl_pathv[i]);
+		for (size_t i = 0; !r && i < g.gl_pathc; i++) {
+			const char *m = g.gl_pathv[i];
+
+			if (writable && realpath(m, real) &&
+			    strcmp(real, m) != 0 && strcmp(m, "/") != 0) {
+				snprintf(bad, PATH_MAX, "%s", m);
+				r = -ELOOP;
+			}
+			if (!r)
+				r = paths_add(ps, m);
+		}
 		globfree(&g);
 	}
 	return r;
@@ -181,7 +196,7 @@ static int userns_possible(char *msg, size_t len)
 int confine_init(struct confine *cf, const struct policy *p, const char *mnt,
 		 const char *home, char *msg, size_t len)
 {
-	char proj[PATH_MAX];
+	char proj[PATH_MAX], bad[PATH_MAX] = "";
 	const char *base = strrchr(mnt, '/');
 	int r;
 
@@ -202,17 +217,22 @@ int confine_init(struct confine *cf, const struct policy *p, const char *mnt,
 	if (!r)
 		r = paths_add(&cf->writable, mnt);
 	if (!r && p)
-		r = patterns_expand(cf, p->text[POLICY_HOST_WRITABLE],
-				    &cf->writable);
+		r = patterns_expand(cf, p->text[POLICY_HOST_WRITABLE], true,
+				    &cf->writable, bad);
 	if (!r && p)
-		r = patterns_expand(cf, p->text[POLICY_HOST_READONLY],
-				    &cf->readonly);
+		r = patterns_expand(cf, p->text[POLICY_HOST_READONLY], false,
+				    &cf->readonly, bad);
 	if (!r)
 		r = paths_add(&cf->hidden, home);
 	if (!r && p)
-		r = patterns_expand(cf, p->text[POLICY_HOST_HIDDEN],
-				    &cf->hidden);
-	if (r)
+		r = patterns_expand(cf, p->text[POLICY_HOST_HIDDEN], false,
+				    &cf->hidden, bad);
+	if (r == -ELOOP)
+		snprintf(msg, len,
+			 "host.writable path '%s' goes through a symlink: "
+			 "name its target",
+			 bad);
+	else if (r)
 		snprintf(msg, len, "cannot expand the host paths: %s",
 			 strerror(-r));
 	return r;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -18,14 +19,15 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "confine.h"
 
 #define EMPTY_FILE "/dev/.blast-empty" /* what hides a file */
 
-static const char *const dev_nodes[] = {"null",	   "zero", "full", "random",
-					"urandom", "tty",  "ptmx"};
+static const char *const dev_nodes[] = {"null",	  "zero",    "full",
+					"random", "urandom", "tty"};
 #define NDEV (sizeof(dev_nodes) / sizeof(*dev_nodes))
 
 /* path is root or below it */
@@ -68,20 +70,53 @@ static int mkpath(const char *path, bool dir)
 	return 0;
 }
 
+/* An O_PATH descriptor of path, refusing symlinks on the way: the
+ * parent resolved them all, so one now was put there since (by a
+ * process that can write there, e.g. a previous run in the project)
+ * and could steer a writable bind onto another host path. */
+static int open_nofollow(const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS};
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
 /* Bind what fd (O_PATH) names at path, made to exist. */
 static int bind_fd(int fd, const char *path, unsigned long flags)
 {
-	char src[64];
+	char src[64], dst[64];
 	struct stat st;
-	int err;
+	int err, to;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	err = mkpath(path, S_ISDIR(st.st_mode));
 	if (err)
 		return err;
+	to = open_nofollow(path);
+	if (to < 0)
+		return to;
 	fd_path(src, sizeof(src), fd);
-	return mount(src, path, NULL, MS_BIND | flags, NULL) < 0 ? -errno : 0;
+	fd_path(dst, sizeof(dst), to);
+	err = mount(src, dst, NULL, MS_BIND | flags, NULL) < 0 ? -errno : 0;
+	close(to);
+	return err;
+}
+
+/* A devpts of CMD's own (no other terminal's pty in it), else the
+ * host's bound in. */
+static int pts_setup(int pts)
+{
+	if (mkdir("/dev/pts", 0755) < 0)
+		return -errno;
+	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=620") == 0)
+		return symlink("pts/ptmx", "/dev/ptmx") < 0 ? -errno : 0;
+	if (pts < 0)
+		return 0;
+	return bind_fd(pts, "/dev/pts", MS_REC);
 }
 
 static int dev_setup(const int *fds, int pts)
@@ -97,8 +132,8 @@ static int dev_setup(const int *fds, int pts)
 		if (fds[i] >= 0)
 			err = bind_fd(fds[i], path, 0);
 	}
-	if (!err && pts >= 0)
-		err = bind_fd(pts, "/dev/pts", MS_REC);
+	if (!err)
+		err = pts_setup(pts);
 	if (!err && (mkdir("/dev/shm", 01777) < 0 ||
 		     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
 			   "mode=1777") < 0))
@@ -321,11 +356,13 @@ static int open_sources(const struct confine *cf, int *wfds, int *dfds,
 	char path[64];
 
 	for (size_t i = 0; i < cf->writable.n; i++) {
-		wfds[i] = open(cf->writable.v[i], O_PATH | O_CLOEXEC);
+		wfds[i] = open_nofollow(cf->writable.v[i]);
 		if (wfds[i] < 0) {
 			snprintf(msg, len, "cannot open '%s': %s",
-				 cf->writable.v[i], strerror(errno));
-			return -errno;
+				 cf->writable.v[i],
+				 wfds[i] == -ELOOP ? "a symlink appeared in it"
+						   : strerror(-wfds[i]));
+			return wfds[i];
 		}
 	}
 	for (size_t i = 0; i < NDEV; i++) {

@@ -99,3 +99,23 @@ expect 1 run -- "$BLASTCTL" --home "$H" policy proj unset host.writable
 bctl --json policy >"$W/pol.now"
 assert_not_contains "$(cat "$W/pol.now")" '"fs.hidden"'
 assert_contains "$(cat "$W/pol.now")" "out-rw"
+
+note "a symlink planted in the project does not steer a writable bind"
+# whoever can write the project (a run without this rule, say) swaps
+# the writable directory for a symlink to /etc
+ln -s /etc "$P/sub"
+expect 0 policy set host.writable "$W/out-rw" "$P/sub"
+expect 1 run -- touch /etc/blast-pwned
+assert_one_error "host.writable path '$P/sub' goes through a symlink"
+[ ! -e /etc/blast-pwned ] || die "a planted symlink made /etc writable"
+rm "$P/sub"
+
+note "a minimal /dev: no disks; ptys of its own"
+disk=$(find /dev -maxdepth 1 -type b -print -quit)
+if [ -n "$disk" ]; then
+	expect 1 run -- test -e "$disk"
+fi
+expect 0 run -- sh -c 'ls /dev | tr "\n" " "'
+assert_not_contains "$OUT" "mem "
+expect 0 run -- python -c 'import os, pty; m, s = pty.openpty(); print(os.ttyname(s))'
+assert_contains "$OUT" "/dev/pts/"
