@@ -171,12 +171,37 @@ static unsigned long kept_flags(const char *mp)
 	return f;
 }
 
-static int remount_ro(const char *mp)
+static int remount_ro(const char *mp, unsigned long flags)
 {
-	if (mount(NULL, mp, NULL,
-		  MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(mp), NULL) < 0)
+	if (mount(NULL, mp, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags,
+		  NULL) < 0)
 		return -errno;
 	return 0;
+}
+
+/* kept_flags from mountinfo's per-mount options ("rw,nosuid,relatime"),
+ * without asking the filesystem (a hung FUSE daemon would hang us). */
+static unsigned long opts_flags(const char *opts)
+{
+	static const struct {
+		const char *name;
+		unsigned long flag;
+	} map[] = {{"nosuid", MS_NOSUID},	   {"nodev", MS_NODEV},
+		   {"noexec", MS_NOEXEC},	   {"noatime", MS_NOATIME},
+		   {"nodiratime", MS_NODIRATIME},  {"relatime", MS_RELATIME},
+		   {"strictatime", MS_STRICTATIME}};
+	unsigned long f = 0;
+
+	for (const char *o = opts; *o;) {
+		size_t n = strcspn(o, ",");
+
+		for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
+			if (strlen(map[i].name) == n &&
+			    !strncmp(o, map[i].name, n))
+				f |= map[i].flag;
+		o += n + (o[n] == ',');
+	}
+	return f;
 }
 
 /* Decode mountinfo's octal escapes ("\040") in place. */
@@ -220,27 +245,60 @@ static void paths_free(struct confine_paths *ps)
 	ps->n = 0;
 }
 
-/* Mount points of /proc/self/mountinfo (its fifth field). */
-static int mount_points(struct confine_paths *out)
+/* The mounts of /proc/self/mountinfo: mount point (fifth field), its
+ * flags (sixth) and whether it is FUSE (the type after " - "). */
+struct mounts {
+	struct confine_paths path;
+	unsigned long *flags;
+	bool *fuse;
+};
+
+static int mounts_add(struct mounts *m, char *line)
+{
+	char *mp = line, *opts, *type = strstr(line, " - ");
+	unsigned long *f;
+	bool *fu;
+	size_t n = m->path.n;
+
+	for (int i = 0; i < 4 && mp; i++)
+		mp = strchr(mp + 1, ' ');
+	opts = mp ? strchr(mp + 1, ' ') : NULL;
+	if (!opts || !type)
+		return 0;
+	*opts++ = '\0';
+	opts[strcspn(opts, " ")] = '\0';
+	unescape(++mp);
+	f = realloc(m->flags, (n + 1) * sizeof(*f));
+	if (f)
+		m->flags = f;
+	fu = realloc(m->fuse, (n + 1) * sizeof(*fu));
+	if (fu)
+		m->fuse = fu;
+	if (!f || !fu)
+		return -ENOMEM;
+	f[n] = opts_flags(opts);
+	fu[n] = !strncmp(type + 3, "fuse", 4);
+	return paths_push(&m->path, mp);
+}
+
+static void mounts_free(struct mounts *m)
+{
+	paths_free(&m->path);
+	free(m->flags);
+	free(m->fuse);
+}
+
+static int mounts_read(struct mounts *m)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, *s;
+	char *line = NULL;
 	size_t cap = 0;
 	int err = 0;
 
 	if (!f)
 		return -errno;
-	while (!err && getline(&line, &cap, f) > 0) {
-		s = line;
-		for (int i = 0; i < 4 && s; i++)
-			s = strchr(s + 1, ' ');
-		if (!s)
-			continue;
-		s++;
-		s[strcspn(s, " ")] = '\0';
-		unescape(s);
-		err = paths_push(out, s);
-	}
+	while (!err && getline(&line, &cap, f) > 0)
+		err = mounts_add(m, line);
 	free(line);
 	fclose(f);
 	return err;
@@ -260,14 +318,16 @@ static bool kept(const struct confine *cf, const char *mp)
 
 static int all_readonly(const struct confine *cf, char *msg, size_t len)
 {
-	struct confine_paths mps = {0};
-	int err = mount_points(&mps);
+	struct mounts m = {0};
+	struct confine_paths mps;
+	int err = mounts_read(&m);
 
+	mps = m.path;
 	/* parents first: a remount is of the top mount at that path */
 	for (size_t i = 0; !err && i < mps.n; i++) {
 		if (kept(cf, mps.v[i]))
 			continue;
-		err = remount_ro(mps.v[i]);
+		err = remount_ro(mps.v[i], m.flags[i]);
 		/* a mount shadowed by another, or out of reach (another
 		 * user's FUSE mount): nothing writes there from here */
 		if (err == -ENOENT || err == -EACCES || err == -ENOTDIR)
@@ -279,7 +339,7 @@ static int all_readonly(const struct confine *cf, char *msg, size_t len)
 	if (err == -ENOMEM)
 		snprintf(msg, len, "cannot list the mounts: %s",
 			 strerror(-err));
-	paths_free(&mps);
+	mounts_free(&m);
 	return err;
 }
 
@@ -291,7 +351,7 @@ static int make_readonly(const char *path)
 		return errno == ENOENT ? 0 : -errno;
 	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -errno;
-	return remount_ro(path);
+	return remount_ro(path, kept_flags(path));
 }
 
 static int hide(const char *path)
@@ -311,24 +371,35 @@ static int hide(const char *path)
 	return mount(EMPTY_FILE, path, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
-/* nftw has no context argument: the walk's list (child, one thread) */
+/* nftw has no context argument: the walk's list and the mounts, whose
+ * FUSE ones it does not enter (child, one thread) */
 static struct confine_paths *socks;
+static const struct mounts *walk_mounts;
 
 static int sock_seen(const char *path, const struct stat *st, int type,
 		     struct FTW *ftw)
 {
-	(void)type;
 	(void)ftw;
 	if (S_ISSOCK(st->st_mode) && paths_push(socks, path) < 0)
-		return -1;
-	return 0;
+		return FTW_STOP;
+	if (type != FTW_D)
+		return FTW_CONTINUE;
+	for (size_t i = 0; i < walk_mounts->path.n; i++)
+		if (walk_mounts->fuse[i] &&
+		    !strcmp(walk_mounts->path.v[i], path))
+			return FTW_SKIP_SUBTREE;
+	return FTW_CONTINUE;
 }
 
 static int hide_all(const struct confine *cf, char *msg, size_t len)
 {
 	struct confine_paths run = {0};
-	int err = 0;
+	struct mounts m = {0};
+	int err = mounts_read(&m);
 
+	if (err)
+		snprintf(msg, len, "cannot list the mounts: %s",
+			 strerror(-err));
 	for (size_t i = 0; !err && i < cf->hidden.n; i++) {
 		err = hide(cf->hidden.v[i]);
 		if (err)
@@ -336,8 +407,13 @@ static int hide_all(const struct confine *cf, char *msg, size_t len)
 				 cf->hidden.v[i], strerror(-err));
 	}
 	socks = &run;
-	if (!err)
-		nftw("/run", sock_seen, 16, FTW_PHYS | FTW_MOUNT);
+	walk_mounts = &m;
+	/* /run/user/UID are mounts of their own: entered */
+	if (!err && nftw("/run", sock_seen, 16, FTW_PHYS | FTW_ACTIONRETVAL) ==
+			FTW_STOP) {
+		err = -ENOMEM;
+		snprintf(msg, len, "cannot list the sockets under /run");
+	}
 	for (size_t i = 0; !err && i < run.n; i++) {
 		err = hide(run.v[i]);
 		if (err)
@@ -345,6 +421,7 @@ static int hide_all(const struct confine *cf, char *msg, size_t len)
 				 run.v[i], strerror(-err));
 	}
 	paths_free(&run);
+	mounts_free(&m);
 	return err;
 }
 
