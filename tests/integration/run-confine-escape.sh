@@ -4,7 +4,8 @@
 # no_new_privs and a seccomp filter; each escape fails on its own:
 # leaving the cgroup (then a memory hog still dies, a fork bomb still
 # stops), nsenter/setns into the host's namespaces, unshare, ptrace of
-# blastctl, connecting a host unix socket (/run, the host's /tmp) or
+# blastctl, connecting a host unix socket (/run and mounts below it, the
+# host's /tmp) or
 # blastfs's control socket, and changing the env's policy from inside.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
@@ -124,8 +125,15 @@ assert_eq "-1 Operation not permitted" "$OUT" "PTRACE_ATTACH"
 note "host unix sockets: /run, the host's /tmp, blastfs's control socket"
 RUNSOCK=/run/blast-test-$$.sock
 TMPSOCK=/tmp/blast-test-$$.sock
+# a mount below /run, as /run/user/UID is (XDG_RUNTIME_DIR's sockets)
+RUNMNT=/run/blast-test-mnt-$$
+mkdir "$RUNMNT"
+on_exit rmdir "$RUNMNT"
+mount -t tmpfs tmpfs "$RUNMNT"
+on_exit umount "$RUNMNT"
+MNTSOCK=$RUNMNT/bus
 on_exit rm -f "$RUNSOCK" "$TMPSOCK"
-for s in "$RUNSOCK" "$TMPSOCK"; do
+for s in "$RUNSOCK" "$TMPSOCK" "$MNTSOCK"; do
 	"$BLAST_TEST_PYTHON" -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
@@ -135,11 +143,14 @@ while True:
 	on_exit kill_pid $!
 	on_exit rm -f "$s.ready"
 done
-for ((i = 0; i < 1000; i++)); do [ -e "$RUNSOCK.ready" ] && [ -e "$TMPSOCK.ready" ] && break; sleep 0.01; done
+for ((i = 0; i < 1000; i++)); do
+	[ -e "$RUNSOCK.ready" ] && [ -e "$TMPSOCK.ready" ] && [ -e "$MNTSOCK.ready" ] && break
+	sleep 0.01
+done
 uconnect='import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(2).decode())'
 "$BLAST_TEST_PYTHON" -c "$uconnect" "$RUNSOCK" | grep -qx hi || die "the /run socket does not answer outside"
-for s in "$RUNSOCK" "$TMPSOCK" "$H/run/proj.sock"; do
+for s in "$RUNSOCK" "$TMPSOCK" "$MNTSOCK" "$H/run/proj.sock"; do
 	[ -S "$s" ] || die "no socket $s"
 	expect 1 run -- python -c "$uconnect" "$s"
 	assert_not_contains "$OUT" "hi"
