@@ -165,7 +165,8 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                    [--io-read BPS] [--io-write BPS] "
      "[--unshare pid,ipc,mount]\n"
      "                    [--memory-soft SIZE] [--cpu-weight N] "
-     "[--io-weight N] -- CMD [ARGS...]",
+     "[--io-weight N]\n"
+     "                    -- CMD [ARGS...]",
      "run CMD in the mounted env, confined by its policy",
      "  NAME            default: the env mounted at ./.blast\n"
      "  CMD runs with the env activated (PATH, VIRTUAL_ENV); limits come\n"
@@ -178,9 +179,10 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  host.hidden, $BLAST_HOME and the sockets under /run are hidden.\n"
      "  It runs with no capabilities, no_new_privs, a seccomp filter\n"
      "  (no mount, setns, unshare, ptrace, bpf, modules, keyrings...) and\n"
-     "  its own cgroup namespace; under sudo as SUDO_UID, not as root\n"
-     "  in a user namespace. Only cgroup limits need root (else\n"
-     "  setrlimit where it can express them, or an error).\n"
+     "  its own cgroup namespace. Under sudo, CMD runs as SUDO_UID; a\n"
+     "  user without root is confined through a user namespace. Only\n"
+     "  cgroup limits need root (else setrlimit where it can express\n"
+     "  them, or an error).\n"
      "  --net MODE      none (no network), loopback (only lo), host\n"
      "  --memory SIZE   memory limit (K, M, G suffixes)\n"
      "  --cpu CPUS      CPU time, e.g. 0.5 for half a CPU\n"
