@@ -83,6 +83,7 @@ expect 1 run -- cat "$W/out-hidden/key"
 assert_not_contains "$OUT" "secret"
 expect 0 run -- sh -c "ls -A '$W/out-hidden' 2>/dev/null | wc -l"
 assert_eq 0 "$OUT" "entries of a hidden directory"
+# shellcheck disable=SC2088 # the pattern's ~, expanded by blastctl run
 expect 0 policy set host.hidden '~/hidden-in-home'
 mkdir -p "$HOME/hidden-in-home"
 echo secret >"$HOME/hidden-in-home/key"

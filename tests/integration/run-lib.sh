@@ -24,7 +24,7 @@ run_setup() {
 	on_exit cleanup_mount "$M"
 	run_expect 0 start --dir "$P" proj --python "$BLAST_TEST_PYTHON"
 	on_exit kill_pid "$(bctl --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; print([e["pid"] for e in json.load(sys.stdin)["envs"] if e["name"]=="proj"][0])')"
-	cd "$P"
+	cd "$P" || die "cannot cd to $P"
 }
 
 # run_expect CODE ARGS...: bctl ARGS, fail unless it exits with CODE; $OUT,
