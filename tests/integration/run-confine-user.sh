@@ -103,3 +103,7 @@ else
 	expect 1 nb run --cpu 0.5 -- true
 	assert_one_error "cgroup v1 cpu: not writable (its cgroups need root here), and setrlimit cannot limit cpu"
 fi
+
+note "as nobody: blastctl's root through /proc/PID/root is out of reach"
+ctl_run nb run -- sh -c "ls /proc/\$PPID/root/ >/dev/null && echo LISTED"
+assert_not_contains "$OUT" "LISTED"

@@ -3,7 +3,8 @@
 # blastctl run, no way into the host's namespaces: nsenter into
 # blastctl's net/mnt/cgroup/pid/ipc/uts namespaces fails, so a loopback
 # server on the host stays unreachable from --net none (old code: it
-# answered); setns is refused by the filter.
+# answered); setns is refused by the filter; blastctl's root through
+# /proc/PID/root (the unconfined host) is out of reach.
 set -euo pipefail
 . "$(dirname "$0")/run-lib.sh"
 require_cmd nsenter
@@ -44,3 +45,11 @@ print(libc.setns(fd, 0), os.strerror(ctypes.get_errno()))'
 assert_eq "refused
 -1 Operation not permitted" "$OUT" "open and setns"
 
+
+note "blastctl's root through /proc/PID/root is out of reach"
+ESC=/tmp/blast-escaped-$$
+on_exit rm -f "$ESC"
+ctl_run bctl run -- sh -c "touch /proc/\$PPID/root$ESC && echo REACHED; ls /proc/\$PPID/root/ >/dev/null && echo LISTED"
+assert_not_contains "$OUT" "REACHED"
+assert_not_contains "$OUT" "LISTED"
+[ ! -e "$ESC" ] || die "CMD wrote the host's /tmp through /proc/\$PPID/root"
