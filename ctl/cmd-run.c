@@ -579,6 +579,11 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 		confine_release(&cf);
 		return CTL_EXIT_FAIL;
 	}
+	/* as SUDO_UID, CMD could reach that user's processes outside
+	 * (their /proc/PID/root is the host, writable as that user): it
+	 * sees only its own */
+	if (cf.drop_ids)
+		a.lim.unshare |= SANDBOX_NS_PID;
 	snprintf(mnt, sizeof(mnt), "%s", tg.mnt);
 	/* the cgroups of runs whose blastctl was killed go first */
 	sandbox_sweep(RUN_CGROUP_PREFIX, "blastctl");

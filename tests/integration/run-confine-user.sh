@@ -61,6 +61,18 @@ assert_eq "65534
 65534
 CapEff:	0000000000000000" "$OUT"
 assert_contains "$ERR" "as uid 65534"
+assert_contains "$ERR" "new pid"
+# a process of that user outside: its /proc/PID/root would be the host,
+# writable as that user, were CMD to see its pid
+OUTSIDE_SH=/tmp/blast-user-root-$$
+on_exit rm -f "$OUTSIDE_SH"
+setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 300 &
+SL=$!
+for ((i = 0; i < 1000; i++)); do grep -q "^Uid:.65534" "/proc/$SL/status" && break; sleep 0.01; done
+on_exit kill_pid "$SL"
+ctl_run env SUDO_UID=65534 SUDO_GID=65534 "$BLASTCTL" --home "$H" run proj -- sh -c "touch /proc/$SL/root$OUTSIDE_SH && echo REACHED"
+assert_not_contains "$OUT" "REACHED"
+[ ! -e "$OUTSIDE_SH" ] || die "CMD under sudo wrote the host through /proc/$SL/root"
 
 chown -R nobody:nogroup "$H"
 chmod -R go-w "$H"
