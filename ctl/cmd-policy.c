@@ -51,16 +51,20 @@ static int action_find(const char *s)
 static int key_parse(struct ctl *c, const char *s, int *out)
 {
 	int k = policy_key_find(s);
+	char all[1024] = "";
 
+	for (int i = 0; k < 0 && i < POLICY__NKEYS; i++) {
+		size_t n = strlen(all);
+
+		snprintf(all + n, sizeof(all) - n, "%s%s",
+			 !i			  ? ""
+			 : i + 1 == POLICY__NKEYS ? " or "
+						  : ", ",
+			 policy_key_name(i));
+	}
 	if (k < 0)
 		return ctl_usage_error(
-		    c,
-		    "unknown policy key '%s': expected fs.readonly, "
-		    "fs.hidden, fs.max-file-size, fs.quota, res.memory, "
-		    "res.cpu, res.pids, res.io-read, res.io-write, net.mode, "
-		    "net.allow-ip, net.allow-port, net.allow-domain, "
-		    "net.inbound, net.dns or net.bandwidth",
-		    s);
+		    c, "unknown policy key '%s': expected %s", s, all);
 	*out = k;
 	return CTL_PARSED;
 }
@@ -135,6 +139,7 @@ static json_t *key_json(enum policy_key k, const char *text)
 	switch (policy_key_kind(k)) {
 	case POLICY_PATTERNS:
 	case POLICY_NETLIST:
+	case POLICY_HOSTPATHS:
 		arr = json_array();
 		for (const char *s = text; arr && *s;) {
 			const char *nl = strchr(s, '\n');
@@ -162,6 +167,7 @@ static void key_print(enum policy_key k, const char *text)
 	switch (policy_key_kind(k)) {
 	case POLICY_PATTERNS:
 	case POLICY_NETLIST:
+	case POLICY_HOSTPATHS:
 		for (const char *s = text; *s;) {
 			const char *nl = strchr(s, '\n');
 			int n = nl ? (int)(nl - s) : (int)strlen(s);
@@ -289,6 +295,15 @@ static int limit_probe(struct ctl *c, enum policy_key k, const char *val)
 	case POLICY_RES_IO_WRITE:
 		l.io_write = u;
 		break;
+	case POLICY_RES_MEMORY_SOFT:
+		l.memory_soft = u;
+		break;
+	case POLICY_RES_CPU_WEIGHT:
+		l.cpu_weight = (unsigned)u;
+		break;
+	case POLICY_RES_IO_WEIGHT:
+		l.io_weight = (unsigned)u;
+		break;
 	default:
 		return 0;
 	}
@@ -387,6 +402,9 @@ static int limits_of(struct snap_target *tg, struct sandbox_limits *l)
 	l->pids = p->pids;
 	l->io_read = p->io_read;
 	l->io_write = p->io_write;
+	l->memory_soft = p->memory_soft;
+	l->cpu_weight = p->cpu_weight;
+	l->io_weight = p->io_weight;
 	l->net = p->net;
 	policy_free(p);
 	return 0;
@@ -416,7 +434,8 @@ static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid,
 			 "net.mode %s is not applied to a running shell (it "
 			 "cannot change network namespace): use 'blastctl run'",
 			 policy_net_name(l.net));
-	if (!l.memory && !(l.cpu > 0) && !l.pids && !l.io_read && !l.io_write) {
+	if (!l.memory && !(l.cpu > 0) && !l.pids && !l.io_read && !l.io_write &&
+	    !l.memory_soft && !l.cpu_weight && !l.io_weight) {
 		if (!quiet)
 			ctl_status(c,
 				   "env '%s' has no resource limits: pid %d "

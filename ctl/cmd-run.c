@@ -23,12 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "ctl.h"
 #include "netsbx.h"
 #include "policy.h"
 #include "runreg.h"
 #include "sandbox.h"
-#include "sbxreport.h"
 #include "snap.h"
 #include "store.h"
 
@@ -48,7 +48,10 @@ enum {
 	OPT_PIDS,
 	OPT_IO_READ,
 	OPT_IO_WRITE,
-	OPT_UNSHARE
+	OPT_UNSHARE,
+	OPT_CPU_WEIGHT,
+	OPT_MEMORY_SOFT,
+	OPT_IO_WEIGHT
 };
 
 static int size_opt(struct ctl *c, const char *what, const char *s,
@@ -126,6 +129,18 @@ static int run_opt(struct ctl *c, struct run_args *a, int o)
 		return 0;
 	case OPT_UNSHARE:
 		return unshare_opt(c, optarg, &a->lim.unshare);
+	case OPT_MEMORY_SOFT:
+		return size_opt(c, "res.memory-soft", optarg,
+				&a->lim.memory_soft);
+	case OPT_CPU_WEIGHT:
+	case OPT_IO_WEIGHT:
+		if (ctl_parse_uint(
+			c, o == OPT_CPU_WEIGHT ? "--cpu-weight" : "--io-weight",
+			optarg, 1, 10000, &n))
+			return CTL_EXIT_USAGE;
+		*(o == OPT_CPU_WEIGHT ? &a->lim.cpu_weight
+				      : &a->lim.io_weight) = (unsigned)n;
+		return 0;
 	default:
 		return ctl_opt_exit(o);
 	}
@@ -141,6 +156,9 @@ static int run_parse(struct ctl *c, int argc, char **argv, struct run_args *a)
 	    {"io-read", required_argument, NULL, OPT_IO_READ},
 	    {"io-write", required_argument, NULL, OPT_IO_WRITE},
 	    {"unshare", required_argument, NULL, OPT_UNSHARE},
+	    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
+	    {"memory-soft", required_argument, NULL, OPT_MEMORY_SOFT},
+	    {"io-weight", required_argument, NULL, OPT_IO_WEIGHT},
 	    CTL_OPTION_HELP,
 	    {0},
 	};
@@ -185,6 +203,12 @@ static void limits_merge(struct sandbox_limits *l, const struct policy *p,
 		l->io_write = p->io_write;
 	if (!has_net)
 		l->net = p->net;
+	if (!l->memory_soft)
+		l->memory_soft = p->memory_soft;
+	if (!l->cpu_weight)
+		l->cpu_weight = p->cpu_weight;
+	if (!l->io_weight)
+		l->io_weight = p->io_weight;
 }
 
 static int policy_read(struct snap_target *tg, struct policy **out)
@@ -320,9 +344,10 @@ static void child_fail(int efd, int code, const char *msg)
 	_exit(code);
 }
 
-static void child_exec(int efd, const char *mnt, char **cmd)
+static void child_exec(int efd, const struct sandbox *sb,
+		       const struct confine *cf, const char *mnt, char **cmd)
 {
-	char path[PATH_MAX * 2], msg[PATH_MAX + 64];
+	char path[PATH_MAX * 2], msg[SANDBOX_MSG_LEN];
 	const char *old = getenv("PATH");
 
 	snprintf(path, sizeof(path), "%s/bin%s%s", mnt, old ? ":" : "",
@@ -331,6 +356,11 @@ static void child_exec(int efd, const char *mnt, char **cmd)
 	setenv("VIRTUAL_ENV", mnt, 1);
 	unsetenv("PYTHONHOME");
 	default_signals();
+	/* rlimits last: an address-space limit binds CMD, not blastctl's
+	 * (sanitizer's) setup */
+	if (confine_child_lockdown(cf, msg, sizeof(msg)) ||
+	    sandbox_child_limits(sb, msg, sizeof(msg)))
+		child_fail(efd, 126, msg);
 	execvp(cmd[0], cmd);
 	snprintf(msg, sizeof(msg), "cannot run '%s': %s", cmd[0],
 		 strerror(errno));
@@ -339,21 +369,21 @@ static void child_exec(int efd, const char *mnt, char **cmd)
 
 /* pid 1 of a new PID namespace: run CMD as pid 2, forward signals to
  * it, reap orphans, exit with its status. */
-static void ns_init(int efd, const struct sandbox_limits *l, const char *mnt,
-		    char **cmd)
+static void ns_init(int efd, const struct sandbox *sb, const struct confine *cf,
+		    const char *mnt, char **cmd)
 {
 	pid_t pid, w;
 	int st, code = 1;
 
-	if ((l->unshare & SANDBOX_NS_MOUNT) &&
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0)
+	/* read-only: uid 0 without capabilities still owns /proc/sys */
+	if (mount("proc", "/proc", "proc",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
 		child_fail(efd, 126, "cannot mount /proc in the new namespace");
 	pid = fork();
 	if (pid < 0)
 		child_fail(efd, 126, "fork failed");
 	if (pid == 0)
-		child_exec(efd, mnt, cmd);
+		child_exec(efd, sb, cf, mnt, cmd);
 	close(efd);
 	forward_signals(pid);
 	for (;;) {
@@ -367,7 +397,8 @@ static void ns_init(int efd, const struct sandbox_limits *l, const char *mnt,
 }
 
 static void child_main(int efd, const struct sandbox *sb,
-		       const struct netsbx *net, const char *mnt, char **cmd)
+		       const struct netsbx *net, const struct confine *cf,
+		       const char *mnt, char **cmd)
 {
 	char msg[SANDBOX_MSG_LEN];
 	int life[2];
@@ -376,11 +407,12 @@ static void child_main(int efd, const struct sandbox *sb,
 	if (net && netsbx_child_enter(net, msg, sizeof(msg)))
 		child_fail(efd, 126, msg);
 	if (sandbox_enter(sb, 0, msg, sizeof(msg)) ||
-	    sandbox_child_limits(sb, msg, sizeof(msg)) ||
-	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)))
+	    confine_child_user(cf, msg, sizeof(msg)) ||
+	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)) ||
+	    confine_child_fs(cf, msg, sizeof(msg)))
 		child_fail(efd, 126, msg);
 	if (!(sb->lim.unshare & SANDBOX_NS_PID))
-		child_exec(efd, mnt, cmd);
+		child_exec(efd, sb, cf, mnt, cmd);
 	if (unshare(CLONE_NEWPID) < 0) {
 		snprintf(msg, sizeof(msg),
 			 "cannot create a PID namespace: %s (needs root)",
@@ -393,7 +425,7 @@ static void child_main(int efd, const struct sandbox *sb,
 	if (pid == 0) {
 		/* its death ends the namespace: every process in it */
 		die_with_parent(life);
-		ns_init(efd, &sb->lim, mnt, cmd);
+		ns_init(efd, sb, cf, mnt, cmd);
 	}
 	close(efd);
 	forward_signals(pid);
@@ -402,7 +434,8 @@ static void child_main(int efd, const struct sandbox *sb,
 
 /* ---- the parent ---------------------------------------------------- */
 
-static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
+static void describe(struct ctl *c, const char *env, const struct sandbox *sb,
+		     const struct confine *cf)
 {
 	const struct sandbox_limits *l = &sb->lim;
 	char line[PATH_MAX + 1024] = "", b[CTL_BYTES_LEN];
@@ -419,6 +452,13 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
 		ADD(", cpu %g", l->cpu);
 	if (l->pids)
 		ADD(", pids %llu", (unsigned long long)l->pids);
+	if (l->memory_soft)
+		ADD(", memory-soft %s",
+		    ctl_fmt_bytes(b, sizeof(b), l->memory_soft));
+	if (l->cpu_weight)
+		ADD(", cpu-weight %u", l->cpu_weight);
+	if (l->io_weight)
+		ADD(", io-weight %u", l->io_weight);
 	if (l->io_read)
 		ADD(", io-read %s/s", ctl_fmt_bytes(b, sizeof(b), l->io_read));
 	if (l->io_write)
@@ -434,9 +474,36 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb)
 		    l->unshare & SANDBOX_NS_PID ? " pid" : "",
 		    l->unshare & SANDBOX_NS_IPC ? " ipc" : "",
 		    l->unshare & SANDBOX_NS_MOUNT ? " mount" : "");
+	ADD(", host read-only, no capabilities, seccomp");
+	if (cf->userns)
+		ADD(" (user namespace)");
+	else if (cf->drop_ids)
+		ADD(", as uid %u", (unsigned)cf->uid);
 #undef ADD
 	ctl_status(c, "run in env '%s': %s", env,
 		   line[0] == ',' ? line + 2 : line);
+}
+
+/* A limit's kill or refusal is said, with the limit: not a bare 137. */
+static void say_kills(struct ctl *c, const struct sandbox *sb, int code)
+{
+	char b[CTL_BYTES_LEN];
+	uint64_t refused;
+	bool oom;
+
+	sandbox_events(sb, &oom, &refused);
+	ctl_fmt_bytes(b, sizeof(b), sb->lim.memory);
+	if (oom && code == 128 + SIGKILL)
+		ctl_err(c, "run: killed: out of memory (limit %s)", b);
+	else if (oom)
+		ctl_warn(c,
+			 "run: a process was killed: out of memory (limit "
+			 "%s)",
+			 b);
+	if (refused && code)
+		ctl_err(c, "run: the pids limit (%llu) refused %llu fork%s",
+			(unsigned long long)sb->lim.pids,
+			(unsigned long long)refused, refused == 1 ? "" : "s");
 }
 
 /* Where the filtered network put the env, or why the net.* rules do
@@ -464,7 +531,8 @@ static void netsbx_describe(struct ctl *c, const struct netsbx *net,
 
 /* Fork, wait, clean up. Returns CMD's status. */
 static int run_cmd(struct ctl *c, const struct runreg *reg, struct sandbox *sb,
-		   const struct netsbx *net, char **cmd)
+		   const struct netsbx *net, const struct confine *cf,
+		   char **cmd)
 {
 	const char *mnt = reg->mnt;
 	char msg[SANDBOX_MSG_LEN + PATH_MAX];
@@ -486,7 +554,7 @@ static int run_cmd(struct ctl *c, const struct runreg *reg, struct sandbox *sb,
 	if (pid == 0) {
 		close(p[0]);
 		die_with_parent(life);
-		child_main(p[1], sb, net, mnt, cmd);
+		child_main(p[1], sb, net, cf, mnt, cmd);
 	}
 	close(p[1]);
 	forward_signals(pid);
@@ -515,6 +583,7 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	struct netsbx *net = NULL;
 	struct netsbx_conf nc;
 	struct runreg reg;
+	struct confine cf;
 	struct sandbox sb;
 	int rc, r;
 
@@ -541,6 +610,18 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	limits_merge(&a.lim, p, a.has_net);
 	netsbx_conf_from_policy(p, &nc);
 	runreg_init(&reg, tg.rundir, tg.name, tg.mnt);
+	r = confine_init(&cf, p, tg.mnt, tg.home, msg, sizeof(msg));
+	if (r < 0) {
+		policy_free(p);
+		ctl_err(c, "cannot confine: %s", msg);
+		confine_release(&cf);
+		return CTL_EXIT_FAIL;
+	}
+	/* as SUDO_UID, CMD could reach that user's processes outside
+	 * (their /proc/PID/root is the host, writable as that user): it
+	 * sees only its own */
+	if (cf.drop_ids)
+		a.lim.unshare |= SANDBOX_NS_PID;
 	/* the cgroups of runs whose blastctl was killed go first */
 	sandbox_sweep(RUN_CGROUP_PREFIX, "blastctl");
 	snprintf(leaf, sizeof(leaf), RUN_CGROUP_PREFIX "%s-%d", tg.name,
@@ -549,21 +630,28 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 	if (r < 0) {
 		policy_free(p);
 		ctl_err(c, "cannot apply the limits: %s", msg);
+		confine_release(&cf);
 		return CTL_EXIT_FAIL;
 	}
 	if (a.lim.net == POLICY_NET_FILTERED &&
 	    netsbx_open(&nc, &net, msg, sizeof(msg)) < 0) {
 		policy_free(p);
 		sandbox_destroy(&sb);
+		confine_release(&cf);
 		ctl_err(c, "cannot set up the filtered network: %s", msg);
 		return CTL_EXIT_FAIL;
 	}
 	policy_free(p);
-	describe(c, tg.name, &sb);
+	describe(c, tg.name, &sb, &cf);
 	netsbx_describe(c, net, &nc, a.lim.net);
-	rc = run_cmd(c, &reg, &sb, net, a.cmd);
+	if (sb.mech == SANDBOX_RLIMIT)
+		ctl_status(c, "note: no writable cgroup (root is needed here): "
+			      "memory limits the address space (RLIMIT_AS), "
+			      "pids the user's processes (RLIMIT_NPROC)");
+	rc = run_cmd(c, &reg, &sb, net, &cf, a.cmd);
 	netsbx_close(net);
-	sandbox_report(c, &sb);
+	confine_release(&cf);
+	say_kills(c, &sb, rc);
 	if (sandbox_destroy(&sb) < 0) {
 		ctl_err(c, "cannot remove the cgroup of the run");
 		if (!rc)

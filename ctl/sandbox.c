@@ -40,7 +40,8 @@ const char *sandbox_mech_name(enum sandbox_mech m)
 
 static bool wants_resources(const struct sandbox_limits *l)
 {
-	return l->memory || l->cpu > 0 || l->pids || l->io_read || l->io_write;
+	return l->memory || l->cpu > 0 || l->pids || l->io_read ||
+	       l->io_write || l->memory_soft || l->cpu_weight || l->io_weight;
 }
 
 static int file_write(const char *dir, const char *file, const char *val)
@@ -164,6 +165,29 @@ static int add_dir(struct sandbox *sb, const char *base, const char *own,
 
 /* ---- cgroup v2 ---------------------------------------------------- */
 
+/* The soft limit and the weights (1..10000, as cgroup v2 counts). */
+static int v2_weights(const struct sandbox_limits *l, const char *d)
+{
+	char v[64];
+	int err = 0;
+
+	if (l->memory_soft) {
+		snprintf(v, sizeof(v), "%" PRIu64, l->memory_soft);
+		err = file_write(d, "memory.high", v);
+	}
+	if (!err && l->cpu_weight) {
+		snprintf(v, sizeof(v), "%u", l->cpu_weight);
+		err = file_write(d, "cpu.weight", v);
+	}
+	if (!err && l->io_weight) {
+		snprintf(v, sizeof(v), "default %u", l->io_weight);
+		err = file_write(d, "io.weight", v);
+		if (err == -ENOENT) /* no weight-based IO controller */
+			err = -ENOTSUP;
+	}
+	return err;
+}
+
 static int v2_limits(struct sandbox *sb, const char *d, char *msg, size_t len)
 {
 	const struct sandbox_limits *l = &sb->lim;
@@ -185,6 +209,8 @@ static int v2_limits(struct sandbox *sb, const char *d, char *msg, size_t len)
 		snprintf(v, sizeof(v), "%" PRIu64, l->pids);
 		err = file_write(d, "pids.max", v);
 	}
+	if (!err)
+		err = v2_weights(l, d);
 	if (!err && (l->io_read || l->io_write)) {
 		err = disk_of(".", disk, sizeof(disk));
 		if (!err) {
@@ -202,7 +228,9 @@ static int v2_limits(struct sandbox *sb, const char *d, char *msg, size_t len)
 		snprintf(msg, len, "cannot write limits in '%s': %s", d,
 			 err == -ENODEV ? "the current directory is not on a "
 					  "block device"
-					: strerror(-err));
+			 : err == -ENOTSUP
+			     ? "no io.weight (no weight-based IO controller)"
+			     : strerror(-err));
 	return err;
 }
 
@@ -241,7 +269,13 @@ static int v1_dir(struct sandbox *sb, const char *ctrl, const char *leaf,
 	char own[PATH_MAX], base[128];
 	int err;
 
-	snprintf(base, sizeof(base), CG_ROOT "/%s", ctrl);
+	snprintf(base, sizeof(base), CG_ROOT "/%s/", ctrl);
+	for (size_t i = 0; i < sb->ndirs; i++)
+		if (!strncmp(sb->dirs[i], base, strlen(base))) {
+			*out = sb->dirs[i]; /* made for another limit */
+			return 0;
+		}
+	base[strlen(base) - 1] = '\0';
 	if (access(base, W_OK) < 0)
 		return -errno;
 	err = own_cgroup(ctrl, own, sizeof(own));
@@ -261,6 +295,21 @@ static int v1_io(const char *d, const char *file, uint64_t bps)
 		return err;
 	snprintf(v, sizeof(v), "%s %" PRIu64, disk, bps);
 	return file_write(d, file, v);
+}
+
+/* blkio.weight (CFQ, 10..1000) or blkio.bfq.weight (BFQ, 1..1000):
+ * only a disk scheduler with weights has them. */
+static int v1_io_weight(const char *d, unsigned w)
+{
+	char v[32];
+	int err;
+
+	w = w / 10 < 10 ? 10 : w / 10 > 1000 ? 1000 : w / 10;
+	snprintf(v, sizeof(v), "%u", w);
+	err = file_write(d, "blkio.bfq.weight", v);
+	if (err == -ENOENT)
+		err = file_write(d, "blkio.weight", v);
+	return err == -ENOENT ? -ENOTSUP : err;
 }
 
 static int try_v1(struct sandbox *sb, const char *leaf, char *msg, size_t len)
@@ -289,6 +338,30 @@ static int try_v1(struct sandbox *sb, const char *leaf, char *msg, size_t len)
 		if (!err)
 			err = file_write(d, "cpu.cfs_quota_us", v);
 	}
+	if (!err && l->memory_soft) {
+		what = "memory";
+		err = v1_dir(sb, "memory", leaf, &d);
+		snprintf(v, sizeof(v), "%" PRIu64, l->memory_soft);
+		if (!err)
+			err = file_write(d, "memory.soft_limit_in_bytes", v);
+	}
+	if (!err && l->cpu_weight) {
+		what = "cpu";
+		err = v1_dir(sb, "cpu", leaf, &d);
+		/* v2's 100 is v1's 1024 shares */
+		snprintf(v, sizeof(v), "%u",
+			 l->cpu_weight * 1024 / 100 < 2
+			     ? 2
+			     : l->cpu_weight * 1024 / 100);
+		if (!err)
+			err = file_write(d, "cpu.shares", v);
+	}
+	if (!err && l->io_weight) {
+		what = "blkio";
+		err = v1_dir(sb, "blkio", leaf, &d);
+		if (!err)
+			err = v1_io_weight(d, l->io_weight);
+	}
 	if (!err && l->pids) {
 		what = "pids";
 		err = v1_dir(sb, "pids", leaf, &d);
@@ -310,7 +383,12 @@ static int try_v1(struct sandbox *sb, const char *leaf, char *msg, size_t len)
 		snprintf(msg, len, "cgroup v1 %s: %s", what,
 			 err == -ENODEV ? "the current directory is not on a "
 					  "block device"
-					: strerror(-err));
+			 : err == -ENOTSUP
+			     ? "no IO weights (the disks' scheduler has "
+			       "none: BFQ has)"
+			 : err == -EACCES || err == -EPERM
+			     ? "not writable (its cgroups need root here)"
+			     : strerror(-err));
 		return err;
 	}
 	sb->mech = SANDBOX_CGROUP1;
@@ -323,9 +401,14 @@ static int try_rlimit(struct sandbox *sb, char *msg, size_t len)
 {
 	const struct sandbox_limits *l = &sb->lim;
 
-	if (l->cpu > 0 || l->io_read || l->io_write) {
+	if (l->cpu > 0 || l->io_read || l->io_write || l->memory_soft ||
+	    l->cpu_weight || l->io_weight) {
 		snprintf(msg, len, "setrlimit cannot limit %s",
-			 l->cpu > 0 ? "cpu" : "io bandwidth");
+			 l->cpu > 0		     ? "cpu"
+			 : l->io_read || l->io_write ? "io bandwidth"
+			 : l->memory_soft	     ? "soft memory"
+			 : l->cpu_weight	     ? "cpu weight"
+						     : "io weight");
 		return -ENOTSUP;
 	}
 	if (l->pids && geteuid() == 0) {
@@ -617,6 +700,47 @@ int sandbox_leave(pid_t pid, const char *saved, char *msg, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* The number after `key ` in a "key value" lines file, 0 if none. */
+static uint64_t events_get(const char *dir, const char *file, const char *key)
+{
+	char path[PATH_MAX + 64], line[128];
+	uint64_t v = 0;
+	size_t n = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ' ')
+			v = strtoull(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+void sandbox_events(const struct sandbox *sb, bool *oom,
+		    uint64_t *forks_refused)
+{
+	static const char mem[] = CG_ROOT "/memory/", pids[] = CG_ROOT "/pids/";
+
+	*oom = false;
+	*forks_refused = 0;
+	for (size_t i = 0; i < sb->ndirs; i++) {
+		const char *d = sb->dirs[i];
+
+		if (sb->mech == SANDBOX_CGROUP2) {
+			*oom |= events_get(d, "memory.events", "oom_kill") > 0;
+			*forks_refused += events_get(d, "pids.events", "max");
+		} else if (!strncmp(d, mem, sizeof(mem) - 1)) {
+			*oom |=
+			    events_get(d, "memory.oom_control", "oom_kill") > 0;
+		} else if (!strncmp(d, pids, sizeof(pids) - 1)) {
+			*forks_refused += events_get(d, "pids.events", "max");
+		}
+	}
 }
 
 /* ---- in the child --------------------------------------------------- */

@@ -33,6 +33,9 @@ struct sandbox_limits {
 	double cpu;		    /* CPUs, 0: none */
 	uint64_t pids;		    /* 0: none */
 	uint64_t io_read, io_write; /* bytes/s, 0: none */
+	uint64_t memory_soft;	    /* bytes, 0: none (reclaimed first) */
+	unsigned cpu_weight;	    /* 1..10000 (100: default), 0: none */
+	unsigned io_weight;	    /* 1..10000 (100: default), 0: none */
 	int net;		    /* enum policy_net, -1 or HOST: unchanged */
 	unsigned unshare;	    /* enum sandbox_ns bits */
 };
@@ -89,6 +92,12 @@ void sandbox_release(struct sandbox *sb);
 /* A cgroup setting as its file holds it ("50000 100000"), for display
  * and tests: the cpu limit's file and value into buf. */
 int sandbox_describe(const struct sandbox *sb, char *buf, size_t len);
+
+/* What the sandbox's cgroup limits did so far: *oom is true once the
+ * OOM killer killed in it (the memory limit), *forks_refused counts the
+ * forks the pids limit refused. Both 0 without cgroups. */
+void sandbox_events(const struct sandbox *sb, bool *oom,
+		    uint64_t *forks_refused);
 
 /* Kill what is left in the cgroups and remove them. 0 once gone. */
 int sandbox_destroy(struct sandbox *sb);

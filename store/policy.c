@@ -61,6 +61,12 @@ static const struct {
     [POLICY_NET_INBOUND] = {"net.inbound", POLICY_NETLIST},
     [POLICY_NET_DNS] = {"net.dns", POLICY_NETLIST},
     [POLICY_NET_BANDWIDTH] = {"net.bandwidth", POLICY_NETBW},
+    [POLICY_HOST_WRITABLE] = {"host.writable", POLICY_HOSTPATHS},
+    [POLICY_HOST_READONLY] = {"host.readonly", POLICY_HOSTPATHS},
+    [POLICY_HOST_HIDDEN] = {"host.hidden", POLICY_HOSTPATHS},
+    [POLICY_RES_CPU_WEIGHT] = {"res.cpu-weight", POLICY_WEIGHT},
+    [POLICY_RES_MEMORY_SOFT] = {"res.memory-soft", POLICY_SIZE},
+    [POLICY_RES_IO_WEIGHT] = {"res.io-weight", POLICY_WEIGHT},
 };
 
 const char *policy_key_name(enum policy_key k)
@@ -217,8 +223,49 @@ int policy_pattern_check(const char *pat, char *err, size_t errlen)
 	return 0;
 }
 
-static int patterns_parse(const char *const *vals, size_t n, char **out,
-			  char *err, size_t errlen)
+int policy_host_pattern_check(const char *pat, bool hidden, char *err,
+			      size_t errlen)
+{
+	const char *rel = pat + (pat[0] == '~' && pat[1] == '/' ? 2 : 1);
+	char inner[4096];
+
+	if (!strcmp(pat, "~"))
+		return 0; /* "~/" as stored */
+	if (pat[0] != '/' && !(pat[0] == '~' && pat[1] == '/')) {
+		snprintf(err, errlen,
+			 "host path '%s' is not absolute: expected /PATH or "
+			 "~/PATH",
+			 pat);
+		return -EINVAL;
+	}
+	if (strchr(pat, '\n')) {
+		snprintf(err, errlen, "a host path cannot hold a newline");
+		return -EINVAL;
+	}
+	if (!*rel) {
+		if (!hidden || pat[0] == '~')
+			return 0; /* the whole host or home: the user's call */
+		snprintf(err, errlen, "host path '/' cannot be hidden");
+		return -EINVAL;
+	}
+	if (strlen(rel) >= sizeof(inner)) {
+		snprintf(err, errlen, "host path too long");
+		return -EINVAL;
+	}
+	/* the components are checked as a relative pattern's are */
+	if (policy_pattern_check(rel, inner, sizeof(inner)) ||
+	    strstr(rel, "**")) {
+		snprintf(err, errlen,
+			 "invalid host path '%s': no '.', '..' or empty "
+			 "component, no '**', brackets closed",
+			 pat);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int patterns_parse(enum policy_key k, const char *const *vals, size_t n,
+			  char **out, char *err, size_t errlen)
 {
 	size_t total = 1, len;
 	char *buf, *w;
@@ -234,7 +281,10 @@ static int patterns_parse(const char *const *vals, size_t n, char **out,
 				 "a pattern cannot hold a newline");
 			return -EINVAL;
 		}
-		if (policy_pattern_check(vals[i], err, errlen))
+		if (keys[k].kind == POLICY_HOSTPATHS
+			? policy_host_pattern_check(
+			      vals[i], k == POLICY_HOST_HIDDEN, err, errlen)
+			: policy_pattern_check(vals[i], err, errlen))
 			return -EINVAL;
 		total += strlen(vals[i]) + 1;
 	}
@@ -301,6 +351,18 @@ static int scalar_parse(enum policy_key k, const char *v, char *buf, size_t len,
 			return -EINVAL;
 		}
 		snprintf(buf, len, "%g", d);
+		return 0;
+	case POLICY_WEIGHT:
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (*v < '1' || *v > '9' || *end || errno || u > 10000) {
+			snprintf(err, errlen,
+				 "invalid weight '%s' for %s: expected 1 to "
+				 "10000 (100 is the default share)",
+				 v, what);
+			return -EINVAL;
+		}
+		snprintf(buf, len, "%" PRIu64, u);
 		return 0;
 	case POLICY_NETMODE:
 		if (policy_net_parse(v) < 0) {
@@ -402,8 +464,8 @@ int policy_value_parse(enum policy_key k, const char *const *vals, size_t n,
 		snprintf(err, errlen, "%s needs a value", keys[k].name);
 		return -EINVAL;
 	}
-	if (keys[k].kind == POLICY_PATTERNS)
-		return patterns_parse(vals, n, out, err, errlen);
+	if (keys[k].kind == POLICY_PATTERNS || keys[k].kind == POLICY_HOSTPATHS)
+		return patterns_parse(k, vals, n, out, err, errlen);
 	if (keys[k].kind == POLICY_NETLIST || keys[k].kind == POLICY_NETBW)
 		return net_value_parse(k, vals, n, out, err, errlen);
 	if (n > 1) {
@@ -521,7 +583,8 @@ static int scalar_set(struct policy *p, enum policy_key k, const char *v)
 
 	if (r)
 		return r;
-	if (keys[k].kind == POLICY_SIZE || keys[k].kind == POLICY_COUNT)
+	if (keys[k].kind == POLICY_SIZE || keys[k].kind == POLICY_COUNT ||
+	    keys[k].kind == POLICY_WEIGHT)
 		u = strtoull(buf, NULL, 10);
 	switch (k) {
 	case POLICY_FS_MAX_FILE_SIZE:
@@ -548,6 +611,15 @@ static int scalar_set(struct policy *p, enum policy_key k, const char *v)
 	case POLICY_NET_MODE:
 		p->net = policy_net_parse(buf);
 		break;
+	case POLICY_RES_MEMORY_SOFT:
+		p->memory_soft = u;
+		break;
+	case POLICY_RES_CPU_WEIGHT:
+		p->cpu_weight = (unsigned)u;
+		break;
+	case POLICY_RES_IO_WEIGHT:
+		p->io_weight = (unsigned)u;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -568,6 +640,8 @@ int policy_compile(const char *const text[POLICY__NKEYS], struct policy **out)
 		p->text[k] = strdup(text[k]);
 		if (!p->text[k])
 			r = -ENOMEM;
+		else if (keys[k].kind == POLICY_HOSTPATHS)
+			r = 0; /* kept as text: blastctl run expands them */
 		else if (keys[k].kind == POLICY_PATTERNS)
 			r = patterns_add(p, text[k],
 					 k == POLICY_FS_READONLY

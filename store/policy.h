@@ -45,17 +45,26 @@ enum policy_key {
 	POLICY_NET_INBOUND,
 	POLICY_NET_DNS,
 	POLICY_NET_BANDWIDTH,
+	/* the host seen by `blastctl run`, and resource weights */
+	POLICY_HOST_WRITABLE,
+	POLICY_HOST_READONLY,
+	POLICY_HOST_HIDDEN,
+	POLICY_RES_CPU_WEIGHT,
+	POLICY_RES_MEMORY_SOFT,
+	POLICY_RES_IO_WEIGHT,
 	POLICY__NKEYS
 };
 
 enum policy_kind {
-	POLICY_PATTERNS, /* one or more patterns */
-	POLICY_SIZE,	 /* bytes, with K/M/G/T suffixes (binary) */
-	POLICY_FRACTION, /* CPUs, e.g. 0.5 or 2 */
-	POLICY_COUNT,	 /* a positive integer */
-	POLICY_NETMODE,	 /* none, loopback, filtered or host */
-	POLICY_NETLIST,	 /* one or more network rules (policy-net.c) */
-	POLICY_NETBW,	 /* "up SIZE down SIZE", either or both */
+	POLICY_PATTERNS,  /* one or more patterns */
+	POLICY_SIZE,	  /* bytes, with K/M/G/T suffixes (binary) */
+	POLICY_FRACTION,  /* CPUs, e.g. 0.5 or 2 */
+	POLICY_COUNT,	  /* a positive integer */
+	POLICY_NETMODE,	  /* none, loopback, filtered or host */
+	POLICY_NETLIST,	  /* one or more network rules (policy-net.c) */
+	POLICY_NETBW,	  /* "up SIZE down SIZE", either or both */
+	POLICY_HOSTPATHS, /* absolute host path patterns (host.*) */
+	POLICY_WEIGHT,	  /* a relative weight, 1 to 10000 (100: default) */
 };
 
 #define POLICY_STATE_PREFIX "policy:"
@@ -76,6 +85,13 @@ int policy_size_parse(const char *s, uint64_t *out);
  * component, '**' only as a whole component, brackets closed, no
  * trailing backslash. 0 or -EINVAL with the reason in err. */
 int policy_pattern_check(const char *pat, char *err, size_t errlen);
+
+/* Check one host path pattern (host.*): absolute, or "~/..." (the
+ * invoking user's home); no '.', '..' or empty component; '*', '?' and
+ * '[...]' within a component, no '**'; not "/" for host.hidden (hidden
+ * true). 0 or -EINVAL with the reason in err. */
+int policy_host_pattern_check(const char *pat, bool hidden, char *err,
+			      size_t errlen);
 
 /*
  * Validate vals[0..n) for key k and produce the canonical stored value
@@ -98,6 +114,8 @@ struct policy {
 	uint64_t quota;				  /* 0: none */
 	uint64_t memory, pids, io_read, io_write; /* 0: none */
 	double cpu;				  /* 0: none */
+	uint64_t memory_soft;			  /* bytes, 0: none */
+	unsigned cpu_weight, io_weight;		  /* 1..10000, 0: none */
 	int net;		   /* -1: unset, else enum policy_net */
 	unsigned npat;		   /* patterns, readonly first */
 	struct policy_pat *pat;	   /* npat compiled patterns */

@@ -17,7 +17,7 @@ env_start proj "$P"
 cd "$P"
 
 ctl_expect 137 run --memory 50M -- python -c 'a = bytearray(300 << 20); print(len(a))'
-assert_contains "$ERR" "out of memory: the memory limit (50.0 MiB) killed 1 process"
+assert_contains "$ERR" "run: killed: out of memory (limit 50.0 MiB)"
 
 # sh gives up at the first fork refused (its exit status is its own)
 ctl_run bctl run --pids 8 -- sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done; wait'

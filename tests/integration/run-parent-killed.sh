@@ -14,11 +14,11 @@ gone() { ! _lib_pid_alive "$1"; }
 cgroups_of() { find /sys/fs/cgroup -type d -name "blast-run-e-$1" 2>/dev/null | sort; }
 
 "$BLASTCTL" --home "$H" run e --pids 64 -- sh -c 'echo $$ >"$0"; exec sleep 1000' \
-	"$W/child.pid" 2>"$W/run.err" &
+	"$W/p/child.pid" 2>"$W/run.err" &
 bpid=$!
 on_exit kill_pid "$bpid"
-poll_until "the command to start" test -s "$W/child.pid"
-cpid=$(cat "$W/child.pid")
+poll_until "the command to start" test -s "$W/p/child.pid"
+cpid=$(cat "$W/p/child.pid")
 on_exit kill_pid "$cpid"
 cgs=$(cgroups_of "$bpid")
 

@@ -67,24 +67,24 @@ note "SIGTERM to blastctl reaches CMD"
 import signal, sys, time
 signal.signal(signal.SIGTERM, lambda *a: (print("got TERM", flush=True), sys.exit(5)))
 open(sys.argv[1], "w").close()
-time.sleep(60)' "$W/ready" >"$W/sig.out" 2>/dev/null &
+time.sleep(60)' "$P/ready" >"$W/sig.out" 2>/dev/null &
 RP=$!
-for ((i = 0; i < 1000; i++)); do [ -e "$W/ready" ] && break; sleep 0.01; done
-[ -e "$W/ready" ] || die "run child never started"
+for ((i = 0; i < 1000; i++)); do [ -e "$P/ready" ] && break; sleep 0.01; done
+[ -e "$P/ready" ] || die "run child never started"
 kill -TERM "$RP"
 rc=0
 wait "$RP" || rc=$?
 assert_eq 5 "$rc" "exit status after a forwarded SIGTERM"
 assert_eq "got TERM" "$(cat "$W/sig.out")"
-rm -f "$W/ready"
+rm -f "$P/ready"
 "$BLASTCTL" --home "$H" run --unshare pid -- python -c '
 import signal, sys, time
 signal.signal(signal.SIGTERM, lambda *a: (print("got TERM", flush=True), sys.exit(6)))
 open(sys.argv[1], "w").close()
-time.sleep(60)' "$W/ready" >"$W/sig.out" 2>/dev/null &
+time.sleep(60)' "$P/ready" >"$W/sig.out" 2>/dev/null &
 RP=$!
-for ((i = 0; i < 1000; i++)); do [ -e "$W/ready" ] && break; sleep 0.01; done
-[ -e "$W/ready" ] || die "run child (pid namespace) never started"
+for ((i = 0; i < 1000; i++)); do [ -e "$P/ready" ] && break; sleep 0.01; done
+[ -e "$P/ready" ] || die "run child (pid namespace) never started"
 kill -TERM "$RP"
 rc=0
 wait "$RP" || rc=$?
@@ -137,14 +137,18 @@ expect 1 run --net loopback -- python -c "$connect" "$PORT"
 assert_contains "$ERR" "Connection refused"
 
 note "--cpu 0.5 is in the cgroup's settings; the cgroup is gone afterwards"
+# CMD has its own cgroup namespace: its cgroup is found by name (blastctl,
+# its parent, names it blast-run-ENV-PID)
 show_cpu='
 set -e
+top=/sys/fs/cgroup
+[ -e $top/cgroup.controllers ] || top=$top/cpu/
+d=$(find $top -maxdepth 4 -type d -name "blast-run-proj-$PPID" | head -n1)
+echo "$d"
 if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
-	d=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)
-	echo "$d"; cat "$d/cpu.max"
+	cat "$d/cpu.max"
 else
-	d=/sys/fs/cgroup/cpu$(grep -E "^[0-9]+:([^:]*,)?cpu(,[^:]*)?:" /proc/self/cgroup | cut -d: -f3)
-	echo "$d"; cat "$d/cpu.cfs_quota_us" "$d/cpu.cfs_period_us" | tr "\n" " "
+	cat "$d/cpu.cfs_quota_us" "$d/cpu.cfs_period_us" | tr "\n" " "
 fi'
 expect 0 run --cpu 0.5 -- sh -c "$show_cpu"
 cgdir=$(head -n1 <<<"$OUT")

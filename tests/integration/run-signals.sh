@@ -16,11 +16,11 @@ state() { # state PID: its state letter (R, S, T, ...)
 	s=${s##*) }
 	echo "${s%% *}"
 }
-logged() { grep -qx "$1" "$W/log" 2>/dev/null; }
+logged() { grep -qx "$1" "$W/p/log" 2>/dev/null; }
 stopped() { [ "$(state "$1")" == T ]; }
 running() { [ "$(state "$1")" != T ]; }
 
-cat >"$W/child.sh" <<'SH'
+cat >"$W/p/child.sh" <<'SH'
 for s in USR1 USR2 WINCH; do
 	trap "echo $s >>'$1'" "$s"
 done
@@ -31,12 +31,12 @@ SH
 # job control: the run gets a process group of its own that is not
 # orphaned (the kernel discards SIGTSTP to an orphaned one)
 set -m
-"$BLASTCTL" --home "$H" run e -- sh "$W/child.sh" "$W/log" 2>"$W/run.err" &
+"$BLASTCTL" --home "$H" run e -- sh "$W/p/child.sh" "$W/p/log" 2>"$W/run.err" &
 bpid=$!
 set +m
 on_exit kill_pid "$bpid"
-poll_until "the command to start" test -s "$W/log.pid"
-cpid=$(cat "$W/log.pid")
+poll_until "the command to start" test -s "$W/p/log.pid"
+cpid=$(cat "$W/p/log.pid")
 on_exit kill_pid "$cpid"
 
 for s in USR1 USR2 WINCH; do

@@ -122,6 +122,69 @@ Test(policy, patterns_escaping_the_env_or_malformed_are_refused)
 	cr_assert_eq(policy_pattern_check("..a", err, sizeof(err)), 0);
 }
 
+Test(policy, host_paths_are_absolute_or_home_and_checked)
+{
+	const char *bad[] = {"rel/x", "/a/../b", "/a/./b", "/a//b", "/a/**",
+			     "/a/[b", "~user/x", "",	   "/x\n/y"};
+	const char *good[] = {"/",  "/home/u/.cache", "~/.cache/pip",
+			      "~/", "/srv/data-*",    "/a/[ab]c/"};
+	const char *text[POLICY__NKEYS] = {0};
+	char err[POLICY_ERR_LEN], *out = NULL;
+	struct policy *p = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		err[0] = '\0';
+		cr_assert_eq(parse1(POLICY_HOST_WRITABLE, bad[i], &out),
+			     -EINVAL, "'%s' accepted", bad[i]);
+		cr_assert_eq(
+		    policy_host_pattern_check(bad[i], false, err, sizeof(err)),
+		    -EINVAL);
+		cr_assert_neq(err[0], '\0', "no reason for '%s'", bad[i]);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		cr_assert_eq(parse1(POLICY_HOST_READONLY, good[i], &out), 0,
+			     "'%s' refused", good[i]);
+		free(out);
+	}
+	cr_assert_eq(parse1(POLICY_HOST_HIDDEN, "/", &out), -EINVAL);
+	cr_assert_eq(parse1(POLICY_HOST_HIDDEN, "/a/b/", &out), 0);
+	cr_assert_str_eq(out, "/a/b");
+	free(out);
+	/* host paths are kept as text, not compiled into env patterns */
+	text[POLICY_HOST_HIDDEN] = "/srv/x\n~/.ssh";
+	cr_assert_eq(policy_compile(text, &p), 0);
+	cr_assert_eq(p->npat, 0);
+	cr_assert_str_eq(p->text[POLICY_HOST_HIDDEN], "/srv/x\n~/.ssh");
+	policy_free(p);
+}
+
+Test(policy, weights_and_soft_memory)
+{
+	const char *text[POLICY__NKEYS] = {0};
+	struct policy *p = NULL;
+	char *out = NULL;
+
+	cr_assert_eq(parse1(POLICY_RES_CPU_WEIGHT, "50", &out), 0);
+	cr_assert_str_eq(out, "50");
+	free(out);
+	cr_assert_eq(parse1(POLICY_RES_MEMORY_SOFT, "1G", &out), 0);
+	cr_assert_str_eq(out, "1073741824");
+	free(out);
+	out = NULL;
+	cr_assert_eq(parse1(POLICY_RES_IO_WEIGHT, "0", &out), -EINVAL);
+	cr_assert_eq(parse1(POLICY_RES_IO_WEIGHT, "10001", &out), -EINVAL);
+	cr_assert_eq(parse1(POLICY_RES_CPU_WEIGHT, "1.5", &out), -EINVAL);
+	cr_assert_null(out);
+	text[POLICY_RES_CPU_WEIGHT] = "50";
+	text[POLICY_RES_IO_WEIGHT] = "10000";
+	text[POLICY_RES_MEMORY_SOFT] = "4096";
+	cr_assert_eq(policy_compile(text, &p), 0);
+	cr_assert_eq(p->cpu_weight, 50);
+	cr_assert_eq(p->io_weight, 10000);
+	cr_assert_eq(p->memory_soft, 4096);
+	policy_free(p);
+}
+
 static struct policy *compile(const char *ro, const char *hidden)
 {
 	const char *text[POLICY__NKEYS] = {0};
