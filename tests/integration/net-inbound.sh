@@ -11,10 +11,10 @@ C=$NET_DIR/net-client.py
 S=$NET_DIR/net-server.py
 nwant 0 policy set net.inbound 8080:7000
 nsenter --net="/run/netns/$NS" "$BLASTCTL" --home "$H" run -- \
-	python "$S" "$W/r1" echo 0.0.0.0 7000 7001 >/dev/null 2>"$W/run.err" &
+	python "$S" "$P/r1" echo 0.0.0.0 7000 7001 >/dev/null 2>"$W/run.err" &
 RP=$!
 on_exit kill_pid "$RP"
-poll_until "the env's servers" test -e "$W/r1"
+poll_until "the env's servers" test -e "$P/r1"
 ENVIP=$(nsx nft list table inet "blast_$RP" | grep -o 'dnat ip to [0-9.]*' | head -n1)
 ENVIP=${ENVIP##* }
 [ -n "$ENVIP" ] || die "no dnat rule in table blast_$RP"

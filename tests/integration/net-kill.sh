@@ -21,10 +21,10 @@ nwant 0 policy set net.inbound 8080:7000
 nwant 0 policy set net.bandwidth up 1M down 1M
 
 nsenter --net="/run/netns/$NS" "$BLASTCTL" --home "$H" run --memory 100M -- \
-	python "$C" hold ok.test 7001 10 "$W/held" 2>"$W/run.err" &
+	python "$C" hold ok.test 7001 10 "$P/held" 2>"$W/run.err" &
 RP=$!
 on_exit kill_pid "$RP"
-poll_until "the run" test -e "$W/held"
+poll_until "the run" test -e "$P/held"
 CHILD=$("$BLAST_TEST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["child"])' "$H/run/sbx-$RP.json")
 CG=$(grep -o ":memory:.*blast-run-proj-$RP" "/proc/$CHILD/cgroup" | head -n1)
 NETNS=$(readlink "/proc/$CHILD/ns/net")
@@ -67,11 +67,11 @@ assert_not_contains "$OUT" "AF_NETLINK"
 
 note "a process CMD left behind holds the namespace: the next run cuts it off"
 nsenter --net="/run/netns/$NS" "$BLASTCTL" --home "$H" run -- sh -c \
-	"python '$C' hold ok.test 7001 10 '$W/held2' & exec sleep 300" 2>"$W/run2.err" &
+	"python '$C' hold ok.test 7001 10 '$P/held2' & exec sleep 300" 2>"$W/run2.err" &
 RP2=$!
 on_exit kill_pid "$RP2"
-poll_until "the second run" test -e "$W/held2"
-ORPHAN=$(pgrep -f "hold ok.test 7001 10 $W/held2" | head -n1)
+poll_until "the second run" test -e "$P/held2"
+ORPHAN=$(pgrep -f "hold ok.test 7001 10 $P/held2" | head -n1)
 on_exit kill_pid "$ORPHAN"
 kill -KILL "$RP2"
 wait "$RP2" 2>/dev/null || true
@@ -80,7 +80,7 @@ nsx ip -o link show | grep -q "blast$RP2" || die "expected the orphan to hold th
 nwant 0 run -- true
 nsx ip -o link show | grep -q "blast$RP2" && die "veth of the killed run left after the next run"
 kill_pid "$ORPHAN"
-rm -f "$W/held2"
+rm -f "$P/held2"
 
 note "the next run and top sweep what only they can"
 nwant 0 run --memory 100M -- true

@@ -15,10 +15,10 @@ serve echo 192.0.2.1 7001
 nwant 0 policy set net.allow-port 7001
 
 nsenter --net="/run/netns/$NS" "$BLASTCTL" --home "$H" run --memory 200M -- \
-	python "$C" hold 192.0.2.1 7001 100000 "$W/held" 2>"$W/run.err" &
+	python "$C" hold 192.0.2.1 7001 100000 "$P/held" 2>"$W/run.err" &
 RP=$!
 on_exit kill_pid "$RP"
-poll_until "the connection" test -e "$W/held"
+poll_until "the connection" test -e "$P/held"
 
 nwant 0 top --json
 printf '%s\n' "$OUT" >"$W/top.json"
@@ -51,7 +51,7 @@ nwant 2 top -bad
 nwant 2 top a b
 
 note "the run ends: gone from top"
-rm "$W/held"
+rm "$P/held"
 wait "$RP"
 nwant 0 top --json
 assert_eq "[]" "$(json_get 'j["sandboxes"]')"
