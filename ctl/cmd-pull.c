@@ -347,14 +347,14 @@ static void pull_python(struct pull *p, struct store_env *e)
 	snprintf(e->pyver, sizeof(e->pyver), "%s", ver ? ver : "");
 	/* the source's mount: start points scripts' #! lines away from it */
 	snprintf(e->mount, sizeof(e->mount), "%s", mnt ? mnt : "");
-	if (py && !access(py, X_OK))
-		return;
-	if (ver && !venv_python_find(ver, &vp, err, sizeof(err))) {
+	if ((py && !access(py, X_OK)) || (!(py && *py) && !(ver && *ver)))
+		return; /* found, or the pushed env had none either */
+	if (ver && *ver && !venv_python_find(ver, &vp, err, sizeof(err))) {
 		snprintf(e->python, sizeof(e->python), "%s", vp.exe);
 		return;
 	}
 	ctl_warn(p->c, "no python %s here: env '%s' keeps '%s'",
-		 ver ? ver : "?", p->name, e->python);
+		 ver && *ver ? ver : "?", p->name, e->python);
 }
 
 static int pull_commit(struct pull *p)

@@ -164,7 +164,7 @@ if command -v docker-registry >/dev/null; then
 		die "pull: no 'pulling DONE/TOTAL' line in: $(sed -n 1,5p "$W/err.lines")"
 	read -r rc ms < <(pty_run 100 "$W/out" "$W/err" "$BLASTCTL" --home "$W/h3" pull -q "$REG/p/two:v1")
 	assert_eq 0 "$rc" "pull -q"
-	# (its warning that the env has no python stays)
+	# (warnings stay; the env had no python, so there is none)
 	! grep -q $'\r' "$W/err" || die "pull -q drew progress: $(sed -n 1,3p "$W/err.lines")"
 else
 	note "no docker-registry: push and pull not tried"
