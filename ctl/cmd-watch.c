@@ -121,7 +121,8 @@ int ctl_cmd_watch(struct ctl *c, int argc, char **argv)
 	if (r)
 		goto out;
 	fd = daemon_connect(tg.rundir, tg.name);
-	if (fd < 0 || write(fd, "watch\n", 6) != 6 /* ctlproto_cmds[CTLP_WATCH] */) {
+	if (fd < 0 ||
+	    write(fd, "watch\n", 6) != 6 /* ctlproto_cmds[CTLP_WATCH] */) {
 		r = fd < 0 ? fd : -errno;
 		ctl_err(c, "cannot reach blastfs of env '%s': %s", tg.name,
 			ctl_strerror(r));
