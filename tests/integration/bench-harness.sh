@@ -11,6 +11,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# the policy suite runs the workload under blastctl run
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 [ "${BLAST_TEST_SKIP_BENCH:-0}" = 1 ] && skip "BLAST_TEST_SKIP_BENCH=1"
 require_root
 require_fuse

@@ -176,6 +176,18 @@ require_blast() {
 	[ -x "$BLASTFS" ] || die "blastfs not built: $BLASTFS (meson compile -C build)"
 }
 
+# require_run_sees PATH...: skip unless a command under `blastctl run` can
+# see every PATH: the run's /tmp is its own, so a checkout (or a current
+# directory) under /tmp is not there.
+require_run_sees() {
+	local p
+	for p in "$@"; do
+		case "$(readlink -f -- "$p")/" in
+		/tmp/*) skip "'blastctl run' cannot see $p (a run's /tmp is its own): run the suite from a checkout outside /tmp" ;;
+		esac
+	done
+}
+
 # Cleanup registry --------------------------------------------------------------
 #
 # One EXIT trap runs every registered command, last registered first, whatever

@@ -19,6 +19,7 @@
 NET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 net_setup() {
+	require_run_sees "$BLAST_REPO" "$BLASTCTL" "$NET_DIR" "$PWD"
 	require_fuse
 	require_python
 	require_blast

@@ -9,6 +9,7 @@
 # patterns are refused at set time, the policy unchanged.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 require_fuse
 require_python
 require_blast

@@ -10,6 +10,7 @@
 # may be root's only) and its store handed to nobody.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 require_fuse
 require_python
 require_blast

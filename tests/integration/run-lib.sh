@@ -10,6 +10,7 @@
 
 # shellcheck source=tests/integration/ctl-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 
 # run_setup: the workdir, a store, env proj started in $W/proj.
 run_setup() {

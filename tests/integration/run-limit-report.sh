@@ -6,6 +6,7 @@
 # run within its limits says neither. (Before: a bare exit 137.)
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 require_fuse
 require_python
 require_blast

@@ -5,6 +5,7 @@
 # removed by the next run.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 ctl_mount_setup
 require_root
 mkdir "$W/p"

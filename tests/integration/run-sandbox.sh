@@ -9,6 +9,7 @@
 # Bad input and an unmounted env are refused before anything runs.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 require_fuse
 require_python
 require_blast

@@ -6,6 +6,7 @@
 # returns.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 ctl_mount_setup
 mkdir "$W/p"
 env_start e "$W/p"

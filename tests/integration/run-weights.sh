@@ -9,6 +9,7 @@
 # limit, not a bare exit 137.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+require_run_sees "$BLAST_REPO" "$BLASTCTL" "$PWD"
 require_fuse
 require_python
 require_blast
