@@ -96,8 +96,8 @@ note "\$BLAST_HOME is invisible: the store, the control socket, the policy"
 [ -S "$H/run/proj.sock" ] || die "no control socket at $H/run/proj.sock"
 expect 0 run -- sh -c "ls -A '$H' 2>/dev/null | wc -l"
 assert_eq 0 "$OUT" "entries of BLAST_HOME inside"
-expect 1 run -- "$BLASTCTL" --home "$H" policy proj set fs.hidden x
-expect 1 run -- "$BLASTCTL" --home "$H" policy proj unset host.writable
+expect 1 run -- env ASAN_OPTIONS="$INNER_ASAN" "$BLASTCTL" --home "$H" policy proj set fs.hidden x
+expect 1 run -- env ASAN_OPTIONS="$INNER_ASAN" "$BLASTCTL" --home "$H" policy proj unset host.writable
 bctl --json policy >"$W/pol.now"
 assert_not_contains "$(cat "$W/pol.now")" '"fs.hidden"'
 assert_contains "$(cat "$W/pol.now")" "out-rw"
