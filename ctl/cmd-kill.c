@@ -128,21 +128,28 @@ static int resolve_mount(struct kill *k)
 	return -ENOENT;
 }
 
-static int env_exists(struct kill *k)
+/* The env's record, read from the store (-ENOENT: no such env). */
+static int env_read(struct kill *k, struct store_env *e)
 {
 	struct store_txn *t;
-	struct store_env e;
 	struct store *st;
-	int r;
+	int r = ctl_store(k->c, &st);
 
-	r = ctl_store(k->c, &st);
 	if (r < 0)
 		return r;
 	r = store_txn_begin(st, false, &t);
 	if (!r) {
-		r = store_env_get(t, k->name, &e);
+		r = store_env_get(t, k->name, e);
 		store_txn_abort(t);
 	}
+	return r;
+}
+
+static int env_exists(struct kill *k)
+{
+	struct store_env e;
+	int r = env_read(k, &e);
+
 	if (r == -ENOENT)
 		ctl_err(k->c, "no env named '%s'", k->name);
 	else if (r < 0)
@@ -321,19 +328,9 @@ int ctl_daemon_stop(struct ctl *c, const char *rundir, const char *name,
 /* The env's recorded mountpoint (what its scripts name) into old. */
 static int recorded_mount(struct kill *k, char *old, size_t len)
 {
-	struct store_txn *t;
 	struct store_env e;
-	struct store *st;
-	int r;
+	int r = env_read(k, &e);
 
-	r = ctl_store(k->c, &st);
-	if (r < 0)
-		return r;
-	r = store_txn_begin(st, false, &t);
-	if (!r) {
-		r = store_env_get(t, k->name, &e);
-		store_txn_abort(t);
-	}
 	if (!r)
 		snprintf(old, len, "%s", e.mount);
 	return r;
