@@ -32,6 +32,7 @@ struct list {
 	struct list_env *v;
 	size_t n, cap;
 	struct store_totals tot;
+	uint64_t du; /* the store directory as du counts it */
 };
 
 static int env_collect(void *arg, const struct store_env *e)
@@ -125,6 +126,8 @@ static int list_load(struct ctl *c, struct store *st, struct list *l)
 	if (!r) {
 		le = NULL;
 		r = store_totals(t, &l->tot);
+		if (!r)
+			r = store_disk_usage(st, &l->du);
 	}
 	store_txn_abort(t);
 	if (!r) {
@@ -163,11 +166,13 @@ static json_t *env_json(const struct list_env *le)
 	return j;
 }
 
-static json_t *totals_json(struct store *st, const struct store_totals *tot)
+static json_t *totals_json(struct store *st, const struct list *l)
 {
+	const struct store_totals *tot = &l->tot;
 	json_t *j = json_object();
 
 	j = ctl_json_add(j, "path", json_string(store_path(st)));
+	j = ctl_json_add(j, "disk_bytes", ctl_json_u64(l->du));
 	j = ctl_json_add(j, "blobs", ctl_json_u64(tot->blobs));
 	j = ctl_json_add(j, "blob_bytes", ctl_json_u64(tot->blob_bytes));
 	j = ctl_json_add(j, "stored_bytes", ctl_json_u64(tot->stored));
@@ -188,7 +193,7 @@ static int list_json(struct ctl *c, struct store *st, const struct list *l)
 		}
 	}
 	j = ctl_json_add(json_object(), "envs", envs);
-	j = ctl_json_add(j, "store", totals_json(st, &l->tot));
+	j = ctl_json_add(j, "store", totals_json(st, l));
 	return ctl_json_print(c, j);
 }
 
@@ -197,7 +202,7 @@ static int list_human(struct ctl *c, struct store *st, const struct list *l)
 	static const char *const heads[] = {"NAME",   "PYTHON", "LOGICAL",
 					    "STORED", "FILES",	"SNAPSHOTS",
 					    "PID",    "MOUNT"};
-	char b1[CTL_BYTES_LEN], b2[CTL_BYTES_LEN];
+	char b1[CTL_BYTES_LEN], b2[CTL_BYTES_LEN], b3[CTL_BYTES_LEN];
 	struct ctl_table *tab;
 	uint64_t logical = 0;
 	size_t i;
@@ -238,8 +243,10 @@ static int list_human(struct ctl *c, struct store *st, const struct list *l)
 	ctl_table_free(tab);
 	if (r < 0)
 		goto out_err;
-	printf("store '%s': %zu envs, %s logical, %s stored in %llu blobs\n",
+	printf("store '%s': %zu envs, %s logical, %s on disk (%s stored in "
+	       "%llu blobs)\n",
 	       store_path(st), l->n, ctl_fmt_bytes(b1, sizeof(b1), logical),
+	       ctl_fmt_bytes(b3, sizeof(b3), l->du),
 	       ctl_fmt_bytes(b2, sizeof(b2), l->tot.stored),
 	       (unsigned long long)l->tot.blobs);
 	return 0;

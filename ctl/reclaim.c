@@ -19,6 +19,10 @@ int ctl_reclaim(struct ctl *c, struct store *st, char *freed, size_t len)
 	do
 		r = store_reclaim(st, 0, CTL_RECLAIM_BATCH, &rs);
 	while (r > 0);
+	if (r >= 0)
+		r = store_give_back(st, STORE_REPACK_PCT,
+				    &(struct store_repack_stats){0}, NULL,
+				    NULL);
 	if (r < 0)
 		ctl_err(c, "cannot reclaim space in store '%s': %s",
 			store_path(st), ctl_strerror(r));

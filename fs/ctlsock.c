@@ -32,7 +32,7 @@ static json_t *status_json(struct fs *fs)
 	json_t *o = json_object(), *r = json_object();
 	struct store_totals tot = {0};
 	struct store_txn *t;
-	uint64_t backlog = 0, unref = 0, mem, nodes;
+	uint64_t backlog = 0, unref = 0, du = 0, mem, nodes;
 
 	for (int i = 0; i < R__COUNT; i++)
 		json_object_set_new(
@@ -52,6 +52,7 @@ static json_t *status_json(struct fs *fs)
 		store_reclaim_pending(t, &unref);
 		store_txn_abort(t);
 	}
+	store_disk_usage(fs->st, &du); /* 0 when it fails */
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "env", json_string(fs->opt->env));
 	json_object_set_new(o, "mount", json_string(fs->opt->mount));
@@ -116,6 +117,14 @@ static json_t *status_json(struct fs *fs)
 	json_object_set_new(
 	    o, "reclaim_errors",
 	    json_integer((json_int_t)atomic_load(&fs->reclaim.errors)));
+	json_object_set_new(
+	    o, "repacked_bytes",
+	    json_integer((json_int_t)atomic_load(&fs->reclaim.repacked)));
+	json_object_set_new(
+	    o, "pack_files_removed",
+	    json_integer((json_int_t)atomic_load(&fs->reclaim.files_removed)));
+	json_object_set_new(o, "store_disk_bytes",
+			    json_integer((json_int_t)du));
 	json_object_set_new(o, "unreferenced_blobs",
 			    json_integer((json_int_t)unref));
 	json_object_set_new(

@@ -10,7 +10,10 @@
  * near the live size. Each batch is its own write txn under fs->wlock, so
  * requests interleave; a blob must have been at 0 for RECLAIM_MIN_AGE_MS
  * (a request that read an entry just before a seal replaced it still
- * finds the old blob in its txn).
+ * finds the old blob in its txn). Each pass then rewrites the pack files
+ * whose live bytes fell under STORE_REPACK_PCT (moving inline records of
+ * an older store too), STORE_REPACK_BUDGET bytes per txn, and unlinks the
+ * emptied files no reader can see (store_repack, store_pfile_sweep).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +33,9 @@ static void reclaim_pass(struct fs *fs)
 {
 	struct fs_reclaim *r = &fs->reclaim;
 	struct store_reclaim_stats rs = {0};
+	struct store_repack_stats ps = {0};
+	uint64_t bytes = 0;
+	unsigned files = 0;
 	int more;
 
 	do {
@@ -38,6 +44,20 @@ static void reclaim_pass(struct fs *fs)
 				     RECLAIM_BATCH, &rs);
 		pthread_mutex_unlock(&fs->wlock);
 	} while (more > 0 && !atomic_load(&r->stopping));
+	/* then pack files: rewrite the sparse ones, a budget per txn */
+	while (more >= 0 && !atomic_load(&r->stopping)) {
+		pthread_mutex_lock(&fs->wlock);
+		more = store_repack(fs->st, STORE_REPACK_PCT,
+				    STORE_REPACK_BUDGET, true, &ps);
+		pthread_mutex_unlock(&fs->wlock);
+		if (more <= 0)
+			break;
+	}
+	if (more >= 0) {
+		pthread_mutex_lock(&fs->wlock);
+		more = store_pfile_sweep(fs->st, &files, &bytes);
+		pthread_mutex_unlock(&fs->wlock);
+	}
 	if (more < 0) {
 		atomic_fetch_add(&r->errors, 1);
 		fprintf(stderr, "blastfs: cannot reclaim space: %s\n",
@@ -46,6 +66,8 @@ static void reclaim_pass(struct fs *fs)
 	atomic_fetch_add(&r->passes, 1);
 	atomic_fetch_add(&r->blobs, rs.blobs_freed);
 	atomic_fetch_add(&r->bytes, rs.bytes_freed);
+	atomic_fetch_add(&r->repacked, ps.moved_bytes);
+	atomic_fetch_add(&r->files_removed, files);
 }
 
 static void *reclaim_main(void *arg)
@@ -82,12 +104,16 @@ static void *reclaim_main(void *arg)
 void fs_reclaim_final(struct fs *fs)
 {
 	struct store_reclaim_stats rs = {0};
+	struct store_repack_stats ps = {0};
 	int more;
 
 	/* no request runs any more: no minimum age */
 	pthread_mutex_lock(&fs->wlock);
 	while ((more = store_reclaim(fs->st, 0, RECLAIM_BATCH, &rs)) > 0)
 		;
+	if (more >= 0)
+		more =
+		    store_give_back(fs->st, STORE_REPACK_PCT, &ps, NULL, NULL);
 	pthread_mutex_unlock(&fs->wlock);
 	if (more < 0)
 		fprintf(stderr, "blastfs: cannot reclaim space: %s\n",

@@ -449,28 +449,98 @@ int store_blob_info_put(struct store_txn *t, const struct store_blob_info *i)
 	return store_put(t, DB_BLOBS, &k, &v, 0);
 }
 
-/* Fetch chunk idx of blob id: codec and bytes (LMDB memory). */
-int store_chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
-		    unsigned char *codec, uint64_t *check,
-		    const unsigned char **data, size_t *len)
+/* The raw record of chunk idx of blob id (LMDB memory). */
+static int chunk_rec(struct store_txn *t, uint64_t id, uint32_t idx, MDB_val *v)
 {
 	unsigned char kb[12];
-	MDB_val k = {12, kb}, v;
+	MDB_val k = {12, kb};
 	int err;
 
 	chunk_key(kb, id, idx);
-	err = store_get(t, DB_CHUNKS, &k, &v);
-	if (err == -ENOENT || (!err && v.mv_size < CHUNK_HDR)) {
+	err = store_get(t, DB_CHUNKS, &k, v);
+	if (err == -ENOENT || (!err && v->mv_size < CHUNK_HDR)) {
 		store_logf(t->st, "blob %llu: chunk %u is missing",
 			   (unsigned long long)id, idx);
 		return -EIO;
 	}
+	return err;
+}
+
+int store_chunk_bytes(struct store_txn *t, const MDB_val *v,
+		      unsigned char *codec, const unsigned char **data,
+		      size_t *len)
+{
+	const unsigned char *b = v->mv_data;
+
+	*codec = b[0];
+	if (!(b[0] & CODEC_EXT)) {
+		*data = b + CHUNK_HDR;
+		*len = v->mv_size - CHUNK_HDR;
+		return 0;
+	}
+	*codec &= (unsigned char)~CODEC_EXT;
+	if (v->mv_size != CHUNK_HDR + STORE_PFREF_LEN)
+		return -EIO;
+	return store_pfile_read(t, b + CHUNK_HDR, data, len);
+}
+
+/* Fetch chunk idx of blob id: codec and bytes (LMDB memory, or the
+ * thread's pack file buffer). */
+int store_chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
+		    unsigned char *codec, uint64_t *check,
+		    const unsigned char **data, size_t *len)
+{
+	MDB_val v;
+	int err = chunk_rec(t, id, idx, &v);
+
 	if (err)
 		return err;
-	*codec = *(const unsigned char *)v.mv_data;
 	*check = get_le64((const unsigned char *)v.mv_data + 1);
-	*data = (const unsigned char *)v.mv_data + CHUNK_HDR;
-	*len = v.mv_size - CHUNK_HDR;
+	err = store_chunk_bytes(t, &v, codec, data, len);
+	if (err == -EIO)
+		store_logf(t->st, "blob %llu: chunk %u has lost its bytes",
+			   (unsigned long long)id, idx);
+	return err;
+}
+
+/* Put chunk record (id, idx): the bytes into the current pack file
+ * (inline when tiny). */
+static int chunk_rec_put(struct store_txn *t, uint64_t id, uint32_t idx,
+			 unsigned char codec, uint64_t check, const void *data,
+			 size_t len)
+{
+	unsigned char kb[12], ref[STORE_PFREF_LEN];
+	MDB_val k = {12, kb}, v;
+	bool ext = len > STORE_CHUNK_INLINE_MAX;
+	int err = ext ? store_pfile_append(t, data, len, ref) : 0;
+
+	if (err)
+		return err;
+	chunk_key(kb, id, idx);
+	v.mv_size = CHUNK_HDR + (ext ? STORE_PFREF_LEN : len);
+	v.mv_data = NULL;
+	/* reserve, then fill: saves a copy */
+	err = store_put(t, DB_CHUNKS, &k, &v, MDB_RESERVE);
+	if (err)
+		return err;
+	*(unsigned char *)v.mv_data = codec | (ext ? CODEC_EXT : 0);
+	put_le64((unsigned char *)v.mv_data + 1, check);
+	memcpy((unsigned char *)v.mv_data + CHUNK_HDR, ext ? ref : data,
+	       ext ? STORE_PFREF_LEN : len);
+	return 0;
+}
+
+/* Drop what chunk record v holds elsewhere: its pack file bytes or its
+ * share of a shared frame. */
+static int chunk_rec_release(struct store_txn *t, const MDB_val *v)
+{
+	const unsigned char *b = v->mv_data;
+
+	if ((b[0] & CODEC_EXT) && v->mv_size == CHUNK_HDR + STORE_PFREF_LEN)
+		return store_pfile_free(t, b + CHUNK_HDR);
+	if ((b[0] & ~CODEC_COMPACTED) == CODEC_PACK)
+		return store_pack_unref(t, b + CHUNK_HDR,
+					v->mv_size - CHUNK_HDR);
 	return 0;
 }
 
@@ -598,7 +668,7 @@ static int blob_equal(struct store_txn *t, const struct store_blob_info *bi,
 static int chunks_put(struct store_txn *t, uint64_t id,
 		      const struct store_blob_prep *p)
 {
-	unsigned char kb[12], *rbuf = NULL;
+	unsigned char *rbuf = NULL;
 	uint32_t i;
 	int err = 0;
 
@@ -607,22 +677,14 @@ static int chunks_put(struct store_txn *t, uint64_t id,
 		if (!rbuf)
 			return -ENOMEM;
 	}
-	for (i = 0; i < p->nchunks; i++) {
+	for (i = 0; i < p->nchunks && !err; i++) {
 		const struct prep_chunk *c = &p->chunks[i];
-		MDB_val k = {12, kb}, v = {c->len + CHUNK_HDR, NULL};
 		const unsigned char *src =
 		    c->data ? c->data : prep_raw(p, i, rbuf, &err);
 
-		if (err)
-			break;
-		chunk_key(kb, id, i);
-		/* reserve, then fill: saves a copy of the chunk */
-		err = store_put(t, DB_CHUNKS, &k, &v, MDB_RESERVE);
-		if (err)
-			break;
-		*(unsigned char *)v.mv_data = c->codec;
-		put_le64((unsigned char *)v.mv_data + 1, c->check);
-		memcpy((unsigned char *)v.mv_data + CHUNK_HDR, src, c->len);
+		if (!err)
+			err = chunk_rec_put(t, id, i, c->codec, c->check, src,
+					    c->len);
 	}
 	free(rbuf);
 	return err;
@@ -756,14 +818,9 @@ int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored)
 	if (err)
 		return err;
 	for (i = 0; i < bi.nchunks; i++) {
-		const unsigned char *data;
-		unsigned char codec;
-		uint64_t check;
-		size_t len;
-
-		err = store_chunk_get(t, id, i, &codec, &check, &data, &len);
-		if (!err && (codec & ~CODEC_COMPACTED) == CODEC_PACK)
-			err = store_pack_unref(t, data, len);
+		err = chunk_rec(t, id, i, &v);
+		if (!err)
+			err = chunk_rec_release(t, &v);
 		if (err && err != -EIO)
 			return err; /* a missing chunk: delete the rest */
 		chunk_key(kb, id, i);
@@ -814,16 +871,20 @@ int store_blob_check(struct store_txn *t, uint64_t id, bool deep,
 	}
 	if (!deep) {
 		for (uint32_t i = 0; i < bi.nchunks; i++) {
-			const unsigned char *data;
-			unsigned char codec;
-			uint64_t check;
-			size_t len;
+			unsigned codec;
+			MDB_val v;
 
-			if (store_chunk_get(t, id, i, &codec, &check, &data,
-					    &len) ||
-			    (codec & ~CODEC_COMPACTED) > CODEC_PACK ||
-			    ((codec & ~CODEC_COMPACTED) == CODEC_PACK &&
-			     store_pack_exists(t, data, len))) {
+			if (chunk_rec(t, id, i, &v))
+				codec = 0xff;
+			else
+				codec = *(const unsigned char *)v.mv_data &
+					~(CODEC_COMPACTED | CODEC_EXT);
+			if (codec > CODEC_PACK ||
+			    (codec == CODEC_PACK &&
+			     store_pack_exists(
+				 t,
+				 (const unsigned char *)v.mv_data + CHUNK_HDR,
+				 v.mv_size - CHUNK_HDR))) {
 				snprintf(msg, sizeof(msg),
 					 "blob %llu: chunk %u missing or bad",
 					 (unsigned long long)id, i);
@@ -868,22 +929,19 @@ int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
 		    size_t len)
 {
 	unsigned char kb[12];
-	MDB_val k = {12, kb}, v = {len + CHUNK_HDR, NULL};
+	MDB_val k = {12, kb}, v;
 	int err;
 
-	chunk_key(kb, id, idx);
+	err = chunk_rec(t, id, idx, &v);
+	if (!err && (*(const unsigned char *)v.mv_data & CODEC_EXT))
+		err = chunk_rec_release(t, &v);
+	if (err && err != -EIO)
+		return err;
 	/* Delete first: LMDB merges a page left sparse by a delete, not by
 	 * an in-place shrink, and compaction shrinks most records. */
+	chunk_key(kb, id, idx);
 	err = store_del(t, DB_CHUNKS, &k);
 	if (err && err != -ENOENT)
 		return err;
-	k.mv_size = 12;
-	k.mv_data = kb;
-	err = store_put(t, DB_CHUNKS, &k, &v, MDB_RESERVE);
-	if (err)
-		return err;
-	*(unsigned char *)v.mv_data = codec;
-	put_le64((unsigned char *)v.mv_data + 1, check);
-	memcpy((unsigned char *)v.mv_data + CHUNK_HDR, data, len);
-	return 0;
+	return chunk_rec_put(t, id, idx, codec, check, data, len);
 }

@@ -419,18 +419,20 @@ static int apply_pack(struct store_txn *t, struct batch *b,
 	err = store_meta_next(t, "next_pack", &pack);
 	if (err)
 		goto out;
-	rec = store_malloc(PACK_RECORD_HDR + u->outlen);
+	rec = store_malloc(PACK_RECORD_HDR + STORE_PFREF_LEN);
 	if (!rec) {
 		err = -ENOMEM;
 		goto out;
 	}
-	rec[0] = CODEC_ZSTD;
+	err = store_pfile_append(t, u->out, u->outlen, rec + PACK_RECORD_HDR);
+	if (err)
+		goto out;
+	rec[0] = CODEC_ZSTD | CODEC_EXT;
 	put_le64(rec + 1, u->check);
 	put_le32(rec + 9, (uint32_t)u->rawlen);
 	put_le32(rec + 13, live);
-	memcpy(rec + PACK_RECORD_HDR, u->out, u->outlen);
 	put_be64(kb, pack);
-	v.mv_size = PACK_RECORD_HDR + u->outlen;
+	v.mv_size = PACK_RECORD_HDR + STORE_PFREF_LEN;
 	v.mv_data = rec;
 	err = store_put(t, DB_PACKS, &k, &v, 0);
 	for (size_t i = 0; i < u->n && !err; i++) {

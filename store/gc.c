@@ -690,6 +690,8 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 	if (!err)
 		err = verify_packs(&v);
 	if (!err)
+		err = store_pfile_verify(v.t, fn, arg, &v.problems);
+	if (!err)
 		err = store_zeroref_check(v.t, fn, arg, &v.problems);
 	st->log = saved;
 	st->log_arg = saved_arg;

@@ -7,7 +7,9 @@
  * blob-id order (import order, so neighbours in a directory are
  * neighbours in a pack). Its record in DB_PACKS is
  *   codec(1) ++ XXH3-64 of the decoded bytes(8) ++ raw length(le32) ++
- *   member count(le32) ++ frame;
+ *   member count(le32) ++ frame
+ * where codec has CODEC_EXT and frame is a pack file reference (pfile.c)
+ * to the frame's bytes, except in stores made before format 3;
  * each member's single chunk record becomes CODEC_PACK with data
  *   pack id(le64) ++ offset(le32)
  * and keeps its own XXH3-64, so a member read checks exactly its bytes.
@@ -76,9 +78,10 @@ static int pack_load(struct store_txn *t, uint64_t id, struct pack_cache *c)
 {
 	unsigned char kb[8];
 	MDB_val k = {8, kb}, v;
-	const unsigned char *b;
+	const unsigned char *b, *frame;
+	uint64_t check;
 	uint32_t rawlen;
-	size_t n;
+	size_t n, flen;
 	int err;
 
 	pack_key(kb, id);
@@ -88,16 +91,26 @@ static int pack_load(struct store_txn *t, uint64_t id, struct pack_cache *c)
 	if (err)
 		return err;
 	b = v.mv_data;
-	if (v.mv_size < PACK_RECORD_HDR || b[0] != CODEC_ZSTD)
+	if (v.mv_size < PACK_RECORD_HDR || (b[0] & ~CODEC_EXT) != CODEC_ZSTD)
 		return pack_corrupt(t, id, "bad record");
 	rawlen = get_le32(b + 9);
 	if (rawlen > STORE_PACK_RAW)
 		return pack_corrupt(t, id, "bad length");
+	check = get_le64(b + 1);
+	frame = b + PACK_RECORD_HDR;
+	flen = v.mv_size - PACK_RECORD_HDR;
+	if (b[0] & CODEC_EXT) {
+		err = flen == STORE_PFREF_LEN
+			  ? store_pfile_read(t, frame, &frame, &flen)
+			  : -EIO;
+		if (err)
+			return err == -EIO
+				   ? pack_corrupt(t, id, "lost its bytes")
+				   : err;
+	}
 	c->st = NULL;
-	n = ZSTD_decompress(c->buf, STORE_PACK_RAW, b + PACK_RECORD_HDR,
-			    v.mv_size - PACK_RECORD_HDR);
-	if (ZSTD_isError(n) || n != rawlen ||
-	    XXH3_64bits(c->buf, n) != get_le64(b + 1))
+	n = ZSTD_decompress(c->buf, STORE_PACK_RAW, frame, flen);
+	if (ZSTD_isError(n) || n != rawlen || XXH3_64bits(c->buf, n) != check)
 		return pack_corrupt(t, id, "does not decode");
 	c->st = t->st;
 	c->id = id;
@@ -224,8 +237,15 @@ int store_pack_unref(struct store_txn *t, const unsigned char *ref, size_t rlen)
 	if (v.mv_size < PACK_RECORD_HDR)
 		return pack_corrupt(t, id, "bad record");
 	refs = get_le32((const unsigned char *)v.mv_data + 13);
-	if (refs <= 1)
-		return store_del(t, DB_PACKS, &k);
+	if (refs <= 1) {
+		const unsigned char *b = v.mv_data;
+
+		err = (b[0] & CODEC_EXT) &&
+			      v.mv_size == PACK_RECORD_HDR + STORE_PFREF_LEN
+			  ? store_pfile_free(t, b + PACK_RECORD_HDR)
+			  : 0;
+		return err ? err : store_del(t, DB_PACKS, &k);
+	}
 	{
 		MDB_val nv = {v.mv_size, NULL};
 		const void *old = v.mv_data;

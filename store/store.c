@@ -23,10 +23,11 @@
 #define STORE_MAX_READERS 512
 
 static const char *const db_names[DB__COUNT] = {
-    [DB_META] = "meta",	  [DB_ENVS] = "envs",	    [DB_SNAPS] = "snaps",
-    [DB_TABS] = "tabs",	  [DB_DIRENTS] = "dirents", [DB_BLOBIDX] = "blobidx",
-    [DB_BLOBS] = "blobs", [DB_CHUNKS] = "chunks",   [DB_PINS] = "pins",
-    [DB_PACKS] = "packs", [DB_TABIDX] = "tabidx",   [DB_ZEROREF] = "zeroref",
+    [DB_META] = "meta",	    [DB_ENVS] = "envs",	      [DB_SNAPS] = "snaps",
+    [DB_TABS] = "tabs",	    [DB_DIRENTS] = "dirents", [DB_BLOBIDX] = "blobidx",
+    [DB_BLOBS] = "blobs",   [DB_CHUNKS] = "chunks",   [DB_PINS] = "pins",
+    [DB_PACKS] = "packs",   [DB_TABIDX] = "tabidx",   [DB_ZEROREF] = "zeroref",
+    [DB_PFILES] = "pfiles",
 };
 
 int store_mdb_err(int rc)
@@ -199,21 +200,26 @@ static int check_format(struct store *st, MDB_txn *txn, bool fresh)
 		return -EIO;
 	}
 	ver = get_le64(v.mv_data);
-	if (ver == 1 && !(st->flags & STORE_READONLY)) {
-		/* format 2 only added the packs database, which open_dbs
-		 * has just created: format 1 data reads as it is */
+	if ((ver == 1 || ver == 2) && !(st->flags & STORE_READONLY)) {
+		/* format 2 added the packs database, format 3 the pack
+		 * files (and their database): open_dbs has just created
+		 * what is missing, and records of formats 1 and 2 read as
+		 * they are (their bytes move to pack files as the store is
+		 * repacked) */
 		put_le64(buf, STORE_FORMAT_VERSION);
 		v.mv_size = 8;
 		v.mv_data = buf;
 		rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
 		if (!rc)
 			store_logf(st,
-				   "store '%s' upgraded from format 1 to %d "
+				   "store '%s' upgraded from format %llu to %d "
 				   "(older blast versions will refuse it)",
-				   st->path, STORE_FORMAT_VERSION);
+				   st->path, (unsigned long long)ver,
+				   STORE_FORMAT_VERSION);
 		return store_mdb_err(rc);
 	}
-	if (ver != STORE_FORMAT_VERSION) {
+	if (ver != STORE_FORMAT_VERSION &&
+	    !((ver == 1 || ver == 2) && (st->flags & STORE_READONLY))) {
 		store_logf(st,
 			   "store '%s' has format version %llu, this blast "
 			   "reads version %d: refusing to use it",
@@ -286,6 +292,11 @@ static int open_dbs(struct store *st)
 			st->no_zeroref = true;
 			continue;
 		}
+		if (rc == MDB_NOTFOUND && ro && i == DB_PFILES) {
+			/* a format-2 store: its bytes are all inline */
+			st->no_pfiles = true;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND && !ro) { /* added in a later format */
 			rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE,
 					  &st->dbi[i]);
@@ -348,6 +359,7 @@ int store_open_why(const char *home, unsigned flags, char *why, size_t len,
 		return -ENOMEM;
 	st->space_fd = -1;
 	pthread_mutex_init(&st->space_lock, NULL);
+	store_pfile_init(st);
 	st->flags = flags;
 	st->log = log_default;
 	st->path = strdup(home);
@@ -395,6 +407,7 @@ out_env:
 	mdb_env_close(st->env);
 out_free:
 	pthread_mutex_destroy(&st->space_lock);
+	store_pfile_close(st);
 	free(st->path);
 	free(st);
 	return err;
@@ -416,6 +429,7 @@ void store_close(struct store *st)
 		return;
 	mdb_env_close(st->env);
 	pthread_mutex_destroy(&st->space_lock);
+	store_pfile_close(st);
 	free(st->path);
 	free(st);
 }
@@ -446,6 +460,7 @@ int store_txn_begin(struct store *st, bool write, struct store_txn **out)
 		return -ENOMEM;
 	t->st = st;
 	t->write = write;
+	t->pf = NULL;
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc == MDB_MAP_RESIZED) {
 		/* another process grew the map: adopt its size and retry */
@@ -472,14 +487,17 @@ int store_txn_begin(struct store *st, bool write, struct store_txn **out)
 
 int store_txn_commit(struct store_txn *t)
 {
+	int err = t->write ? store_pfile_txn_commit(t) : 0;
 	int rc;
 
-	if (t->write && store_fault_hit(STORE_FAULT_COMMIT)) {
-		mdb_txn_abort(t->txn);
-		free(t);
-		return -EIO;
+	if (!err && t->write && store_fault_hit(STORE_FAULT_COMMIT))
+		err = -EIO;
+	if (err) {
+		store_txn_abort(t);
+		return err;
 	}
 	rc = mdb_txn_commit(t->txn);
+	store_pfile_txn_free(t);
 	free(t);
 	return store_mdb_err(rc);
 }
@@ -489,6 +507,7 @@ void store_txn_abort(struct store_txn *t)
 	if (!t)
 		return;
 	mdb_txn_abort(t->txn);
+	store_pfile_txn_free(t);
 	free(t);
 }
 

@@ -28,7 +28,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define STORE_FORMAT_VERSION 2
+#define STORE_FORMAT_VERSION 3
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
 #define STORE_ENV_NAME_MAX   64	 /* longest env or snapshot name */
 #define STORE_INLINE_MAX     64	 /* regular files up to this are inline */
@@ -66,10 +66,12 @@ int store_home_default(char *buf, size_t len);
 
 /*
  * Open (creating 0700 if missing, unless STORE_READONLY) the store in
- * directory `home`. Runs mdb_reader_check. A format 1 store is upgraded in
- * place (unless STORE_READONLY; logged). A store of any other format
- * version than STORE_FORMAT_VERSION is refused with -EPROTO (message
- * logged); `home` naming a non-directory gives -ENOTDIR.
+ * directory `home`. Runs mdb_reader_check. A format 1 or 2 store is
+ * upgraded in place (logged; read as it is under STORE_READONLY): its
+ * records keep their bytes inline until store_pfile_repack moves them to
+ * pack files. A store of any other format version than
+ * STORE_FORMAT_VERSION is refused with -EPROTO (message logged); `home`
+ * naming a non-directory gives -ENOTDIR.
  */
 int store_open(const char *home, unsigned flags, struct store **out);
 
@@ -641,6 +643,37 @@ struct store_reclaim_stats {
  */
 int store_reclaim(struct store *st, int64_t min_age_ns, size_t batch,
 		  struct store_reclaim_stats *stats);
+/*
+ * Pack files (pfile.c, repack.c): stored bytes live in append-only files
+ * STORE/packs/NNNNNNNN.pack, LMDB keeps references. store_repack moves
+ * the live records of every pack file (but the one being appended to)
+ * whose live bytes are under pct % of its length to the current file,
+ * and with `migrate` the bytes a store made before format 3 keeps inside
+ * LMDB, at most about `budget` bytes in one write txn of its own (the
+ * calling thread holds none). 1: more to do (call again), 0: done,
+ * -errno. Files it empties are marked dead; store_pfile_sweep unlinks the
+ * dead files no reader's snapshot can still see (adding to *files and
+ * *bytes), in a write txn of its own.
+ */
+struct store_repack_stats {
+	uint64_t moved_bytes; /* bytes copied */
+	uint64_t records;     /* records moved */
+	unsigned files;	      /* files emptied (being emptied) */
+};
+int store_repack(struct store *st, unsigned pct, uint64_t budget, bool migrate,
+		 struct store_repack_stats *s);
+int store_pfile_sweep(struct store *st, unsigned *files, uint64_t *bytes);
+/* Repack (migrating) until done, in txns of STORE_REPACK_BUDGET, then
+ * sweep: what gc and the commands that drop references run. */
+#define STORE_REPACK_PCT    50 /* a file is rewritten under 50 % live */
+#define STORE_REPACK_BUDGET (4u << 20)
+int store_give_back(struct store *st, unsigned pct,
+		    struct store_repack_stats *rs, unsigned *files,
+		    uint64_t *bytes);
+/* Disk the store takes, as du counts it: allocated blocks of data.mdb,
+ * lock.mdb and the pack files. */
+int store_disk_usage(struct store *st, uint64_t *out);
+
 /* Blobs at refcount 0 now (waiting for store_reclaim, or pinned) into
  * *out; 0 or -errno. Any txn. */
 int store_reclaim_pending(struct store_txn *t, uint64_t *out);

@@ -18,6 +18,16 @@
 #include "store.h"
 
 struct u64map;
+struct pfile_txn;
+
+/* Pack files (pfile.c): their size, and the read fds a process caches. */
+#ifndef PFILE_MAX
+#define PFILE_MAX (8u << 20)
+#endif
+#define PFILE_RFDS	64
+#define STORE_PFREF_LEN 16 /* file(le32) ++ offset(le64) ++ length(le32) */
+/* Chunks up to this many stored bytes stay in their record. */
+#define STORE_CHUNK_INLINE_MAX 32
 
 enum store_db {
 	DB_META,    /* ascii key -> u64 / bytes */
@@ -34,6 +44,7 @@ enum store_db {
 		       stale: a hit is used only if the table exists) */
 	DB_ZEROREF, /* blob id(be64) -> time it reached refcount 0 (le64 ns);
 		       exactly the blobs at refcount 0 (reclaim.c) */
+	DB_PFILES,  /* pack file id(be32) -> end ++ live ++ dead (pfile.c) */
 	DB__COUNT
 };
 
@@ -51,6 +62,20 @@ struct store {
 	int space_fd;		    /* data.mdb under MDB_WRITEMAP, else -1 */
 	uint64_t space_end;	    /* its blocks [0, space_end) exist; */
 	pthread_mutex_t space_lock; /* protects space_end */
+	bool no_pfiles;		    /* read-only open of a format-2 store */
+	/* pack files (pfile.c): the writer's fd, touched only by the thread
+	 * holding LMDB's writer lock (a write txn), and cached read fds */
+	int wfd;
+	uint32_t wfile;
+	uint64_t pfile_max;	  /* PFILE_MAX, or $BLAST_PFILE_MAX (tests) */
+	pthread_mutex_t rfd_lock; /* protects rfd[], rfd_clock */
+	struct {
+		int fd; /* -1: empty */
+		uint32_t file;
+		unsigned refs; /* reads using fd now */
+		uint64_t used;
+	} rfd[PFILE_RFDS];
+	uint64_t rfd_clock;
 };
 
 struct store_txn {
@@ -60,13 +85,23 @@ struct store_txn {
 	uint64_t hw, charged; /* write txns (space.c): high-water mark at
 				 begin, bytes its puts/dels may allocate */
 	unsigned psize;
+	struct pfile_txn *pf; /* pack file appends and frees (pfile.c) */
 };
 
 /* ---- codecs ---- */
 /* A chunk record is codec(1) ++ XXH3-64 of the decoded bytes(8) ++ data.
  * CODEC_PACK data is pack id(le64) ++ offset(le32) (pack.c).
- * CODEC_COMPACTED is a flag: store_compact has done this chunk. */
-enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_PACK = 2, CODEC_COMPACTED = 0x80 };
+ * CODEC_COMPACTED is a flag: store_compact has done this chunk.
+ * CODEC_EXT is a flag: data is a pack file reference (STORE_PFREF_LEN
+ * bytes, pfile.c) to the stored bytes; without it (stores before format
+ * 3) the bytes are in the record. Shared frames (DB_PACKS) use it too. */
+enum {
+	CODEC_RAW = 0,
+	CODEC_ZSTD = 1,
+	CODEC_PACK = 2,
+	CODEC_EXT = 0x40,
+	CODEC_COMPACTED = 0x80
+};
 #define STORE_CHUNK_HDR 9
 #define PACK_RECORD_HDR 17
 
@@ -86,6 +121,12 @@ static inline void put_be32(unsigned char *p, uint32_t v)
 {
 	v = htobe32(v);
 	memcpy(p, &v, 4);
+}
+static inline uint32_t get_be32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return be32toh(v);
 }
 static inline void put_le64(unsigned char *p, uint64_t v)
 {
@@ -186,6 +227,38 @@ int store_chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
 int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
 		    unsigned char codec, uint64_t check, const void *data,
 		    size_t len);
+
+/* Pack files (pfile.c). Append: len bytes at the end of the current
+ * file, in write txn t (made durable by its commit); ref gets where.
+ * Read: ref's bytes into a per-thread buffer, valid until the thread's
+ * next read (-EIO, logged with the file, when they are not there). Free:
+ * ref's bytes are garbage once t commits. */
+int store_pfile_append(struct store_txn *t, const void *data, size_t len,
+		       unsigned char ref[STORE_PFREF_LEN]);
+int store_pfile_read(struct store_txn *t, const unsigned char *ref,
+		     const unsigned char **out, size_t *len);
+int store_pfile_free(struct store_txn *t, const unsigned char *ref);
+void store_pfref_encode(unsigned char *b, uint32_t file, uint64_t off,
+			uint32_t len);
+void store_pfref_decode(const unsigned char *b, uint32_t *file, uint64_t *off,
+			uint32_t *len);
+int store_pfile_path(const struct store *st, uint32_t file, char *buf,
+		     size_t len);
+/* Commit hook of write txns (store_txn_commit, before LMDB's commit):
+ * the files' records, then fdatasync of the appended bytes. */
+int store_pfile_txn_commit(struct store_txn *t);
+void store_pfile_txn_free(struct store_txn *t);
+void store_pfile_init(struct store *st);
+/* check: every reference against its file's record and size; records'
+ * live bytes against the references (store_verify). */
+int store_pfile_verify(struct store_txn *t, store_report_fn fn, void *arg,
+		       unsigned *problems);
+void store_pfile_close(struct store *st);
+/* A chunk's stored bytes: inline (older stores) or from its pack file.
+ * codec/len/data as store_chunk_get's, of the raw record v. */
+int store_chunk_bytes(struct store_txn *t, const MDB_val *v,
+		      unsigned char *codec, const unsigned char **data,
+		      size_t *len);
 
 /* Packs (pack.c): ref is a CODEC_PACK chunk's data. */
 int store_pack_read(struct store_txn *t, const unsigned char *ref, size_t rlen,

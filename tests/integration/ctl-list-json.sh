@@ -17,8 +17,9 @@ SHAPE=$(cat <<'PY'
 import json, sys
 j = json.load(sys.stdin)
 assert list(j) == ["envs", "store"], list(j)
-assert list(j["store"]) == ["path", "blobs", "blob_bytes", "stored_bytes",
-                            "tables", "map_used_bytes"], list(j["store"])
+assert list(j["store"]) == ["path", "disk_bytes", "blobs", "blob_bytes",
+                            "stored_bytes", "tables", "map_used_bytes"], \
+    list(j["store"])
 assert isinstance(j["store"]["path"], str)
 for k in list(j["store"])[1:]:
     assert type(j["store"][k]) is int and j["store"][k] >= 0, k
@@ -81,6 +82,9 @@ assert_eq "/usr/bin/python3 3.11" "$(json_get "$v[\"python\"] + ' ' + $v[\"pytho
 assert_eq "True" "$(json_get 'j["store"]["stored_bytes"] < sum(e["stored_bytes"] for e in j["envs"])')" \
 	"store dedups across envs"
 assert_eq "True" "$(json_get 'j["store"]["blobs"] > 0 and j["store"]["tables"] > 0')" "store totals"
+# disk_bytes is what du says of the store directory (nothing writes now)
+du_bytes=$(du -s --block-size=1 "$H" | cut -f1)
+assert_eq "$du_bytes" "$(json_get 'j["store"]["disk_bytes"]')" "disk_bytes is du of the store"
 
 # The human table lists the same envs, a header and a summary line.
 ctl_expect 0 list

@@ -442,24 +442,51 @@ Test(store, gc_frees_exactly_the_unreachable)
 	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
 }
 
-/* Flip one byte of the first chunk of blob `id` behind the store's back. */
-static void flip_chunk_byte(uint64_t id, size_t at)
+/* Flip a byte of the stored bytes behind record v (hdr bytes of header):
+ * in its pack file, or in the record of an older store. */
+static void flip_stored_byte(enum store_db db, MDB_val *k, size_t hdr)
 {
-	unsigned char kb[12], *copy;
-	MDB_val k = {12, kb}, v;
+	unsigned char *copy, c;
 	struct store_txn *t;
+	char path[600];
+	uint32_t file, len;
+	uint64_t off;
+	MDB_val v;
+	int fd;
+
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_get(t, db, k, &v), 0);
+	copy = malloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	if (copy[0] & CODEC_EXT) {
+		store_txn_abort(t);
+		store_pfref_decode(copy + hdr, &file, &off, &len);
+		cr_assert_eq(store_pfile_path(st, file, path, sizeof(path)), 0);
+		fd = open(path, O_RDWR);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(pread(fd, &c, 1, (off_t)(off + len / 2)), 1);
+		c ^= 0x20;
+		cr_assert_eq(pwrite(fd, &c, 1, (off_t)(off + len / 2)), 1);
+		close(fd);
+		free(copy);
+		return;
+	}
+	copy[v.mv_size / 2] ^= 0x20;
+	v.mv_data = copy;
+	cr_assert_eq(store_put(t, db, k, &v, 0), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	free(copy);
+}
+
+/* Flip one byte of the first chunk of blob `id` behind the store's back. */
+static void flip_chunk_byte(uint64_t id)
+{
+	unsigned char kb[12];
+	MDB_val k = {12, kb};
 
 	put_be64(kb, id);
 	put_be32(kb + 8, 0);
-	cr_assert_eq(store_txn_begin(st, true, &t), 0);
-	cr_assert_eq(store_get(t, DB_CHUNKS, &k, &v), 0);
-	copy = malloc(v.mv_size);
-	memcpy(copy, v.mv_data, v.mv_size);
-	copy[at < v.mv_size ? at : v.mv_size - 1] ^= 0x20;
-	v.mv_data = copy;
-	cr_assert_eq(store_put(t, DB_CHUNKS, &k, &v, 0), 0);
-	cr_assert_eq(store_txn_commit(t), 0);
-	free(copy);
+	flip_stored_byte(DB_CHUNKS, &k, STORE_CHUNK_HDR);
 }
 
 Test(store, flipped_byte_is_eio_and_verify_names_it)
@@ -474,7 +501,7 @@ Test(store, flipped_byte_is_eio_and_verify_names_it)
 	cr_assert_eq(store_blob_put(t, text, strlen(text), &id), 0);
 	cr_assert_eq(store_txn_commit(t), 0);
 	cr_assert_eq(verify(true), 0, "an unreferenced blob is not a problem");
-	flip_chunk_byte(id, 20);
+	flip_chunk_byte(id);
 	cr_assert_eq(store_txn_begin(st, false, &t), 0);
 	cr_assert_eq(store_blob_read(t, id, buf, sizeof(buf), 0), -EIO);
 	store_txn_abort(t);
@@ -494,7 +521,7 @@ Test(store, flipped_byte_in_an_env_file_is_reported_by_deep_verify)
 	cr_assert_eq(store_dir_get(t, root, "decoder.py", 10, &e), 0);
 	store_txn_abort(t);
 	cr_assert_eq(e.payload, STORE_P_BLOB);
-	flip_chunk_byte(e.ref, 30);
+	flip_chunk_byte(e.ref);
 	cr_assert_eq(verify(true), 1);
 }
 
@@ -844,20 +871,11 @@ static struct store_compact_stats compact_ok(void)
 /* Flip one byte inside the frame of pack `id`. */
 static void flip_pack_byte(uint64_t id)
 {
-	unsigned char kb[8], *copy;
-	MDB_val k = {8, kb}, v;
-	struct store_txn *t;
+	unsigned char kb[8];
+	MDB_val k = {8, kb};
 
 	put_be64(kb, id);
-	cr_assert_eq(store_txn_begin(st, true, &t), 0);
-	cr_assert_eq(store_get(t, DB_PACKS, &k, &v), 0);
-	copy = malloc(v.mv_size);
-	memcpy(copy, v.mv_data, v.mv_size);
-	copy[v.mv_size / 2] ^= 0x20;
-	v.mv_data = copy;
-	cr_assert_eq(store_put(t, DB_PACKS, &k, &v, 0), 0);
-	cr_assert_eq(store_txn_commit(t), 0);
-	free(copy);
+	flip_stored_byte(DB_PACKS, &k, PACK_RECORD_HDR);
 }
 
 Test(store, compact_packs_and_recompresses_without_changing_content)
@@ -1293,4 +1311,207 @@ Test(store, long_operations_report_progress_up_to_their_totals)
 	memset(&l, 0, sizeof(l));
 	cr_assert_eq(verify(false), 0);
 	cr_assert_eq(l.nsteps, 0);
+}
+
+/* ---- pack files ---- */
+
+static int pack_file_count(void)
+{
+	char dir[400];
+	struct dirent *d;
+	DIR *dp;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/packs", home);
+	dp = opendir(dir);
+	if (!dp)
+		return 0;
+	while ((d = readdir(dp)))
+		n += strstr(d->d_name, ".pack") != NULL;
+	closedir(dp);
+	return n;
+}
+
+/* Reopen the store with pack files of at most max bytes. */
+static void reopen_small_packs(const char *max)
+{
+	store_close(st);
+	setenv("BLAST_PFILE_MAX", max, 1);
+	cr_assert_eq(store_open(home, 0, &st), 0);
+	unsetenv("BLAST_PFILE_MAX");
+	store_set_log(st, quiet, NULL);
+}
+
+Test(store, content_is_in_pack_files_not_in_lmdb)
+{
+	struct store_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t ext = 0, inl = 0;
+	char out[512];
+
+	import_ok("j", "/usr/lib/python3.11/email", NULL);
+	cr_assert_geq(pack_file_count(), 1);
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(mdb_cursor_open(t->txn, st->dbi[DB_CHUNKS], &cur), 0);
+	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *b = v.mv_data;
+
+		if (b[0] & CODEC_EXT)
+			ext++;
+		else
+			inl++;
+		cr_assert(b[0] & CODEC_EXT || v.mv_size - STORE_CHUNK_HDR <=
+						  STORE_CHUNK_INLINE_MAX,
+			  "a chunk of %zu bytes kept in LMDB",
+			  v.mv_size - STORE_CHUNK_HDR);
+	}
+	mdb_cursor_close(cur);
+	store_txn_abort(t);
+	cr_assert_gt(ext, 50);
+	cr_assert_eq(verify(true), 0);
+	path_in(out, sizeof(out), "out");
+	export_ok("j", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/email", out), 0);
+}
+
+static char last_report[512];
+
+static void report_keep(void *arg, const char *msg)
+{
+	(*(int *)arg)++;
+	snprintf(last_report, sizeof(last_report), "%s", msg);
+}
+
+Test(store, truncated_pack_file_is_eio_and_check_names_it)
+{
+	char path[600], out[512];
+	struct store_txn *t;
+	struct stat sb;
+	int n = 0;
+
+	import_ok("e", "/usr/lib/python3.11/email", NULL);
+	cr_assert_eq(store_pfile_path(st, 1, path, sizeof(path)), 0);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(truncate(path, sb.st_size / 2), 0);
+	path_in(out, sizeof(out), "out");
+	cr_assert_eq(store_export(st, env_root("e"), out), -EIO);
+	cr_assert_geq(store_verify(st, false, report_keep, &n), 1);
+	cr_assert_not_null(strstr(last_report, "is truncated"), "%s",
+			   last_report);
+	cr_assert_not_null(strstr(last_report, path), "%s", last_report);
+	cr_assert_not_null(strstr(last_report, "lost data"), "%s", last_report);
+	/* the store still opens and takes new content */
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	store_txn_abort(t);
+	import_ok("j", "/usr/lib/python3.11/json", NULL);
+	tree_remove(out);
+	export_ok("j", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
+}
+
+/* Blob i of the repack test: 3000 bytes that zstd cannot shrink. */
+static void noise(unsigned char *buf, size_t len, unsigned seed)
+{
+	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (unsigned char)x;
+	}
+}
+
+Test(store, repack_and_sweep_give_the_space_back)
+{
+	struct store_repack_stats rs = {0};
+	uint64_t ids[200], before, after, bytes = 0;
+	unsigned char buf[3000], got[3000];
+	struct store_txn *t;
+	unsigned files = 0;
+	int r;
+
+	reopen_small_packs("65536");
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	for (unsigned i = 0; i < 200; i++) {
+		noise(buf, sizeof(buf), i);
+		cr_assert_eq(store_blob_put(t, buf, sizeof(buf), &ids[i]), 0);
+	}
+	cr_assert_eq(store_txn_commit(t), 0);
+	/* every other blob referenced: each file is half garbage */
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	for (unsigned i = 0; i < 200; i += 2)
+		cr_assert_eq(store_blob_ref(t, ids[i]), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+	reclaim_all();
+	cr_assert_eq(store_disk_usage(st, &before), 0);
+	while ((r = store_repack(st, 60, 32768, false, &rs)) > 0)
+		;
+	cr_assert_eq(r, 0);
+	cr_assert_geq(rs.files, 4, "%u files repacked", rs.files);
+	cr_assert_geq(rs.moved_bytes, 100 * 2900);
+	cr_assert_eq(store_pfile_sweep(st, &files, &bytes), 0);
+	cr_assert_geq(files, 4);
+	cr_assert_eq(store_disk_usage(st, &after), 0);
+	cr_assert_lt(after + 200000, before, "du %llu -> %llu",
+		     (unsigned long long)before, (unsigned long long)after);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	for (unsigned i = 0; i < 200; i += 2) {
+		noise(buf, sizeof(buf), i);
+		cr_assert_eq(store_blob_read(t, ids[i], got, sizeof(got), 0),
+			     (ssize_t)sizeof(got));
+		cr_assert_eq(memcmp(buf, got, sizeof(buf)), 0);
+		cr_assert_eq(store_blob_unref(t, ids[i]), 0);
+	}
+	cr_assert_eq(store_txn_commit(t), 0);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, a_dead_pack_file_stays_while_an_older_reader_may_read_it)
+{
+	struct store_repack_stats rs = {0};
+	struct store_txn *old;
+	unsigned files = 0;
+	char out[512];
+
+	reopen_small_packs("65536");
+	import_ok("a", "/usr/lib/python3.11/json", NULL);
+	cr_assert_eq(store_txn_begin(st, false, &old), 0);
+	drop_env("a");
+	reclaim_all();
+	while (store_repack(st, 50, 1 << 20, false, &rs) > 0)
+		;
+	cr_assert_eq(store_pfile_sweep(st, &files, NULL), 0);
+	cr_assert_eq(files, 0, "swept files an open snapshot still reads");
+	store_txn_abort(old);
+	cr_assert_eq(store_pfile_sweep(st, &files, NULL), 0);
+	cr_assert_gt(files, 0);
+	import_ok("b", "/usr/lib/python3.11/json", NULL);
+	path_in(out, sizeof(out), "out");
+	export_ok("b", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
+	cr_assert_eq(verify(true), 0);
+}
+
+Test(store, failed_pack_sync_commits_nothing_and_store_stays_clean)
+{
+	char out[512];
+
+	store_fault_set(STORE_FAULT_FSYNC, 1);
+	{
+		struct store_env e = {0};
+
+		snprintf(e.name, sizeof(e.name), "x");
+		cr_assert_neq(
+		    store_import(st, "/usr/lib/python3.11/json", &e, 2, NULL),
+		    0);
+	}
+	store_fault_set(STORE_FAULT_FSYNC, 0);
+	cr_assert_eq(verify(true), 0);
+	import_ok("x", "/usr/lib/python3.11/json", NULL);
+	path_in(out, sizeof(out), "out");
+	export_ok("x", out);
+	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
+	cr_assert_eq(verify(true), 0);
 }
