@@ -13,6 +13,7 @@
 int ctl_reclaim(struct ctl *c, struct store *st, char *freed, size_t len)
 {
 	struct store_reclaim_stats rs = {0};
+	struct store_repack_stats ps = {0};
 	char b[CTL_BYTES_LEN];
 	int r;
 
@@ -20,9 +21,7 @@ int ctl_reclaim(struct ctl *c, struct store *st, char *freed, size_t len)
 		r = store_reclaim(st, 0, CTL_RECLAIM_BATCH, &rs);
 	while (r > 0);
 	if (r >= 0)
-		r = store_give_back(st, STORE_REPACK_PCT,
-				    &(struct store_repack_stats){0}, NULL,
-				    NULL);
+		r = store_give_back(st, STORE_REPACK_PCT, &ps, NULL, NULL);
 	if (r < 0)
 		ctl_err(c, "cannot reclaim space in store '%s': %s",
 			store_path(st), ctl_strerror(r));

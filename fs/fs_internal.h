@@ -137,8 +137,8 @@ struct fs_reclaim {
 	bool started; /* by the main thread only */
 	atomic_bool stopping;
 	atomic_ullong passes, blobs, bytes, errors;
-	atomic_ullong repacked,
-	    files_removed; /* pack file bytes moved, unlinked */
+	/* pack file bytes moved, files unlinked */
+	atomic_ullong repacked, files_removed;
 };
 
 /* The write log (wlog.c). mu is taken before fs->lock, never with
