@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd-gc.c - `blastctl gc`: free blobs at refcount 0 that no live process
- * pins, tables no root reaches and pins of dead processes, then say what
- * was freed.
+ * pins, tables no root reaches and pins of dead processes, rewrite the
+ * pack files with garbage and remove the emptied ones, then say what was
+ * freed.
  */
 #include "ctl.h"
 #include "progress.h"
@@ -10,7 +11,7 @@
 
 static int gc_report(struct ctl *c, const struct store_gc_stats *s)
 {
-	char b[CTL_BYTES_LEN];
+	char b[CTL_BYTES_LEN], b2[CTL_BYTES_LEN], b3[CTL_BYTES_LEN];
 
 	if (c->json) {
 		json_t *j = json_object();
@@ -23,13 +24,23 @@ static int gc_report(struct ctl *c, const struct store_gc_stats *s)
 				 ctl_json_u64(s->tables_freed));
 		j = ctl_json_add(j, "pins_dropped",
 				 ctl_json_u64(s->pins_dropped));
+		j = ctl_json_add(j, "repacked_bytes",
+				 ctl_json_u64(s->repacked_bytes));
+		j = ctl_json_add(j, "pack_files_removed",
+				 ctl_json_u64(s->pack_files_removed));
+		j = ctl_json_add(j, "pack_bytes_removed",
+				 ctl_json_u64(s->pack_bytes_removed));
 		return ctl_json_print(c, j);
 	}
-	ctl_status(c, "gc: freed %llu blobs (%s), %llu tables, %llu stale pins",
+	ctl_status(c,
+		   "gc: freed %llu blobs (%s), %llu tables, %llu stale pins; "
+		   "removed %u pack files (%s), %s moved",
 		   (unsigned long long)s->blobs_freed,
 		   ctl_fmt_bytes(b, sizeof(b), s->bytes_freed),
 		   (unsigned long long)s->tables_freed,
-		   (unsigned long long)s->pins_dropped);
+		   (unsigned long long)s->pins_dropped, s->pack_files_removed,
+		   ctl_fmt_bytes(b2, sizeof(b2), s->pack_bytes_removed),
+		   ctl_fmt_bytes(b3, sizeof(b3), s->repacked_bytes));
 	return 0;
 }
 

@@ -348,6 +348,14 @@ int store_gc(struct store *st, struct store_gc_stats *out)
 		return err;
 	}
 	err = store_txn_commit(t);
+	if (!err) { /* "now": also files with a little garbage */
+		struct store_repack_stats rs = {0};
+
+		err = store_give_back(st, STORE_GC_REPACK_PCT, &rs,
+				      &gs.pack_files_removed,
+				      &gs.pack_bytes_removed);
+		gs.repacked_bytes = rs.moved_bytes;
+	}
 	if (!err && out)
 		*out = gs;
 	return err;

@@ -194,8 +194,8 @@ static int iter_one(void *arg, const char *name, size_t nlen,
 {
 	struct iter_ctx *c = arg;
 	char key[STORE_NAME_MAX + 1];
-	void *val;
-	size_t len;
+	void *val = NULL;
+	size_t len = 0;
 	int err;
 
 	size_t m = nlen < c->plen ? nlen : c->plen;

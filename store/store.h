@@ -625,9 +625,14 @@ int store_compact(struct store *st, int level, int threads,
 
 struct store_gc_stats {
 	uint64_t blobs_freed, bytes_freed, tables_freed, pins_dropped;
+	uint64_t repacked_bytes, pack_bytes_removed;
+	unsigned pack_files_removed;
 };
 /* Free blobs at refcount 0 (not pinned by a live process), tables no
- * root reaches, and pins of dead owners. */
+ * root reaches, and pins of dead owners; then rewrite the pack files under
+ * STORE_GC_REPACK_PCT % live and remove the emptied ones
+ * (store_give_back). */
+#define STORE_GC_REPACK_PCT 90
 int store_gc(struct store *st, struct store_gc_stats *out);
 
 struct store_reclaim_stats {

@@ -27,7 +27,7 @@ check_clean() {
 
 gc_json() {
 	ctl_expect 0 gc --json
-	assert_eq "['blobs_freed', 'bytes_freed', 'tables_freed', 'pins_dropped']" \
+	assert_eq "['blobs_freed', 'bytes_freed', 'tables_freed', 'pins_dropped', 'repacked_bytes', 'pack_files_removed', 'pack_bytes_removed']" \
 		"$(json_get 'list(j)')" "gc --json keys"
 	assert_eq "True" "$(json_get 'all(type(v) is int and v >= 0 for v in j.values())')" \
 		"gc --json values"
