@@ -19,7 +19,8 @@ normalize() {
 import json, sys
 text = sys.stdin.read()
 VOLATILE = {"seconds", "mb_per_s", "stored_added", "stored_bytes",
-            "blob_bytes", "map_used_bytes"}
+            "blob_bytes", "map_used_bytes", "disk_bytes", "repacked_bytes",
+            "pack_bytes_removed"}
 def scrub(v):
     if isinstance(v, dict):
         return {k: "@VARIES@" if k in VOLATILE else scrub(x) for k, x in v.items()}
