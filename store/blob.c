@@ -16,7 +16,6 @@
 #include "store_internal.h"
 
 #define BLOB_INFO_LEN 48
-#define ZSTD_LEVEL    3
 
 /* Chunk records (store_internal.h): the per-chunk check makes a flipped
  * byte -EIO, never wrong bytes. */
@@ -138,7 +137,7 @@ static int compress_chunk(ZSTD_CCtx *cctx, const unsigned char *src, size_t len,
 
 	if (!dst)
 		return -ENOMEM;
-	n = ZSTD_compressCCtx(cctx, dst, bound, src, len, ZSTD_LEVEL);
+	n = ZSTD_compressCCtx(cctx, dst, bound, src, len, STORE_IMPORT_LEVEL);
 	if (ZSTD_isError(n) || n >= len) {
 		/* does not shrink (or zstd refused): keep it raw */
 		free(dst);
@@ -254,6 +253,16 @@ int store_blob_prepare_lazy(void *data, size_t len,
 int store_blob_prep_compress(struct store_blob_prep *p)
 {
 	return prep_pack(p);
+}
+
+const unsigned char *store_blob_prep_bytes(const struct store_blob_prep *p)
+{
+	return p->nchunks == 1 ? p->raw : NULL;
+}
+
+uint64_t store_blob_prep_check(const struct store_blob_prep *p)
+{
+	return p->nchunks ? p->chunks[0].check : 0;
 }
 
 int store_blob_known(struct store_txn *t, const struct store_blob_prep *p)
@@ -690,8 +699,42 @@ static int chunks_put(struct store_txn *t, uint64_t id,
 	return err;
 }
 
-int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
-		      uint64_t *out, bool *deduped)
+/* The one chunk of p as a member of frame f at off. */
+static int member_put(struct store_txn *t, uint64_t id,
+		      struct store_blob_prep *p, struct store_frame *f,
+		      uint32_t off)
+{
+	unsigned char ref[12];
+	int err = 0;
+
+	if (!f->pack) {
+		err = store_pfile_append(t, f->z, f->zlen, f->ref);
+		if (!err)
+			err = store_meta_next(t, "next_pack", &f->pack);
+		if (err) {
+			f->pack = 0;
+			return err;
+		}
+	}
+	put_le64(ref, f->pack);
+	put_le32(ref + 8, off);
+	err = chunk_rec_put(t, id, 0, CODEC_PACK, p->chunks[0].check, ref,
+			    sizeof(ref));
+	if (err)
+		return err;
+	f->members++;
+	err = store_frame_record_put(t, f);
+	if (err)
+		return err;
+	/* its share of the frame */
+	p->stored = (PACK_RECORD_HDR + f->zlen) * p->size / f->rawlen +
+		    CHUNK_HDR + sizeof(ref);
+	return 0;
+}
+
+static int blob_commit(struct store_txn *t, struct store_blob_prep *p,
+		       struct store_frame *f, uint32_t off, uint64_t *out,
+		       bool *deduped)
 {
 	struct store_blob_info bi = {0};
 	MDB_val k = {16, (void *)p->hash.b}, v;
@@ -728,8 +771,9 @@ int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
 	} else if (err != -ENOENT) {
 		return err;
 	}
-	/* a lazy prep of new content is compressed here, in the txn */
-	err = prep_pack(p);
+	/* a lazy prep of new content is compressed here, in the txn,
+	 * unless it joins a frame */
+	err = f ? 0 : prep_pack(p);
 	if (!err)
 		err = store_meta_next(t, "next_blob", &id);
 	if (err)
@@ -740,7 +784,8 @@ int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
 	bi.refcount = 0;
 	bi.nchunks = p->nchunks;
 	bi.hash = p->hash;
-	err = chunks_put(t, id, p);
+	err = f ? member_put(t, id, p, f, off) : chunks_put(t, id, p);
+	bi.stored = p->stored;
 	if (!err)
 		err = store_blob_info_put(t, &bi);
 	if (!err) /* at 0 until referenced: a failed import leaves it */
@@ -757,6 +802,21 @@ int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
 	if (deduped)
 		*deduped = false;
 	return 0;
+}
+
+int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
+		      uint64_t *out, bool *deduped)
+{
+	return blob_commit(t, p, NULL, 0, out, deduped);
+}
+
+int store_blob_commit_member(struct store_txn *t, struct store_blob_prep *p,
+			     struct store_frame *f, uint32_t off, uint64_t *out,
+			     bool *deduped)
+{
+	if (p->nchunks != 1 || !p->raw)
+		return -EINVAL;
+	return blob_commit(t, p, f, off, out, deduped);
 }
 
 int store_blob_put(struct store_txn *t, const void *data, size_t len,
@@ -930,10 +990,17 @@ int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
 {
 	unsigned char kb[12];
 	MDB_val k = {12, kb}, v;
+	bool keep = false;
 	int err;
 
 	err = chunk_rec(t, id, idx, &v);
-	if (!err && (*(const unsigned char *)v.mv_data & CODEC_EXT))
+	if (!err && (codec & ~CODEC_COMPACTED) == CODEC_PACK &&
+	    (*(const unsigned char *)v.mv_data & ~CODEC_COMPACTED) ==
+		CODEC_PACK &&
+	    v.mv_size == CHUNK_HDR + len &&
+	    !memcmp((const unsigned char *)v.mv_data + CHUNK_HDR, data, len))
+		keep = true; /* the same membership: only the flag changes */
+	if (!err && !keep)
 		err = chunk_rec_release(t, &v);
 	if (err && err != -EIO)
 		return err;

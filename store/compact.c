@@ -13,7 +13,6 @@
 
 #include "store_internal.h"
 
-#define PACK_MEMBER_MAX	  (64 * 1024) /* blobs up to this are packed */
 #define COMPACT_BATCH_RAW (16u << 20) /* raw bytes read per batch */
 
 struct item {
@@ -183,7 +182,7 @@ static int collect(struct store *st, struct batch *b)
 		b->visited += err ? 0 : bi.stored;
 		if (err || bi.refcount == 0 || bi.nchunks == 0)
 			continue; /* verify reports bad records; gc frees */
-		if (bi.nchunks == 1 && bi.size <= PACK_MEMBER_MAX) {
+		if (bi.nchunks == 1 && bi.size <= STORE_PACK_MEMBER_MAX) {
 			err = store_chunk_get(t, bi.id, 0, &codec, &check,
 					      &data, &len);
 			if (err || (codec & CODEC_COMPACTED))

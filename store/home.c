@@ -149,13 +149,20 @@ out_unlink:
 
 /* LMDB 0.9's file format (mdb.c: MDB_page, MDB_meta): a meta page is a
  * 16-byte page header, then magic, version, address, mapsize, two 48-byte
- * MDB_db records (the first one's md_pad is the page size), last_pg and
- * txnid. Meta pages 0 and 1; the one with the larger txnid is current. */
+ * MDB_db records (the free and main dbs; the first one's md_pad is the
+ * page size, md_root at 40 in each), last_pg and txnid. Meta pages 0 and
+ * 1; the one with the larger txnid is current. The file need not reach
+ * last_pg: pages a txn took from the end and freed again before its
+ * commit (LMDB's loose pages) are never written, so what a healthy file
+ * must hold is its two root pages. */
 #define LMDB_MAGIC     0xBEEFC0DEu
 #define LMDB_DATA_VER  1u
 #define META_MAGIC     16
 #define META_VERSION   20
 #define META_PSIZE     40
+#define META_FREE_ROOT 80
+#define META_MAIN_ROOT 128
+#define LMDB_NO_PAGE   UINT64_MAX /* P_INVALID: an empty db */
 #define META_LAST_PG   136
 #define META_TXNID     144
 #define META_LEN       152
@@ -164,7 +171,7 @@ out_unlink:
 
 struct meta {
 	uint32_t psize;
-	uint64_t last_pg, txnid;
+	uint64_t last_pg, txnid, top_root;
 };
 
 static bool meta_parse(const unsigned char *p, struct meta *m)
@@ -175,7 +182,15 @@ static bool meta_parse(const unsigned char *p, struct meta *m)
 	m->psize = get_le32(p + META_PSIZE);
 	m->last_pg = get_le64(p + META_LAST_PG);
 	m->txnid = get_le64(p + META_TXNID);
-	return true;
+	m->top_root = 1; /* the meta pages */
+	for (int i = 0; i < 2; i++) {
+		uint64_t r =
+		    get_le64(p + (i ? META_MAIN_ROOT : META_FREE_ROOT));
+
+		if (r != LMDB_NO_PAGE && r > m->top_root)
+			m->top_root = r;
+	}
+	return m->top_root <= m->last_pg || m->last_pg < 2;
 }
 
 /* Size of the file whose open fd is fd that its newest meta page needs;
@@ -205,7 +220,7 @@ static int meta_need(int fd, const char *path, off_t size, uint64_t *need,
 		ok1 = meta_parse(buf, &m1) && m1.psize == m0.psize;
 	if (ok1 && m1.txnid > m0.txnid)
 		m0 = m1;
-	*need = (m0.last_pg + 1) * (uint64_t)m0.psize;
+	*need = (m0.top_root + 1) * (uint64_t)m0.psize;
 	return 0;
 out_short:
 	why_set(why, len,

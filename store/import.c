@@ -4,7 +4,10 @@
  * tree into memory (metadata, symlinks, tiny files); hash and compress
  * the files on worker threads while the calling thread commits them in
  * batches (pinned, so gc leaves them alone); then one write txn builds the
- * tables and the env. A failure leaves only unreferenced blobs for gc.
+ * tables and the env. Small files are prepared in groups (neighbours in
+ * the walk), the new ones of a group compressed as one shared frame, so
+ * files of one package compress against each other from the start. A failure
+ * leaves only unreferenced blobs for gc.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -61,7 +64,17 @@ struct import {
 	int *slot_err;
 	bool *ready;
 	bool stop;
+	/* groups: runs of small files prepared together, their new content
+	 * compressed as one frame (gend: one past the group's last file,
+	 * frame: the group's frame or NULL, off: a member's offset in it or
+	 * NOT_MEMBER) */
+	size_t *gend;
+	struct store_frame **frame;
+	uint32_t *off;
 };
+
+#define NOT_MEMBER	UINT32_MAX
+#define GROUP_FILES_MAX (WINDOW / 4)
 
 static void inode_fields_release(struct inode *n)
 {
@@ -393,65 +406,137 @@ static int walk(struct import *im, int dfd)
 
 /* ---- phase 2: prepare on workers, commit in batches ---- */
 
-/* Hash a file; compress it only when the store does not hold its content
- * yet (a second import of the same packages compresses nothing). */
+/* Split the files into groups: a run of consecutive small files (walk
+ * order: a directory's files are neighbours) of at most STORE_PACK_RAW
+ * bytes and GROUP_FILES_MAX files, or one larger file. */
+static void plan_groups(struct import *im)
+{
+	size_t i = 0, j;
+
+	while (i < im->nfiles) {
+		uint64_t sum = im->files[i]->a.size;
+
+		j = i + 1;
+		if (sum <= STORE_PACK_MEMBER_MAX)
+			while (j < im->nfiles && j - i < GROUP_FILES_MAX &&
+			       im->files[j]->a.size <= STORE_PACK_MEMBER_MAX &&
+			       sum + im->files[j]->a.size <= STORE_PACK_RAW)
+				sum += im->files[j++]->a.size;
+		for (size_t k = i; k < j; k++) {
+			im->gend[k] = j;
+			im->off[k] = NOT_MEMBER;
+		}
+		i = j;
+	}
+}
+
+/* Hash a file; tell whether the store holds its content already. */
 static int prepare_file(struct import *im, int fd, uint64_t size,
-			struct store_blob_prep **out)
+			struct store_blob_prep **out, bool *known)
 {
 	struct store_txn *t;
-	int known = 0, err = store_blob_prepare_fd_lazy(fd, size, out);
+	int err = store_blob_prepare_fd_lazy(fd, size, out);
 
+	*known = false;
 	if (err)
 		return err;
 	if (!store_txn_begin(im->st, false, &t)) {
-		known = store_blob_known(t, *out);
+		*known = store_blob_known(t, *out) == 1;
 		store_txn_abort(t);
 	}
-	err = known == 1 ? 0 : store_blob_prep_compress(*out);
-	if (err) {
-		store_blob_prep_free(*out);
-		*out = NULL;
-	}
+	return 0;
+}
+
+static int prepare_one(struct import *im, size_t i, struct store_blob_prep **p,
+		       bool *known)
+{
+	char *path = path_of(im->files[i]);
+	int fd = path ? open_long(im->rootfd, path, O_RDONLY) : -ENOMEM;
+	int err;
+
+	free(path);
+	*p = NULL;
+	if (fd < 0)
+		return fd;
+	err = prepare_file(im, fd, im->files[i]->a.size, p, known);
+	close(fd);
 	return err;
+}
+
+/* Prepare group [i, e): new content compressed, as one frame when more
+ * than one small file is new (so a second import of the same packages
+ * compresses nothing). Fills the slots (lock not held). */
+static void prepare_group(struct import *im, size_t i, size_t e, int *errs)
+{
+	struct store_blob_prep *fresh[GROUP_FILES_MAX];
+	uint32_t offs[GROUP_FILES_MAX];
+	size_t idx[GROUP_FILES_MAX], n = 0;
+	struct store_frame *f = NULL;
+	int err;
+
+	for (size_t j = i; j < e; j++) {
+		bool known;
+
+		errs[j - i] = prepare_one(im, j, &im->slots[j], &known);
+		if (!errs[j - i] && !known &&
+		    store_blob_prep_bytes(im->slots[j]) && e - i > 1) {
+			fresh[n] = im->slots[j];
+			idx[n++] = j;
+		} else if (!errs[j - i] && !known) {
+			errs[j - i] = store_blob_prep_compress(im->slots[j]);
+		}
+	}
+	err = n > 1 ? store_frame_make(fresh, n, offs, &f) : -ENODATA;
+	for (size_t k = 0; k < n; k++) {
+		if (!err)
+			im->off[idx[k]] = offs[k];
+		else
+			errs[idx[k] - i] = store_blob_prep_compress(fresh[k]);
+	}
+	if (!err)
+		im->frame[i] = f;
 }
 
 static void *worker(void *arg)
 {
 	struct import *im = arg;
+	int errs[GROUP_FILES_MAX];
 
 	pthread_mutex_lock(&im->lock);
 	while (!im->stop && im->next < im->nfiles) {
-		size_t i = im->next;
-		struct store_blob_prep *p = NULL;
-		char *path;
-		int err, fd;
+		size_t i = im->next, e = im->gend[i];
 
 		if (i >= im->committed + WINDOW) {
 			pthread_cond_wait(&im->cond, &im->lock);
 			continue;
 		}
-		im->next++;
+		im->next = e;
 		pthread_mutex_unlock(&im->lock);
-		path = path_of(im->files[i]);
-		fd = path ? open_long(im->rootfd, path, O_RDONLY) : -ENOMEM;
-		free(path);
-		if (fd < 0) {
-			err = fd;
-		} else {
-			err = prepare_file(im, fd, im->files[i]->a.size, &p);
-			close(fd);
-		}
+		prepare_group(im, i, e, errs);
 		pthread_mutex_lock(&im->lock);
-		im->slots[i] = p;
-		im->slot_err[i] = err;
-		im->ready[i] = true;
+		for (size_t j = i; j < e; j++) {
+			if (errs[j - i]) {
+				store_blob_prep_free(im->slots[j]);
+				im->slots[j] = NULL;
+			}
+			im->slot_err[j] = errs[j - i];
+			im->ready[j] = true;
+		}
 		pthread_cond_broadcast(&im->cond);
 	}
 	pthread_mutex_unlock(&im->lock);
 	return NULL;
 }
 
-/* Commit files [from, to): all ready. */
+/* The frame of the group file i belongs to (kept at its first file). */
+static struct store_frame *group_frame(struct import *im, size_t i)
+{
+	while (i > 0 && im->gend[i - 1] == im->gend[i])
+		i--;
+	return im->frame[i];
+}
+
+/* Commit files [from, to): all ready, whole groups. */
 static int commit_batch(struct import *im, size_t from, size_t to)
 {
 	struct store_txn *t;
@@ -463,9 +548,13 @@ static int commit_batch(struct import *im, size_t from, size_t to)
 		return err;
 	for (i = from; !err && i < to; i++) {
 		struct store_blob_prep *p = im->slots[i];
+		struct store_frame *f =
+		    im->off[i] != NOT_MEMBER ? group_frame(im, i) : NULL;
 		bool dup;
 
-		err = store_blob_commit(t, p, &im->files[i]->blob, &dup);
+		err = f ? store_blob_commit_member(t, p, f, im->off[i],
+						   &im->files[i]->blob, &dup)
+			: store_blob_commit(t, p, &im->files[i]->blob, &dup);
 		if (!err)
 			err = store_pin(t, im->files[i]->blob);
 		if (!err && dup)
@@ -494,6 +583,14 @@ static int wait_ready(struct import *im, size_t i)
 	return err;
 }
 
+static void slot_free(struct import *im, size_t i)
+{
+	store_blob_prep_free(im->slots[i]);
+	im->slots[i] = NULL;
+	store_frame_free(im->frame[i]);
+	im->frame[i] = NULL;
+}
+
 static int store_files(struct import *im, int threads)
 {
 	pthread_t *tids;
@@ -506,11 +603,16 @@ static int store_files(struct import *im, int threads)
 	im->slots = store_calloc(im->nfiles, sizeof(*im->slots));
 	im->slot_err = store_calloc(im->nfiles, sizeof(*im->slot_err));
 	im->ready = store_calloc(im->nfiles, sizeof(*im->ready));
+	im->gend = store_calloc(im->nfiles, sizeof(*im->gend));
+	im->frame = store_calloc(im->nfiles, sizeof(*im->frame));
+	im->off = store_calloc(im->nfiles, sizeof(*im->off));
 	tids = store_calloc((size_t)threads, sizeof(*tids));
-	if (!im->slots || !im->slot_err || !im->ready || !tids) {
+	if (!im->slots || !im->slot_err || !im->ready || !im->gend ||
+	    !im->frame || !im->off || !tids) {
 		free(tids);
 		return -ENOMEM;
 	}
+	plan_groups(im);
 	for (k = 0; k < threads; k++) {
 		if (pthread_create(&tids[k], NULL, worker, im))
 			break;
@@ -526,16 +628,16 @@ static int store_files(struct import *im, int threads)
 		store_progress_report(im->st, "importing", NULL, done,
 				      im->big_bytes);
 		bytes += store_blob_prep_size(im->slots[i]);
-		/* workers stop WINDOW files ahead: commit before that */
-		if (bytes < BATCH_BYTES && i + 1 - from < WINDOW / 2 &&
-		    i + 1 < im->nfiles)
+		/* workers stop WINDOW files ahead: commit before that, at
+		 * the end of a group */
+		if ((bytes < BATCH_BYTES && i + 1 - from < WINDOW / 2 &&
+		     i + 1 < im->nfiles) ||
+		    i + 1 != im->gend[i])
 			continue;
 		err = commit_batch(im, from, i + 1);
 		pthread_mutex_lock(&im->lock);
-		for (; from <= i; from++) {
-			store_blob_prep_free(im->slots[from]);
-			im->slots[from] = NULL;
-		}
+		for (; from <= i; from++)
+			slot_free(im, from);
 		im->committed = from;
 		pthread_cond_broadcast(&im->cond);
 		pthread_mutex_unlock(&im->lock);
@@ -548,7 +650,7 @@ static int store_files(struct import *im, int threads)
 	for (k = 0; k < started; k++)
 		pthread_join(tids[k], NULL);
 	for (i = 0; i < im->nfiles; i++)
-		store_blob_prep_free(im->slots[i]);
+		slot_free(im, i);
 	free(tids);
 	return err;
 }
@@ -894,6 +996,9 @@ out:
 	free(im.slots);
 	free(im.slot_err);
 	free(im.ready);
+	free(im.gend);
+	free(im.frame);
+	free(im.off);
 	free(im.files);
 	tree_release(&im);
 	pthread_cond_destroy(&im.cond);

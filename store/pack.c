@@ -273,3 +273,68 @@ int store_pack_exists(struct store_txn *t, const unsigned char *ref,
 	pack_key(kb, get_le64(ref));
 	return store_get(t, DB_PACKS, &k, &v);
 }
+
+/* ---- frames made at import ---- */
+
+int store_frame_make(struct store_blob_prep **p, size_t n, uint32_t *offs,
+		     struct store_frame **out)
+{
+	struct store_frame *f = store_calloc(1, sizeof(*f));
+	unsigned char *raw = store_malloc(STORE_PACK_RAW);
+	size_t len = 0, bound;
+	int err = -ENOMEM;
+
+	if (!f || !raw)
+		goto fail;
+	err = -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *b = store_blob_prep_bytes(p[i]);
+		uint64_t sz = store_blob_prep_size(p[i]);
+
+		if (!b || sz > STORE_PACK_RAW - len)
+			goto fail;
+		memcpy(raw + len, b, sz);
+		offs[i] = (uint32_t)len;
+		len += sz;
+	}
+	bound = ZSTD_compressBound(len);
+	f->z = store_malloc(bound);
+	err = -ENOMEM;
+	if (!f->z)
+		goto fail;
+	f->zlen = ZSTD_compress(f->z, bound, raw, len, STORE_IMPORT_LEVEL);
+	err = -ENODATA; /* does not shrink: not worth a frame */
+	if (ZSTD_isError(f->zlen) || f->zlen + PACK_RECORD_HDR >= len)
+		goto fail;
+	f->rawlen = len;
+	f->check = XXH3_64bits(raw, len);
+	free(raw);
+	*out = f;
+	return 0;
+fail:
+	free(raw);
+	store_frame_free(f);
+	return err;
+}
+
+int store_frame_record_put(struct store_txn *t, const struct store_frame *f)
+{
+	unsigned char kb[8], rec[PACK_RECORD_HDR + STORE_PFREF_LEN];
+	MDB_val k = {8, kb}, v = {sizeof(rec), rec};
+
+	rec[0] = CODEC_ZSTD | CODEC_EXT;
+	put_le64(rec + 1, f->check);
+	put_le32(rec + 9, (uint32_t)f->rawlen);
+	put_le32(rec + 13, f->members);
+	memcpy(rec + PACK_RECORD_HDR, f->ref, STORE_PFREF_LEN);
+	pack_key(kb, f->pack);
+	return store_put(t, DB_PACKS, &k, &v, 0);
+}
+
+void store_frame_free(struct store_frame *f)
+{
+	if (!f)
+		return;
+	free(f->z);
+	free(f);
+}

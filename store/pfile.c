@@ -260,7 +260,7 @@ static int cur_load(struct store_txn *t, struct pfile_txn *p)
 	if (!err)
 		err = rec_get(t, (uint32_t)id, &r);
 	if (err == -ENOENT ||
-	    (!err && (r.end >= t->st->pfile_max ||
+	    (!err && (r.dead || r.end >= t->st->pfile_max ||
 		      (r.end >= t->st->pfile_max / 4 && r.live * 2 < r.end))))
 		err = roll(t, p);
 	else if (!err) {
@@ -335,6 +335,16 @@ int store_pfile_txn_commit(struct store_txn *t)
 	if (!p)
 		return 0;
 	txnid = mdb_txn_id(t->txn);
+	if (!p->have_cur) { /* only frees: never mark the current file dead */
+		uint64_t id = 0;
+
+		err = store_meta_get_u64(t, "pfile_cur", &id);
+		if (err && err != -ENOENT)
+			return err;
+		err = 0;
+		p->cur = (uint32_t)id;
+		p->have_cur = true;
+	}
 	for (size_t i = 0; i < p->nd && !err; i++) {
 		struct pfile_delta *d = &p->d[i];
 		struct pfile_rec r;

@@ -458,6 +458,17 @@ static void flip_stored_byte(enum store_db db, MDB_val *k, size_t hdr)
 	cr_assert_eq(store_get(t, db, k, &v), 0);
 	copy = malloc(v.mv_size);
 	memcpy(copy, v.mv_data, v.mv_size);
+	if (db == DB_CHUNKS && (copy[0] & ~CODEC_COMPACTED) == CODEC_PACK) {
+		/* a member of a shared frame: flip the frame */
+		unsigned char kb[8];
+		MDB_val pk = {8, kb};
+
+		store_txn_abort(t);
+		put_be64(kb, get_le64(copy + STORE_CHUNK_HDR));
+		free(copy);
+		flip_stored_byte(DB_PACKS, &pk, PACK_RECORD_HDR);
+		return;
+	}
 	if (copy[0] & CODEC_EXT) {
 		store_txn_abort(t);
 		store_pfref_decode(copy + hdr, &file, &off, &len);
@@ -515,14 +526,17 @@ Test(store, flipped_byte_in_an_env_file_is_reported_by_deep_verify)
 	uint64_t root;
 
 	import_ok("j", "/usr/lib/python3.11/json", NULL);
-	cr_assert_eq(verify(true), 0);
+	/* shallow: a deep one would leave decoded frames in the process's
+	 * cache, which serves their (correct) bytes after the flip */
+	cr_assert_eq(verify(false), 0);
 	root = env_root("j");
 	cr_assert_eq(store_txn_begin(st, false, &t), 0);
 	cr_assert_eq(store_dir_get(t, root, "decoder.py", 10, &e), 0);
 	store_txn_abort(t);
 	cr_assert_eq(e.payload, STORE_P_BLOB);
 	flip_chunk_byte(e.ref);
-	cr_assert_eq(verify(true), 1);
+	/* the file, and the files sharing its frame */
+	cr_assert_geq(verify(true), 1);
 }
 
 Test(store, concurrent_imports_in_two_processes_both_succeed)
@@ -654,7 +668,22 @@ Test(store, format_1_store_is_upgraded_in_place)
 	char out[512];
 	uint64_t ver = 0;
 
-	import_ok("old", "/usr/lib/python3.11/json", NULL);
+	char src[512], f[600];
+
+	/* files too big to share frames: a format 1 store had no packs */
+	path_in(src, sizeof(src), "big");
+	cr_assert_eq(mkdir(src, 0755), 0);
+	for (int i = 0; i < 2; i++) {
+		FILE *fp;
+
+		snprintf(f, sizeof(f), "%s/f%d", src, i);
+		fp = fopen(f, "w");
+		cr_assert_not_null(fp);
+		for (int l = 0; l < 4000; l++)
+			fprintf(fp, "line %d of file %d\n", l, i);
+		fclose(fp);
+	}
+	import_ok("old", src, NULL);
 	cr_assert_eq(store_txn_begin(st, true, &t), 0);
 	cr_assert_eq(store_meta_put_u64(t, "format", 1), 0);
 	cr_assert_eq(mdb_drop(t->txn, st->dbi[DB_PACKS], 1), 0);
@@ -669,7 +698,7 @@ Test(store, format_1_store_is_upgraded_in_place)
 	cr_assert_eq(store_compact(st, 15, 1, NULL), 0);
 	path_in(out, sizeof(out), "old-out");
 	export_ok("old", out);
-	cr_assert_eq(tree_compare("/usr/lib/python3.11/json", out), 0);
+	cr_assert_eq(tree_compare(src, out), 0);
 	cr_assert_eq(verify(true), 0);
 }
 
@@ -903,7 +932,11 @@ Test(store, compact_packs_and_recompresses_without_changing_content)
 	cr_assert_gt(cs.blobs_packed, cs.packs);
 	cr_assert_eq(cs.stored_before, before.stored);
 	cr_assert_eq(cs.stored_after, after.stored);
-	cr_assert_lt(after.stored, before.stored);
+	/* imports pack small files already (level 3): compaction repacks
+	 * them at its level and must not cost more than 1 % */
+	cr_assert_leq(after.stored, before.stored + before.stored / 100,
+		      "stored %llu -> %llu", (unsigned long long)before.stored,
+		      (unsigned long long)after.stored);
 	cr_assert_eq(after.blobs, before.blobs);
 	cr_assert_eq(verify(true), 0);
 	/* a second run has nothing left to do */
@@ -1357,12 +1390,14 @@ Test(store, content_is_in_pack_files_not_in_lmdb)
 	while (!mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const unsigned char *b = v.mv_data;
 
-		if (b[0] & CODEC_EXT)
+		if (b[0] & CODEC_EXT || (b[0] & ~CODEC_COMPACTED) == CODEC_PACK)
 			ext++;
 		else
 			inl++;
-		cr_assert(b[0] & CODEC_EXT || v.mv_size - STORE_CHUNK_HDR <=
-						  STORE_CHUNK_INLINE_MAX,
+		cr_assert(b[0] & CODEC_EXT ||
+			      (b[0] & ~CODEC_COMPACTED) == CODEC_PACK ||
+			      v.mv_size - STORE_CHUNK_HDR <=
+				  STORE_CHUNK_INLINE_MAX,
 			  "a chunk of %zu bytes kept in LMDB",
 			  v.mv_size - STORE_CHUNK_HDR);
 	}
@@ -1475,8 +1510,8 @@ Test(store, a_dead_pack_file_stays_while_an_older_reader_may_read_it)
 	unsigned files = 0;
 	char out[512];
 
-	reopen_small_packs("65536");
-	import_ok("a", "/usr/lib/python3.11/json", NULL);
+	reopen_small_packs("16384");
+	import_ok("a", "/usr/lib/python3.11/email", NULL);
 	cr_assert_eq(store_txn_begin(st, false, &old), 0);
 	drop_env("a");
 	reclaim_all();
