@@ -106,7 +106,8 @@ store_clean() {
 		die "store $1 not clean: $(cat "$W/check.err")"
 }
 
-# store_summary HOME: envs and blob counts of a store (not its map usage).
+# store_summary HOME: envs and blob counts of a store (not its map usage or
+# its du: pack files are written and given back).
 store_summary() {
-	"$BLASTCTL" --home "$1" --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; j=json.load(sys.stdin); j["store"].pop("map_used_bytes", None); print(json.dumps(j, sort_keys=True))'
+	"$BLASTCTL" --home "$1" --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; j=json.load(sys.stdin); j["store"].pop("map_used_bytes", None); j["store"].pop("disk_bytes", None); print(json.dumps(j, sort_keys=True))'
 }
