@@ -331,3 +331,27 @@ Test(store_treediff, deep_trees_are_walked_without_recursion)
 	cr_assert_eq(strncmp(r.last_path, "d/d/d/", 6), 0);
 	free(r.last_path);
 }
+
+/* Every allocation of the walk failing in turn: -ENOMEM, nothing leaked
+ * (LeakSanitizer), and the walk succeeds once none fails. */
+Test(store_treediff, a_failed_allocation_is_enomem)
+{
+	uint64_t ra, rb;
+	unsigned long nth;
+	int r = -ENOMEM;
+
+	two_trees(&ra, &rb);
+	if (store_fault_set(STORE_FAULT_MALLOC, 0) == -ENOTSUP)
+		cr_skip_test("built without fault injection");
+	for (nth = 1; r == -ENOMEM && nth < 100; nth++) {
+		struct rec rr = {.descend = true};
+
+		store_fault_set(STORE_FAULT_MALLOC, nth);
+		r = store_treediff(txn, ra, rb, &rec_ops, &rr);
+		store_fault_set(STORE_FAULT_MALLOC, 0);
+		free(rr.last_path);
+		cr_assert(r == 0 || r == -ENOMEM, "allocation %lu: %d", nth, r);
+	}
+	cr_assert_eq(r, 0, "still failing after %lu allocations", nth);
+	cr_assert_gt(nth, 2, "the walk allocates");
+}
