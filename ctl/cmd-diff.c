@@ -3,15 +3,15 @@
  * cmd-diff.c - `blastctl diff [NAME] A [B]`: what changed between two
  * snapshots of an env, or between a snapshot and the live state.
  *
- * One read txn. Both trees are walked in parallel by name (tables are
- * sorted by name bytes), descending (through a worklist: any depth) only into
- * directories present on both sides whose tables differ: a shared table (same
- * id) is pruned, so the cost follows the changes, not the env's size. A
- * directory only on one side is reported alone, with a trailing '/', not
- * everything under it. A directory counts as changed only when its type, mode
- * or owner changes (its mtime follows its entries, which are reported instead).
- * Hard-linked names are compared through their inode in the root's links
- * table, which itself is not reported.
+ * One read txn. Both trees are walked together by the store's pruned walk
+ * (store/treediff.h), descending only into directories present on both
+ * sides whose tables differ: a shared table (same id) is never visited, so
+ * the cost follows the changes, not the env's size. A directory only on one
+ * side is reported alone, with a trailing '/', not everything under it. A
+ * directory counts as changed only when its type, mode or owner changes (its
+ * mtime follows its entries, which are reported instead). Hard-linked names are
+ * compared through their inode in the root's links table, which itself is not
+ * reported.
  *
  * Then the packages: the package state's records on each side (what
  * blastfs keeps current), or where a side has none, the
@@ -28,6 +28,7 @@
 #include "pkgstate.h"
 #include "snap.h"
 #include "store.h"
+#include "treediff.h"
 
 #define DIFF_SYNC_TIMEOUT_MS (10 * 60 * 1000)
 
@@ -54,91 +55,17 @@ struct diff_pkgs {
 	size_t n, cap;
 };
 
-/* A directory whose tables differ on the two sides: the walk's worklist
- * (dirs[0] is the root; a walk of any depth, no recursion). */
-struct diff_dir {
-	size_t parent;	  /* index in dirs */
-	const char *name; /* in the read txn */
-	size_t nlen;
-	uint64_t ta, tb;
-};
-
 struct diff_state {
 	struct store_txn *t;
 	uint64_t root_a, root_b;
 	struct diff_change *v;
 	size_t n, cap;
-	struct diff_dir *dirs;
-	size_t ndirs, dcap;
 };
 
-/* One table's entries; names and inline bytes point into the read txn. */
-struct diff_ent {
-	const char *name;
-	size_t nlen;
-	struct store_entry e;
-};
-
-struct diff_list {
-	struct diff_ent *v;
-	size_t n, cap;
-};
-
-static int list_add(void *arg, const char *name, size_t nlen,
-		    const struct store_entry *e)
-{
-	struct diff_list *l = arg;
-	struct diff_ent *nv;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		nv = realloc(l->v, l->cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-	}
-	l->v[l->n].name = name;
-	l->v[l->n].nlen = nlen;
-	l->v[l->n].e = *e;
-	l->n++;
-	return 0;
-}
-
-static int list_load(struct store_txn *t, uint64_t tab, struct diff_list *l)
-{
-	l->v = NULL;
-	l->n = l->cap = 0;
-	return store_dir_iter(t, tab, NULL, 0, list_add, l);
-}
-
-/* The path of dir d then name (and a '/' if slash), built from the
- * parents; caller frees. */
-static char *path_of(const struct diff_state *s, size_t d, const char *name,
-		     size_t nlen, bool slash)
-{
-	size_t len = nlen + slash, i;
-	char *p;
-
-	for (i = d; i; i = s->dirs[i].parent)
-		len += s->dirs[i].nlen + 1;
-	p = malloc(len + 1);
-	if (!p)
-		return NULL;
-	p[len] = '\0';
-	if (slash)
-		p[--len] = '/';
-	len -= nlen;
-	memcpy(p + len, name, nlen);
-	for (i = d; i; i = s->dirs[i].parent) {
-		p[--len] = '/';
-		len -= s->dirs[i].nlen;
-		memcpy(p + len, s->dirs[i].name, s->dirs[i].nlen);
-	}
-	return p;
-}
-
-static int change_add(struct diff_state *s, char kind, size_t dir,
-		      const char *name, size_t nlen, bool slash)
+/* name in dir d (or d itself, name NULL), with a '/' if slash. */
+static int change_add(struct diff_state *s, char kind,
+		      const struct store_treediff_dir *d, const char *name,
+		      size_t nlen, bool slash)
 {
 	struct diff_change *nv;
 	char *p;
@@ -150,23 +77,13 @@ static int change_add(struct diff_state *s, char kind, size_t dir,
 			return -ENOMEM;
 		s->v = nv;
 	}
-	p = path_of(s, dir, name, nlen, slash);
+	p = store_treediff_path(d, name, nlen, slash ? "/" : "");
 	if (!p)
 		return -ENOMEM;
 	s->v[s->n].kind = kind;
 	s->v[s->n].path = p;
 	s->n++;
 	return 0;
-}
-
-static int name_cmp(const struct diff_ent *x, const struct diff_ent *y)
-{
-	size_t m = x->nlen < y->nlen ? x->nlen : y->nlen;
-	int c = memcmp(x->name, y->name, m);
-
-	if (c)
-		return c;
-	return x->nlen < y->nlen ? -1 : x->nlen > y->nlen;
 }
 
 /* A hard-linked name's inode entry (the name's own entry if missing). */
@@ -202,62 +119,45 @@ static bool file_differs(const struct store_entry *x,
 	return x->ref != y->ref;
 }
 
-/* Queue the tables of name x in dir for walking. */
-static int dir_add(struct diff_state *s, size_t dir, const struct diff_ent *x,
-		   uint64_t ta, uint64_t tb)
+/* A directory on both sides whose tables differ: changed itself when its
+ * type, mode or owner is. */
+static int diff_dir(void *arg, const struct store_treediff_dir *d)
 {
-	if (s->ndirs == s->dcap) {
-		size_t cap = s->dcap ? 2 * s->dcap : 64;
-		void *nv = realloc(s->dirs, cap * sizeof(*s->dirs));
+	struct diff_state *s = arg;
 
-		if (!nv)
-			return -ENOMEM;
-		s->dirs = nv;
-		s->dcap = cap;
-	}
-	s->dirs[s->ndirs++] = (struct diff_dir){
-	    .parent = dir,
-	    .name = x ? x->name : "",
-	    .nlen = x ? x->nlen : 0,
-	    .ta = ta,
-	    .tb = tb,
-	};
-	return 0;
+	if (!d->parent)
+		return 0; /* the roots */
+	if (d->a.a.mode == d->b.a.mode && d->a.a.uid == d->b.a.uid &&
+	    d->a.a.gid == d->b.a.gid)
+		return 0;
+	return change_add(s, DIFF_MOD, d->parent, d->name, d->nlen, true);
 }
 
-/* name present on both sides with entries x (A) and y (B). */
-static int both(struct diff_state *s, size_t dir, const struct diff_ent *x,
-		const struct diff_ent *y)
+/* name present in A (x), in B (y) or on both sides. */
+static int diff_entry(void *arg, const struct store_treediff_dir *d,
+		      const char *name, size_t nlen,
+		      const struct store_entry *x, const struct store_entry *y)
 {
-	struct store_entry ea = x->e, eb = y->e;
-	struct store_dir da, db;
+	struct diff_state *s = arg;
+	struct store_entry ea, eb;
 	int r;
 
-	if (is_dir(&ea) && is_dir(&eb)) {
-		if (ea.ref == eb.ref)
-			return 0; /* shared table: nothing below differs */
-		r = store_dir_stat(s->t, ea.ref, &da);
-		if (!r)
-			r = store_dir_stat(s->t, eb.ref, &db);
-		if (r < 0)
-			return r;
-		if (da.a.mode != db.a.mode || da.a.uid != db.a.uid ||
-		    da.a.gid != db.a.gid) {
-			r = change_add(s, DIFF_MOD, dir, x->name, x->nlen,
-				       true);
-			if (r < 0)
-				return r;
-		}
-		return dir_add(s, dir, x, ea.ref, eb.ref);
-	}
-	if (is_dir(&ea) != is_dir(&eb)) {
+	if (!d->parent && name[0] == '/')
+		return 0; /* the root's internal tables (links, state) */
+	if (!y)
+		return change_add(s, DIFF_DEL, d, name, nlen, is_dir(x));
+	if (!x)
+		return change_add(s, DIFF_ADD, d, name, nlen, is_dir(y));
+	if (is_dir(x) && is_dir(y)) /* a shared table: nothing below differs */
+		return x->ref == y->ref ? 0 : STORE_TREEDIFF_DESCEND;
+	if (is_dir(x) != is_dir(y)) {
 		/* a directory replaced by a file or the reverse */
-		r = change_add(s, DIFF_DEL, dir, x->name, x->nlen, is_dir(&ea));
-		if (!r)
-			r = change_add(s, DIFF_ADD, dir, y->name, y->nlen,
-				       is_dir(&eb));
-		return r;
+		r = change_add(s, DIFF_DEL, d, name, nlen, is_dir(x));
+		return r ? r
+			 : change_add(s, DIFF_ADD, d, name, nlen, is_dir(y));
 	}
+	ea = *x;
+	eb = *y;
 	r = resolve(s->t, s->root_a, &ea);
 	if (!r)
 		r = resolve(s->t, s->root_b, &eb);
@@ -265,62 +165,18 @@ static int both(struct diff_state *s, size_t dir, const struct diff_ent *x,
 		return r;
 	if (!file_differs(&ea, &eb))
 		return 0;
-	return change_add(s, DIFF_MOD, dir, x->name, x->nlen, false);
-}
-
-/* Compare the tables of dirs[dir] by name. */
-static int walk_dir(struct diff_state *s, size_t dir)
-{
-	uint64_t ta = s->dirs[dir].ta, tb = s->dirs[dir].tb;
-	struct diff_list la, lb;
-	size_t i = 0, j = 0;
-	int r, c;
-
-	r = list_load(s->t, ta, &la);
-	if (r < 0) {
-		free(la.v);
-		return r;
-	}
-	r = list_load(s->t, tb, &lb);
-	while (!r && (i < la.n || j < lb.n)) {
-		const struct diff_ent *x = i < la.n ? &la.v[i] : NULL;
-		const struct diff_ent *y = j < lb.n ? &lb.v[j] : NULL;
-
-		c = !x ? 1 : !y ? -1 : name_cmp(x, y);
-		if (c == 0 && !dir && x->name[0] == '/') {
-			i++, j++;
-			continue;
-		}
-		if (c < 0) {
-			i++;
-			if (!dir && x->name[0] == '/')
-				continue;
-			r = change_add(s, DIFF_DEL, dir, x->name, x->nlen,
-				       is_dir(&x->e));
-		} else if (c > 0) {
-			j++;
-			if (!dir && y->name[0] == '/')
-				continue;
-			r = change_add(s, DIFF_ADD, dir, y->name, y->nlen,
-				       is_dir(&y->e));
-		} else {
-			i++, j++;
-			r = both(s, dir, x, y);
-		}
-	}
-	free(la.v);
-	free(lb.v);
-	return r;
+	return change_add(s, DIFF_MOD, d, name, nlen, false);
 }
 
 /* Walk both trees from the roots, directory by directory. */
 static int walk(struct diff_state *s)
 {
-	int r = dir_add(s, 0, NULL, s->root_a, s->root_b);
+	static const struct store_treediff_ops ops = {
+	    .dir = diff_dir,
+	    .entry = diff_entry,
+	};
 
-	for (size_t d = 0; !r && d < s->ndirs; d++)
-		r = walk_dir(s, d);
-	return r;
+	return store_treediff(s->t, s->root_a, s->root_b, &ops, s);
 }
 
 /* ---- packages ---------------------------------------------------- */
@@ -730,7 +586,6 @@ int ctl_cmd_diff(struct ctl *c, int argc, char **argv)
 	for (i = 0; i < s.n; i++)
 		free(s.v[i].path);
 	free(s.v);
-	free(s.dirs);
 	free(pa.v);
 	free(pb.v);
 	free(pl);

@@ -1,48 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * inval.c - after a root flip, tell the kernel exactly what changed: walk
- * the old and new trees together, pruning every table the two share, and
- * collect the names whose entry differs and the directories whose own
- * attrs differ. Table pairs wait on a worklist: trees of any depth. Unchanged
- * files keep their nodes and their page cache.
+ * inval.c - after a root flip, tell the kernel exactly what changed: the
+ * store's pruned walk of the old and new trees (store/treediff.h) yields
+ * the names whose entry differs and the directories whose own attrs
+ * differ. Only directories keeping their file id are descended into.
+ * Unchanged files keep their nodes and their page cache.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fs_internal.h"
+#include "treediff.h"
 
-static bool attr_eq(const struct store_attr *a, const struct store_attr *b)
-{
-	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
-	       a->rdev == b->rdev && a->nlink == b->nlink && a->fid == b->fid &&
-	       a->size == b->size && a->mtime_ns == b->mtime_ns &&
-	       a->ctime_ns == b->ctime_ns && a->atime_ns == b->atime_ns;
-}
-
-static bool entry_eq(const struct store_entry *a, const struct store_entry *b)
-{
-	if (a->payload != b->payload || !attr_eq(&a->a, &b->a))
-		return false;
-	if (a->payload == STORE_P_INLINE)
-		return a->inline_len == b->inline_len &&
-		       !memcmp(a->inline_data, b->inline_data, a->inline_len);
-	return a->ref == b->ref;
-}
-
-/* LMDB's order: bytes, then the shorter first. */
-static int name_cmp(const struct store_dirlist_ent *a,
-		    const struct store_dirlist_ent *b)
-{
-	size_t n = a->nlen < b->nlen ? a->nlen : b->nlen;
-	int c = memcmp(a->name, b->name, n);
-
-	return c ? c : (a->nlen > b->nlen) - (a->nlen < b->nlen);
-}
+struct inval_walk {
+	struct fs_changes *c;
+	uint64_t dir_fid; /* the new side's directory being compared */
+};
 
 static int add_change(struct fs_changes *c, uint64_t dir_fid, const char *name,
-		      uint64_t old_fid)
+		      size_t nlen, uint64_t old_fid)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -55,79 +32,54 @@ static int add_change(struct fs_changes *c, uint64_t dir_fid, const char *name,
 	}
 	c->v[c->n].dir_fid = dir_fid;
 	c->v[c->n].old_fid = old_fid;
-	c->v[c->n].name = name ? strdup(name) : NULL;
+	c->v[c->n].name = name ? strndup(name, nlen) : NULL;
 	if (name && !c->v[c->n].name)
 		return -ENOMEM;
 	c->n++;
 	return 0;
 }
 
-/* Table pairs still to compare: a worklist, not recursion (any depth). */
-struct pairs {
-	struct store_ids a, b;
-};
-
-/* One name present on either side (x or y may be NULL). */
-static int compare(const struct store_dirlist_ent *x,
-		   const struct store_dirlist_ent *y, uint64_t dir_fid,
-		   struct pairs *pending, struct fs_changes *c)
+/* A directory pair: its own attrs first. */
+static int changed_dir(void *arg, const struct store_treediff_dir *d)
 {
-	const char *name = x ? x->name : y->name;
-	int err;
+	struct inval_walk *w = arg;
 
-	if (x && y && x->e.payload == STORE_P_TAB &&
-	    y->e.payload == STORE_P_TAB && x->e.a.fid == y->e.a.fid) {
-		if (!strcmp(name, STORE_LINKS_NAME) && x->e.ref != y->e.ref)
-			c->links_changed = true; /* hard-linked inodes */
-		if (x->e.ref == y->e.ref)
-			return 0;
-		err = store_ids_push(&pending->a, x->e.ref);
-		return err ? err : store_ids_push(&pending->b, y->e.ref);
-	}
-	if (x && y && entry_eq(&x->e, &y->e))
+	w->dir_fid = d->b.a.fid;
+	if (store_attr_same(&d->a.a, &d->b.a))
 		return 0;
-	return add_change(c, dir_fid, name, x ? x->e.a.fid : 0);
+	return add_change(w->c, w->dir_fid, NULL, 0, 0);
 }
 
-static int walk(struct store_txn *t, uint64_t a, uint64_t b,
-		struct pairs *pending, struct fs_changes *c)
+/* One name present on either side (a or b may be NULL). */
+static int changed_entry(void *arg, const struct store_treediff_dir *d,
+			 const char *name, size_t nlen,
+			 const struct store_entry *a,
+			 const struct store_entry *b)
 {
-	struct store_dirlist ea = {0}, eb = {0};
-	struct store_dir da, db;
-	size_t i = 0, j = 0;
-	int err;
+	struct inval_walk *w = arg;
 
-	err = store_dir_stat(t, a, &da);
-	if (!err)
-		err = store_dir_stat(t, b, &db);
-	if (!err && !attr_eq(&da.a, &db.a))
-		err = add_change(c, db.a.fid, NULL, 0); /* the dir's attrs */
-	if (!err)
-		err = store_dir_list(t, a, &ea);
-	if (!err)
-		err = store_dir_list(t, b, &eb);
-	while (!err && (i < ea.n || j < eb.n)) {
-		int r = i == ea.n   ? 1
-			: j == eb.n ? -1
-				    : name_cmp(&ea.v[i], &eb.v[j]);
-
-		if (r < 0)
-			err = compare(&ea.v[i++], NULL, db.a.fid, pending, c);
-		else if (r > 0)
-			err = compare(NULL, &eb.v[j++], db.a.fid, pending, c);
-		else
-			err = compare(&ea.v[i++], &eb.v[j++], db.a.fid, pending,
-				      c);
+	(void)d;
+	if (a && b && a->payload == STORE_P_TAB && b->payload == STORE_P_TAB &&
+	    a->a.fid == b->a.fid) {
+		if (nlen == strlen(STORE_LINKS_NAME) &&
+		    !memcmp(name, STORE_LINKS_NAME, nlen) && a->ref != b->ref)
+			w->c->links_changed = true; /* hard-linked inodes */
+		return a->ref == b->ref ? 0 : STORE_TREEDIFF_DESCEND;
 	}
-	store_dirlist_release(&ea);
-	store_dirlist_release(&eb);
-	return err;
+	if (a && b && store_entry_same(a, b))
+		return 0; /* one hard-link name: its inode is in the links table
+			   */
+	return add_change(w->c, w->dir_fid, name, nlen, a ? a->a.fid : 0);
 }
 
 int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 		       struct fs_changes *out)
 {
-	struct pairs pending = {{0}, {0}};
+	static const struct store_treediff_ops ops = {
+	    .dir = changed_dir,
+	    .entry = changed_entry,
+	};
+	struct inval_walk w = {.c = out};
 	struct store_txn *t;
 	int err;
 
@@ -137,17 +89,7 @@ int fs_changes_between(struct store *st, uint64_t old_root, uint64_t new_root,
 	err = store_txn_begin(st, false, &t);
 	if (err)
 		return err;
-	err = store_ids_push(&pending.a, old_root);
-	if (!err)
-		err = store_ids_push(&pending.b, new_root);
-	while (!err && pending.a.n) {
-		pending.a.n--;
-		pending.b.n--;
-		err = walk(t, pending.a.v[pending.a.n],
-			   pending.b.v[pending.b.n], &pending, out);
-	}
-	store_ids_release(&pending.a);
-	store_ids_release(&pending.b);
+	err = store_treediff(t, old_root, new_root, &ops, &w);
 	store_txn_abort(t);
 	return err;
 }

@@ -130,14 +130,9 @@ env_start() {
 	on_exit kill_pid "$PID"
 }
 
-# poll_until WHAT CMD...: poll CMD every 10 ms until it succeeds; fail
-# the test, naming WHAT, after 30 s.
+# poll_until WHAT CMD...: wait_until CMD succeeds, for at most 60 s.
 poll_until() {
-	local what=$1 deadline
+	local what=$1
 	shift
-	deadline=$(_lib_deadline 30)
-	until "$@"; do
-		_lib_past "$deadline" && die "timed out waiting for $what"
-		sleep 0.01
-	done
+	wait_until 60 "$what" "$@"
 }

@@ -183,18 +183,21 @@ $(cat "$W/pipverify.out")"
 		die "moment $k ($what): blastctl check --store --deep: $(cat "$W/check.out")"
 }
 
+# writer_logs (in writer_moment): the writer logged more than LOGGED
+# lines; fails the test at once if it died first.
+writer_logs() {
+	[ "$(wc -l <"$W/log")" -gt "$LOGGED" ] && return 0
+	alive_or_die "$wpid" "moment $k: writer died: $(cat "$W/writer.err")"
+	return 1
+}
+
 # writer_moment K: kill blastfs at a random moment of the write loop.
 writer_moment() {
-	local k=$1 wpid deadline delay
+	local k=$1 wpid delay
 	"$BLAST_TEST_PYTHON" "$W/writer.py" "$MNT" "$W/log" 2>"$W/writer.err" &
 	wpid=$!
 	on_exit kill_pid "$wpid"
-	deadline=$(_lib_deadline 120)
-	until [ "$(wc -l <"$W/log")" -gt "$LOGGED" ]; do
-		_lib_pid_alive "$wpid" || die "moment $k: writer died: $(cat "$W/writer.err")"
-		_lib_past "$deadline" && die "moment $k: the writer logged nothing in 120 s"
-		sleep 0.01
-	done
+	wait_until 240 "moment $k: the writer to log" writer_logs
 	delay=$((RANDOM % 2000))
 	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
 	_lib_pid_alive "$wpid" || die "moment $k: writer died: $(cat "$W/writer.err")"
@@ -202,19 +205,22 @@ writer_moment() {
 	LOGGED=$(wc -l <"$W/log")
 }
 
+# pip_installs (in pip_moment): pip started installing; fails the test
+# at once if it exited first.
+pip_installs() {
+	grep -q "^Installing collected packages" "$W/pip.out" && return 0
+	alive_or_die "$ppid" "moment $k: pip exited: $(tail -n 5 "$W/pip.out")"
+	return 1
+}
+
 # pip_moment K: kill blastfs at a random moment of a pip install, once
 # it installs (it takes seconds to get there).
 pip_moment() {
-	local k=$1 ppid delay deadline
+	local k=$1 ppid delay
 	PYTHONUNBUFFERED=1 pip_install >"$W/pip.out" 2>&1 &
 	ppid=$!
 	on_exit kill_pid "$ppid"
-	deadline=$(_lib_deadline 120)
-	until grep -q "^Installing collected packages" "$W/pip.out"; do
-		_lib_pid_alive "$ppid" || die "moment $k: pip exited: $(tail -n 5 "$W/pip.out")"
-		_lib_past "$deadline" && die "moment $k: pip did not start installing in 120 s"
-		sleep 0.01
-	done
+	wait_until 240 "moment $k: pip to start installing" pip_installs
 	delay=$((RANDOM % 3000))
 	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
 	after_kill "$k" "pip install, +${delay} ms" "$ppid"

@@ -129,27 +129,28 @@ print("%d logged files (%d operations), %d bad" % (len(ops), sum(map(len, ops.va
 sys.exit(1 if bad else 0)
 PY
 
+# logged TARGET (in kill_during_writer): TARGET files in the writer's log,
+# their number in n; fails the test at once if the writer died first.
+logged() {
+	n=$(cut -d' ' -f1 "$W/log" | uniq | wc -l)
+	[ "$n" -lt "$1" ] || return 0
+	alive_or_die "$wpid" "round $round: writer died early: $(cat "$W/writer.err")"
+	WAIT_WHY="only $n"
+	return 1
+}
+
 # kill_during_writer ROUND TARGET: start the writer, SIGKILL the daemon once
 # TARGET files are logged, reap the writer, clear the mount, restart.
 kill_during_writer() {
-	local round=$1 target=$2 start=0 wpid deadline n rc=0
+	local round=$1 target=$2 start=0 wpid n rc=0
 	[ ! -s "$W/log" ] || start=$(($(tail -n1 "$W/log" | cut -d' ' -f1) + 1))
 	"$BLAST_TEST_PYTHON" "$W/writer.py" "$MNT" "$W/log" "$start" 2>"$W/writer.err" &
 	wpid=$!
 	on_exit kill_pid "$wpid"
-	deadline=$(_lib_deadline 600)
-	while n=$(cut -d' ' -f1 "$W/log" | uniq | wc -l); [ "$n" -lt "$target" ]; do
-		_lib_pid_alive "$wpid" || die "round $round: writer died early: $(cat "$W/writer.err")"
-		_lib_past "$deadline" && die "round $round: only $n files logged after 600s"
-		sleep 0.01
-	done
+	wait_until 600 "round $round: $target files logged" logged "$target"
 	note "round $round: $n files logged; kill -9 blastfs"
 	fs_kill9 crash "$MNT"
-	deadline=$(_lib_deadline 30)
-	while _lib_pid_alive "$wpid"; do
-		_lib_past "$deadline" && die "round $round: writer hung after the daemon was killed"
-		sleep 0.01
-	done
+	wait_until 60 "round $round: the writer to end after the daemon was killed" pid_gone "$wpid"
 	wait "$wpid" || rc=$?
 	[ "$rc" -ne 0 ] || die "round $round: writer exited 0 although its filesystem died"
 	note "round $round: writer stopped with: $(tail -n1 "$W/writer.err")"
@@ -192,12 +193,12 @@ PY
 "$BLAST_TEST_PYTHON" "$W/holder.py" "$MNT" "$W/holder.ready" 2>"$W/holder.err" &
 hpid=$!
 on_exit kill_pid "$hpid"
-deadline=$(_lib_deadline 60)
-until [ -e "$W/holder.ready" ]; do
-	_lib_pid_alive "$hpid" || die "holder died: $(cat "$W/holder.err")"
-	_lib_past "$deadline" && die "holder not ready after 60s"
-	sleep 0.01
-done
+holder_ready() {
+	[ -e "$W/holder.ready" ] && return 0
+	alive_or_die "$hpid" "holder died: $(cat "$W/holder.err")"
+	return 1
+}
+wait_until 120 "the holder to open its files" holder_ready
 fs_kill9 crash "$MNT"
 kill_pid "$hpid"
 fs_mount crash "$MNT"
@@ -245,12 +246,15 @@ SP=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 "$PY" -m pip install --no-index --find-links "$WHEELS" blast-many >"$W/pip.out" 2>&1 &
 ppid=$!
 on_exit kill_pid "$ppid"
-deadline=$(_lib_deadline 120)
-until [ "$(find "$SP/blast_many" -name '*.py' 2>/dev/null | wc -l)" -ge 600 ]; do
-	_lib_pid_alive "$ppid" || die "pip finished before the kill: $(tail -n3 "$W/pip.out")"
-	_lib_past "$deadline" && die "pip did not get to 600 files in 120s"
-	sleep 0.01
-done
+pip_midway() {
+	local n
+	n=$(find "$SP/blast_many" -name '*.py' 2>/dev/null | wc -l)
+	[ "$n" -lt 600 ] || return 0
+	alive_or_die "$ppid" "pip finished before the kill: $(tail -n3 "$W/pip.out")"
+	WAIT_WHY="pip got to $n files"
+	return 1
+}
+wait_until 240 "pip to write 600 files" pip_midway
 fs_kill9 pipcrash "$PMNT"
 rc=0
 wait "$ppid" || rc=$?

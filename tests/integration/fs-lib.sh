@@ -94,7 +94,7 @@ fs_import() {
 # MOUNTPOINT in the background (no waiting). Sets FS_PID. Works in the test
 # shell and in the executed helper alike (no cleanup registration here).
 fs_start() {
-	local name=$1 mnt=$2 deadline
+	local name=$1 mnt=$2
 	shift 2
 	rm -f -- "$W/run/$name.pid" "$W/run/$name.rc"
 	# The wrapper forwards nothing: TERM/KILL go to the daemon's own pid.
@@ -115,11 +115,7 @@ fs_start() {
 		wait "$dpid" || rc=$?
 		echo "$rc" >"$W/run/$name.rc"
 	) </dev/null >/dev/null 2>&1 &
-	deadline=$(_lib_deadline 5)
-	until [ -s "$W/run/$name.pid" ]; do
-		_lib_past "$deadline" && die "fs_start: no pid for the $name daemon"
-		sleep 0.005
-	done
+	wait_until 30 "fs_start: a pid for the $name daemon" test -s "$W/run/$name.pid"
 	FS_PID=$(cat -- "$W/run/$name.pid")
 }
 
@@ -142,16 +138,17 @@ fs_mount() {
 # _fs_wait_ready NAME MNT: wait for the mount; if the daemon exits first,
 # fail showing its log.
 _fs_wait_ready() {
-	local name=$1 mnt=$2 deadline
-	deadline=$(_lib_deadline "$FS_TIMEOUT")
-	until is_mounted "$mnt"; do
-		if ! _lib_pid_alive "$FS_PID"; then
-			_fs_check_oom
-			die "blastfs for '$name' exited before mounting $mnt: $(tail -n 5 "$W/run/$name.log" 2>/dev/null)"
-		fi
-		_lib_past "$deadline" && die "blastfs for '$name': $mnt not mounted after ${FS_TIMEOUT}s"
-		sleep 0.01
-	done
+	wait_until "$FS_TIMEOUT" "blastfs for '$1' to mount $2" _fs_mounted "$@"
+}
+
+# _fs_mounted NAME MNT: MNT is mounted; fail at once if the daemon exited.
+_fs_mounted() {
+	is_mounted "$2" && return 0
+	if ! _lib_pid_alive "$FS_PID"; then
+		_fs_check_oom
+		die "blastfs for '$1' exited before mounting $2: $(tail -n 5 "$W/run/$1.log" 2>/dev/null)"
+	fi
+	return 1
 }
 
 # _fs_rss_watchdog NAME PID: SIGKILL PID once its RSS passes FS_MAX_RSS_MB,
@@ -193,7 +190,7 @@ fs_daemon_pid() {
 # fs_umount NAME MOUNTPOINT: unmount (retrying briefly while busy), then wait
 # for the daemon to seal, sync and exit by itself; fail unless it exits 0.
 fs_umount() {
-	local name=$1 mnt=$2 pid deadline rc hwm
+	local name=$1 mnt=$2 pid rc hwm
 	pid=$(cat -- "$W/run/$name.pid") || die "fs_umount: no daemon for $name"
 	_fs_check_oom
 	hwm=$(awk '/^VmHWM:/ { print int($2 / 1024) }' "/proc/$pid/status" 2>/dev/null || true)
@@ -203,22 +200,21 @@ fs_umount() {
 			die "blastfs '$name': peak RSS $hwm MB > FS_MAX_RSS_MB=$FS_MAX_RSS_MB"
 		fi
 	fi
-	deadline=$(_lib_deadline 10)
-	until fusermount3 -u -- "$mnt" 2>"$W/run/umount.err"; do
-		_lib_past "$deadline" && die "fs_umount: cannot unmount $mnt: $(cat "$W/run/umount.err")"
-		sleep 0.02
-	done
-	deadline=$(_lib_deadline "$FS_TIMEOUT")
-	until [ -s "$W/run/$name.rc" ]; do
-		_lib_past "$deadline" &&
-			die "fs_umount: blastfs (pid $pid) still running ${FS_TIMEOUT}s after unmount of $mnt"
-		sleep 0.01
-	done
+	wait_until 30 "fs_umount: fusermount3 -u $mnt" _fs_try_umount "$mnt"
+	wait_until "$FS_TIMEOUT" "fs_umount: blastfs (pid $pid) to exit after the unmount of $mnt" \
+		test -s "$W/run/$name.rc"
 	rc=$(cat -- "$W/run/$name.rc")
 	[ "$rc" == 0 ] ||
 		die "blastfs for '$name' exited $rc after a clean unmount: $(tail -n 5 "$W/run/$name.log")"
 	is_mounted "$mnt" && die "fs_umount: $mnt still mounted after the daemon exited"
 	return 0
+}
+
+# _fs_try_umount MNT: one fusermount3 -u (it fails while MNT is busy).
+_fs_try_umount() {
+	fusermount3 -u -- "$1" 2>"$W/run/umount.err" && return 0
+	WAIT_WHY=$(cat "$W/run/umount.err")
+	return 1
 }
 
 # fs_remount NAME MOUNTPOINT [BLASTFS ARGS...]: fs_umount, then fs_mount.
@@ -230,21 +226,14 @@ fs_remount() {
 # fs_kill9 NAME MOUNTPOINT: SIGKILL the daemon, wait until it is gone, clear
 # the dead mount (fusermount3 -uz) as a starter must.
 fs_kill9() {
-	local name=$1 mnt=$2 pid deadline
+	local name=$1 mnt=$2 pid
 	pid=$(cat -- "$W/run/$name.pid")
 	kill -KILL "$pid" 2>/dev/null || true
-	deadline=$(_lib_deadline 10)
-	while _lib_pid_alive "$pid"; do
-		_lib_past "$deadline" && die "fs_kill9: pid $pid survived SIGKILL"
-		sleep 0.01
-	done
+	wait_until 30 "fs_kill9: pid $pid to die of SIGKILL" pid_gone "$pid"
 	# fs_start's wrapper writes the dead daemon's status last: wait for
 	# it, or it could land after the next fs_start and pass for the new
 	# daemon's exit status
-	while [ ! -s "$W/run/$name.rc" ]; do
-		_lib_past "$deadline" && die "fs_kill9: no exit status for pid $pid"
-		sleep 0.01
-	done
+	wait_until 30 "fs_kill9: the exit status of pid $pid" test -s "$W/run/$name.rc"
 	fusermount3 -uz -- "$mnt" 2>/dev/null || umount -l -- "$mnt" 2>/dev/null || true
 	is_mounted "$mnt" && die "fs_kill9: cannot clear the dead mount $mnt"
 	return 0

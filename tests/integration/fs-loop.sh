@@ -76,14 +76,10 @@ PY
 # sleeps in poll() for at most 1 s at a time) and unmount. The wait is 60 s:
 # its final seal and sync under ASan on a busy machine took over 5 s.
 term_daemon() {
-	local pid deadline
+	local pid
 	pid=$(fs_daemon_pid lp)
 	kill -TERM "$pid"
-	deadline=$(_lib_deadline 60)
-	until [ -s "$W/run/lp.rc" ]; do
-		_lib_past "$deadline" && die "blastfs (pid $pid) still running 60 s after SIGTERM"
-		sleep 0.01
-	done
+	wait_until 60 "blastfs (pid $pid) to exit after SIGTERM" test -s "$W/run/lp.rc"
 	assert_eq 0 "$(cat "$W/run/lp.rc")" "blastfs exit status after SIGTERM"
 	! is_mounted "$MNT" || die "$MNT still mounted after the daemon exited"
 }
@@ -91,13 +87,15 @@ term_daemon() {
 # spin_in_effect: the daemon's spin_us as `blastctl status` reports it
 # (the mount is live a moment before the control socket: wait for it)
 spin_in_effect() {
-	local deadline
-	deadline=$(_lib_deadline 10)
-	until bctl status lp --json >"$W/status.json" 2>"$W/status.err"; do
-		_lib_past "$deadline" && die "blastctl status: $(cat "$W/status.err")"
-		sleep 0.01
-	done
+	wait_until 60 "blastctl status to answer" status_json
 	"$BLAST_TEST_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["spin_us"])' "$W/status.json"
+}
+
+# status_json: blastctl status into $W/status.json
+status_json() {
+	bctl status lp --json >"$W/status.json" 2>"$W/status.err" && return 0
+	WAIT_WHY=$(cat "$W/status.err")
+	return 1
 }
 
 loop_sleeps() {

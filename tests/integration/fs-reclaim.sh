@@ -35,12 +35,14 @@ daemon() {
 }
 # settle: wait until the only blob at refcount 0 is the pinned open.bin
 settle() {
-	local deadline
-	deadline=$(_lib_deadline 120)
-	until [ "$(daemon unreferenced_blobs)" = 1 ]; do
-		_lib_past "$deadline" && die "blobs at refcount 0 after 120 s: $(daemon unreferenced_blobs)"
-		sleep 0.1
-	done
+	wait_until 240 "only open.bin's blob at refcount 0" unreferenced_blobs_are 1
+}
+# unreferenced_blobs_are N: the daemon counts N blobs at refcount 0
+unreferenced_blobs_are() {
+	local n
+	n=$(daemon unreferenced_blobs)
+	WAIT_WHY="$n blobs at refcount 0"
+	[ "$n" = "$1" ]
 }
 
 note "a snapshot's content and an open unlinked file's content"
@@ -73,11 +75,7 @@ if got != data:
 PY
 opid=$!
 on_exit kill_pid "$opid"
-deadline=$(_lib_deadline 60)
-until [ -e "$W/opened" ]; do
-	_lib_past "$deadline" && die "the reader never opened open.bin"
-	sleep 0.05
-done
+wait_until 120 "the reader to open open.bin" test -e "$W/opened"
 # its blob stays at refcount 0 (anything else at 0 goes)
 settle
 
@@ -189,11 +187,10 @@ wpid=$!
 on_exit kill_pid "$wpid"
 # kill once the daemon has reclaimed some of these rewrites
 read -r nrec nerr <<<"$(daemon reclaimed_blobs reclaim_errors)"
-deadline=$(_lib_deadline 120)
-until [ "$(daemon reclaimed_blobs)" -gt $((nrec + 20)) ]; do
-	_lib_past "$deadline" && die "no reclaim while rewriting"
-	sleep 0.05
-done
+reclaimed_more_than() {
+	[ "$(daemon reclaimed_blobs)" -gt "$1" ]
+}
+wait_until 240 "the daemon to reclaim blobs while rewriting" reclaimed_more_than $((nrec + 20))
 fs_kill9 rc "$MNT"
 kill_pid "$wpid"
 fs_check_store

@@ -21,16 +21,18 @@ status() { # KEY: one field of `blastctl status w --json`
 import json, sys
 print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
+# backlog_drained: nothing waits for its seal
+backlog_drained() {
+	[ "$(status sealing_backlog)" = 0 ] && return 0
+	WAIT_WHY="sealer passes: $(status sealer_passes)"
+	return 1
+}
+
 # sealed WHAT: the backlog drains by itself (generous: a busy machine)
 sealed() {
-	local deadline t0
+	local t0
 	t0=$(_lib_now_us)
-	deadline=$(_lib_deadline ${SEAL_WAIT:-60})
-	until [ "$(status sealing_backlog)" = 0 ]; do
-		_lib_past "$deadline" &&
-			die "$1: not sealed after ${SEAL_WAIT:-60} s (sealer passes: $(status sealer_passes))"
-		sleep 0.05
-	done
+	wait_until "${SEAL_WAIT:-60}" "$1: the sealing backlog to drain" backlog_drained
 	note "$1: sealed after $((($(_lib_now_us) - t0) / 1000)) ms"
 }
 

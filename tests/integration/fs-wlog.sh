@@ -38,6 +38,9 @@ for k in sys.argv[1].split("."):
     v = v[k]
 print(v)' "$1"
 }
+forgot_since() { # N: drop the kernel's caches; more than N FORGETs came
+	drop_kernel_caches && [ "$(status requests.forget)" -gt "$1" ]
+}
 wlogs() { # the write log files of env w
 	find "$H/staging" -maxdepth 1 -name 'w.wlog.*' -printf '%f %s\n' | sort
 }
@@ -160,11 +163,8 @@ if [ -w /proc/sys/vm/drop_caches ]; then
 	mkdir -p "$MNT/deep/er/est"
 	printf 'forgotten before its seal\n' >"$MNT/deep/er/est/f"
 	[ "$(status sealing_backlog)" -ge 1 ] || die "the file was sealed already"
-	n=100 # FORGETs are queued: wait (up to ~10 s) for them to arrive
-	until drop_kernel_caches && [ "$(status requests.forget)" -gt "$f0" ]; do
-		((n-- > 0)) || die "the kernel forgot nothing (FORGET requests: $f0)"
-		sleep 0.1
-	done
+	# FORGETs are queued: drop the caches until they arrive
+	wait_until 60 "the kernel to forget (FORGET requests: $f0)" forgot_since "$f0"
 	fs_sync w # the sealer finds its path through the kept directories
 	assert_eq 0 "$(status sealing_backlog)" "backlog after sync"
 	forgot=1

@@ -54,6 +54,17 @@ note "wait_until"
 wait_until 30 "the flag" test -e "$W/flag"
 expect_rc 1 bash -c ". '$LIB'; wait_until 0.2 'a flag that never comes' test -e '$W/never'"
 assert_contains "$ERR" "waited 0.2s for a flag that never comes"
+# what CMD saw last ends the message; a CMD may stop the wait at once
+expect_rc 1 bash -c ". '$LIB'; four() { WAIT_WHY='saw 3'; false; }; wait_until 0.2 'four' four"
+assert_contains "$ERR" "waited 0.2s for four: saw 3"
+printf 'one\ntwo\n' >"$W/lines"
+wait_until 5 "the line two" has_line "$W/lines" two
+expect_rc 1 bash -c ". '$LIB'; wait_until 0.2 'the line three' has_line '$W/lines' three"
+assert_contains "$ERR" "waited 0.2s for the line three: $W/lines ends with: one"
+t0=$(_lib_now_us)
+expect_rc 1 bash -c ". '$LIB'; true & p=\$!; wait \$p; wait_until 60 'a dead process' alive_or_die \$p 'process \$p exited'"
+assert_contains "$ERR" "exited"
+[ $(($(_lib_now_us) - t0)) -lt 30000000 ] || die "alive_or_die did not stop the wait at once"
 
 printf 'one\ntwo\n' >"$W/a"
 cp "$W/a" "$W/b"
@@ -213,7 +224,7 @@ kill_pid "$p"
 ! _lib_pid_alive "$p" || die "orphan $p survived kill_pid"  # a zombie is gone
 sh -c 'trap "" TERM; echo ready; while :; do sleep 0.05; done' >"$W/stubborn.out" &
 p=$!
-until [ -s "$W/stubborn.out" ]; do sleep 0.01; done
+wait_until 30 "the TERM-ignoring process to start" test -s "$W/stubborn.out"
 t0=$(_lib_now_us)
 kill_pid "$p" 0.3 2>"$W/stubborn.err"
 ! _lib_pid_alive "$p" || die "TERM-ignoring $p survived kill_pid"
@@ -272,7 +283,8 @@ if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null && command -v fuse-over
 	# Busy mount: a process inside makes fusermount3 -u fail; lazy fallback.
 	(cd "$W/fmnt" && exec sleep 100) &
 	busy=$!
-	until [ "$(readlink "/proc/$busy/cwd" 2>/dev/null)" == "$W/fmnt" ]; do sleep 0.01; done
+	cwd_is() { [ "$(readlink "/proc/$1/cwd" 2>/dev/null)" == "$2" ]; }
+	wait_until 30 "a process in the mount" cwd_is "$busy" "$W/fmnt"
 	cleanup_mount "$W/fmnt" 2>"$W/busy.err"
 	assert_contains "$(cat "$W/busy.err")" "lazy unmount"
 	is_mounted "$W/fmnt" && die "busy fuse mount left"

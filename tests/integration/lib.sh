@@ -321,6 +321,11 @@ _lib_pid_alive() {
 	[ "${stat%% *}" != Z ]
 }
 
+# pid_gone PID: PID has exited (a zombie counts as gone), for wait_until.
+pid_gone() {
+	! _lib_pid_alive "$1"
+}
+
 # _lib_now_us: monotonic-enough wall clock in microseconds.
 _lib_now_us() {
 	local t=${EPOCHREALTIME//[!0-9]/}
@@ -342,16 +347,40 @@ _lib_past() {
 }
 
 # wait_until TIMEOUT_SECONDS WHAT CMD [ARG...]: run CMD every 20 ms until
-# it succeeds; fail the test with "WHAT" once TIMEOUT_SECONDS have passed.
-# The one way a test waits for a condition (no fixed sleeps).
+# it succeeds; fail the test with "waited TIMEOUT_SECONDSs for WHAT" once
+# TIMEOUT_SECONDS have passed. The one way a test waits for a condition (no
+# fixed sleeps). CMD runs in this shell: it may `die` at once when waiting
+# is pointless (the process that should act has exited), and may set
+# WAIT_WHY to what it saw last, which then ends the failure message.
 wait_until() {
 	local timeout=$1 what=$2 deadline
 	shift 2
+	WAIT_WHY=
 	deadline=$(_lib_deadline "$timeout")
 	until "$@"; do
-		_lib_past "$deadline" && die "waited ${timeout}s for $what"
+		_lib_past "$deadline" && die "waited ${timeout}s for $what${WAIT_WHY:+: $WAIT_WHY}"
 		sleep 0.02
 	done
+}
+
+# has_line FILE TEXT: FILE exists and a line of it is exactly TEXT (sets
+# WAIT_WHY to FILE's last lines otherwise, for wait_until).
+has_line() {
+	grep -qxF -- "$2" "$1" 2>/dev/null && return 0
+	WAIT_WHY="$1 ends with: $(tail -n 5 -- "$1" 2>/dev/null)"
+	return 1
+}
+
+# wait_line FILE TEXT [TIMEOUT_SECONDS]: wait_until a line of FILE is
+# exactly TEXT (60 s unless told).
+wait_line() {
+	wait_until "${3:-60}" "a line '$2' in $1" has_line "$1" "$2"
+}
+
+# alive_or_die PID WHAT: fail the test at once, naming WHAT, unless PID
+# runs (for a wait_until CMD that waits on a process's progress).
+alive_or_die() {
+	_lib_pid_alive "$1" || die "$2"
 }
 
 # wait_for_mount DIR TIMEOUT_SECONDS [PID]: poll (every 10 ms, readiness with

@@ -37,13 +37,6 @@ note "watch sees edits"
 bctl watch >"$W/watch.out" 2>"$W/watch.err" &
 WPID=$!
 on_exit kill_pid "$WPID"
-wait_line() { # FILE TEXT: wait (up to 20 s) for a line of FILE to be TEXT
-	local n=2000
-	until grep -qxF -- "$2" "$1" 2>/dev/null; do
-		((n-- > 0)) || die "no line '$2' in $1: $(cat "$1")"
-		sleep 0.01
-	done
-}
 wait_line "$W/watch.err" "watching env 'proj' (Ctrl-C stops)"
 printf 'qux<1\nfoo<1\n' >"$P/constraints-dev.txt"
 wait_line "$W/watch.out" "declared: foo 1.0 is excluded by constraints-dev.txt:2: foo<1"

@@ -10,9 +10,15 @@ set -euo pipefail
 require_cmd df
 
 df_used() { df -B1 --output=used "$M" | tail -n1 | tr -d ' '; }
+# shellcheck disable=SC2034 # wait_until reads WAIT_WHY
+df_used_is() { # BYTES: df counts BYTES used (else says how many in WAIT_WHY)
+	after=$(df_used) && [ "$after" == "$1" ] && return 0
+	WAIT_WHY="df used $after"
+	return 1
+}
 
 route() {
-	local mode=$1 before after deadline
+	local mode=$1 before after
 	echo 'x' >"$SRC/keep.txt"
 	pol_mount "$mode" "unl-$mode" "$SRC"
 	bpol set fs.quota 32M
@@ -28,11 +34,7 @@ for _ in range(30):
     os.close(fd)
 PY
 	# the kernel forgets the unlinked files soon after their close
-	deadline=$(_lib_deadline 60)
-	until after=$(df_used) && [ "$after" == "$before" ]; do
-		_lib_past "$deadline" && die "$mode: df used $after after the rounds, $before before"
-		sleep 0.05
-	done
+	wait_until 120 "$mode: df used back to $before" df_used_is "$before"
 	note "$mode: df used $after, as before"
 	# the quota still holds: 33 MiB do not fit in 32
 	"$BLAST_TEST_PYTHON" - "$M" <<'PY'

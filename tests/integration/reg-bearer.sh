@@ -14,12 +14,12 @@ mkdir -p "$HOME"
 "$BLAST_TEST_PYTHON" "$BLAST_REPO/tests/integration/reg-proxy.py" "$W/proxy.port" "$REG" bearer bob:pw &
 proxy=$!
 on_exit kill_pid "$proxy"
-deadline=$(_lib_deadline 60)
-until [ -s "$W/proxy.port" ]; do
-	_lib_pid_alive "$proxy" || die "proxy exited"
-	_lib_past "$deadline" && die "proxy not ready after 60s"
-	sleep 0.05
-done
+proxy_ready() {
+	[ -s "$W/proxy.port" ] && return 0
+	alive_or_die "$proxy" "proxy exited"
+	return 1
+}
+wait_until 120 "the proxy's port" proxy_ready
 via=127.0.0.1:$(cat "$W/proxy.port")
 
 reg_tree "$W/src" alpha beta

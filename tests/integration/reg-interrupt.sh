@@ -18,23 +18,23 @@ before=$(store_summary "$H2")
 "$BLAST_TEST_PYTHON" "$BLAST_REPO/tests/integration/reg-proxy.py" "$W/proxy.port" "$REG" 3 "$W/stalled" &
 proxy=$!
 on_exit kill_pid "$proxy"
-deadline=$(_lib_deadline 60)
-until [ -s "$W/proxy.port" ]; do
-	_lib_pid_alive "$proxy" || die "proxy exited"
-	_lib_past "$deadline" && die "proxy not ready after 60s"
-	sleep 0.05
-done
+proxy_ready() {
+	[ -s "$W/proxy.port" ] && return 0
+	alive_or_die "$proxy" "proxy exited"
+	return 1
+}
+wait_until 120 "the proxy's port" proxy_ready
 via=127.0.0.1:$(cat "$W/proxy.port")
 
 bh2 pull "$via/team/e1:v1" e1 >"$W/pull.out" 2>&1 &
 pull=$!
 on_exit kill_pid "$pull"
-deadline=$(_lib_deadline 120)
-until [ -e "$W/stalled" ]; do
-	_lib_pid_alive "$pull" || die "pull ended before the stall: $(cat "$W/pull.out")"
-	_lib_past "$deadline" && die "no stall after 120s"
-	sleep 0.05
-done
+stalled() {
+	[ -e "$W/stalled" ] && return 0
+	alive_or_die "$pull" "pull ended before the stall: $(cat "$W/pull.out")"
+	return 1
+}
+wait_until 240 "the pull to stall at the proxy" stalled
 kill -KILL "$pull"
 wait "$pull" 2>/dev/null || true
 

@@ -69,8 +69,8 @@ OUTSIDE_SH=/tmp/blast-user-root-$$
 on_exit rm -f "$OUTSIDE_SH"
 setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 300 &
 SL=$!
-for ((i = 0; i < 1000; i++)); do grep -q "^Uid:.65534" "/proc/$SL/status" && break; sleep 0.01; done
 on_exit kill_pid "$SL"
+wait_until 60 "sleep $SL to run as nobody" grep -qs "^Uid:.65534" "/proc/$SL/status"
 ctl_run env SUDO_UID=65534 SUDO_GID=65534 "$BLASTCTL" --home "$H" run proj -- sh -c "touch /proc/$SL/root$OUTSIDE_SH && echo REACHED"
 assert_not_contains "$OUT" "REACHED"
 [ ! -e "$OUTSIDE_SH" ] || die "CMD under sudo wrote the host through /proc/$SL/root"

@@ -17,7 +17,7 @@ print(s.getsockname()[1], flush=True)
 while True:
     c, _ = s.accept(); c.sendall(b"hi"); c.close()' >"$W/port" &
 on_exit kill_pid $!
-for ((i = 0; i < 1000; i++)); do [ -s "$W/port" ] && break; sleep 0.01; done
+wait_until 60 "the server's port" test -s "$W/port"
 PORT=$(cat "$W/port")
 connect='import socket, sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).recv(2).decode())'
 run_expect 1 run --net none -- python -c "$connect" "$PORT"

@@ -27,10 +27,8 @@ while True:
 	on_exit kill_pid $!
 	on_exit rm -f "$s.ready"
 done
-for ((i = 0; i < 1000; i++)); do
-	[ -e "$RUNSOCK.ready" ] && [ -e "$TMPSOCK.ready" ] && [ -e "$MNTSOCK.ready" ] && break
-	sleep 0.01
-done
+all_listening() { [ -e "$RUNSOCK.ready" ] && [ -e "$TMPSOCK.ready" ] && [ -e "$MNTSOCK.ready" ]; }
+wait_until 60 "the three socket servers" all_listening
 uconnect='import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(2).decode())'
 "$BLAST_TEST_PYTHON" -c "$uconnect" "$RUNSOCK" | grep -qx hi || die "the /run socket does not answer outside"

@@ -70,8 +70,7 @@ signal.signal(signal.SIGTERM, lambda *a: (print("got TERM", flush=True), sys.exi
 open(sys.argv[1], "w").close()
 time.sleep(60)' "$P/ready" >"$W/sig.out" 2>/dev/null &
 RP=$!
-for ((i = 0; i < 1000; i++)); do [ -e "$P/ready" ] && break; sleep 0.01; done
-[ -e "$P/ready" ] || die "run child never started"
+wait_until 120 "the run child to start" test -e "$P/ready"
 kill -TERM "$RP"
 rc=0
 wait "$RP" || rc=$?
@@ -84,8 +83,7 @@ signal.signal(signal.SIGTERM, lambda *a: (print("got TERM", flush=True), sys.exi
 open(sys.argv[1], "w").close()
 time.sleep(60)' "$P/ready" >"$W/sig.out" 2>/dev/null &
 RP=$!
-for ((i = 0; i < 1000; i++)); do [ -e "$P/ready" ] && break; sleep 0.01; done
-[ -e "$P/ready" ] || die "run child (pid namespace) never started"
+wait_until 120 "the run child (pid namespace) to start" test -e "$P/ready"
 kill -TERM "$RP"
 rc=0
 wait "$RP" || rc=$?
@@ -127,7 +125,7 @@ while True:
     c, _ = s.accept(); c.sendall(b"hi"); c.close()' >"$W/port" &
 SRV=$!
 on_exit kill_pid "$SRV"
-for ((i = 0; i < 1000; i++)); do [ -s "$W/port" ] && break; sleep 0.01; done
+wait_until 60 "the server's port" test -s "$W/port"
 PORT=$(cat "$W/port")
 connect='import socket, sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).recv(2).decode())'
 expect 0 run --net host -- python -c "$connect" "$PORT"

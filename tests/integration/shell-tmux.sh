@@ -20,12 +20,13 @@ last_line() {
 
 # wait_last PATTERN WHAT: poll until the last line matches PATTERN (grep -E).
 wait_last() {
-	local deadline
-	deadline=$(_lib_deadline 30)
-	until last_line | grep -qE -- "$1"; do
-		_lib_past "$deadline" && die "$2: pane shows: $(tmux -S "$SOCK" capture-pane -p -t blast | sed '/^[[:space:]]*$/d' | tail -n 8)"
-		sleep 0.05
-	done
+	wait_until 60 "$2" last_line_matches "$1"
+}
+# shellcheck disable=SC2317,SC2034 # run by wait_until, which reads WAIT_WHY
+last_line_matches() {
+	last_line | grep -qE -- "$1" && return 0
+	WAIT_WHY="pane shows: $(tmux -S "$SOCK" capture-pane -p -t blast | sed '/^[[:space:]]*$/d' | tail -n 8)"
+	return 1
 }
 
 type_line() {

@@ -17,15 +17,6 @@ quiet() {
 # mountpoint) and atime-free as tree_manifest is.
 manifest() { tree_manifest "$M"; }
 
-# wait_line FILE TEXT: wait (up to 60 s) for a line of FILE to be TEXT
-wait_line() {
-	local n=6000
-	until grep -qxF -- "$2" "$1" 2>/dev/null; do
-		((n-- > 0)) || die "no line '$2' in $1: $(cat "$1")"
-		sleep 0.01
-	done
-}
-
 note "set A, save s1"
 pip install --no-index --find-links "$WHEELS" blast-alpha blast-gamma
 want 0 save s1
