@@ -182,12 +182,16 @@ static int collect(struct store *st, struct batch *b)
 		b->visited += err ? 0 : bi.stored;
 		if (err || bi.refcount == 0 || bi.nchunks == 0)
 			continue; /* verify reports bad records; gc frees */
-		if (bi.nchunks == 1 && bi.size <= STORE_PACK_MEMBER_MAX) {
-			err = store_chunk_get(t, bi.id, 0, &codec, &check,
+		/* every chunk goes into a frame of neighbours: small files
+		 * and the chunks of big ones alike */
+		for (uint32_t i = 0; i < bi.nchunks && !err; i++) {
+			err = store_chunk_get(t, bi.id, i, &codec, &check,
 					      &data, &len);
-			if (err || (codec & CODEC_COMPACTED))
+			if (err || (codec & CODEC_COMPACTED)) {
+				err = 0;
 				continue;
-			err = read_chunk(t, &bi, 0, &it);
+			}
+			err = read_chunk(t, &bi, i, &it);
 			if (!err)
 				err = item_add(b, &b->small, &it);
 			if (err)
@@ -201,18 +205,6 @@ static int collect(struct store *st, struct batch *b)
 			b->small.v[b->small.n - 1].off = (uint32_t)pack_raw;
 			pack_n++;
 			pack_raw += it.len;
-			continue;
-		}
-		for (uint32_t i = 0; i < bi.nchunks && !err; i++) {
-			err = store_chunk_get(t, bi.id, i, &codec, &check,
-					      &data, &len);
-			if (err || (codec & CODEC_COMPACTED))
-				continue;
-			err = read_chunk(t, &bi, i, &it);
-			if (!err)
-				err = item_add(b, &b->big, &it);
-			if (!err)
-				err = unit_add(b, false, b->big.n - 1, 1);
 		}
 	}
 	if (!err && pack_n)
@@ -442,11 +434,22 @@ static int apply_pack(struct store_txn *t, struct batch *b,
 			continue;
 		put_le64(ref, pack);
 		put_le32(ref + 8, it->off);
-		err =
-		    store_chunk_put(t, it->id, 0, CODEC_PACK | CODEC_COMPACTED,
-				    it->check, ref, sizeof(ref));
-		share = (PACK_RECORD_HDR + u->outlen) * it->len / u->rawlen;
-		bis[i].stored = share + STORE_CHUNK_HDR + sizeof(ref);
+		err = store_chunk_put(t, it->id, it->idx,
+				      CODEC_PACK | CODEC_COMPACTED, it->check,
+				      ref, sizeof(ref));
+		share = (PACK_RECORD_HDR + u->outlen) * it->len / u->rawlen +
+			STORE_CHUNK_HDR + sizeof(ref);
+		/* again: two chunks of one blob may share this frame */
+		if (!err)
+			err = store_blob_stat(t, it->id, &bis[i]);
+		if (!err && bis[i].nchunks == 1)
+			bis[i].stored = share;
+		else if (!err)
+			bis[i].stored =
+			    bis[i].stored + share > it->oldlen + STORE_CHUNK_HDR
+				? bis[i].stored + share - it->oldlen -
+				      STORE_CHUNK_HDR
+				: share;
 		if (!err)
 			err = store_blob_info_put(t, &bis[i]);
 	}
@@ -533,6 +536,10 @@ int store_compact(struct store *st, int level, int threads,
 			break;
 		b.next_id = next;
 	}
+	if (!err)
+		err = store_give_back(st, STORE_REPACK_PCT,
+				      &(struct store_repack_stats){0}, NULL,
+				      NULL);
 	if (!err)
 		err = stored_total(st, &cs.stored_after);
 	if (!err && out)

@@ -608,14 +608,16 @@ int store_totals(struct store_txn *t, struct store_totals *out);
 /*
  * Compact: recompress stored content at zstd `level` (0: default
  * STORE_COMPACT_LEVEL) on `threads` workers (<= 0: one per CPU), packing
- * blobs up to 64 KiB together in packs of up to STORE_PACK_RAW bytes, so
- * that small files compress against their neighbours. Content, hashes and
- * ids are unchanged; chunks already compacted are skipped, so a second
- * run only does new content. Works in batches with short write txns next
- * to mounted envs and imports. Stored bytes before/after in *out.
+ * every chunk (small files and the chunks of big ones, in blob order)
+ * into shared frames of up to STORE_PACK_RAW bytes, so that files compress
+ * against their neighbours. Content, hashes and ids are unchanged; chunks
+ * already compacted are skipped, so a second run only does new content.
+ * Works in batches with short write txns next to mounted envs and
+ * imports, then gives the space back (store_give_back). Stored bytes
+ * before/after in *out.
  */
 #define STORE_COMPACT_LEVEL 15
-#define STORE_PACK_RAW	    (256 * 1024)
+#define STORE_PACK_RAW	    (1024 * 1024)
 struct store_compact_stats {
 	uint64_t chunks_recompressed, packs, blobs_packed;
 	uint64_t stored_before, stored_after;

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2016 # backquotes in single quotes are Markdown
+# bench/footprint.sh [--runs N] [--out FILE] - the disk a user sees (issue
+# 15), on the large workload: du of the store after `blastctl import`
+# (interleaved with `tar --zstd` of the same tree, N runs), against the
+# squashfs-zstd image; after ten envs of the same packages; after
+# `blastctl compact`; and cold full reads of the env through blastfs
+# against the same tree on the host's filesystem (page cache dropped before
+# each, interleaved). Writes bench/results/footprint.md. Needs root.
+set -euo pipefail
+
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FP_RUNS=3
+FP_OUT=$BENCH_RESULTS/footprint.md
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--runs)
+		[[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || bench_die "--runs takes a count"
+		FP_RUNS=$2
+		shift
+		;;
+	--out)
+		[[ $# -ge 2 ]] || bench_die "--out takes a file"
+		FP_OUT=$2
+		shift
+		;;
+	*) bench_die "usage: bench/footprint.sh [--runs N] [--out FILE]" ;;
+	esac
+	shift
+done
+
+FP_CTL=${BLASTCTL:-$BENCH_REPO/build/ctl/blastctl}
+FP_FS=${BLASTFS:-$BENCH_REPO/build/fs/blastfs}
+[[ -x $FP_CTL && -x $FP_FS ]] || bench_die "build blastctl and blastfs first"
+FP_TREE=$(bench_workload_tree large)
+[[ -d $FP_TREE ]] || bench_die "no large workload: run bench/workload.sh large"
+FP_W=$(mktemp -d /var/tmp/blast-bench-footprint.XXXXXX)
+FP_PID=""
+fp_cleanup() {
+	if mountpoint -q "$FP_W/mnt"; then fusermount3 -u "$FP_W/mnt" || true; fi
+	if [[ -n $FP_PID ]]; then
+		while kill -0 "$FP_PID" 2>/dev/null; do sleep 0.1; done
+	fi
+	rm -rf -- "$FP_W"
+}
+trap fp_cleanup EXIT
+
+fp_mib() { "$BENCH_PY" -c 'import sys; print("%.1f" % (int(sys.argv[1]) / 1048576))' "$1"; }
+fp_du() { du -s --block-size=1 -- "$1" | cut -f1; }
+fp_time() { # CMD...: wall seconds of CMD
+	local t0 t1
+	t0=$(bench_now)
+	"$@" >/dev/null
+	t1=$(bench_now)
+	bench_calc "$t1 - $t0"
+}
+fp_med() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# import vs tar --zstd, interleaved
+imp=() tar=() dus=()
+for ((r = 0; r < FP_RUNS; r++)); do
+	rm -rf "$FP_W/h" "$FP_W/t.tar.zst"
+	sync
+	imp+=("$(fp_time "$FP_CTL" --home "$FP_W/h" import big "$FP_TREE" -q)")
+	dus+=("$(fp_du "$FP_W/h")")
+	sync
+	tar+=("$(fp_time tar --zstd -cf "$FP_W/t.tar.zst" -C "$FP_TREE" .)")
+done
+tarsize=$(bench_size "$FP_W/t.tar.zst")
+rm -f "$FP_W/t.tar.zst"
+mksquashfs "$FP_TREE" "$FP_W/img" -comp zstd -noappend -quiet >/dev/null
+sqsize=$(bench_size "$FP_W/img")
+rm -f "$FP_W/img"
+du_import=$(fp_med "${dus[@]}")
+bench_log "footprint: import du $(fp_mib "$du_import") MiB, squashfs $(fp_mib "$sqsize") MiB"
+
+# ten envs of the same packages
+for i in 1 2 3 4 5 6 7 8 9; do
+	"$FP_CTL" --home "$FP_W/h" import "w$i" "$FP_TREE" -q
+done
+du_ten=$(fp_du "$FP_W/h")
+for i in 1 2 3 4 5 6 7 8 9; do "$FP_CTL" --home "$FP_W/h" destroy "w$i" -q >/dev/null; done
+
+# cold full reads: the env through blastfs vs the tree itself
+mkdir -p "$FP_W/mnt"
+"$FP_FS" --home "$FP_W/h" big "$FP_W/mnt"
+FP_PID=$(sed -n 's/^pid=//p' "$FP_W/h/run/big.info")
+fp_read() { tar -cf - -C "$1" . | wc -c >/dev/null; }
+cold_b=() cold_n=()
+for ((r = 0; r < FP_RUNS; r++)); do
+	bench_drop_caches
+	cold_b+=("$(fp_time fp_read "$FP_W/mnt")")
+	bench_drop_caches
+	cold_n+=("$(fp_time fp_read "$FP_TREE")")
+done
+fusermount3 -u "$FP_W/mnt"
+while kill -0 "$FP_PID" 2>/dev/null; do sleep 0.1; done
+FP_PID=""
+
+# compact, then du
+t_compact=$(fp_time "$FP_CTL" --home "$FP_W/h" compact -q)
+du_compact=$(fp_du "$FP_W/h")
+check=$("$FP_CTL" --home "$FP_W/h" check --store --deep 2>&1 | tail -n 1)
+
+mkdir -p "$(dirname "$FP_OUT")"
+{
+	printf '## Footprint (issue 15)\n\n'
+	printf -- '- command: `bench/footprint.sh --runs %s`\n' "$FP_RUNS"
+	printf -- '- date: %s; commit: %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" \
+		"$(git -C "$BENCH_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	printf '%s\n\n' "$(bench_machine)"
+	printf 'Large workload (%s). du is `du -s --block-size=1` of the whole store ' "$FP_TREE"
+	printf 'directory (data.mdb and pack files); medians of %s runs, interleaved.\n\n' "$FP_RUNS"
+	printf '| measure | value | against | ratio |\n|---|---:|---:|---:|\n'
+	printf '| du after `blastctl import` | %s MiB | squashfs-zstd image %s MiB | %s |\n' \
+		"$(fp_mib "$du_import")" "$(fp_mib "$sqsize")" "$(bench_calc "$du_import / $sqsize")"
+	printf '| du with ten envs of the packages | %s MiB | one env %s MiB | %s |\n' \
+		"$(fp_mib "$du_ten")" "$(fp_mib "$du_import")" "$(bench_calc "$du_ten / $du_import")"
+	printf '| du after `blastctl compact` (%.1f s) | %s MiB | squashfs-zstd image %s MiB | %s |\n' \
+		"$t_compact" "$(fp_mib "$du_compact")" "$(fp_mib "$sqsize")" "$(bench_calc "$du_compact / $sqsize")"
+	printf '| import time | %s s | `tar --zstd` %s s (%s MiB) | %s |\n' \
+		"$(fp_med "${imp[@]}")" "$(fp_med "${tar[@]}")" "$(fp_mib "$tarsize")" \
+		"$(bench_calc "$(fp_med "${imp[@]}") / $(fp_med "${tar[@]}")")"
+	printf '| cold full read (tar of the tree) | %s s | the tree on the host fs %s s | %s |\n\n' \
+		"$(fp_med "${cold_b[@]}")" "$(fp_med "${cold_n[@]}")" \
+		"$(bench_calc "$(fp_med "${cold_b[@]}") / $(fp_med "${cold_n[@]}")")"
+	printf 'Runs: import %s; tar %s; cold read blastfs %s; host %s. `check --store --deep`: %s\n' \
+		"${imp[*]}" "${tar[*]}" "${cold_b[*]}" "${cold_n[*]}" "$check"
+} >"$FP_OUT"
+cat "$FP_OUT"
