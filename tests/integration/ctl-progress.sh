@@ -99,12 +99,17 @@ grep -qx "store ok" "$W/err.lines" || die "check: no 'store ok' line"
 mkdir "$W/bad" && mv "$W/marked" "$W/bad/"
 "$BLASTCTL" --home "$W/hbad" import --quiet many "$W/src"
 "$BLASTCTL" --home "$W/hbad" import --quiet bad "$W/bad" # the last blob
-"$BLAST_TEST_PYTHON" - "$W/hbad/data.mdb" <<'PY' # stored raw: flip a byte
-import sys
-d = bytearray(open(sys.argv[1], "rb").read())
-i = d.index(b"BLASTMARK-2f9c")
-d[i] ^= 0xFF
-open(sys.argv[1], "r+b").write(d)
+"$BLAST_TEST_PYTHON" - "$W/hbad/packs" <<'PY' # stored raw: flip a byte
+import glob, sys
+for f in glob.glob(sys.argv[1] + "/*.pack"):
+    d = bytearray(open(f, "rb").read())
+    i = d.find(b"BLASTMARK-2f9c")
+    if i >= 0:
+        d[i] ^= 0xFF
+        open(f, "r+b").write(d)
+        break
+else:
+    sys.exit("the marked bytes are in no pack file")
 PY
 read -r rc ms < <(pty_run 100 - "$W/err" "$BLASTCTL" --home "$W/hbad" check --store --deep)
 assert_eq 1 "$rc" "check of a damaged store"
