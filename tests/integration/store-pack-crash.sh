@@ -68,17 +68,14 @@ envs() {
 	bctl --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; [print(e["name"]) for e in json.load(sys.stdin)["envs"]]'
 }
 # verify WHEN [ENV...]: the store verifies clean and each ENV (default:
-# every env) that exists exports equal to the tree its name ends with
-# (NAME-tN)
+# every env) exports equal to the tree its name ends with (NAME-tN)
 verify() {
-	local e when=$1 all
+	local e when=$1
 	shift
 	bctl check --store --deep >"$W/run/check.out" 2>&1 ||
 		die "check --store --deep $when: $(cat "$W/run/check.out")"
-	all=$(envs)
-	[ $# -gt 0 ] || set -- $all
+	[ $# -gt 0 ] || set -- $(envs)
 	for e in "$@"; do
-		grep -qxF -- "$e" <<<"$all" || continue
 		[[ "$e" == *-t[0-9k] ]] || continue
 		exports_same "$e" "$W/${e##*-}"
 	done
@@ -116,20 +113,24 @@ for ((m = 1; m <= MOMENTS; m++)); do
 	t=$((1 + m % 5))
 	ms=$((RANDOM % (dur + 1)))
 	kill_at "$ms" import "i$m-t$t" "$W/t$t"
-	if envs | grep -qx "i$m-t$t"; then state=present; else state=absent; fi
-	note "import killed at $ms ms (exit $KRC): env $state"
-	[ "$KRC" -ne 0 ] || [ "$state" == present ] || die "import exited 0 without its env"
-	verify "after import kill $m" "i$m-t$t" base-t0
+	if envs | grep -qx "i$m-t$t"; then
+		note "import killed at $ms ms (exit $KRC): env present"
+		verify "after import kill $m" "i$m-t$t"
+	else
+		note "import killed at $ms ms (exit $KRC): env absent"
+		[ "$KRC" -ne 0 ] || die "import exited 0 without its env"
+		verify "after import kill $m" base-t0
+	fi
 done
 verify "after the import kills"
 
 note "gc repacking what destroying half the envs left (imports took $((SECONDS - T0)) s)"
 T0=$SECONDS
-for t in 1 2 3 4 5 x k; do
+for t in x k; do
 	bctl import "g$t-t$t" "$W/t$t" >/dev/null 2>&1 || die "import g$t failed"
 done
 for e in $(envs); do
-	case "$e" in i*-t[024] | g*-t[24x]) bctl destroy "$e" >/dev/null 2>&1 || die "destroy $e failed" ;; esac
+	case "$e" in i*-t[024] | gx-tx) bctl destroy "$e" >/dev/null 2>&1 || die "destroy $e failed" ;; esac
 done
 cp -a -- "$H" "$W/store.pre"
 dur=$(timed_ms bctl --json gc)
@@ -142,10 +143,9 @@ for ((m = 1; m <= MOMENTS; m++)); do
 	ms=$((RANDOM % (dur + 1)))
 	kill_at "$ms" gc
 	note "gc killed at $ms ms (exit $KRC): $(find "$H/packs" -name '*.pack' | wc -l) pack files"
-	verify "after gc kill $m" gk-tk g1-t1
+	verify "after gc kill $m" gk-tk
+	# the next gc finishes the work
 	bctl gc >"$W/run/gc.out" 2>&1 || die "gc after gc kill $m: $(cat "$W/run/gc.out")"
-	bctl check --store --deep >"$W/run/check.out" 2>&1 ||
-		die "check --store --deep after a gc after gc kill $m: $(cat "$W/run/check.out")"
 done
 verify "after the gc kills"
 
