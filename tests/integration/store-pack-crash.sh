@@ -113,7 +113,9 @@ for ((m = 1; m <= MOMENTS; m++)); do
 	t=$((1 + m % 5))
 	ms=$((RANDOM % (dur + 1)))
 	kill_at "$ms" import "i$m-t$t" "$W/t$t"
-	if envs | grep -qx "i$m-t$t"; then
+	# (not `envs | grep -q`: grep's early exit breaks envs' pipe)
+	all=$(envs)
+	if grep -qxF "i$m-t$t" <<<"$all"; then
 		note "import killed at $ms ms (exit $KRC): env present"
 		verify "after import kill $m" "i$m-t$t"
 	else
