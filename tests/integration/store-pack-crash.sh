@@ -16,6 +16,7 @@
 # CRASH_SEED repeats them. bench/pack-crash-campaign runs it with 100.
 set -euo pipefail
 . "$(dirname "$0")/fs-lib.sh"
+require_cmd mdb_dump
 fs_setup
 MOMENTS=${BLAST_CRASH_MOMENTS:-4}
 [[ "$MOMENTS" =~ ^[0-9]+$ ]] || die "BLAST_CRASH_MOMENTS=$MOMENTS: not a number"
@@ -243,4 +244,20 @@ check_hot
 fs_umount dd "$MNT"
 verify "at the end"
 note "the daemon took $((SECONDS - T0)) s"
+
+# no pack file outlives the crashes: with every env destroyed and a gc,
+# what is left is at most the current file, and it has a record
+for e in $(envs); do
+	bctl destroy "$e" >/dev/null 2>&1 || die "destroy $e failed"
+done
+bctl gc >"$W/run/gc.out" 2>&1 || die "the last gc: $(cat "$W/run/gc.out")"
+left=$(cd "$H/packs" && ls)
+note "pack files left: $(echo $left)"
+[ "$(wc -w <<<"$left")" -le 1 ] || die "pack files left with no env: $(echo $left)"
+if [ -n "$left" ]; then
+	mdb_dump -n -s pfiles "$H/data.mdb" | grep -qi "^ ${left%.pack}" ||
+		die "pack file $left has no record: $(mdb_dump -n -s pfiles "$H/data.mdb")"
+fi
+bctl check --store --deep >"$W/run/check.out" 2>&1 ||
+	die "check --store --deep with no env: $(cat "$W/run/check.out")"
 fs_pass
