@@ -246,8 +246,10 @@ static int roll(struct store_txn *t, struct pfile_txn *p)
 	return 0;
 }
 
-/* Load the current file; start one when there is none, it is full, or
- * most of it is garbage (so that repack can take it). */
+/* Load the current file; start one when there is none, it is full, most
+ * of it is garbage (so that repack can take it), or it is marked dead: a
+ * txn that freed its last live bytes without appending marks even the
+ * current file dead, and the sweep would unlink what we append there. */
 static int cur_load(struct store_txn *t, struct pfile_txn *p)
 {
 	struct pfile_rec r;
@@ -260,7 +262,7 @@ static int cur_load(struct store_txn *t, struct pfile_txn *p)
 	if (!err)
 		err = rec_get(t, (uint32_t)id, &r);
 	if (err == -ENOENT ||
-	    (!err && (r.end >= t->st->pfile_max ||
+	    (!err && (r.dead || r.end >= t->st->pfile_max ||
 		      (r.end >= t->st->pfile_max / 4 && r.live * 2 < r.end))))
 		err = roll(t, p);
 	else if (!err) {
