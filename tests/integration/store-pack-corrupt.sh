@@ -67,6 +67,7 @@ note "a flipped byte in the victim's bytes"
 size=$(stat -c %s "$PACK")
 off=$((size - 2000))
 old=$(od -An -tu1 -j "$off" -N1 "$PACK" | tr -d ' ')
+# shellcheck disable=SC2059 # the format is the byte, as an octal escape
 printf "\\$(printf '%03o' $(((old + 1) % 256)))" |
 	dd of="$PACK" bs=1 seek="$off" conv=notrunc status=none
 ctl_run bctl check --store --deep

@@ -75,6 +75,7 @@ verify() {
 	shift
 	bctl check --store --deep >"$W/run/check.out" 2>&1 ||
 		die "check --store --deep $when: $(cat "$W/run/check.out")"
+	# shellcheck disable=SC2046 # env names have no blanks
 	[ $# -gt 0 ] || set -- $(envs)
 	for e in "$@"; do
 		[[ "$e" == *-t[0-9k] ]] || continue
@@ -252,8 +253,8 @@ for e in $(envs); do
 done
 bctl gc >"$W/run/gc.out" 2>&1 || die "the last gc: $(cat "$W/run/gc.out")"
 left=$(cd "$H/packs" && ls)
-note "pack files left: $(echo $left)"
-[ "$(wc -w <<<"$left")" -le 1 ] || die "pack files left with no env: $(echo $left)"
+note "pack files left: ${left//$'\n'/ }"
+[ "$(wc -w <<<"$left")" -le 1 ] || die "pack files left with no env: ${left//$'\n'/ }"
 if [ -n "$left" ]; then
 	mdb_dump -n -s pfiles "$H/data.mdb" | grep -qi "^ ${left%.pack}" ||
 		die "pack file $left has no record: $(mdb_dump -n -s pfiles "$H/data.mdb")"
