@@ -18,9 +18,7 @@
  *
  * DB_PFILES holds per file: end(le64) ++ live bytes(le64) ++ dead(le64).
  * Freeing a reference lowers live; a file that is not the current one
- * with live 0 is marked dead with the id of the txn that emptied it (a
- * txn that did not append may mark the current one: the next append
- * starts a new file, never writing into a dead one), and
+ * with live 0 is marked dead with the id of the txn that emptied it, and
  * is unlinked by store_pfile_sweep once no reader's snapshot is older
  * than that txn (LMDB's reader table), then its record goes. Files whose
  * live fraction fell below a threshold are rewritten by store_pfile_repack
