@@ -247,9 +247,8 @@ static int roll(struct store_txn *t, struct pfile_txn *p)
 }
 
 /* Load the current file; start one when there is none, it is full, most
- * of it is garbage (so that repack can take it), or it is marked dead: a
- * txn that freed its last live bytes without appending marks even the
- * current file dead, and the sweep would unlink what we append there. */
+ * of it is garbage (so that repack can take it), or it is marked dead
+ * (the sweep would unlink what we append there). */
 static int cur_load(struct store_txn *t, struct pfile_txn *p)
 {
 	struct pfile_rec r;
