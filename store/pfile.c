@@ -246,8 +246,9 @@ static int roll(struct store_txn *t, struct pfile_txn *p)
 	return 0;
 }
 
-/* Load the current file; start one when there is none, it is full, or
- * most of it is garbage (so that repack can take it). */
+/* Load the current file; start one when there is none, it is full, most
+ * of it is garbage (so that repack can take it), or it is marked dead
+ * (the sweep would unlink what we append there). */
 static int cur_load(struct store_txn *t, struct pfile_txn *p)
 {
 	struct pfile_rec r;
