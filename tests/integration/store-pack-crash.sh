@@ -12,13 +12,13 @@
 #          rename) and its reclaim thread repacks.
 # After each kill `check --store --deep` is clean, every surviving env
 # exports equal to its tree, and no file the writer had closed lost its
-# content. BLAST_CRASH_MOMENTS (default 4) moments of each kind;
+# content. BLAST_CRASH_MOMENTS (default 2: CI time; bench/pack-crash-campaign runs 100) moments of each kind;
 # CRASH_SEED repeats them. bench/pack-crash-campaign runs it with 100.
 set -euo pipefail
 . "$(dirname "$0")/fs-lib.sh"
 require_cmd mdb_dump
 fs_setup
-MOMENTS=${BLAST_CRASH_MOMENTS:-4}
+MOMENTS=${BLAST_CRASH_MOMENTS:-2}
 [[ "$MOMENTS" =~ ^[0-9]+$ ]] || die "BLAST_CRASH_MOMENTS=$MOMENTS: not a number"
 CRASH_SEED=${CRASH_SEED:-$RANDOM}
 RANDOM=$CRASH_SEED
