@@ -537,7 +537,7 @@ int store_compact(struct store *st, int level, int threads,
 		b.next_id = next;
 	}
 	if (!err)
-		err = store_give_back(st, STORE_REPACK_PCT,
+		err = store_give_back(st, STORE_GC_REPACK_PCT,
 				      &(struct store_repack_stats){0}, NULL,
 				      NULL);
 	if (!err)
