@@ -120,7 +120,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --force         stop the env's blastfs first if it is mounted\n"},
     {"policy", ctl_cmd_policy,
      "[NAME] [show | set KEY VALUE... | unset KEY | enter PID | leave PID]\n"
-     "                       [--json]",
+     "                       [--json] [--quiet] [--confine-shell]",
      "show or change what an env may touch, use and reach",
      "  NAME            default: the env mounted at ./.blast\n"
      "  Keys (sizes take K, M, G, T suffixes; patterns are paths\n"
@@ -162,6 +162,13 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  with '*', '?' and [...] within a component; 'blastctl run' sees\n"
      "  the host read-only but for the project, its .blast, a private\n"
      "  /tmp and host.writable; $BLAST_HOME is always hidden.\n"
+     "    shell.confine true|false\n"
+     "                             'blast start' opens a shell under\n"
+     "                             'blastctl run' (all of the above\n"
+     "                             applies to it) instead of activating\n"
+     "                             the calling shell; leaving it\n"
+     "                             deactivates (bash, zsh, dash, fish;\n"
+     "                             other shells' enter fails)\n"
      "  set replaces a key's value; a mounted env applies it at once.\n"
      "  enter PID puts process PID (a shell) in the env's res.* limits\n"
      "  (one cgroup per env, blast-env-NAME; needs root or a delegated\n"
@@ -171,6 +178,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  'blast kill'.\n"
      "  -q, --quiet     enter/leave: say nothing when there is nothing\n"
      "                  to do (no limits, or PID was never entered)\n"
+     "  --confine-shell enter: with shell.confine true, print 'confine'\n"
+     "                  and change nothing (the shell function then\n"
+     "                  runs a confined shell); without it enter fails\n"
      "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
     {"audit", ctl_cmd_audit, "[NAME] [--json]",
      "list the operations the env's filesystem policy denied",
