@@ -7,8 +7,8 @@
  * (SIGTSTP stops it too), removes the cgroup when CMD exits and returns
  * CMD's status (128+N for signal N). CMD dies with blastctl (SIGKILL,
  * PR_SET_PDEATHSIG); the cgroup of a killed blastctl is removed by the
- * next run. With --unshare pid a small init (pid 1 of the new
- * namespace) forwards signals and reaps.
+ * next run. CMD always has a PID namespace of its own, where a small
+ * init (pid 1) forwards signals and reaps.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -617,11 +617,11 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 		confine_release(&cf);
 		return CTL_EXIT_FAIL;
 	}
-	/* as SUDO_UID, CMD could reach that user's processes outside
-	 * (their /proc/PID/root is the host, writable as that user): it
-	 * sees only its own */
-	if (cf.drop_ids)
-		a.lim.unshare |= SANDBOX_NS_PID;
+	/* CMD sees only its own processes: a process outside running as
+	 * CMD's user without capabilities (as SUDO_UID: that user's; as
+	 * root: another run's CMD) would otherwise be CMD's to ptrace-read,
+	 * and its /proc/PID/root is the host, writable */
+	a.lim.unshare |= SANDBOX_NS_PID;
 	/* the cgroups of runs whose blastctl was killed go first */
 	sandbox_sweep(RUN_CGROUP_PREFIX, "blastctl");
 	snprintf(leaf, sizeof(leaf), RUN_CGROUP_PREFIX "%s-%d", tg.name,

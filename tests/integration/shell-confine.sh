@@ -71,6 +71,7 @@ assert_contains "$out" "host-write=refused" "a host path outside the project is 
 [ ! -e "$O/inner.txt" ] || die "the confined shell wrote $O/inner.txt"
 assert_contains "$out" "proj-write=ok" "the project is writable"
 [ -f "$P/inner-proj.txt" ] || die "the project file is not on the host"
+assert_not_contains "$out" "pid1=$(cat /proc/1/comm)" "a PID namespace of its own"
 assert_contains "$out" "start=5" "blast start returns the confined shell's status"
 assert_contains "$out" "outer-venv=unset" "the calling shell is deactivated after it"
 assert_contains "$(cat "$O/start.err")" "host read-only" "run said how it confines"
