@@ -522,6 +522,9 @@ static void netsbx_describe(struct ctl *c, const struct netsbx *net,
 				 mode < 0 ? "host" : policy_net_name(mode));
 		return;
 	}
+	if (nc->allow_ip && strchr(nc->allow_ip, ':'))
+		ctl_warn(c, "the policy's IPv6 net.allow-ip rules are not "
+			    "applied: IPv6 does not reach the env");
 	inet_ntop(AF_INET, &net->env_ip, ip, sizeof(ip));
 	ctl_status(c, "network filtered: env at %s via %s, %s", ip,
 		   net->host_if,

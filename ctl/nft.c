@@ -107,9 +107,12 @@ static void allow_rules(struct buf *b, const struct netsbx *n,
 	while (ips && *ips) {
 		size_t l = strcspn(ips, "\n");
 
-		snprintf(dest, sizeof(dest), "%s daddr %.*s",
-			 memchr(ips, ':', l) ? "ip6" : "ip", (int)l, ips);
-		ports_each(b, n, dest, c->allow_port, allow_rule);
+		/* IPv6 (an older store's) never reaches the env: no rule */
+		if (!memchr(ips, ':', l)) {
+			snprintf(dest, sizeof(dest), "ip daddr %.*s", (int)l,
+				 ips);
+			ports_each(b, n, dest, c->allow_port, allow_rule);
+		}
 		ips += l + (ips[l] == '\n');
 	}
 	if (c->allow_domain) {

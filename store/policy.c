@@ -424,6 +424,17 @@ static int net_value_parse(enum policy_key k, const char *const *vals, size_t n,
 			free(buf);
 			return -EINVAL;
 		}
+		/* a rule that could never match is refused, not stored:
+		 * the env has no IPv6 route (policy.h) */
+		if (k == POLICY_NET_ALLOW_IP && strchr(one, ':')) {
+			snprintf(err, errlen,
+				 "net.allow-ip '%s': IPv6 does not reach the "
+				 "env (net.mode filtered is IPv4 only, IPv6 "
+				 "always denied)",
+				 vals[i]);
+			free(buf);
+			return -EINVAL;
+		}
 		l = strlen(one);
 		for (dup = buf; (dup = strstr(dup, one)); dup++)
 			if ((dup == buf || dup[-1] == '\n') &&

@@ -138,8 +138,11 @@ const char *policy_net_name(int net);
 
 /* ---- network rules (policy-net.c) ---------------------------------
  * Canonical forms, one rule per line in the stored text:
- *   net.allow-ip      CIDR, "10.0.0.0/8", "2001:db8::/32" (a bare
- *                     address is /32 or /128; host bits are cleared)
+ *   net.allow-ip      CIDR, "10.0.0.0/8" (a bare address is /32;
+ *                     host bits are cleared). policy_net_rule_parse
+ *                     reads IPv6 ("2001:db8::/32", bare /128), as older
+ *                     stores may hold; policy_value_parse refuses it
+ *                     (the env has no IPv6 route: always denied)
  *   net.allow-port    "443", "443/tcp", "8000-8100/udp" (no protocol:
  *                     both tcp and udp)
  *   net.allow-domain  "pypi.org" (that name), "*.example.com" (every
