@@ -507,7 +507,8 @@ static void say_kills(struct ctl *c, const struct sandbox *sb, int code)
 }
 
 /* Where the filtered network put the env, or why the net.* rules do
- * not apply. */
+ * not apply. nc's strings are gone (policy freed): only tested for
+ * NULL. */
 static void netsbx_describe(struct ctl *c, const struct netsbx *net,
 			    const struct netsbx_conf *nc, int mode)
 {
@@ -522,9 +523,6 @@ static void netsbx_describe(struct ctl *c, const struct netsbx *net,
 				 mode < 0 ? "host" : policy_net_name(mode));
 		return;
 	}
-	if (nc->allow_ip && strchr(nc->allow_ip, ':'))
-		ctl_warn(c, "the policy's IPv6 net.allow-ip rules are not "
-			    "applied: IPv6 does not reach the env");
 	inet_ntop(AF_INET, &net->env_ip, ip, sizeof(ip));
 	ctl_status(c, "network filtered: env at %s via %s, %s", ip,
 		   net->host_if,
@@ -644,6 +642,10 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 		ctl_err(c, "cannot set up the filtered network: %s", msg);
 		return CTL_EXIT_FAIL;
 	}
+	/* nc points into p */
+	if (net && nc.allow_ip && strchr(nc.allow_ip, ':'))
+		ctl_warn(c, "the policy's IPv6 net.allow-ip rules are not "
+			    "applied: IPv6 does not reach the env");
 	policy_free(p);
 	describe(c, tg.name, &sb, &cf);
 	netsbx_describe(c, net, &nc, a.lim.net);
