@@ -475,6 +475,8 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb,
 		    l->unshare & SANDBOX_NS_IPC ? " ipc" : "",
 		    l->unshare & SANDBOX_NS_MOUNT ? " mount" : "");
 	ADD(", host read-only, no capabilities, seccomp");
+	if (confine_landlock_abi() >= 6)
+		ADD(", abstract sockets scoped");
 	if (cf->userns)
 		ADD(" (user namespace)");
 	else if (cf->drop_ids)
