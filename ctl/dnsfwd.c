@@ -5,8 +5,8 @@
  * answer section, skipping names (compression pointers included) to
  * read the A and AAAA records and their TTLs. Anything malformed is
  * dropped. Over TCP, one query a connection (RFC 7766 lets a server
- * close after answering), each read bounded by CLIENT_WAIT so a silent
- * client cannot hold the forwarder.
+ * close after answering), the whole query within CLIENT_WAIT so a slow
+ * or silent client cannot hold the forwarder.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,13 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dnsfwd.h"
 
 #define DNS_MAX	       4096 /* EDNS0 sizes clients ask for fit */
 #define UPSTREAM_WAIT  2000 /* ms per upstream server */
-#define CLIENT_WAIT    2000 /* ms for each read of a TCP query */
+#define CLIENT_WAIT    2000 /* ms for a whole TCP query to arrive */
 #define RCODE_NXDOMAIN 3
 #define RCODE_SERVFAIL 2
 
@@ -242,15 +243,24 @@ static void serve_udp(struct dnsfwd *d)
 		sendto(d->fd, r, rn, 0, (struct sockaddr *)&from, fl);
 }
 
-/* Read exactly n bytes from fd, each read within CLIENT_WAIT. */
-static int read_full(int fd, uint8_t *b, size_t n)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read exactly n bytes from fd before the monotonic time end (ms). */
+static int read_full(int fd, uint8_t *b, size_t n, int64_t end)
 {
 	struct pollfd pf = {fd, POLLIN, 0};
 
 	while (n) {
+		int64_t left = end - now_ms();
 		ssize_t k;
 
-		if (poll(&pf, 1, CLIENT_WAIT) != 1)
+		if (left <= 0 || poll(&pf, 1, (int)left) != 1)
 			return -ETIMEDOUT;
 		k = read(fd, b, n);
 		if (k <= 0)
@@ -269,10 +279,12 @@ static void serve_tcp(struct dnsfwd *d)
 	int c = accept4(d->tfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	size_t n, rn;
 
+	int64_t end = now_ms() + CLIENT_WAIT;
+
 	if (c < 0)
 		return;
-	if (read_full(c, q, 2) == 0 && (n = (size_t)q[0] << 8 | q[1]) &&
-	    n <= sizeof(q) && read_full(c, q, n) == 0 &&
+	if (read_full(c, q, 2, end) == 0 && (n = (size_t)q[0] << 8 | q[1]) &&
+	    n <= sizeof(q) && read_full(c, q, n, end) == 0 &&
 	    (rn = answer(d, q, n, r + 2)) > 0) {
 		r[0] = (uint8_t)(rn >> 8);
 		r[1] = (uint8_t)rn;

@@ -45,6 +45,24 @@ def echo(addr, tag):
     except OSError as e:
         print(tag, "denied (%s)" % e, flush=True)
 
+if sys.argv[1] == "slow":
+    # a silent client and one sending a byte every 0.3 s: each is cut
+    # after 2 s, and UDP is answered meanwhile
+    ns = open("/etc/resolv.conf").read().split()[1]
+    silent = socket.create_connection((ns, 53), timeout=10)
+    drip = socket.create_connection((ns, 53), timeout=10)
+    t0 = time.time()
+    print("udp", socket.gethostbyname("ok.test"), flush=True)
+    try:
+        for _ in range(30):
+            drip.send(b"\x01")
+            time.sleep(0.3)
+        print("drip not cut", flush=True)
+    except OSError:
+        print("drip cut", flush=True)
+    print("silent cut", silent.recv(1) == b"", "within",
+          "5s" if time.time() - t0 < 5 else "too long", flush=True)
+    sys.exit()
 if sys.argv[1] == "tcp":
     tcp_query("ok.test")
     echo("192.0.2.1", "after-tcp")
@@ -66,6 +84,12 @@ assert_contains "$OUT" "tcp ok.test rcode 0 answers 1 192.0.2.1"
 assert_contains "$OUT" "after-tcp reached ping"
 assert_contains "$OUT" "tcp bad.test rcode 3 answers 0"
 assert_not_contains "$(cat "$W/servers.log")" "query bad.test"
+
+note "slow and silent TCP clients are cut, UDP is answered meanwhile"
+nwant 0 run -- python "$P/dns.py" slow
+assert_contains "$OUT" "udp 192.0.2.1"
+assert_contains "$OUT" "drip cut"
+assert_contains "$OUT" "silent cut True within 5s"
 
 note "a record's TTL: reachable until it passes, then denied"
 rm -f "$P/expired" "$P/expired.resolved"
