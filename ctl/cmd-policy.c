@@ -5,7 +5,9 @@
  * it. Values are validated before anything is written (store/policy.h);
  * a mounted env's daemon is told to apply the change at once. `enter PID`
  * / `leave PID` put a running shell in (and out of) the env's resource
- * limits, for `blast start` / `blast kill`.
+ * limits, for `blast start` / `blast kill`; with shell.confine set,
+ * `enter --confine-shell` tells the shell function to open a confined
+ * shell (`blastctl run NAME -- $SHELL`) instead.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +24,7 @@
 #define RELOAD_TIMEOUT_MS 30000
 
 enum policy_action { ACT_SHOW, ACT_SET, ACT_UNSET, ACT_ENTER, ACT_LEAVE };
+enum { OPT_CONFINE_SHELL = 0x100 };
 
 struct policy_args {
 	const char *name; /* NULL: the env mounted at ./.blast */
@@ -29,8 +32,9 @@ struct policy_args {
 	int key;
 	const char *const *vals;
 	size_t nvals;
-	pid_t pid;  /* enter, leave */
-	bool quiet; /* enter, leave: nothing to do is said by nothing */
+	pid_t pid;	    /* enter, leave */
+	bool quiet;	    /* enter, leave: nothing to do is said by nothing */
+	bool confine_shell; /* enter: the caller can run a confined shell */
 };
 
 static int action_find(const char *s)
@@ -76,12 +80,17 @@ static int policy_parse(struct ctl *c, int argc, char **argv,
 	    CTL_OPTION_HELP,
 	    CTL_OPTION_JSON,
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"confine-shell", no_argument, NULL, OPT_CONFINE_SHELL},
 	    {0},
 	};
 	int o, i, act;
 
-	while ((o = ctl_getopt(c, argc, argv, "q", opts)) == 'q')
-		a->quiet = true;
+	while ((o = ctl_getopt(c, argc, argv, "q", opts)) == 'q' ||
+	       o == OPT_CONFINE_SHELL)
+		if (o == 'q')
+			a->quiet = true;
+		else
+			a->confine_shell = true;
 	if (o != -1)
 		return ctl_opt_exit(o);
 	i = optind;
@@ -110,6 +119,9 @@ static int policy_parse(struct ctl *c, int argc, char **argv,
 		a->pid = (pid_t)pid;
 		return CTL_PARSED;
 	}
+	if (a->confine_shell)
+		return ctl_usage_error(c, "--confine-shell only goes with "
+					  "enter");
 	if (act == ACT_SHOW) {
 		if (i < argc)
 			return ctl_usage_error(c, "too many arguments");
@@ -154,6 +166,8 @@ static json_t *key_json(enum policy_key k, const char *text)
 	case POLICY_NETMODE:
 	case POLICY_NETBW:
 		return json_string(text);
+	case POLICY_BOOL:
+		return json_boolean(!strcmp(text, "true"));
 	default:
 		return ctl_json_u64(strtoull(text, NULL, 10));
 	}
@@ -381,7 +395,8 @@ static int shell_record(struct snap_target *tg, pid_t pid, char *buf,
 		   : 0;
 }
 
-static int limits_of(struct snap_target *tg, struct sandbox_limits *l)
+static int limits_of(struct snap_target *tg, struct sandbox_limits *l,
+		     bool *confine)
 {
 	struct store_txn *t;
 	struct store_env e;
@@ -406,23 +421,41 @@ static int limits_of(struct snap_target *tg, struct sandbox_limits *l)
 	l->cpu_weight = p->cpu_weight;
 	l->io_weight = p->io_weight;
 	l->net = p->net;
+	*confine = p->shell_confine;
 	policy_free(p);
 	return 0;
 }
 
-static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid,
-			bool quiet)
+static int policy_enter(struct ctl *c, struct snap_target *tg,
+			const struct policy_args *a)
 {
 	char msg[SANDBOX_MSG_LEN], rec[PATH_MAX + 96], leaf[96];
 	char saved[8192];
 	struct sandbox_limits l;
 	struct sandbox sb;
-	int r = limits_of(tg, &l);
+	pid_t pid = a->pid;
+	bool confine;
+	int r = limits_of(tg, &l, &confine);
 
 	if (r < 0) {
 		ctl_err(c, "cannot read the policy of env '%s': %s", tg->name,
 			ctl_strerror(r));
 		return r;
+	}
+	/* a running shell cannot get a new mount, network or PID
+	 * namespace: the shell function opens a confined one instead, and
+	 * one that cannot is told so, not left unconfined in silence */
+	if (confine && a->confine_shell) {
+		printf("confine\n");
+		return 0;
+	}
+	if (confine) {
+		ctl_err(c,
+			"env '%s' has shell.confine true: a running shell "
+			"cannot be confined, start one with 'blastctl run %s "
+			"-- SHELL'",
+			tg->name, tg->name);
+		return -EPERM;
 	}
 	r = sandbox_cgroups_of(pid, saved, sizeof(saved));
 	if (r < 0) {
@@ -436,7 +469,7 @@ static int policy_enter(struct ctl *c, struct snap_target *tg, pid_t pid,
 			 policy_net_name(l.net));
 	if (!l.memory && !(l.cpu > 0) && !l.pids && !l.io_read && !l.io_write &&
 	    !l.memory_soft && !l.cpu_weight && !l.io_weight) {
-		if (!quiet)
+		if (!a->quiet)
 			ctl_status(c,
 				   "env '%s' has no resource limits: pid %d "
 				   "unchanged",
@@ -470,6 +503,7 @@ static int policy_leave(struct ctl *c, struct snap_target *tg, pid_t pid,
 	char saved[8192];
 	struct sandbox_limits l;
 	struct sandbox sb;
+	bool confine;
 	size_t n;
 	FILE *f;
 	int r;
@@ -497,7 +531,7 @@ static int policy_leave(struct ctl *c, struct snap_target *tg, pid_t pid,
 	unlink(rec);
 	/* the env's cgroup goes once its last shell left */
 	snprintf(leaf, sizeof(leaf), "blast-env-%s", tg->name);
-	if (limits_of(tg, &l) == 0 &&
+	if (limits_of(tg, &l, &confine) == 0 &&
 	    sandbox_create(&sb, leaf, &l, SANDBOX_REUSE, msg, sizeof(msg)) == 0)
 		sandbox_release(&sb);
 	ctl_status(c, "pid %d out of env '%s''s limits", (int)pid, tg->name);
@@ -519,7 +553,7 @@ int ctl_cmd_policy(struct ctl *c, int argc, char **argv)
 	if (r == 0 && a.act == ACT_SHOW)
 		r = policy_show(c, &tg);
 	else if (r == 0 && a.act == ACT_ENTER)
-		r = policy_enter(c, &tg, a.pid, a.quiet);
+		r = policy_enter(c, &tg, &a);
 	else if (r == 0 && a.act == ACT_LEAVE)
 		r = policy_leave(c, &tg, a.pid, a.quiet);
 	else if (r == 0)

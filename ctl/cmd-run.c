@@ -7,8 +7,8 @@
  * (SIGTSTP stops it too), removes the cgroup when CMD exits and returns
  * CMD's status (128+N for signal N). CMD dies with blastctl (SIGKILL,
  * PR_SET_PDEATHSIG); the cgroup of a killed blastctl is removed by the
- * next run. With --unshare pid a small init (pid 1 of the new
- * namespace) forwards signals and reaps.
+ * next run. CMD always has a PID namespace of its own, where a small
+ * init (pid 1) forwards signals and reaps.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -475,6 +475,8 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb,
 		    l->unshare & SANDBOX_NS_IPC ? " ipc" : "",
 		    l->unshare & SANDBOX_NS_MOUNT ? " mount" : "");
 	ADD(", host read-only, no capabilities, seccomp");
+	if (confine_landlock_abi() >= 6)
+		ADD(", abstract sockets scoped");
 	if (cf->userns)
 		ADD(" (user namespace)");
 	else if (cf->drop_ids)
@@ -507,7 +509,8 @@ static void say_kills(struct ctl *c, const struct sandbox *sb, int code)
 }
 
 /* Where the filtered network put the env, or why the net.* rules do
- * not apply. */
+ * not apply. nc's strings are gone (policy freed): only tested for
+ * NULL. */
 static void netsbx_describe(struct ctl *c, const struct netsbx *net,
 			    const struct netsbx_conf *nc, int mode)
 {
@@ -617,11 +620,11 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 		confine_release(&cf);
 		return CTL_EXIT_FAIL;
 	}
-	/* as SUDO_UID, CMD could reach that user's processes outside
-	 * (their /proc/PID/root is the host, writable as that user): it
-	 * sees only its own */
-	if (cf.drop_ids)
-		a.lim.unshare |= SANDBOX_NS_PID;
+	/* CMD sees only its own processes: a process outside running as
+	 * CMD's user without capabilities (as SUDO_UID: that user's; as
+	 * root: another run's CMD) would otherwise be CMD's to ptrace-read,
+	 * and its /proc/PID/root is the host, writable */
+	a.lim.unshare |= SANDBOX_NS_PID;
 	/* the cgroups of runs whose blastctl was killed go first */
 	sandbox_sweep(RUN_CGROUP_PREFIX, "blastctl");
 	snprintf(leaf, sizeof(leaf), RUN_CGROUP_PREFIX "%s-%d", tg.name,
@@ -641,6 +644,10 @@ int ctl_cmd_run(struct ctl *c, int argc, char **argv)
 		ctl_err(c, "cannot set up the filtered network: %s", msg);
 		return CTL_EXIT_FAIL;
 	}
+	/* nc points into p */
+	if (net && nc.allow_ip && strchr(nc.allow_ip, ':'))
+		ctl_warn(c, "the policy's IPv6 net.allow-ip rules are not "
+			    "applied: IPv6 does not reach the env");
 	policy_free(p);
 	describe(c, tg.name, &sb, &cf);
 	netsbx_describe(c, net, &nc, a.lim.net);

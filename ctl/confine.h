@@ -59,8 +59,13 @@ int confine_child_user(const struct confine *cf, char *msg, size_t len);
 /* New mount and cgroup namespaces, the host view described above. */
 int confine_child_fs(const struct confine *cf, char *msg, size_t len);
 /* Drop the bounding set, the capabilities and (under sudo) root, set
- * no_new_privs and load the seccomp filter. */
+ * no_new_privs, scope abstract unix sockets with Landlock where the
+ * kernel has ABI 6 (connect(2) to one made outside CMD fails with
+ * EPERM) and load the seccomp filter. */
 int confine_child_lockdown(const struct confine *cf, char *msg, size_t len);
+/* The kernel's Landlock ABI version (>= 6: abstract sockets scoped), or
+ * -errno (-EOPNOTSUPP: built but off, -ENOSYS: not built). */
+int confine_landlock_abi(void);
 
 /* The seccomp filter alone (seccomp.c): refuses mount and the new mount
  * API, setns, unshare and namespace flags to clone, ptrace and

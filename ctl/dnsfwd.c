@@ -3,7 +3,10 @@
  * dnsfwd.c - the DNS forwarder of net.mode filtered (dnsfwd.h). Only
  * the header and the question of a query are parsed; of a reply, the
  * answer section, skipping names (compression pointers included) to
- * read the A and AAAA records. Anything malformed is dropped.
+ * read the A and AAAA records and their TTLs. Anything malformed is
+ * dropped. Over TCP, one query a connection (RFC 7766 lets a server
+ * close after answering), the whole query within CLIENT_WAIT so a slow
+ * or silent client cannot hold the forwarder.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,20 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dnsfwd.h"
 
 #define DNS_MAX	       4096 /* EDNS0 sizes clients ask for fit */
 #define UPSTREAM_WAIT  2000 /* ms per upstream server */
+#define CLIENT_WAIT    2000 /* ms for a whole TCP query to arrive */
 #define RCODE_NXDOMAIN 3
 #define RCODE_SERVFAIL 2
 
 struct dnsfwd {
-	int fd, stop[2];
+	int fd, tfd, stop[2]; /* UDP, TCP listening */
 	pthread_t thread;
 	bool started;
-	unsigned port;
+	unsigned port, tport;
 	char *allow; /* NULL: every name */
 	size_t nup;
 	struct sockaddr_storage up[8];
@@ -130,19 +135,22 @@ void dnsfwd_answers(const uint8_t *r, size_t n, dnsfwd_addr_fn fn, void *arg)
 	}
 	for (unsigned i = 0; i < an && off >= 0; i++) {
 		unsigned type, rdlen;
+		uint32_t ttl;
 
 		off = name_skip(r, n, (size_t)off);
 		if (off < 0 || (size_t)off + 10 > n)
 			return;
 		type = (unsigned)r[off] << 8 | r[off + 1];
+		ttl = (uint32_t)r[off + 4] << 24 | (uint32_t)r[off + 5] << 16 |
+		      (uint32_t)r[off + 6] << 8 | r[off + 7];
 		rdlen = (unsigned)r[off + 8] << 8 | r[off + 9];
 		off += 10;
 		if ((size_t)off + rdlen > n)
 			return;
 		if (type == 1 && rdlen == 4)
-			fn(arg, AF_INET, r + off);
+			fn(arg, AF_INET, r + off, ttl);
 		else if (type == 28 && rdlen == 16)
-			fn(arg, AF_INET6, r + off);
+			fn(arg, AF_INET6, r + off, ttl);
 		off += rdlen;
 	}
 }
@@ -197,47 +205,109 @@ int dnsfwd_query_name(const uint8_t *q, size_t n, char *name, size_t len)
 	return end;
 }
 
-static void serve_one(struct dnsfwd *d)
+/* The reply to query q (n bytes) into r: relayed from upstream for an
+ * allowed name, else our own. Its length, or 0 to drop the query. */
+static size_t answer(struct dnsfwd *d, uint8_t *q, size_t n, uint8_t *r)
+{
+	char name[256];
+	int qend = dnsfwd_query_name(q, n, name, sizeof(name));
+	ssize_t rn;
+
+	if (qend < 0)
+		return 0;
+	if (!dnsfwd_name_allowed(d->allow, name)) {
+		n = refuse(q, (size_t)qend + 4, RCODE_NXDOMAIN);
+	} else if ((rn = ask(d, q, n, r)) > 0) {
+		dnsfwd_answers(r, (size_t)rn, d->fn, d->arg);
+		return (size_t)rn;
+	} else {
+		n = refuse(q, (size_t)qend + 4, RCODE_SERVFAIL);
+	}
+	memcpy(r, q, n);
+	return n;
+}
+
+static void serve_udp(struct dnsfwd *d)
 {
 	uint8_t q[DNS_MAX], r[DNS_MAX];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
-	char name[256];
 	ssize_t n =
 	    recvfrom(d->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
-	int qend;
+	size_t rn;
 
 	if (n < 0)
 		return;
-	qend = dnsfwd_query_name(q, (size_t)n, name, sizeof(name));
-	if (qend < 0)
-		return;
-	if (dnsfwd_name_allowed(d->allow, name)) {
-		ssize_t rn = ask(d, q, (size_t)n, r);
+	rn = answer(d, q, (size_t)n, r);
+	if (rn)
+		sendto(d->fd, r, rn, 0, (struct sockaddr *)&from, fl);
+}
 
-		if (rn > 0) {
-			dnsfwd_answers(r, (size_t)rn, d->fn, d->arg);
-			sendto(d->fd, r, (size_t)rn, 0,
-			       (struct sockaddr *)&from, fl);
-			return;
-		}
-		n = (ssize_t)refuse(q, (size_t)qend + 4, RCODE_SERVFAIL);
-	} else {
-		n = (ssize_t)refuse(q, (size_t)qend + 4, RCODE_NXDOMAIN);
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read exactly n bytes from fd before the monotonic time end (ms). */
+static int read_full(int fd, uint8_t *b, size_t n, int64_t end)
+{
+	struct pollfd pf = {fd, POLLIN, 0};
+
+	while (n) {
+		int64_t left = end - now_ms();
+		ssize_t k;
+
+		if (left <= 0 || poll(&pf, 1, (int)left) != 1)
+			return -ETIMEDOUT;
+		k = read(fd, b, n);
+		if (k <= 0)
+			return k ? -errno : -EPIPE;
+		b += k;
+		n -= (size_t)k;
 	}
-	sendto(d->fd, q, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	return 0;
+}
+
+/* One query over TCP: two bytes of length, the message; the reply the
+ * same way, then the connection is closed. */
+static void serve_tcp(struct dnsfwd *d)
+{
+	uint8_t q[DNS_MAX], r[DNS_MAX + 2];
+	int c = accept4(d->tfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	size_t n, rn;
+
+	int64_t end = now_ms() + CLIENT_WAIT;
+
+	if (c < 0)
+		return;
+	if (read_full(c, q, 2, end) == 0 && (n = (size_t)q[0] << 8 | q[1]) &&
+	    n <= sizeof(q) && read_full(c, q, n, end) == 0 &&
+	    (rn = answer(d, q, n, r + 2)) > 0) {
+		r[0] = (uint8_t)(rn >> 8);
+		r[1] = (uint8_t)rn;
+		/* a reply fits the socket buffer: no wait for the client */
+		if (write(c, r, rn + 2) < 0)
+			(void)0;
+	}
+	close(c);
 }
 
 static void *serve(void *arg)
 {
 	struct dnsfwd *d = arg;
-	struct pollfd pf[2] = {{d->fd, POLLIN, 0}, {d->stop[0], POLLIN, 0}};
+	struct pollfd pf[3] = {
+	    {d->fd, POLLIN, 0}, {d->tfd, POLLIN, 0}, {d->stop[0], POLLIN, 0}};
 
-	while (poll(pf, 2, -1) >= 0 || errno == EINTR) {
-		if (pf[1].revents)
+	while (poll(pf, 3, -1) >= 0 || errno == EINTR) {
+		if (pf[2].revents)
 			break;
 		if (pf[0].revents & POLLIN)
-			serve_one(d);
+			serve_udp(d);
+		if (pf[1].revents & POLLIN)
+			serve_tcp(d);
 	}
 	return NULL;
 }
@@ -269,7 +339,7 @@ static int upstream_add(struct dnsfwd *d, const char *s, size_t n)
 static int dnsfwd_init(struct dnsfwd *d, const char *allow,
 		       const char *upstream)
 {
-	d->fd = d->stop[0] = d->stop[1] = -1;
+	d->fd = d->tfd = d->stop[0] = d->stop[1] = -1;
 	if (allow && !(d->allow = strdup(allow)))
 		return -ENOMEM;
 	while (*upstream) {
@@ -282,11 +352,11 @@ static int dnsfwd_init(struct dnsfwd *d, const char *allow,
 	return d->nup ? 0 : -ENOENT;
 }
 
-int dnsfwd_open(struct in_addr listen, const char *allow, const char *upstream,
+int dnsfwd_open(struct in_addr at, const char *allow, const char *upstream,
 		dnsfwd_addr_fn fn, void *arg, struct dnsfwd **out, char *msg,
 		size_t len)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = listen};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = at};
 	socklen_t sl = sizeof(sa);
 	struct dnsfwd *d = calloc(1, sizeof(*d));
 	int err;
@@ -303,9 +373,22 @@ int dnsfwd_open(struct in_addr listen, const char *allow, const char *upstream,
 		goto out_free;
 	}
 	d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	/* any free port: the env's port 53 is redirected to it, so a DNS
-	 * server the host runs on *:53 is no obstacle */
-	if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	d->tfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* any free ports: the env's port 53 is redirected to them, so a
+	 * DNS server the host runs on *:53 is no obstacle */
+	if (d->fd < 0 || d->tfd < 0 ||
+	    bind(d->tfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(d->tfd, 16) < 0 ||
+	    getsockname(d->tfd, (struct sockaddr *)&sa, &sl) < 0) {
+		err = -errno;
+		snprintf(msg, len, "cannot start the DNS forwarder: %s",
+			 strerror(-err));
+		goto out_free;
+	}
+	d->tport = ntohs(sa.sin_port);
+	sa.sin_port = 0;
+	sl = sizeof(sa);
+	if (bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    getsockname(d->fd, (struct sockaddr *)&sa, &sl) < 0 ||
 	    pipe2(d->stop, O_CLOEXEC) < 0) {
 		err = -errno;
@@ -319,6 +402,8 @@ int dnsfwd_open(struct in_addr listen, const char *allow, const char *upstream,
 out_free:
 	if (d->fd >= 0)
 		close(d->fd);
+	if (d->tfd >= 0)
+		close(d->tfd);
 	if (d->stop[0] >= 0) {
 		close(d->stop[0]);
 		close(d->stop[1]);
@@ -331,6 +416,11 @@ out_free:
 unsigned dnsfwd_port(const struct dnsfwd *d)
 {
 	return d->port;
+}
+
+unsigned dnsfwd_tcp_port(const struct dnsfwd *d)
+{
+	return d->tport;
 }
 
 int dnsfwd_start(struct dnsfwd *d, char *msg, size_t len)
@@ -353,6 +443,7 @@ void dnsfwd_stop(struct dnsfwd *d)
 	close(d->stop[0]);
 	close(d->stop[1]);
 	close(d->fd);
+	close(d->tfd);
 	free(d->allow);
 	free(d);
 }

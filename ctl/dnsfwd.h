@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dnsfwd.h - the small DNS forwarder of net.mode filtered: UDP only, one
- * query at a time, on its own thread. A query for an allowed name goes
- * to the upstream servers in turn and their reply comes back as is,
- * after every A and AAAA record in it was handed to the caller's
- * callback (which opens the firewall for it); any other name gets
- * NXDOMAIN without leaving the host.
+ * dnsfwd.h - the small DNS forwarder of net.mode filtered: UDP and TCP
+ * (one query a connection), one query at a time, on its own thread. A
+ * query for an allowed name goes to the upstream servers in turn (UDP)
+ * and their reply comes back as is, after every A and AAAA record in it
+ * was handed to the caller's callback with its TTL (which opens the
+ * firewall for it until then); any other name gets NXDOMAIN without
+ * leaving the host.
  */
 #ifndef BLAST_CTL_DNSFWD_H
 #define BLAST_CTL_DNSFWD_H
@@ -17,20 +18,23 @@
 struct dnsfwd;
 
 /* Called on the forwarder's thread for each address an allowed answer
- * holds (family AF_INET or AF_INET6, addr 4 or 16 bytes). */
-typedef void (*dnsfwd_addr_fn)(void *arg, int family, const void *addr);
+ * holds (family AF_INET or AF_INET6, addr 4 or 16 bytes) with its
+ * record's TTL in seconds. */
+typedef void (*dnsfwd_addr_fn)(void *arg, int family, const void *addr,
+			       uint32_t ttl);
 
 /*
- * Bind a UDP socket on listen, a free port (dnsfwd_port), for serving
- * later. allow: newline-separated names ("pypi.org", "*.example.com":
- * every name below example.com), NULL to answer every name, "" to
- * answer none. upstream: newline-separated server addresses (port 53).
- * Both strings are copied. -errno with the reason in msg.
+ * Bind a UDP and a TCP socket on listen, free ports (dnsfwd_port,
+ * dnsfwd_tcp_port), for serving later. allow: newline-separated names
+ * ("pypi.org", "*.example.com": every name below example.com), NULL to answer
+ * every name, "" to answer none. upstream: newline-separated server addresses
+ * (port 53). Both strings are copied. -errno with the reason in msg.
  */
 int dnsfwd_open(struct in_addr listen, const char *allow, const char *upstream,
 		dnsfwd_addr_fn fn, void *arg, struct dnsfwd **out, char *msg,
 		size_t len);
 unsigned dnsfwd_port(const struct dnsfwd *d);
+unsigned dnsfwd_tcp_port(const struct dnsfwd *d);
 /* Serve on a thread of its own from now on. */
 int dnsfwd_start(struct dnsfwd *d, char *msg, size_t len);
 /* Stop the thread if started (a query in flight is dropped), close,

@@ -120,7 +120,7 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --force         stop the env's blastfs first if it is mounted\n"},
     {"policy", ctl_cmd_policy,
      "[NAME] [show | set KEY VALUE... | unset KEY | enter PID | leave PID]\n"
-     "                       [--json]",
+     "                       [--json] [--quiet] [--confine-shell]",
      "show or change what an env may touch, use and reach",
      "  NAME            default: the env mounted at ./.blast\n"
      "  Keys (sizes take K, M, G, T suffixes; patterns are paths\n"
@@ -140,11 +140,13 @@ static const struct ctl_cmd ctl_cmds[] = {
      "                             network for 'blastctl run'\n"
      "  Network rules (net.mode filtered, implied when one is set: a\n"
      "  veth to the host, nftables rules, a DNS forwarder; root):\n"
-     "    net.allow-ip CIDR...     outbound to these addresses\n"
+     "    net.allow-ip CIDR...     outbound to these IPv4 addresses (the\n"
+     "                             env has no IPv6: always denied)\n"
      "    net.allow-port PORT[-PORT][/tcp|/udp]...\n"
      "                             outbound to these ports\n"
      "    net.allow-domain NAME... names the env may resolve and reach\n"
-     "                             (*.NAME: every name below NAME)\n"
+     "                             (*.NAME: every name below NAME), over\n"
+     "                             UDP or TCP; an address until its TTL\n"
      "    net.inbound HOSTPORT[:ENVPORT][/tcp|/udp]...\n"
      "                             publish an env port on the host\n"
      "    net.dns ADDR...          DNS servers the forwarder asks\n"
@@ -162,6 +164,17 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  with '*', '?' and [...] within a component; 'blastctl run' sees\n"
      "  the host read-only but for the project, its .blast, a private\n"
      "  /tmp and host.writable; $BLAST_HOME is always hidden.\n"
+     "  Unix sockets under /run and $BLAST_HOME are hidden, and the\n"
+     "  host's abstract ones unreachable (own network namespace, or\n"
+     "  Landlock under --net host); other path sockets (ss -xl lists\n"
+     "  them) stay connectable unless host.hidden names them.\n"
+     "    shell.confine true|false\n"
+     "                             'blast start' opens a shell under\n"
+     "                             'blastctl run' (all of the above\n"
+     "                             applies to it) instead of activating\n"
+     "                             the calling shell; leaving it\n"
+     "                             deactivates (bash, zsh, dash, fish;\n"
+     "                             other shells' enter fails)\n"
      "  set replaces a key's value; a mounted env applies it at once.\n"
      "  enter PID puts process PID (a shell) in the env's res.* limits\n"
      "  (one cgroup per env, blast-env-NAME; needs root or a delegated\n"
@@ -171,6 +184,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  'blast kill'.\n"
      "  -q, --quiet     enter/leave: say nothing when there is nothing\n"
      "                  to do (no limits, or PID was never entered)\n"
+     "  --confine-shell enter: with shell.confine true, print 'confine'\n"
+     "                  and change nothing (the shell function then\n"
+     "                  runs a confined shell); without it enter fails\n"
      "  --json          show as {\"env\", \"policy\": {KEY: VALUE}}\n"},
     {"audit", ctl_cmd_audit, "[NAME] [--json]",
      "list the operations the env's filesystem policy denied",
@@ -209,7 +225,8 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --pids N        at most N processes and threads\n"
      "  --io-read BPS, --io-write BPS\n"
      "                  block IO bandwidth on the current directory's disk\n"
-     "  --unshare LIST  new pid, ipc and/or mount namespaces\n"
+     "  --unshare LIST  new ipc and/or mount namespaces (pid: CMD always\n"
+     "                  has its own PID namespace, ps shows only the run)\n"
      "  --memory-soft SIZE\n"
      "                  memory reclaimed first past SIZE\n"
      "  --cpu-weight N, --io-weight N\n"

@@ -294,9 +294,9 @@ static void veth_del(const char *name)
 		nl_socket_free(s);
 }
 
-static void on_addr(void *arg, int family, const void *addr)
+static void on_addr(void *arg, int family, const void *addr, uint32_t ttl)
 {
-	netsbx_nft_allow(arg, family, addr);
+	netsbx_nft_allow(arg, family, addr, ttl);
 }
 
 /* The host's name servers (/etc/resolv.conf), newline-separated. */

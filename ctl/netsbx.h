@@ -74,8 +74,14 @@ void netsbx_close(struct netsbx *n);
 int netsbx_nft_open(struct netsbx *n, const struct netsbx_conf *c, char *msg,
 		    size_t len);
 /* Add an address (AF_INET or AF_INET6, 4 or 16 bytes) to the allowed
- * set of resolved names. Called by the forwarder thread only. */
-int netsbx_nft_allow(struct netsbx *n, int family, const void *addr);
+ * set of resolved names for ttl seconds (at least NETSBX_TTL_MIN, at
+ * most NETSBX_TTL_MAX; an address already there gets the new timeout).
+ * Connections opened meanwhile outlive it (conntrack). Called by the
+ * forwarder thread only. */
+#define NETSBX_TTL_MIN 1
+#define NETSBX_TTL_MAX 86400
+int netsbx_nft_allow(struct netsbx *n, int family, const void *addr,
+		     uint32_t ttl);
 void netsbx_nft_close(struct netsbx *n);
 
 /* ---- shape.c: bandwidth ------------------------------------------- */

@@ -107,9 +107,12 @@ static void allow_rules(struct buf *b, const struct netsbx *n,
 	while (ips && *ips) {
 		size_t l = strcspn(ips, "\n");
 
-		snprintf(dest, sizeof(dest), "%s daddr %.*s",
-			 memchr(ips, ':', l) ? "ip6" : "ip", (int)l, ips);
-		ports_each(b, n, dest, c->allow_port, allow_rule);
+		/* IPv6 (an older store's) never reaches the env: no rule */
+		if (!memchr(ips, ':', l)) {
+			snprintf(dest, sizeof(dest), "ip daddr %.*s", (int)l,
+				 ips);
+			ports_each(b, n, dest, c->allow_port, allow_rule);
+		}
 		ips += l + (ips[l] == '\n');
 	}
 	if (c->allow_domain) {
@@ -154,8 +157,11 @@ static void ruleset(struct buf *b, const struct netsbx *n,
 	inet_ntop(AF_INET, &n->host_ip, host, sizeof(host));
 	inet_ntop(AF_INET, &n->env_ip, env, sizeof(env));
 	add(b, "add table inet %s { flags owner; }\n", t);
-	add(b, "add set inet %s names4 { type ipv4_addr; }\n", t);
-	add(b, "add set inet %s names6 { type ipv6_addr; }\n", t);
+	/* resolved addresses, each until its record's TTL */
+	add(b, "add set inet %s names4 { type ipv4_addr; flags timeout; }\n",
+	    t);
+	add(b, "add set inet %s names6 { type ipv6_addr; flags timeout; }\n",
+	    t);
 	add(b,
 	    "add chain inet %s out { type filter hook prerouting priority "
 	    "-150; policy accept; }\n",
@@ -164,8 +170,10 @@ static void ruleset(struct buf *b, const struct netsbx *n,
 	add(b, "add rule inet %s out ct state established,related accept\n", t);
 	add(b, "add rule inet %s out meta nfproto != ipv4 drop\n", t);
 	add(b, "add rule inet %s out ip saddr != %s drop\n", t, env);
-	add(b, "add rule inet %s out ip daddr %s udp dport 53 accept\n", t,
-	    host);
+	add(b,
+	    "add rule inet %s out ip daddr %s meta l4proto { tcp, udp } th "
+	    "dport 53 accept\n",
+	    t, host);
 	if (n->deny) {
 		allow_rules(b, n, c);
 		add(b, "add rule inet %s out drop\n", t);
@@ -189,6 +197,10 @@ static void ruleset(struct buf *b, const struct netsbx *n,
 	    "add rule inet %s pre iifname \"%s\" ip daddr %s udp dport 53 "
 	    "redirect to :%u\n",
 	    t, i, host, dnsfwd_port(n->dns));
+	add(b,
+	    "add rule inet %s pre iifname \"%s\" ip daddr %s tcp dport 53 "
+	    "redirect to :%u\n",
+	    t, i, host, dnsfwd_tcp_port(n->dns));
 	inbound_rules(b, n, c->inbound);
 	add(b,
 	    "add chain inet %s post { type nat hook postrouting priority "
@@ -284,13 +296,25 @@ out_free:
 	return err;
 }
 
-int netsbx_nft_allow(struct netsbx *n, int family, const void *addr)
+int netsbx_nft_allow(struct netsbx *n, int family, const void *addr,
+		     uint32_t ttl)
 {
-	char a[INET6_ADDRSTRLEN], cmd[160], msg[256];
+	char a[INET6_ADDRSTRLEN], cmd[400], msg[256];
+	char set = family == AF_INET ? '4' : '6';
 
+	if (ttl < NETSBX_TTL_MIN)
+		ttl = NETSBX_TTL_MIN;
+	if (ttl > NETSBX_TTL_MAX)
+		ttl = NETSBX_TTL_MAX;
 	inet_ntop(family, addr, a, sizeof(a));
-	snprintf(cmd, sizeof(cmd), "add element inet %s names%c { %s }\n",
-		 n->table, family == AF_INET ? '4' : '6', a);
+	/* one transaction: adding an element that is there keeps its old
+	 * timeout, so make sure it is there, delete it, add it anew */
+	snprintf(cmd, sizeof(cmd),
+		 "add element inet %s names%c { %s }\n"
+		 "delete element inet %s names%c { %s }\n"
+		 "add element inet %s names%c { %s timeout %us }\n",
+		 n->table, set, a, n->table, set, a, n->table, set, a,
+		 (unsigned)ttl);
 	return run(n->nft, cmd, msg, sizeof(msg));
 }
 

@@ -1,6 +1,7 @@
 # blast: the `blast` function for fish (blastctl shell-init fish).
 # In config.fish:   blastctl shell-init fish | source
 #   blast start [NAME] [ARGS]  blastctl start, then activate in this shell
+#                              (policy shell.confine: a confined shell)
 #   blast kill [NAME|DIR]      deactivate (the active env by default), then
 #                              blastctl kill
 #   blast COMMAND [ARGS]       blastctl COMMAND ARGS
@@ -18,8 +19,21 @@ function blast --description 'start, kill and activate blast envs; the rest goes
             end
             source "$mnt/bin/activate.fish"
             or return
-            # the env's resource limits (policy res.*) for this shell, if any
-            command blastctl policy (string replace -- 'blast:' '' "$VIRTUAL_ENV_PROMPT") enter --quiet $fish_pid
+            set -l name (string replace -- 'blast:' '' "$VIRTUAL_ENV_PROMPT")
+            # the env's resource limits (policy res.*) for this shell, if
+            # any; with shell.confine true, a confined shell instead: this
+            # one cannot enter new namespaces, so the env is left when it
+            # ends
+            set -l how (command blastctl policy $name enter --quiet --confine-shell $fish_pid)
+            or return
+            if test "$how" = confine
+                set -l sh fish
+                set -q SHELL[1]; and test -n "$SHELL"; and set sh $SHELL
+                command blastctl run $name -- $sh
+                set -l rc $status
+                deactivate
+                return $rc
+            end
         case kill
             set -l act
             set -l dir

@@ -1,6 +1,7 @@
 # blast: the `blast` function for @SHELL@ (blastctl shell-init @SHELL@).
 # In your rc file:   eval "$(blastctl shell-init @SHELL@)"
 #   blast start [NAME] [ARGS]  blastctl start, then activate in this shell
+#                              (policy shell.confine: a confined shell)
 #   blast kill [NAME|DIR]      deactivate (the active env by default), then
 #                              blastctl kill
 #   blast COMMAND [ARGS]       blastctl COMMAND ARGS
@@ -17,8 +18,19 @@ blast () {
             return 1
         fi
         . "$_blast_mnt/bin/activate" || return
-        # the env's resource limits (policy res.*) for this shell, if any
-        command blastctl policy "${VIRTUAL_ENV_PROMPT#blast:}" enter --quiet "$$"
+        _blast_t=${VIRTUAL_ENV_PROMPT#blast:}
+        # the env's resource limits (policy res.*) for this shell, if any;
+        # with shell.confine true, a confined shell instead: this one
+        # cannot enter new namespaces, so the env is left when it ends
+        _blast_a=$(command blastctl policy "$_blast_t" enter --quiet --confine-shell "$$") || return
+        if [ "$_blast_a" = confine ]; then
+            _blast_rc=0
+            command blastctl run "$_blast_t" -- "${SHELL:-/bin/sh}" || _blast_rc=$?
+            # deactivate unsets every _blast_* variable
+            set -- "$_blast_rc"
+            deactivate || :
+            return "$1"
+        fi
         ;;
     kill)
         shift

@@ -67,6 +67,7 @@ static const struct {
     [POLICY_RES_CPU_WEIGHT] = {"res.cpu-weight", POLICY_WEIGHT},
     [POLICY_RES_MEMORY_SOFT] = {"res.memory-soft", POLICY_SIZE},
     [POLICY_RES_IO_WEIGHT] = {"res.io-weight", POLICY_WEIGHT},
+    [POLICY_SHELL_CONFINE] = {"shell.confine", POLICY_BOOL},
 };
 
 const char *policy_key_name(enum policy_key k)
@@ -374,6 +375,16 @@ static int scalar_parse(enum policy_key k, const char *v, char *buf, size_t len,
 		}
 		snprintf(buf, len, "%s", v);
 		return 0;
+	case POLICY_BOOL:
+		if (strcmp(v, "true") && strcmp(v, "false")) {
+			snprintf(err, errlen,
+				 "invalid value '%s' for %s: expected true "
+				 "or false",
+				 v, what);
+			return -EINVAL;
+		}
+		snprintf(buf, len, "%s", v);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -410,6 +421,17 @@ static int net_value_parse(enum policy_key k, const char *const *vals, size_t n,
 
 		if (policy_net_rule_parse(k, vals[i], one, sizeof(one), err,
 					  errlen)) {
+			free(buf);
+			return -EINVAL;
+		}
+		/* a rule that could never match is refused, not stored:
+		 * the env has no IPv6 route (policy.h) */
+		if (k == POLICY_NET_ALLOW_IP && strchr(one, ':')) {
+			snprintf(err, errlen,
+				 "net.allow-ip '%s': IPv6 does not reach the "
+				 "env (net.mode filtered is IPv4 only, IPv6 "
+				 "always denied)",
+				 vals[i]);
 			free(buf);
 			return -EINVAL;
 		}
@@ -619,6 +641,9 @@ static int scalar_set(struct policy *p, enum policy_key k, const char *v)
 		break;
 	case POLICY_RES_IO_WEIGHT:
 		p->io_weight = (unsigned)u;
+		break;
+	case POLICY_SHELL_CONFINE:
+		p->shell_confine = !strcmp(buf, "true");
 		break;
 	default:
 		return -EINVAL;

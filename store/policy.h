@@ -52,6 +52,8 @@ enum policy_key {
 	POLICY_RES_CPU_WEIGHT,
 	POLICY_RES_MEMORY_SOFT,
 	POLICY_RES_IO_WEIGHT,
+	/* `blast start`'s shell run under `blastctl run` */
+	POLICY_SHELL_CONFINE,
 	POLICY__NKEYS
 };
 
@@ -65,6 +67,7 @@ enum policy_kind {
 	POLICY_NETBW,	  /* "up SIZE down SIZE", either or both */
 	POLICY_HOSTPATHS, /* absolute host path patterns (host.*) */
 	POLICY_WEIGHT,	  /* a relative weight, 1 to 10000 (100: default) */
+	POLICY_BOOL,	  /* true or false */
 };
 
 #define POLICY_STATE_PREFIX "policy:"
@@ -117,6 +120,7 @@ struct policy {
 	uint64_t memory_soft;			  /* bytes, 0: none */
 	unsigned cpu_weight, io_weight;		  /* 1..10000, 0: none */
 	int net;		   /* -1: unset, else enum policy_net */
+	bool shell_confine;	   /* shell.confine true */
 	unsigned npat;		   /* patterns, readonly first */
 	struct policy_pat *pat;	   /* npat compiled patterns */
 	char *text[POLICY__NKEYS]; /* stored values, NULL when unset */
@@ -134,8 +138,11 @@ const char *policy_net_name(int net);
 
 /* ---- network rules (policy-net.c) ---------------------------------
  * Canonical forms, one rule per line in the stored text:
- *   net.allow-ip      CIDR, "10.0.0.0/8", "2001:db8::/32" (a bare
- *                     address is /32 or /128; host bits are cleared)
+ *   net.allow-ip      CIDR, "10.0.0.0/8" (a bare address is /32;
+ *                     host bits are cleared). policy_net_rule_parse
+ *                     reads IPv6 ("2001:db8::/32", bare /128), as older
+ *                     stores may hold; policy_value_parse refuses it
+ *                     (the env has no IPv6 route: always denied)
  *   net.allow-port    "443", "443/tcp", "8000-8100/udp" (no protocol:
  *                     both tcp and udp)
  *   net.allow-domain  "pypi.org" (that name), "*.example.com" (every

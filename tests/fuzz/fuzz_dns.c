@@ -18,12 +18,13 @@ struct span {
 	size_t n;
 };
 
-static void on_addr(void *arg, int family, const void *addr)
+static void on_addr(void *arg, int family, const void *addr, uint32_t ttl)
 {
 	const struct span *s = arg;
 	const uint8_t *a = addr;
 	size_t len = family == AF_INET ? 4 : 16;
 
+	(void)ttl;
 	assert(family == AF_INET || family == AF_INET6);
 	assert(a >= s->p && a + len <= s->p + s->n);
 }

@@ -5,8 +5,10 @@
 net-server.py READY echo ADDR PORT...   TCP echo (each connection, ports)
 net-server.py READY sink ADDR PORT      TCP: read all, reply the byte count
 net-server.py READY source ADDR PORT N  TCP: send N bytes to each client
-net-server.py READY dns ADDR NAME=IP... UDP DNS: A records for NAMEs,
-                                        NXDOMAIN for others; logs queries
+net-server.py READY dns ADDR NAME=IP[/TTL]...
+                                        UDP DNS: A records for NAMEs (TTL
+                                        60 s unless given), NXDOMAIN for
+                                        others; logs queries
 READY is created once the socket listens.
 """
 import socket
@@ -86,8 +88,9 @@ def dns(path, addr, table):
         head = q[:2]
         question = q[12:end + 4]
         if name in table and qtype == 1:
-            rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + \
-                socket.inet_aton(table[name])
+            ip, _, ttl = table[name].partition("/")
+            rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, int(ttl or 60), 4) + \
+                socket.inet_aton(ip)
             r = head + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0) + question + rr
         elif name in table:
             r = head + struct.pack(">HHHHH", 0x8180, 1, 0, 0, 0) + question

@@ -14,12 +14,13 @@ env_start e "$W/p"
 gone() { ! _lib_pid_alive "$1"; }
 cgroups_of() { find /sys/fs/cgroup -type d -name "blast-run-e-$1" 2>/dev/null | sort; }
 
-"$BLASTCTL" --home "$H" run e --pids 64 -- sh -c 'echo $$ >"$0"; exec sleep 1000' \
+"$BLASTCTL" --home "$H" run e --pids 64 -- sh -c 'echo $$ >"$0"; sleep 1000' \
 	"$W/p/child.pid" 2>"$W/run.err" &
 bpid=$!
 on_exit kill_pid "$bpid"
 poll_until "the command to start" test -s "$W/p/child.pid"
-cpid=$(cat "$W/p/child.pid")
+# CMD's pid outside its PID namespace: the sh whose command line is ours
+cpid=$(pgrep -f "^sh -c .* $W/p/child.pid\$")
 on_exit kill_pid "$cpid"
 cgs=$(cgroups_of "$bpid")
 

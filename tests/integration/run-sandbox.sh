@@ -136,13 +136,16 @@ expect 1 run --net loopback -- python -c "$connect" "$PORT"
 assert_contains "$ERR" "Connection refused"
 
 note "--cpu 0.5 is in the cgroup's settings; the cgroup is gone afterwards"
-# CMD has its own cgroup namespace: its cgroup is found by name (blastctl,
-# its parent, names it blast-run-ENV-PID)
+# CMD has its own cgroup namespace: its cgroup is found by name (blastctl
+# names it blast-run-ENV-PID) and by the pid cgroup.procs shows CMD
 show_cpu='
 set -e
 top=/sys/fs/cgroup
 [ -e $top/cgroup.controllers ] || top=$top/cpu/
-d=$(find $top -maxdepth 4 -type d -name "blast-run-proj-$PPID" | head -n1)
+# (CMD is in a PID namespace: the cgroup listing its own pid in cgroup.procs)
+for d in $(find $top -maxdepth 4 -type d -name "blast-run-proj-*"); do
+	grep -qx $$ "$d/cgroup.procs" && break
+done
 echo "$d"
 if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
 	cat "$d/cpu.max"

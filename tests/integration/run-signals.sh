@@ -37,7 +37,8 @@ bpid=$!
 set +m
 on_exit kill_pid "$bpid"
 poll_until "the command to start" test -s "$W/p/log.pid"
-cpid=$(cat "$W/p/log.pid")
+# CMD's pid outside its PID namespace
+cpid=$(pgrep -f "^sh $W/p/child.sh $W/p/log\$")
 on_exit kill_pid "$cpid"
 
 for s in USR1 USR2 WINCH; do

@@ -53,10 +53,12 @@ done
 bctl --json policy >"$W/pol.after"
 assert_file_eq "$W/pol.before" "$W/pol.after" "policy after refused sets"
 
-# cat FILE of controller CTRL's cgroup of the run (found by name: CMD has
-# its own cgroup namespace)
+# cat FILE of controller CTRL's cgroup of the run (found by name and by
+# CMD's pid in its cgroup.procs: CMD has its own cgroup and PID namespaces)
 show='top=/sys/fs/cgroup; [ -e $top/cgroup.controllers ] || top=$top/$1
-d=$(find $top -maxdepth 4 -type d -name "blast-run-proj-$PPID" | head -n1)
+for d in $(find $top -maxdepth 4 -type d -name "blast-run-proj-*"); do
+	grep -qx $$ "$d/cgroup.procs" && break
+done
 cat "$d/$2"'
 
 note "cpu weight: the policy's, an option overrides it"
