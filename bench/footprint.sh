@@ -82,7 +82,7 @@ for i in 1 2 3 4 5 6 7 8 9; do
 	"$FP_CTL" --home "$FP_W/h" import "w$i" "$FP_TREE" -q
 done
 du_ten=$(fp_du "$FP_W/h")
-for i in 1 2 3 4 5 6 7 8 9; do "$FP_CTL" --home "$FP_W/h" destroy "w$i" -q >/dev/null; done
+for i in 1 2 3 4 5 6 7 8 9; do "$FP_CTL" --home "$FP_W/h" destroy "w$i" >/dev/null; done
 
 # cold full reads: the env through blastfs vs the tree itself
 mkdir -p "$FP_W/mnt"
