@@ -308,7 +308,8 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		err =
 		    store_dir_put(c.t, c.slot_tab, c.slot, strlen(c.slot), &e);
 	}
-	err = fs_change_end(fs, &c, err);
+	err = fs_change_commit(fs, &c, err);
+	/* before wlock goes, as in do_link: a seal copies n->a under it */
 	fs_lock(fs);
 	if (!err && n->loaded) { /* an open, clean node mirrors the store */
 		n->a.mode = e.a.mode;
@@ -319,6 +320,7 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		n->a.ctime_ns = e.a.ctime_ns;
 	}
 	fs_unlock(fs);
+	fs_change_unlock(fs);
 	return err;
 }
 
@@ -818,9 +820,14 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 	if (!err)
 		fs_attr_to_stat(&inode.a, inode.a.nlink, st);
 out:
-	err = fs_change_end(fs, &c, err);
-	if (err)
+	err = fs_change_commit(fs, &c, err);
+	if (err) {
+		fs_change_unlock(fs);
 		return err;
+	}
+	/* the node learns it is linked before wlock goes: a seal waiting
+	 * for wlock would otherwise write the inode back over the name's
+	 * alias, with the old link count (fs-diff: nlink 1 after link) */
 	fs_lock(fs);
 	n->linked = true;
 	n->nlookup++; /* the reply is an entry */
@@ -831,6 +838,7 @@ out:
 			fs_attr_to_stat(&n->a, n->a.nlink, st);
 	}
 	fs_unlock(fs);
+	fs_change_unlock(fs);
 	return 0;
 }
 
