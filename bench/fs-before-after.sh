@@ -1,27 +1,61 @@
 #!/usr/bin/env bash
-# Interleaved fs figures of blastfs before the fs/ reshaping (53466b1) and now
-# (Session tool, issue 19: needs /work/pre = a build of the old commit and /work/main/build.)
-# (main), each serving the large workload imported by its own blastctl.
+# SPDX-License-Identifier: MIT
+# bench/fs-before-after.sh OLD_BUILD [NEW_BUILD] - blastfs figures of two
+# builds (meson build dirs with ctl/blastctl and fs/blastfs; NEW_BUILD
+# defaults to this checkout's build/), each serving the large workload
+# imported by its own blastctl into its own store, rounds interleaved
+# (old, new) x 3: stat walk, full read and python import, cold (page cache
+# dropped) and warm. Prints one line per round and build. Needs root.
+# Used for issue 19 (fs/ reshaped, behaviour and speed unchanged).
 set -euo pipefail
-T=/var/tmp/blast-bench/workloads/large/env
-declare -A B=([pre]=/work/pre/build [new]=/work/main/build)
-for v in pre new; do
-	rm -rf /var/tmp/fb-$v; mkdir -p /var/tmp/fb-$v/mnt
-	${B[$v]}/ctl/blastctl --home /var/tmp/fb-$v/h import big $T >/dev/null
-	${B[$v]}/fs/blastfs --home /var/tmp/fb-$v/h big /var/tmp/fb-$v/mnt
+
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $# -ge 1 ]] || bench_die "usage: bench/fs-before-after.sh OLD_BUILD [NEW_BUILD]"
+declare -A B=([old]=$1 [new]=${2:-$BENCH_REPO/build})
+T=$(bench_workload_tree large)
+[[ -d $T ]] || bench_die "no large workload: run bench/workload.sh large"
+W=$(mktemp -d /var/tmp/blast-bench-ba.XXXXXX)
+cleanup() {
+	local v
+	for v in old new; do
+		if mountpoint -q "$W/$v/mnt"; then fusermount3 -u "$W/$v/mnt" || true; fi
+	done
+	rm -rf -- "$W"
+}
+trap cleanup EXIT
+
+for v in old new; do
+	mkdir -p "$W/$v/mnt"
+	"${B[$v]}/ctl/blastctl" --home "$W/$v/h" import big "$T" >/dev/null
+	"${B[$v]}/fs/blastfs" --home "$W/$v/h" big "$W/$v/mnt"
 done
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
+secs() {
+	local s e
+	s=$(bench_now)
+	"$@" >/dev/null 2>&1
+	e=$(bench_now)
+	bench_calc "$e - $s"
+}
 stat_walk() { find "$1" -printf '%s\n' | wc -l; }
 read_all() { tar -cf - -C "$1" . | wc -c; }
-py_import() { MPLCONFIGDIR=/var/tmp/fb-mpl PYTHONDONTWRITEBYTECODE=1 python3 -c "import sys; sys.path.insert(0, '$1/lib/python3.11/site-packages'); import numpy, scipy, pandas, matplotlib, sympy"; }
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+py_import() {
+	MPLCONFIGDIR=$W/mpl PYTHONDONTWRITEBYTECODE=1 "$BENCH_PY" -c \
+		"import sys; sys.path.insert(0, '$1/lib/python3.11/site-packages'); import numpy, scipy, pandas, matplotlib, sympy"
+}
 for r in 1 2 3; do
-	for v in pre new; do
-		m=/var/tmp/fb-$v/mnt
-		drop; a=$(t stat_walk $m); b=$(t stat_walk $m)
-		drop; c=$(t read_all $m); d=$(t read_all $m)
-		drop; e=$(t py_import $m); f=$(t py_import $m)
+	for v in old new; do
+		m=$W/$v/mnt
+		bench_drop_caches
+		a=$(secs stat_walk "$m")
+		b=$(secs stat_walk "$m")
+		bench_drop_caches
+		c=$(secs read_all "$m")
+		d=$(secs read_all "$m")
+		bench_drop_caches
+		e=$(secs py_import "$m")
+		f=$(secs py_import "$m")
 		echo "$r $v stat_cold $a stat_warm $b read_cold $c read_warm $d import_cold $e import_warm $f"
 	done
 done
-for v in pre new; do fusermount3 -u /var/tmp/fb-$v/mnt; done
