@@ -4,7 +4,7 @@
 # builds (meson build dirs with ctl/blastctl and fs/blastfs; NEW_BUILD
 # defaults to this checkout's build/), each serving the large workload
 # imported by its own blastctl into its own store, rounds interleaved
-# (old, new) x 3: stat walk, full read and python import, cold (page cache
+# (old, new) x ${BA_ROUNDS:-3}: stat walk, full read and python import, cold (page cache
 # dropped) and warm. Prints one line per round and build. Needs root.
 # Used for issue 19 (fs/ reshaped, behaviour and speed unchanged).
 set -euo pipefail
@@ -44,7 +44,7 @@ py_import() {
 	MPLCONFIGDIR=$W/mpl PYTHONDONTWRITEBYTECODE=1 "$BENCH_PY" -c \
 		"import sys; sys.path.insert(0, '$1/lib/python3.11/site-packages'); import numpy, scipy, pandas, matplotlib, sympy"
 }
-for r in 1 2 3; do
+for ((r = 1; r <= ${BA_ROUNDS:-3}; r++)); do
 	for v in old new; do
 		m=$W/$v/mnt
 		bench_drop_caches
