@@ -47,33 +47,12 @@ alive() {
 	ls "$M" >/dev/null || die "mount does not answer ($1)"
 }
 
-# fill DIR: take every free block of DIR's filesystem.
-fill() {
-	local avail
-	avail=$(df --output=avail -B1 "$1" | tail -n 1)
-	fallocate -l "$avail" "$1/fill" 2>/dev/null || true
-	dd if=/dev/zero of="$1/fill2" bs=4k 2>/dev/null || true
-	[ "$(df --output=avail -B1 "$1" | tail -n 1)" -lt 65536 ] || die "cannot fill $1"
-}
 
-umount_disk() {
-	umount "$1" 2>/dev/null || umount -l "$1"
-}
 
 run_case() {
-	local kind=$1 D=$W/disk-$1 i n dev
+	local kind=$1 D=$W/disk-$1 i n
 	note "store on $kind"
-	mkdir -p "$D"
-	if [ "$kind" == tmpfs ]; then
-		mount -t tmpfs -o size=30m,mode=0700 tmpfs "$D"
-	else
-		truncate -s 40M "$W/ext4.img"
-		mkfs.ext4 -q -m 0 "$W/ext4.img"
-		dev=$(losetup -f --show "$W/ext4.img") || skip "no loop device"
-		on_exit losetup -d "$dev"
-		mount "$dev" "$D"
-	fi
-	on_exit umount_disk "$D"
+	small_disk "$kind" "$D" "$([ "$kind" == tmpfs ] && echo 30 || echo 40)"
 	H=$D/store
 	M=$W/mnt-$kind
 	fs_import e1 "$W/src"

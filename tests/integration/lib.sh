@@ -546,3 +546,36 @@ wheels_dir() {
 	fi
 	echo "$dir"
 }
+
+# ---- a small disk, for full-disk tests ----
+
+# small_disk KIND DIR MIB: mount at DIR (made) a KIND (tmpfs or ext4, a
+# loop-mounted image under $W) filesystem of MIB MiB, unmounted (and the
+# loop device freed) at exit; skips the test when no loop device is free.
+small_disk() {
+	local kind=$1 d=$2 mib=$3 dev
+	mkdir -p "$d"
+	if [ "$kind" == tmpfs ]; then
+		mount -t tmpfs -o "size=${mib}m,mode=0700" tmpfs "$d"
+	else
+		truncate -s "${mib}M" "$W/$kind-$mib.img"
+		mkfs.ext4 -q -m 0 "$W/$kind-$mib.img"
+		dev=$(losetup -f --show "$W/$kind-$mib.img") || skip "no loop device"
+		on_exit losetup -d "$dev"
+		mount "$dev" "$d"
+	fi
+	on_exit umount_disk "$d"
+}
+
+umount_disk() {
+	umount "$1" 2>/dev/null || umount -l "$1"
+}
+
+# fill DIR: take every free block of DIR's filesystem.
+fill() {
+	local avail
+	avail=$(df --output=avail -B1 "$1" | tail -n 1)
+	fallocate -l "$avail" "$1/fill" 2>/dev/null || true
+	dd if=/dev/zero of="$1/fill2" bs=4k 2>/dev/null || true
+	[ "$(df --output=avail -B1 "$1" | tail -n 1)" -lt 65536 ] || die "cannot fill $1"
+}

@@ -35,17 +35,6 @@ PY
 disk_bytes() {
 	bctl --json list | "$BLAST_TEST_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["store"]["disk_bytes"])'
 }
-# fill DIR: take every free block of DIR's filesystem
-fill() {
-	local avail
-	avail=$(df --output=avail -B1 "$1" | tail -n 1)
-	fallocate -l "$avail" "$1/fill" 2>/dev/null || true
-	dd if=/dev/zero of="$1/fill2" bs=4k 2>/dev/null || true
-	[ "$(df --output=avail -B1 "$1" | tail -n 1)" -lt 65536 ] || die "cannot fill $1"
-}
-umount_disk() {
-	umount "$1" 2>/dev/null || umount -l "$1"
-}
 # intact WHEN: the store verifies, tk exports unchanged
 intact() {
 	ctl_expect 0 check --store --deep
@@ -63,19 +52,9 @@ enospc() {
 }
 
 run_case() {
-	local kind=$1 D=$W/disk-$1 dev before after
+	local kind=$1 D=$W/disk-$1 before after
 	note "store on $kind"
-	mkdir -p "$D"
-	if [ "$kind" == tmpfs ]; then
-		mount -t tmpfs -o size=24m,mode=0700 tmpfs "$D"
-	else
-		truncate -s 32M "$W/ext4.img"
-		mkfs.ext4 -q -m 0 "$W/ext4.img"
-		dev=$(losetup -f --show "$W/ext4.img") || skip "no loop device"
-		on_exit losetup -d "$dev"
-		mount "$dev" "$D"
-	fi
-	on_exit umount_disk "$D"
+	small_disk "$kind" "$D" "$([ "$kind" == tmpfs ] && echo 24 || echo 32)"
 	H=$D/store
 	ctl_expect 0 import tx "$W/tx"
 	ctl_expect 0 import tk "$W/tk"
