@@ -493,6 +493,18 @@ int store_chunk_bytes(struct store_txn *t, const MDB_val *v,
 	return store_pfile_read(t, b + CHUNK_HDR, data, len);
 }
 
+int store_chunk_codec(struct store_txn *t, uint64_t id, uint32_t idx,
+		      unsigned char *codec)
+{
+	MDB_val v;
+	int err = chunk_rec(t, id, idx, &v);
+
+	if (!err)
+		*codec = *(const unsigned char *)v.mv_data &
+			 (unsigned char)~CODEC_EXT;
+	return err;
+}
+
 /* Fetch chunk idx of blob id: codec and bytes (LMDB memory, or the
  * thread's pack file buffer). */
 int store_chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,

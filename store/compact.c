@@ -168,9 +168,6 @@ static int collect(struct store *st, struct batch *b)
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct store_blob_info bi;
 		unsigned char codec;
-		uint64_t check;
-		const unsigned char *data;
-		size_t len;
 		struct item it;
 
 		if (b->raw_bytes >= COMPACT_BATCH_RAW) {
@@ -185,8 +182,8 @@ static int collect(struct store *st, struct batch *b)
 		/* every chunk goes into a frame of neighbours: small files
 		 * and the chunks of big ones alike */
 		for (uint32_t i = 0; i < bi.nchunks && !err; i++) {
-			err = store_chunk_get(t, bi.id, i, &codec, &check,
-					      &data, &len);
+			/* the flag only: the bytes are read once, below */
+			err = store_chunk_codec(t, bi.id, i, &codec);
 			if (err || (codec & CODEC_COMPACTED)) {
 				err = 0;
 				continue;

@@ -221,6 +221,10 @@ int store_blob_info_put(struct store_txn *t, const struct store_blob_info *i);
 int store_chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
 		    unsigned char *codec, uint64_t *check,
 		    const unsigned char **data, size_t *len);
+/* Chunk idx's codec (with CODEC_COMPACTED, without CODEC_EXT), without
+ * reading its bytes. */
+int store_chunk_codec(struct store_txn *t, uint64_t id, uint32_t idx,
+		      unsigned char *codec);
 /* Decode chunk idx (ulen bytes) into dst, checked. */
 int store_chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
 		       void *dst, size_t ulen);
