@@ -16,6 +16,9 @@ BENCH_RESULTS=$BENCH_DIR/results
 # pyenv shim or another version; the Debian packages belong to this one.
 BENCH_PY=/usr/bin/python3
 export BENCH_DIR BENCH_REPO BENCH_ROOT BENCH_WORKLOADS BENCH_WORK BENCH_RESULTS BENCH_PY
+# Timed figures are taken without a background compactor at work (the
+# footprint bench turns it on where it measures what it gives).
+export BLAST_AUTO_COMPACT=0
 
 bench_log() { printf 'bench: %s\n' "$*" >&2; }
 bench_die() {

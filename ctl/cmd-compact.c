@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 
+#include "autocompact.h"
 #include "ctl.h"
 #include "progress.h"
 #include "store.h"
@@ -59,11 +60,13 @@ int ctl_cmd_compact(struct ctl *c, int argc, char **argv)
 	    CTL_OPTION_QUIET,
 	    {"level", required_argument, NULL, 'l'},
 	    {"threads", required_argument, NULL, 't'},
+	    {"background", no_argument, NULL, 'b'},
 	    {0},
 	};
 	struct store_compact_stats stats = {0};
 	struct ctl_progress pg;
 	int o, r, level = 0, threads = 0;
+	bool background = false;
 	struct store *st;
 
 	while ((o = ctl_getopt(c, argc, argv, "", opts)) != -1) {
@@ -71,6 +74,10 @@ int ctl_cmd_compact(struct ctl *c, int argc, char **argv)
 			continue;
 		if (o == 't' && !parse_int(optarg, 1, 64, &threads))
 			continue;
+		if (o == 'b') {
+			background = true;
+			continue;
+		}
 		if (o == 'l')
 			return ctl_usage_error(
 			    c, "--level: want 1..22, not '%s'", optarg);
@@ -84,6 +91,15 @@ int ctl_cmd_compact(struct ctl *c, int argc, char **argv)
 				       argv[optind]);
 	if (ctl_store(c, &st) < 0)
 		return CTL_EXIT_FAIL;
+	if (background) {
+		r = ctl_autocompact_run(
+		    c, st, level ? level : CTL_AUTOCOMPACT_LEVEL,
+		    threads ? threads : CTL_AUTOCOMPACT_THREADS);
+		if (r < 0)
+			ctl_err(c, "cannot compact store '%s': %s",
+				store_path(st), ctl_strerror(r));
+		return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	}
 	ctl_progress_init(&pg, c);
 	ctl_progress_attach(&pg, st);
 	r = store_compact(st, level, threads, &stats);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "autocompact.h"
 #include "ctl.h"
 #include "progress.h"
 #include "snap.h"
@@ -285,6 +286,7 @@ static int import_run(struct ctl *c, const struct import_args *a)
 			ctl_strerror(r));
 		return r;
 	}
+	(void)ctl_autocompact_kick(store_path(st));
 	return import_report(c, &e, &stats, ctl_seconds_since(&t0));
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "activate.h"
+#include "autocompact.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "project.h"
@@ -409,6 +410,7 @@ static int kill_run(struct ctl *c, const struct kill_args *a)
 		return r;
 	if (moved)
 		rehome_record(&k);
+	(void)ctl_autocompact_kick(k.home); /* what the env wrote */
 	ctl_status(c, "unmounted env '%s' from %s (blastfs pid %d exited)",
 		   k.name, k.mnt, (int)k.info.pid);
 	return 0;

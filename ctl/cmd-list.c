@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "autocompact.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "project.h"
@@ -173,6 +174,9 @@ static json_t *totals_json(struct store *st, const struct list *l)
 
 	j = ctl_json_add(j, "path", json_string(store_path(st)));
 	j = ctl_json_add(j, "disk_bytes", ctl_json_u64(l->du));
+	j = ctl_json_add(
+	    j, "compacting",
+	    ctl_json_u64((uint64_t)ctl_autocompact_running(store_path(st))));
 	j = ctl_json_add(j, "blobs", ctl_json_u64(tot->blobs));
 	j = ctl_json_add(j, "blob_bytes", ctl_json_u64(tot->blob_bytes));
 	j = ctl_json_add(j, "stored_bytes", ctl_json_u64(tot->stored));
@@ -244,11 +248,14 @@ static int list_human(struct ctl *c, struct store *st, const struct list *l)
 	if (r < 0)
 		goto out_err;
 	printf("store '%s': %zu envs, %s logical, %s on disk (%s stored in "
-	       "%llu blobs)\n",
+	       "%llu blobs)%s\n",
 	       store_path(st), l->n, ctl_fmt_bytes(b1, sizeof(b1), logical),
 	       ctl_fmt_bytes(b3, sizeof(b3), l->du),
 	       ctl_fmt_bytes(b2, sizeof(b2), l->tot.stored),
-	       (unsigned long long)l->tot.blobs);
+	       (unsigned long long)l->tot.blobs,
+	       ctl_autocompact_running(store_path(st))
+		   ? ", compacting in the background"
+		   : "");
 	return 0;
 out_err:
 	ctl_err(c, "cannot print the list: %s", ctl_strerror(r));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "blobfind.h"
+#include "autocompact.h"
 #include "ctl.h"
 #include "oci.h"
 #include "oci_build.h"
@@ -482,6 +483,8 @@ int ctl_cmd_pull(struct ctl *c, int argc, char **argv)
 		      : p.cl && oci_client_error(p.cl) ? oci_client_error(p.cl)
 						       : ctl_strerror(err);
 		ctl_err(c, "cannot pull '%s': %s", a.ref, msg);
+	} else {
+		(void)ctl_autocompact_kick(store_path(p.st));
 	}
 	json_decref(p.manifest);
 	json_decref(p.config);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autocompact.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "snap.h"
@@ -148,6 +149,8 @@ static int save_run(struct ctl *c, const struct save_args *a)
 		ctl_status(c, "saved '%s@%s'%s in %.1f ms", tg.name, a->snap,
 			   tg.mounted ? " (mounted)" : "",
 			   ctl_seconds_since(&t0) * 1000);
+	if (r == 0) /* what the env wrote up to now */
+		(void)ctl_autocompact_kick(tg.home);
 out_close:
 	snap_target_close(&tg);
 	return r;

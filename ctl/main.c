@@ -287,15 +287,22 @@ static const struct ctl_cmd ctl_cmds[] = {
      "  --json          print what was freed as JSON\n"
      "  -q, --quiet     no progress line (shown on a terminal) and no\n"
      "                  status lines\n"},
-    {"compact", ctl_cmd_compact, "[--level N] [--threads N] [--json] [--quiet]",
+    {"compact", ctl_cmd_compact,
+     "[--level N] [--threads N] [--background] [--json] [--quiet]",
      "recompress stored content hard and pack small files together",
      "  --level N       zstd level 1..22 (default 15)\n"
      "  --threads N     compression workers (default: one per CPU)\n"
+     "  --background    as the automatic compactor: idle CPU and IO\n"
+     "                  priority, level 19 and one worker unless given,\n"
+     "                  nothing if one already runs, again while new\n"
+     "                  content is announced\n"
      "  --json          print what was done as JSON\n"
      "  -q, --quiet     no progress line (shown on a terminal) and no\n"
      "                  status lines\n"
      "  Content and snapshots are unchanged; safe while envs are\n"
-     "  mounted; a second run only does content added since.\n"},
+     "  mounted; a second run only does content added since.\n"
+     "  import, pull, save and kill start the background compactor\n"
+     "  by themselves (BLAST_AUTO_COMPACT=0 turns that off).\n"},
     {"check", ctl_cmd_check,
      "[NAME] [--store] [--packages] [--files] [--deep] [--json] [--quiet]",
      "check an env (mount, packages as pip check) or the store",

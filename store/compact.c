@@ -462,11 +462,17 @@ out:
 }
 
 static int apply(struct store *st, struct batch *b,
-		 struct store_compact_stats *cs)
+		 struct store_compact_stats *cs, bool *rolled)
 {
 	struct store_txn *t;
 	int err = store_txn_begin(st, true, &t);
 
+	/* once per compaction, before its first append: what it rewrites
+	 * of the current file must leave that file for repack to take */
+	if (!err && b->nunits && !*rolled && !st->no_pfiles) {
+		err = store_pfile_roll(t);
+		*rolled = !err;
+	}
 	for (size_t i = 0; !err && i < b->nunits; i++)
 		err = b->units[i].pack && b->units[i].n > 1
 			  ? apply_pack(t, b, &b->units[i], cs)
@@ -499,6 +505,7 @@ int store_compact(struct store *st, int level, int threads,
 {
 	struct store_compact_stats cs = {0};
 	struct batch b = {0};
+	bool rolled = false;
 	int err;
 
 	if (level == 0)
@@ -522,7 +529,7 @@ int store_compact(struct store *st, int level, int threads,
 			err = compress_all(st, &b, threads, base,
 					   cs.stored_before);
 		if (!err)
-			err = apply(st, &b, &cs);
+			err = apply(st, &b, &cs, &rolled);
 		next = b.next_id;
 		done = b.done;
 		base += b.visited;

@@ -274,6 +274,19 @@ static int cur_load(struct store_txn *t, struct pfile_txn *p)
 	return err;
 }
 
+int store_pfile_roll(struct store_txn *t)
+{
+	struct pfile_txn *p = txn_state(t);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = cur_load(t, p);
+	if (!err && p->end > 0)
+		err = roll(t, p);
+	return err;
+}
+
 int store_pfile_append(struct store_txn *t, const void *data, size_t len,
 		       unsigned char ref[STORE_PFREF_LEN])
 {

@@ -246,6 +246,11 @@ void store_pfref_encode(unsigned char *b, uint32_t file, uint64_t off,
 			uint32_t len);
 void store_pfref_decode(const unsigned char *b, uint32_t *file, uint64_t *off,
 			uint32_t *len);
+/* Make the next append start a new file unless the current one is empty
+ * (write txn): compaction rewrites what the current file holds, which then
+ * becomes garbage that repack can give back (it never takes the current
+ * file). */
+int store_pfile_roll(struct store_txn *t);
 int store_pfile_path(const struct store *st, uint32_t file, char *buf,
 		     size_t len);
 /* Commit hook of write txns (store_txn_commit, before LMDB's commit):

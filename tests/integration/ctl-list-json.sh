@@ -17,7 +17,7 @@ SHAPE=$(cat <<'PY'
 import json, sys
 j = json.load(sys.stdin)
 assert list(j) == ["envs", "store"], list(j)
-assert list(j["store"]) == ["path", "disk_bytes", "blobs", "blob_bytes",
+assert list(j["store"]) == ["path", "disk_bytes", "compacting", "blobs", "blob_bytes",
                             "stored_bytes", "tables", "map_used_bytes"], \
     list(j["store"])
 assert isinstance(j["store"]["path"], str)

@@ -37,6 +37,10 @@ BLAST_TEST_CACHE=${BLAST_TEST_CACHE:-/tmp/blast-test-cache}
 # TEST_NAME: the running test's name, for messages.
 TEST_NAME=${TEST_NAME:-$(basename "$0")}
 export BLASTCTL BLASTFS BLAST_TEST_PYTHON BLAST_TEST_CACHE
+# No background compactor outliving a test and its store (it would race
+# the test's clean-up and load the machine); store-autocompact.sh turns
+# it on where it is the subject.
+export BLAST_AUTO_COMPACT=0
 
 # Outcomes --------------------------------------------------------------------
 
