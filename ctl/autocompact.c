@@ -105,9 +105,15 @@ pid_t ctl_autocompact_running(const char *home)
  * stderr appended to compact.log. Returns in the parent only. */
 static int spawn(const char *home, const char *logpath)
 {
-	pid_t pid = fork();
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	pid_t pid;
 	int status;
 
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	exe[n] = '\0'; /* (not /proc/self/exe: ps would call it "exe") */
+	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
@@ -125,6 +131,9 @@ static int spawn(const char *home, const char *logpath)
 		/* no descriptor of the caller's (a pipe someone reads to
 		 * its end) stays open for the compactor's lifetime */
 		close_range(3, ~0u, 0);
+		execl(exe, "blastctl", "--home", home, "compact",
+		      "--background", (char *)NULL);
+		/* replaced since it started: the running binary */
 		execl("/proc/self/exe", "blastctl", "--home", home, "compact",
 		      "--background", (char *)NULL);
 		_exit(127);

@@ -13,7 +13,8 @@
 
 #include "store_internal.h"
 
-#define COMPACT_BATCH_RAW (16u << 20) /* raw bytes read per batch */
+#define COMPACT_BATCH_RAW	  (16u << 20) /* raw bytes read per batch */
+#define COMPACT_GIVE_BACK_BATCHES 4	      /* dead pack files go every 4 */
 
 struct item {
 	uint64_t id;  /* blob */
@@ -517,7 +518,7 @@ int store_compact(struct store *st, int level, int threads,
 	if (threads <= 0)
 		threads = 1;
 	err = stored_total(st, &cs.stored_before);
-	for (uint64_t base = 0;;) {
+	for (uint64_t base = 0, batches = 0;;) {
 		uint64_t next;
 		bool done;
 
@@ -536,6 +537,12 @@ int store_compact(struct store *st, int level, int threads,
 		batch_free(&b);
 		store_progress_report(st, "compacting", NULL, base,
 				      cs.stored_before);
+		/* pack files all of whose bytes were rewritten go now, not
+		 * at the end: the store does not grow by what compaction
+		 * writes (pct 0: only dead files, nothing copied twice) */
+		if (!err && !done && ++batches % COMPACT_GIVE_BACK_BATCHES == 0)
+			err = store_give_back(
+			    st, 0, &(struct store_repack_stats){0}, NULL, NULL);
 		if (err || done)
 			break;
 		b.next_id = next;
