@@ -23,7 +23,9 @@
 #include "autocompact.h"
 #include "daemon.h"
 
-#define LOG_MAX (256 * 1024) /* a longer log starts over */
+#define LOG_MAX	       (256 * 1024) /* a longer log starts over */
+#define SHRINK_TRIES   20	    /* data.mdb swap: tries, */
+#define SHRINK_WAIT_US (250 * 1000) /* this far apart */
 
 /* ioprio_set(2) has no glibc wrapper; these are its ABI values. */
 #define IOPRIO_CLASS_IDLE  3
@@ -177,6 +179,24 @@ static void be_idle(void)
 		      IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT);
 }
 
+/* data.mdb without its free pages, when no other process has the store
+ * open (else next time) */
+static void shrink_index(struct ctl *c, struct store *st)
+{
+	uint64_t saved;
+	int r, tries = SHRINK_TRIES;
+
+	/* the command that kicked may still be closing its store */
+	while ((r = store_shrink_index(st, &saved)) == -EBUSY && --tries)
+		usleep(SHRINK_WAIT_US);
+	if (r == 0)
+		ctl_status(c,
+			   "compact --background: data.mdb %llu bytes smaller",
+			   (unsigned long long)saved);
+	else if (r != -EBUSY && r != -EAGAIN)
+		ctl_warn(c, "cannot compact data.mdb: %s", ctl_strerror(r));
+}
+
 int ctl_autocompact_run(struct ctl *c, struct store *st, int level, int threads)
 {
 	const char *home = store_path(st);
@@ -216,6 +236,8 @@ int ctl_autocompact_run(struct ctl *c, struct store *st, int level, int threads)
 		}
 		if (r == 0 && errno != ENOENT)
 			r = -errno;
+		if (r == 0)
+			shrink_index(c, st);
 		/* the pid goes before the lock: no reader sees a stale one */
 		(void)ftruncate(fd, 0);
 		fl_unlock(fd);

@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -318,14 +320,71 @@ out_abort:
 	return store_mdb_err(rc);
 }
 
+int store_open_lock(struct store *st)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/lock.mdb", st->path) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	st->open_fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (st->open_fd < 0)
+		/* read-only media without a lock file: nobody swaps
+		 * data.mdb there (store_shrink_index needs a writer) */
+		return errno == ENOENT || errno == EACCES ? 0 : -errno;
+	while (flock(st->open_fd, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int store_env_open(struct store *st)
+{
+	unsigned envflags = MDB_NOTLS;
+	int err, dead;
+
+	err = store_mdb_err(mdb_env_create(&st->env));
+	if (err) {
+		st->env = NULL;
+		return err;
+	}
+	mdb_env_set_maxdbs(st->env, 16);
+	mdb_env_set_maxreaders(st->env, STORE_MAX_READERS);
+	mdb_env_set_mapsize(st->env, STORE_MAP_SIZE);
+	if (st->flags & STORE_NOSYNC)
+		envflags |= MDB_NOSYNC;
+	if ((st->flags & STORE_NOSYNC) && st->can_alloc)
+		/* the daemon: commits write through the map instead of
+		 * pwrite()s (a pip install of 4k files: 4.5 s -> 2.6 s).
+		 * The file then shows the map size, sparse: space.c
+		 * allocates blocks ahead of LMDB's writes (without
+		 * fallocate, pwrite() meets a full disk as ENOSPC, a write
+		 * through the map as SIGBUS). */
+		envflags |= MDB_WRITEMAP;
+	if (st->flags & STORE_READONLY)
+		envflags |= MDB_RDONLY;
+	err = store_mdb_err(mdb_env_open(st->env, st->path, envflags, 0600));
+	if (!err)
+		err = store_space_open(st, envflags & MDB_WRITEMAP);
+	if (!err) {
+		mdb_reader_check(st->env, &dead);
+		err = open_dbs(st);
+	}
+	if (err) {
+		mdb_env_close(st->env);
+		st->env = NULL;
+		st->space_fd = -1;
+	}
+	return err;
+}
+
 int store_open_why(const char *home, unsigned flags, char *why, size_t len,
 		   struct store **out)
 {
-	unsigned envflags = MDB_NOTLS;
 	struct store *st;
 	bool can_alloc;
 	struct stat sb;
-	int err, dead, fresh;
+	int err, fresh;
 
 	if (why && len)
 		why[0] = '\0';
@@ -358,6 +417,8 @@ int store_open_why(const char *home, unsigned flags, char *why, size_t len,
 	if (!st)
 		return -ENOMEM;
 	st->space_fd = -1;
+	st->open_fd = -1;
+	st->can_alloc = can_alloc;
 	pthread_mutex_init(&st->space_lock, NULL);
 	store_pfile_init(st);
 	st->flags = flags;
@@ -367,45 +428,20 @@ int store_open_why(const char *home, unsigned flags, char *why, size_t len,
 		err = -ENOMEM;
 		goto out_free;
 	}
-	err = store_mdb_err(mdb_env_create(&st->env));
+	err = store_open_lock(st);
+	if (!err)
+		err = store_env_open(st);
 	if (err)
 		goto out_free;
-	mdb_env_set_maxdbs(st->env, 16);
-	mdb_env_set_maxreaders(st->env, STORE_MAX_READERS);
-	mdb_env_set_mapsize(st->env, STORE_MAP_SIZE);
-	if (flags & STORE_NOSYNC)
-		envflags |= MDB_NOSYNC;
-	if ((flags & STORE_NOSYNC) && can_alloc)
-		/* the daemon: commits write through the map instead of
-		 * pwrite()s (a pip install of 4k files: 4.5 s -> 2.6 s).
-		 * The file then shows the map size, sparse: space.c
-		 * allocates blocks ahead of LMDB's writes (without
-		 * fallocate, pwrite() meets a full disk as ENOSPC, a write
-		 * through the map as SIGBUS). */
-		envflags |= MDB_WRITEMAP;
-	if (flags & STORE_READONLY)
-		envflags |= MDB_RDONLY;
-	err = mdb_env_open(st->env, home, envflags, 0600);
-	if (err) {
-		err = store_mdb_err(err);
-		goto out_env;
-	}
-	err = store_space_open(st, envflags & MDB_WRITEMAP);
-	if (err)
-		goto out_env;
-	mdb_reader_check(st->env, &dead);
-	err = open_dbs(st);
-	if (err)
-		goto out_env;
 	if (!(flags & STORE_READONLY))
 		/* best effort: without it, an emptied data.mdb would read
 		 * as a new store only where the daemon never ran */
 		store_home_mark(home);
 	*out = st;
 	return 0;
-out_env:
-	mdb_env_close(st->env);
 out_free:
+	if (st->open_fd >= 0)
+		close(st->open_fd);
 	pthread_mutex_destroy(&st->space_lock);
 	store_pfile_close(st);
 	free(st->path);
@@ -427,7 +463,10 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
-	mdb_env_close(st->env);
+	if (st->env)
+		mdb_env_close(st->env);
+	if (st->open_fd >= 0) /* after LMDB: see store_open_lock */
+		close(st->open_fd);
 	pthread_mutex_destroy(&st->space_lock);
 	store_pfile_close(st);
 	free(st->path);
@@ -455,6 +494,8 @@ int store_txn_begin(struct store *st, bool write, struct store_txn **out)
 
 	if (write && (st->flags & STORE_READONLY))
 		return -EROFS;
+	if (!st->env) /* lost by a failed store_shrink_index */
+		return -EIO;
 	t = store_malloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -637,6 +637,16 @@ struct store_gc_stats {
 #define STORE_GC_REPACK_PCT 90
 int store_gc(struct store *st, struct store_gc_stats *out);
 
+/*
+ * Replace data.mdb by a copy without free pages (LMDB never shrinks its
+ * file), but only while no other process has the store open: -EBUSY
+ * (nothing done) otherwise; -EAGAIN if a dead pack file could not be
+ * removed first. No txn of st may be open. Other processes' store_open
+ * waits for the swap. *saved: the bytes of disk given back. On an error
+ * after the copy st may be unusable (every call then fails): close it.
+ */
+int store_shrink_index(struct store *st, uint64_t *saved);
+
 struct store_reclaim_stats {
 	uint64_t blobs_freed, bytes_freed, pins_dropped;
 };

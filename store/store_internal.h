@@ -58,7 +58,12 @@ struct store {
 	store_progress_fn progress;
 	void *progress_arg;
 	bool no_zeroref; /* read-only open of a store without DB_ZEROREF */
-	atomic_ullong zeroref_due;  /* store_reclaim_due */
+	atomic_ullong zeroref_due; /* store_reclaim_due */
+	/* lock.mdb, flock()ed shared while the store is open (-1: none on
+	 * read-only media); store_shrink_index replaces data.mdb only
+	 * under the exclusive lock, when no other process has it open */
+	int open_fd;
+	bool can_alloc;		    /* fallocate works: MDB_WRITEMAP allowed */
 	int space_fd;		    /* data.mdb under MDB_WRITEMAP, else -1 */
 	uint64_t space_end;	    /* its blocks [0, space_end) exist; */
 	pthread_mutex_t space_lock; /* protects space_end */
@@ -77,6 +82,12 @@ struct store {
 	} rfd[PFILE_RFDS];
 	uint64_t rfd_clock;
 };
+
+/* store.c: take st->open_fd's shared lock (waits while a
+ * store_shrink_index swaps data.mdb); open st->env and its databases
+ * (st->env NULL on failure). */
+int store_open_lock(struct store *st);
+int store_env_open(struct store *st);
 
 struct store_txn {
 	struct store *st;

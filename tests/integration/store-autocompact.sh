@@ -9,10 +9,15 @@
 # a store that verifies clean, and the next one finishes the work. A
 # caller reading import's output to its end is not held up by the
 # compactor (old code: no compactor at all; du stayed at import's size).
+# data.mdb loses its free pages (a compacted copy) when no other process
+# has the store open, and only then: not while an env is mounted.
 set -euo pipefail
 . "$(dirname "$0")/ctl-lib.sh"
+. "$(dirname "$0")/fs-lib.sh"
 require_python
+require_fuse
 ctl_setup
+mkdir -p "$W/run"
 
 # a tree that compresses better in big frames at a high level: python
 # sources and text
@@ -54,6 +59,9 @@ du1=$(du -sk "$H1" | cut -f1)
 note "du: $du0 KiB without, $du1 KiB after the background compactor"
 [ "$du1" -lt "$du0" ] || die "the compactor did not shrink the store ($du0 -> $du1 KiB)"
 assert_contains "$(cat "$H1/run/compact.log")" "compact --background: stored"
+assert_contains "$(cat "$H1/run/compact.log")" "compact --background: data.mdb"
+free=$(mdb_stat -ef "$H1" | awk '/Free pages:/ { print $3 }')
+[ "$free" -le 16 ] || die "data.mdb still has $free free pages"
 ctl_run "$BLASTCTL" --home "$H1" check --store --deep
 [ "$RC" -eq 0 ] || die "check after the compactor: $OUT $ERR"
 "$BLASTCTL" --home "$H1" export t "$W/out1" >/dev/null
@@ -113,4 +121,25 @@ ctl_run "$BLASTCTL" --home "$H3" check --store --deep
 [ "$RC" -eq 0 ] || die "check after the next pass: $OUT $ERR"
 "$BLASTCTL" --home "$H3" export t "$W/out3" >/dev/null
 assert_same_tree "$T" "$W/out3"
+
+note "data.mdb is not swapped while a daemon has the store open"
+H=$H3
+fs_mount t "$W/mnt"
+assert_eq "$(cat "$T/email/parser.py")" "$(cat "$W/mnt/email/parser.py")" "a file through the mount"
+: >"$H3/run/compact.want"
+out=$("$BLASTCTL" --home "$H3" compact --background 2>&1)
+assert_not_contains "$out" "data.mdb" "a shrink with the env mounted"
+assert_eq "$(cat "$T/email/parser.py")" "$(cat "$W/mnt/email/parser.py")" "the mount after the pass"
+fs_umount t "$W/mnt"
+: >"$H3/run/compact.want"
+out=$("$BLASTCTL" --home "$H3" compact --background 2>&1)
+assert_contains "$out" "compact --background: data.mdb"
+ctl_run "$BLASTCTL" --home "$H3" check --store --deep
+[ "$RC" -eq 0 ] || die "check after the swap: $OUT $ERR"
+fs_mount t "$W/mnt"
+assert_eq "$(cat "$T/email/parser.py")" "$(cat "$W/mnt/email/parser.py")" "the mount after the swap"
+echo changed >"$W/mnt/new.txt"
+fs_umount t "$W/mnt"
+"$BLASTCTL" --home "$H3" export t "$W/out4" >/dev/null
+assert_eq changed "$(cat "$W/out4/new.txt")" "a file written after the swap"
 echo "PASS: $TEST_NAME"
