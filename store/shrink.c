@@ -23,6 +23,8 @@
 
 #include "store_internal.h"
 
+#define SHRINK_SWEEPS 64 /* sweeps to empty the dead files (64 each) */
+
 /* 1 if some pack file waits to be unlinked, 0 if none, -errno */
 static int dead_pfiles(struct store *st)
 {
@@ -108,11 +110,16 @@ int store_shrink_index(struct store *st, uint64_t *saved)
 				return -errno;
 		return err;
 	}
-	/* alone: no reader holds an old snapshot, dead files go now */
-	err =
-	    store_give_back(st, 0, &(struct store_repack_stats){0}, NULL, NULL);
-	if (!err)
-		err = dead_pfiles(st);
+	/* alone: no reader holds an old snapshot, dead files go now (a
+	 * sweep removes up to 64) */
+	for (int i = 0; i < SHRINK_SWEEPS; i++) {
+		err = store_give_back(st, 0, &(struct store_repack_stats){0},
+				      NULL, NULL);
+		if (!err)
+			err = dead_pfiles(st);
+		if (err <= 0)
+			break;
+	}
 	if (err > 0)
 		err = -EAGAIN; /* an unlink failed: the next run retries */
 	before = disk_bytes(data);
