@@ -6,6 +6,8 @@
  * A deny list, as Docker's and Flatpak's profiles are in effect for
  * these: CMD is any program, so the allow side stays open. Other
  * architectures' calls (i386 through int 0x80) kill the process.
+ * connect(2) and the sends that can carry an address go to blastctl's
+ * supervisor (usock.h) through a user-notification listener.
  */
 #include <errno.h>
 #include <linux/sched.h>
@@ -125,7 +127,30 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
 }
 
-int confine_seccomp_load(char *msg, size_t len)
+/* The calls whose address argument the filter cannot read: the
+ * supervisor performs them (sendto without one, send(2), stays here) */
+static int add_notify(scmp_filter_ctx ctx, const char **what)
+{
+	int r;
+
+	*what = "connect";
+	r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0);
+	*what = "sendto";
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendto), 1,
+				     SCMP_A4(SCMP_CMP_NE, 0));
+	*what = "sendmsg";
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendmsg),
+				     0);
+	*what = "sendmmsg";
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sendmmsg),
+				     0);
+	return r;
+}
+
+int confine_seccomp_load(int *listener, char *msg, size_t len)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	const char *what = "init";
@@ -136,8 +161,16 @@ int confine_seccomp_load(char *msg, size_t len)
 		return -ENOMEM;
 	}
 	r = add_rules(ctx, &what);
+	if (!r && listener)
+		r = add_notify(ctx, &what);
 	if (!r)
 		r = seccomp_load(ctx);
+	if (!r && listener) {
+		what = "listener";
+		*listener = seccomp_notify_fd(ctx);
+		if (*listener < 0)
+			r = *listener;
+	}
 	seccomp_release(ctx);
 	if (r < 0)
 		snprintf(msg, len, "seccomp: %s: %s", what, strerror(-r));
