@@ -14,6 +14,7 @@
 #include <linux/openat2.h>
 #include <limits.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,19 @@ static int addr_take(const struct usock_job *j, uint64_t addr, uint64_t alen,
 
 /* ---- the calls ---------------------------------------------------------- */
 
+/* A send's result: EPIPE raises SIGPIPE in CMD's calling thread, as the
+ * kernel would have without MSG_NOSIGNAL (the call itself always has
+ * it: the signal would be blastctl's). */
+static int64_t sent(const struct usock_job *j, ssize_t r, int flags)
+{
+	if (r >= 0)
+		return r;
+	r = -errno;
+	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+		syscall(SYS_pidfd_send_signal, j->pidfd, SIGPIPE, NULL, 0);
+	return r;
+}
+
 static int64_t op_connect(struct usock_job *j)
 {
 	struct sockaddr_storage ss;
@@ -250,9 +264,10 @@ static int64_t op_sendto(struct usock_job *j)
 	if (!r && !usock_job_valid(j))
 		r = -ESRCH;
 	if (!r) {
-		r = sendto(j->sock, buf, n, (int)j->args[3],
-			   (struct sockaddr *)&ss, len);
-		r = r < 0 ? -errno : r;
+		r = sent(j,
+			 sendto(j->sock, buf, n, (int)j->args[3] | MSG_NOSIGNAL,
+				(struct sockaddr *)&ss, len),
+			 (int)j->args[3]);
 	}
 	if (pathfd >= 0)
 		close(pathfd);
@@ -400,8 +415,8 @@ static int64_t msg_send(struct usock_job *j, uint64_t addr, int flags)
 	if (!r && !usock_job_valid(j))
 		r = -ESRCH;
 	if (!r) {
-		r = sendmsg(j->sock, &g.m, flags);
-		r = r < 0 ? -errno : r;
+		r = sent(j, sendmsg(j->sock, &g.m, flags | MSG_NOSIGNAL),
+			 flags);
 	}
 	msg_release(&g);
 	return r;

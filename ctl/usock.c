@@ -20,6 +20,9 @@
 #include "usock_internal.h"
 
 #define MAX_WORKERS 64 /* beyond: answered in the supervisor thread */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of any thread */
+#endif
 
 bool usock_job_valid(const struct usock_job *j)
 {
@@ -182,7 +185,10 @@ static void dispatch(struct usock *u, const struct seccomp_notif *req)
 	j->nr = req->data.nr;
 	memcpy(j->args, req->data.args, sizeof(j->args));
 	j->sock = -1;
-	j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
+	/* the caller may be any thread of CMD: pid is its thread id */
+	j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, PIDFD_THREAD);
+	if (j->pidfd < 0 && errno == EINVAL)
+		j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
 	if (j->pidfd < 0 || !usock_job_valid(j)) {
 		job_answer(j, -ESRCH); /* gone: nobody reads the answer */
 		job_free(j);

@@ -99,6 +99,16 @@ print("project-dgram", dgram(P + "/ok.d", "sendto"), dgram(P + "/ok.d", "sendmsg
 own = socket.socket(socket.AF_UNIX); own.bind("/tmp/own.s"); own.listen(1)
 threading.Thread(target=lambda: own.accept()[0].sendall(b"me"), daemon=True).start()
 print("own", stream("/tmp/own.s").replace("connected me", "connected ok"))
+# from a thread that is not the process's first
+res = []
+th = threading.Thread(target=lambda: res.append(stream(P + "/ok.s"))); th.start(); th.join()
+print("thread", res[0])
+# a send to a closed peer: EPIPE (python ignores SIGPIPE)
+a, b = socket.socketpair(); b.close()
+try:
+    a.sendmsg([b"x"]); print("epipe no")
+except BrokenPipeError:
+    print("epipe yes")
 
 # the race: a thread flips the address between an allowed and a denied
 # path while connect(2) and sendto(2) are pending
@@ -146,21 +156,31 @@ assert_contains "$OUT" "project connected ok"
 assert_contains "$OUT" "project-relative connected ok"
 assert_contains "$OUT" "project-dgram sent sent"
 assert_contains "$OUT" "own connected ok"
+assert_contains "$OUT" "thread connected ok"
+assert_contains "$OUT" "epipe yes"
 # both seen: the address did change under the calls
 assert_contains "$OUT" "race done some allowed some refused"
 assert_eq "" "$(cat "$O/denied.count")" "connections and datagrams the denied servers got"
 [ "$(wc -l <"$O/allowed.count")" -ge 2 ] || die "the allowed datagrams did not arrive"
 
+note "SIGPIPE of a supervised send is CMD's, not blastctl's"
+run_expect 141 run --net none -- python -c '
+import signal, socket
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+a, b = socket.socketpair(); b.close(); a.sendmsg([b"x"])'
+
 note "host.sockets lets a named host socket in"
 run_expect 0 policy set host.sockets "$O/home/.ssh/ctl.s"
 run_expect 0 run --net none -- python -c '
 import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(2).decode())' "$O/home/.ssh/ctl.s"
-assert_eq hi "$OUT" "the host.sockets socket"
-run_expect 1 run --net none -- python -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$O/out/srv.s"
-assert_contains "$ERR" "Connection refused"
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(p); print(s.recv(2).decode())
+    except OSError as e:
+        print(e.strerror)' "$O/home/.ssh/ctl.s" "$O/out/srv.s"
+assert_eq "hi
+Connection refused" "$OUT" "the host.sockets socket, and another"
 
 note "blastctl killed while CMD's connect waits on the supervisor: CMD does not hang"
 "$BLAST_TEST_PYTHON" -c '
