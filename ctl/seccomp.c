@@ -10,12 +10,19 @@
  * supervisor (usock.h) through a user-notification listener.
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "confine.h"
 
@@ -150,6 +157,45 @@ static int add_notify(scmp_filter_ctx ctx, const char **what)
 	return r;
 }
 
+/* Load ctx with a listener whose waits are killable only once the
+ * supervisor has received them (Linux 5.19; libseccomp 2.5 cannot ask):
+ * a signal then cannot make CMD restart a call the supervisor already
+ * performed (a send sent twice); it is handled when the call returns.
+ * The listener fd, or -errno. */
+static int load_listener(scmp_filter_ctx ctx)
+{
+	struct sock_fprog prog;
+	struct stat st;
+	void *buf = NULL;
+	int fd = memfd_create("blast-seccomp", MFD_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	r = seccomp_export_bpf(ctx, fd);
+	if (!r && fstat(fd, &st) < 0)
+		r = -errno;
+	if (!r && !(buf = malloc(st.st_size ? st.st_size : 1)))
+		r = -ENOMEM;
+	if (!r && pread(fd, buf, st.st_size, 0) != st.st_size)
+		r = -EIO;
+	close(fd);
+	if (!r) {
+		prog.len = (unsigned short)(st.st_size / sizeof(*prog.filter));
+		prog.filter = buf;
+		r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				 SECCOMP_FILTER_FLAG_NEW_LISTENER |
+				     SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+				 &prog);
+		if (r < 0 && errno == EINVAL) /* before 5.19 */
+			r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					 SECCOMP_FILTER_FLAG_NEW_LISTENER,
+					 &prog);
+		r = r < 0 ? -errno : r;
+	}
+	free(buf);
+	return r;
+}
+
 int confine_seccomp_load(int *listener, char *msg, size_t len)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -163,13 +209,14 @@ int confine_seccomp_load(int *listener, char *msg, size_t len)
 	r = add_rules(ctx, &what);
 	if (!r && listener)
 		r = add_notify(ctx, &what);
-	if (!r)
+	if (!r && !listener)
 		r = seccomp_load(ctx);
 	if (!r && listener) {
-		what = "listener";
-		*listener = seccomp_notify_fd(ctx);
-		if (*listener < 0)
-			r = *listener;
+		what = "load";
+		r = load_listener(ctx);
+		if (r >= 0)
+			*listener = r;
+		r = r < 0 ? r : 0;
 	}
 	seccomp_release(ctx);
 	if (r < 0)
