@@ -3,9 +3,10 @@
  * confine.h - what `blastctl run` keeps CMD from: the host's filesystem
  * (default deny: read-only but for the project, the env's mount, a
  * private /tmp and the policy's host.writable paths; host.hidden paths,
- * $BLAST_HOME and the unix sockets under /run invisible) and every way
- * back out (no capabilities, no_new_privs, a seccomp filter, its own
- * cgroup namespace). Root confines directly; another user through an
+ * $BLAST_HOME and the unix sockets under /run invisible; other host
+ * path sockets refused by usock.h's supervisor but host.sockets) and
+ * every way back out (no capabilities, no_new_privs, a seccomp filter,
+ * its own cgroup namespace). Root confines directly; another user through an
  * unprivileged user namespace. Under sudo CMD runs as SUDO_UID/SUDO_GID.
  *
  * confine_init runs in the parent (it may allocate and print nothing);
