@@ -22,7 +22,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,14 +37,14 @@
 static int mem_rw(const struct usock_job *j, uint64_t addr, void *buf,
 		  size_t len, bool write)
 {
-	struct iovec local = {buf, len},
-		     remote = {(void *)(uintptr_t)addr, len};
 	ssize_t n;
 
 	if (!len)
 		return 0;
-	n = write ? process_vm_writev(j->pid, &local, 1, &remote, 1, 0)
-		  : process_vm_readv(j->pid, &local, 1, &remote, 1, 0);
+	if (j->mem < 0 || addr > (uint64_t)INT64_MAX - len)
+		return -EFAULT;
+	n = write ? pwrite(j->mem, buf, len, (off_t)addr)
+		  : pread(j->mem, buf, len, (off_t)addr);
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
@@ -128,34 +127,24 @@ static int resolve(const struct usock_job *j, const char *path, int *out,
 			       .resolve = RESOLVE_IN_ROOT};
 	char p[64], full[PATH_MAX * 2], cwd[PATH_MAX];
 	struct stat st;
-	int root, fd, err = 0;
+	int fd;
 	ssize_t n;
 
-	snprintf(p, sizeof(p), "/proc/%d/root", (int)j->pid);
-	root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
+	if (j->root < 0)
 		return -ECONNREFUSED;
 	snprintf(full, sizeof(full), "%s", path);
 	if (path[0] != '/') {
-		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)j->pid);
-		n = readlink(p, cwd, sizeof(cwd) - 1);
-		if (n <= 0 || cwd[0] != '/') {
-			close(root);
+		/* CMD's cwd as CMD sees it (its mount namespace's path) */
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", j->cwd);
+		n = j->cwd < 0 ? -1 : readlink(p, cwd, sizeof(cwd) - 1);
+		if (n <= 0 || cwd[0] != '/')
 			return -ECONNREFUSED;
-		}
 		cwd[n] = '\0';
 		snprintf(full, sizeof(full), "%s/%s", cwd, path);
 	}
-	if (!usock_job_valid(j)) { /* root and cwd may be another's */
-		close(root);
-		return -ESRCH;
-	}
-	fd = (int)syscall(SYS_openat2, root, full, &how, sizeof(how));
+	fd = (int)syscall(SYS_openat2, j->root, full, &how, sizeof(how));
 	if (fd < 0)
-		err = errno == EXDEV ? -ECONNREFUSED : -errno;
-	close(root);
-	if (err)
-		return err;
+		return errno == EXDEV ? -ECONNREFUSED : -errno;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	n = readlink(p, where, PATH_MAX - 1);
 	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || n <= 0) {

@@ -103,11 +103,26 @@ int usock_child_relay(int hp, pid_t pid, int chan)
 
 static void job_free(struct usock_job *j)
 {
-	if (j->sock >= 0)
-		close(j->sock);
-	if (j->pidfd >= 0)
-		close(j->pidfd);
+	int *fds[] = {&j->sock, &j->pidfd, &j->mem, &j->root, &j->cwd};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
 	free(j);
+}
+
+/* CMD's memory, root and cwd, opened before the calling thread takes
+ * CMD's credentials; valid once the notification is checked after. */
+static void job_open(struct usock_job *j)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/mem", (int)j->pid);
+	j->mem = open(p, O_RDWR | O_CLOEXEC);
+	snprintf(p, sizeof(p), "/proc/%d/root", (int)j->pid);
+	j->root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "/proc/%d/cwd", (int)j->pid);
+	j->cwd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 static void job_answer(struct usock_job *j, int64_t r)
@@ -184,11 +199,12 @@ static void dispatch(struct usock *u, const struct seccomp_notif *req)
 	j->pid = (pid_t)req->pid;
 	j->nr = req->data.nr;
 	memcpy(j->args, req->data.args, sizeof(j->args));
-	j->sock = -1;
+	j->sock = j->mem = j->root = j->cwd = -1;
 	/* the caller may be any thread of CMD: pid is its thread id */
 	j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, PIDFD_THREAD);
 	if (j->pidfd < 0 && errno == EINVAL)
 		j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
+	job_open(j);
 	if (j->pidfd < 0 || !usock_job_valid(j)) {
 		job_answer(j, -ESRCH); /* gone: nobody reads the answer */
 		job_free(j);

@@ -37,6 +37,9 @@ struct usock_job {
 	uint64_t args[6];
 	int pidfd;
 	int sock; /* CMD's args[0], taken */
+	/* opened by the supervisor with blastctl's rights (CMD may have
+	 * made itself undumpable): its memory, its root, its cwd */
+	int mem, root, cwd;
 };
 
 /* Is the notification still pending (so pid is still CMD's task)? */

@@ -112,6 +112,12 @@ try:
 except BrokenPipeError:
     print("epipe yes")
 import subprocess
+# a process that made itself undumpable (as ssh-agent does) still connects
+print("undumpable", subprocess.run([sys.executable, "-c", '''
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(2).decode())''',
+    P + "/ok.s"], capture_output=True, text=True).stdout.strip())
 print("sigpipe", subprocess.run([sys.executable, "-c", '''
 import signal, socket
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -186,6 +192,7 @@ assert_contains "$OUT" "own connected ok"
 assert_contains "$OUT" "thread connected ok"
 assert_contains "$OUT" "epipe yes"
 assert_contains "$OUT" "sigpipe -13"
+assert_contains "$OUT" "undumpable ok"
 assert_contains "$OUT" "signalled sends 2000 2000"
 # both seen: the address did change under the calls
 assert_contains "$OUT" "race done some allowed some refused"
