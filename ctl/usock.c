@@ -192,8 +192,13 @@ static void dispatch(struct usock *u, const struct seccomp_notif *req)
 	struct usock_job *j = calloc(1, sizeof(*j));
 	int fl;
 
-	if (!j)
-		return; /* CMD's call stays pending: ENOMEM is rare enough */
+	if (!j) {
+		struct seccomp_notif_resp resp = {.id = req->id,
+						  .error = -ENOMEM};
+
+		seccomp_notify_respond(u->lfd, &resp);
+		return;
+	}
 	j->u = u;
 	j->id = req->id;
 	j->pid = (pid_t)req->pid;
