@@ -31,6 +31,7 @@
 #include "sandbox.h"
 #include "snap.h"
 #include "store.h"
+#include "usock.h"
 
 #define RUN_CGROUP_PREFIX "blast-run-" /* then ENV-PID */
 
@@ -344,11 +345,13 @@ static void child_fail(int efd, int code, const char *msg)
 	_exit(code);
 }
 
-static void child_exec(int efd, const struct sandbox *sb,
+/* hp: to the parent, which hands the filter's listener to blastctl */
+static void child_exec(int efd, int hp, const struct sandbox *sb,
 		       const struct confine *cf, const char *mnt, char **cmd)
 {
 	char path[PATH_MAX * 2], msg[SANDBOX_MSG_LEN];
 	const char *old = getenv("PATH");
+	int listener = -1;
 
 	snprintf(path, sizeof(path), "%s/bin%s%s", mnt, old ? ":" : "",
 		 old ? old : "");
@@ -358,9 +361,14 @@ static void child_exec(int efd, const struct sandbox *sb,
 	default_signals();
 	/* rlimits last: an address-space limit binds CMD, not blastctl's
 	 * (sanitizer's) setup */
-	if (confine_child_lockdown(cf, msg, sizeof(msg)) ||
+	if (confine_child_lockdown(cf, &listener, msg, sizeof(msg)) ||
 	    sandbox_child_limits(sb, msg, sizeof(msg)))
 		child_fail(efd, 126, msg);
+	/* connect and the sends wait for the supervisor from here on */
+	if (usock_child_send(hp, listener) < 0)
+		child_fail(efd, 126, "cannot start the socket supervisor");
+	close(listener);
+	close(hp);
 	execvp(cmd[0], cmd);
 	snprintf(msg, sizeof(msg), "cannot run '%s': %s", cmd[0],
 		 strerror(errno));
@@ -369,22 +377,31 @@ static void child_exec(int efd, const struct sandbox *sb,
 
 /* pid 1 of a new PID namespace: run CMD as pid 2, forward signals to
  * it, reap orphans, exit with its status. */
-static void ns_init(int efd, const struct sandbox *sb, const struct confine *cf,
-		    const char *mnt, char **cmd)
+static void ns_init(int efd, int chan, const struct sandbox *sb,
+		    const struct confine *cf, const char *mnt, char **cmd)
 {
 	pid_t pid, w;
-	int st, code = 1;
+	int st, code = 1, hp[2];
 
 	/* read-only: uid 0 without capabilities still owns /proc/sys */
 	if (mount("proc", "/proc", "proc",
 		  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
 		child_fail(efd, 126, "cannot mount /proc in the new namespace");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hp) < 0)
+		child_fail(efd, 126, "cannot make a socket pair");
 	pid = fork();
 	if (pid < 0)
 		child_fail(efd, 126, "fork failed");
-	if (pid == 0)
-		child_exec(efd, sb, cf, mnt, cmd);
+	if (pid == 0) {
+		close(hp[0]);
+		child_exec(efd, hp[1], sb, cf, mnt, cmd);
+	}
+	close(hp[1]);
 	close(efd);
+	/* a failure leaves CMD reading EOF: it fails, saying so */
+	usock_child_relay(hp[0], pid, chan);
+	close(hp[0]);
+	close(chan);
 	forward_signals(pid);
 	for (;;) {
 		w = waitpid(-1, &st, 0);
@@ -396,7 +413,7 @@ static void ns_init(int efd, const struct sandbox *sb, const struct confine *cf,
 	_exit(code);
 }
 
-static void child_main(int efd, const struct sandbox *sb,
+static void child_main(int efd, int chan, const struct sandbox *sb,
 		       const struct netsbx *net, const struct confine *cf,
 		       const char *mnt, char **cmd)
 {
@@ -411,8 +428,7 @@ static void child_main(int efd, const struct sandbox *sb,
 	    sandbox_child_namespaces(&sb->lim, msg, sizeof(msg)) ||
 	    confine_child_fs(cf, msg, sizeof(msg)))
 		child_fail(efd, 126, msg);
-	if (!(sb->lim.unshare & SANDBOX_NS_PID))
-		child_exec(efd, sb, cf, mnt, cmd);
+	/* always (ctl_cmd_run): CMD's parent there passes the listener on */
 	if (unshare(CLONE_NEWPID) < 0) {
 		snprintf(msg, sizeof(msg),
 			 "cannot create a PID namespace: %s (needs root)",
@@ -425,9 +441,10 @@ static void child_main(int efd, const struct sandbox *sb,
 	if (pid == 0) {
 		/* its death ends the namespace: every process in it */
 		die_with_parent(life);
-		ns_init(efd, sb, cf, mnt, cmd);
+		ns_init(efd, chan, sb, cf, mnt, cmd);
 	}
 	close(efd);
+	close(chan);
 	forward_signals(pid);
 	_exit(wait_for(pid));
 }
@@ -477,6 +494,7 @@ static void describe(struct ctl *c, const char *env, const struct sandbox *sb,
 	ADD(", host read-only, no capabilities, seccomp");
 	if (confine_landlock_abi() >= 6)
 		ADD(", abstract sockets scoped");
+	ADD(", path sockets supervised");
 	if (cf->userns)
 		ADD(" (user namespace)");
 	else if (cf->drop_ids)
@@ -539,12 +557,27 @@ static int run_cmd(struct ctl *c, const struct runreg *reg, struct sandbox *sb,
 {
 	const char *mnt = reg->mnt;
 	char msg[SANDBOX_MSG_LEN + PATH_MAX];
-	int p[2], life[2], code;
+	int p[2], chan[2], life[2], code, r;
+	struct usock *us = NULL;
 	ssize_t n;
 	pid_t pid;
 
+	/* the supervisor shares CMD's abstract-socket scope: this thread's,
+	 * inherited by both */
+	r = confine_scope_parent();
+	if (r < 0) {
+		ctl_err(c, "cannot scope abstract sockets (landlock): %s",
+			ctl_strerror(-r));
+		return CTL_EXIT_FAIL;
+	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ctl_err(c, "cannot run: %s", ctl_strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0) {
+		ctl_err(c, "cannot run: %s", ctl_strerror(errno));
+		close(p[0]);
+		close(p[1]);
 		return CTL_EXIT_FAIL;
 	}
 	pid = fork_child(life);
@@ -552,14 +585,23 @@ static int run_cmd(struct ctl *c, const struct runreg *reg, struct sandbox *sb,
 		ctl_err(c, "cannot fork: %s", ctl_strerror(errno));
 		close(p[0]);
 		close(p[1]);
+		close(chan[0]);
+		close(chan[1]);
 		return CTL_EXIT_FAIL;
 	}
 	if (pid == 0) {
 		close(p[0]);
+		close(chan[0]);
 		die_with_parent(life);
-		child_main(p[1], sb, net, cf, mnt, cmd);
+		child_main(p[1], chan[1], sb, net, cf, mnt, cmd);
 	}
 	close(p[1]);
+	close(chan[1]);
+	/* on failure chan is closed: CMD fails, saying why */
+	r = usock_start(chan[0], cf, &us);
+	if (r < 0)
+		ctl_err(c, "cannot start the socket supervisor: %s",
+			ctl_strerror(-r));
 	forward_signals(pid);
 	runreg_write(reg, pid, sb, net); /* for `blastctl top` */
 	do
@@ -567,6 +609,7 @@ static int run_cmd(struct ctl *c, const struct runreg *reg, struct sandbox *sb,
 	while (n < 0 && errno == EINTR);
 	close(p[0]);
 	code = wait_for(pid);
+	usock_stop(us);
 	runreg_remove(reg);
 	close(life[1]);
 	if (n > 0) {

@@ -48,15 +48,6 @@ static int paths_add(struct confine_paths *ps, const char *path)
 	return 0;
 }
 
-static void paths_release(struct confine_paths *ps)
-{
-	for (size_t i = 0; i < ps->n; i++)
-		free(ps->v[i]);
-	free(ps->v);
-	ps->v = NULL;
-	ps->n = 0;
-}
-
 /* The invoking user's home, for "~/" patterns, symlinks resolved. */
 static void user_home(const struct confine *cf, char *buf)
 {
@@ -228,6 +219,9 @@ int confine_init(struct confine *cf, const struct policy *p, const char *mnt,
 	if (!r && p)
 		r = patterns_expand(cf, p->text[POLICY_HOST_HIDDEN], false,
 				    &cf->hidden, bad);
+	if (!r && p)
+		r = patterns_expand(cf, p->text[POLICY_HOST_SOCKETS], false,
+				    &cf->sockets, bad);
 	if (r == -ELOOP)
 		snprintf(msg, len,
 			 "host.writable path '%s' goes through a symlink: "
@@ -241,9 +235,10 @@ int confine_init(struct confine *cf, const struct policy *p, const char *mnt,
 
 void confine_release(struct confine *cf)
 {
-	paths_release(&cf->writable);
-	paths_release(&cf->readonly);
-	paths_release(&cf->hidden);
+	confine_paths_free(&cf->writable);
+	confine_paths_free(&cf->readonly);
+	confine_paths_free(&cf->hidden);
+	confine_paths_free(&cf->sockets);
 }
 
 /* ---- in the child ---------------------------------------------------- */
@@ -354,7 +349,17 @@ static int scope_abstract_sockets(void)
 	return err;
 }
 
-int confine_child_lockdown(const struct confine *cf, char *msg, size_t len)
+int confine_scope_parent(void)
+{
+	if (confine_landlock_abi() < SCOPE_ABI)
+		return 0;
+	if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return scope_abstract_sockets();
+}
+
+int confine_child_lockdown(const struct confine *cf, int *listener, char *msg,
+			   size_t len)
 {
 	int err = caps_drop(cf);
 
@@ -376,5 +381,5 @@ int confine_child_lockdown(const struct confine *cf, char *msg, size_t len)
 			 strerror(-err));
 		return err;
 	}
-	return confine_seccomp_load(msg, len);
+	return confine_seccomp_load(listener, msg, len);
 }

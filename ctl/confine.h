@@ -3,9 +3,10 @@
  * confine.h - what `blastctl run` keeps CMD from: the host's filesystem
  * (default deny: read-only but for the project, the env's mount, a
  * private /tmp and the policy's host.writable paths; host.hidden paths,
- * $BLAST_HOME and the unix sockets under /run invisible) and every way
- * back out (no capabilities, no_new_privs, a seccomp filter, its own
- * cgroup namespace). Root confines directly; another user through an
+ * $BLAST_HOME and the unix sockets under /run invisible; other host
+ * path sockets refused by usock.h's supervisor but host.sockets) and
+ * every way back out (no capabilities, no_new_privs, a seccomp filter,
+ * its own cgroup namespace). Root confines directly; another user through an
  * unprivileged user namespace. Under sudo CMD runs as SUDO_UID/SUDO_GID.
  *
  * confine_init runs in the parent (it may allocate and print nothing);
@@ -39,7 +40,13 @@ struct confine {
 	struct confine_paths writable; /* project, env mount, host.writable */
 	struct confine_paths readonly; /* host.readonly */
 	struct confine_paths hidden;   /* $BLAST_HOME, host.hidden */
+	struct confine_paths sockets;  /* host.sockets */
 };
+
+/* Append a copy of path to ps (-ENOMEM); free ps's paths, leaving it
+ * empty (hostfs.c). */
+int confine_paths_push(struct confine_paths *ps, const char *path);
+void confine_paths_free(struct confine_paths *ps);
 
 /*
  * Decide who CMD runs as and expand the policy's host.* patterns (glob,
@@ -61,8 +68,15 @@ int confine_child_fs(const struct confine *cf, char *msg, size_t len);
 /* Drop the bounding set, the capabilities and (under sudo) root, set
  * no_new_privs, scope abstract unix sockets with Landlock where the
  * kernel has ABI 6 (connect(2) to one made outside CMD fails with
- * EPERM) and load the seccomp filter. */
-int confine_child_lockdown(const struct confine *cf, char *msg, size_t len);
+ * EPERM) and load the seccomp filter; *listener is then its
+ * user-notification fd (O_CLOEXEC), for usock.h's supervisor. */
+int confine_child_lockdown(const struct confine *cf, int *listener, char *msg,
+			   size_t len);
+/* In blastctl before it forks CMD: the same abstract-socket scope for
+ * the calling thread (no_new_privs first when not root), so that the
+ * supervisor, which performs CMD's connects, and CMD (a nested domain)
+ * share it. 0 (also without ABI 6), or -errno. */
+int confine_scope_parent(void);
 /* The kernel's Landlock ABI version (>= 6: abstract sockets scoped), or
  * -errno (-EOPNOTSUPP: built but off, -ENOSYS: not built). */
 int confine_landlock_abi(void);
@@ -70,7 +84,9 @@ int confine_landlock_abi(void);
 /* The seccomp filter alone (seccomp.c): refuses mount and the new mount
  * API, setns, unshare and namespace flags to clone, ptrace and
  * process_vm_*, bpf, modules, keyrings, kexec, reboot, swap, handles,
- * perf, userfaultfd, clock setting, io_uring, TIOCSTI; EPERM each. */
-int confine_seccomp_load(char *msg, size_t len);
+ * perf, userfaultfd, clock setting, io_uring, TIOCSTI; EPERM each. With
+ * listener, connect, sendmsg, sendmmsg and sendto with an address
+ * wait for the supervisor reading *listener. */
+int confine_seccomp_load(int *listener, char *msg, size_t len);
 
 #endif

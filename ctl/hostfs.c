@@ -222,7 +222,7 @@ static void unescape(char *s)
 	*d = '\0';
 }
 
-static int paths_push(struct confine_paths *ps, const char *path)
+int confine_paths_push(struct confine_paths *ps, const char *path)
 {
 	char **v = realloc(ps->v, (ps->n + 1) * sizeof(*v));
 
@@ -236,7 +236,7 @@ static int paths_push(struct confine_paths *ps, const char *path)
 	return 0;
 }
 
-static void paths_free(struct confine_paths *ps)
+void confine_paths_free(struct confine_paths *ps)
 {
 	for (size_t i = 0; i < ps->n; i++)
 		free(ps->v[i]);
@@ -278,12 +278,12 @@ static int mounts_add(struct mounts *m, char *line)
 		return -ENOMEM;
 	f[n] = opts_flags(opts);
 	fu[n] = !strncmp(type + 3, "fuse", 4);
-	return paths_push(&m->path, mp);
+	return confine_paths_push(&m->path, mp);
 }
 
 static void mounts_free(struct mounts *m)
 {
-	paths_free(&m->path);
+	confine_paths_free(&m->path);
 	free(m->flags);
 	free(m->fuse);
 }
@@ -371,6 +371,15 @@ static int hide(const char *path)
 	return mount(EMPTY_FILE, path, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
+/* path is one of ps or below one */
+static bool listed(const struct confine_paths *ps, const char *path)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (under(path, ps->v[i]))
+			return true;
+	return false;
+}
+
 /* nftw has no context argument: the walk's list and the mounts, whose
  * FUSE ones it does not enter (child, one thread) */
 static struct confine_paths *socks;
@@ -380,7 +389,7 @@ static int sock_seen(const char *path, const struct stat *st, int type,
 		     struct FTW *ftw)
 {
 	(void)ftw;
-	if (S_ISSOCK(st->st_mode) && paths_push(socks, path) < 0)
+	if (S_ISSOCK(st->st_mode) && confine_paths_push(socks, path) < 0)
 		return FTW_STOP;
 	if (type != FTW_D)
 		return FTW_CONTINUE;
@@ -415,12 +424,14 @@ static int hide_all(const struct confine *cf, char *msg, size_t len)
 		snprintf(msg, len, "cannot list the sockets under /run");
 	}
 	for (size_t i = 0; !err && i < run.n; i++) {
+		if (listed(&cf->sockets, run.v[i]))
+			continue; /* host.sockets: the supervisor lets CMD in */
 		err = hide(run.v[i]);
 		if (err)
 			snprintf(msg, len, "cannot hide socket '%s': %s",
 				 run.v[i], strerror(-err));
 	}
-	paths_free(&run);
+	confine_paths_free(&run);
 	mounts_free(&m);
 	return err;
 }

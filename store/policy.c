@@ -68,6 +68,7 @@ static const struct {
     [POLICY_RES_MEMORY_SOFT] = {"res.memory-soft", POLICY_SIZE},
     [POLICY_RES_IO_WEIGHT] = {"res.io-weight", POLICY_WEIGHT},
     [POLICY_SHELL_CONFINE] = {"shell.confine", POLICY_BOOL},
+    [POLICY_HOST_SOCKETS] = {"host.sockets", POLICY_HOSTPATHS},
 };
 
 const char *policy_key_name(enum policy_key k)

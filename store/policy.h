@@ -54,6 +54,8 @@ enum policy_key {
 	POLICY_RES_IO_WEIGHT,
 	/* `blast start`'s shell run under `blastctl run` */
 	POLICY_SHELL_CONFINE,
+	/* host unix sockets `blastctl run` may connect to */
+	POLICY_HOST_SOCKETS,
 	POLICY__NKEYS
 };
 

@@ -75,6 +75,36 @@ ctl_run env SUDO_UID=65534 SUDO_GID=65534 "$BLASTCTL" --home "$H" run proj -- sh
 assert_not_contains "$OUT" "REACHED"
 [ ! -e "$OUTSIDE_SH" ] || die "CMD under sudo wrote the host through /proc/$SL/root"
 
+# unix sockets: the supervisor connects with CMD's uid (a root-only
+# socket in the project is refused as the kernel would refuse CMD) and
+# only where CMD may write (/var/tmp is not)
+VT=$(mktemp -d /var/tmp/blast-user-sock.XXXXXX)
+on_exit rm -rf "$VT"
+chmod 755 "$VT"
+"$BLAST_TEST_PYTHON" -c '
+import os, select, socket, sys
+ss = []
+for path, mode in zip(sys.argv[1::2], sys.argv[2::2]):
+    s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(8); os.chmod(path, int(mode, 8)); ss.append(s)
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    for s in select.select(ss, [], [])[0]:
+        c, _ = s.accept(); c.sendall(b"hi"); c.close()' \
+	"$P/open.s" 666 "$P/root.s" 600 "$VT/host.s" 666 &
+on_exit kill_pid $!
+poll_until "the socket servers" test -e "$P/open.s.ready"
+uconnect='import socket, sys
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(p); print("connected", s.recv(2).decode())
+    except OSError as e:
+        print("refused", e.errno)'
+expect 0 env SUDO_UID=65534 SUDO_GID=65534 "$BLASTCTL" --home "$H" run proj -- python -c "$uconnect" "$P/open.s" "$P/root.s" "$VT/host.s"
+assert_eq "connected hi
+refused 13
+refused 111" "$OUT" "under sudo: open, root-only and host sockets"
+
 chown -R nobody:nogroup "$H"
 chmod -R go-w "$H"
 nb() { asnobody env HOME="$W" "$BLASTCTL" --home "$H" "$@"; }
@@ -87,6 +117,12 @@ CapBnd:	0000000000000000
 NoNewPrivs:	1
 Seccomp:	2" "$OUT"
 assert_contains "$ERR" "(user namespace)"
+
+note "as nobody: unix sockets through the supervisor"
+expect 0 nb run -- python -c "$uconnect" "$P/open.s" "$P/root.s" "$VT/host.s"
+assert_eq "connected hi
+refused 13
+refused 111" "$OUT" "as nobody: open, root-only and host sockets"
 
 note "as nobody: the host read-only, /tmp private, the project writable"
 OUTSIDE=/tmp/blast-user-outside.$$

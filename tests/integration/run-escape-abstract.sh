@@ -5,9 +5,8 @@
 # Landlock's abstract-socket scope (Linux 6.12, ABI 6) refuses connect(2)
 # to one made outside the run (old code: it answered); CMD's own still
 # work; --net none has a namespace of its own. Path sockets elsewhere
-# (here /var/tmp) stay connectable, as docs/ARCHITECTURE.md and policy
-# --help say (a read-only mount does not stop connect, and no mechanism
-# of this kernel refuses it by path), until host.hidden covers them.
+# (here /var/tmp): refused by blastctl's supervisor (usock.h; old code:
+# connectable), and covered by host.hidden.
 set -euo pipefail
 . "$(dirname "$0")/run-lib.sh"
 run_setup
@@ -55,9 +54,9 @@ note "--net none: an abstract namespace of its own"
 run_expect 0 run --net none -- python -c "$connect" "@$ABS"
 assert_eq "refused 111" "$OUT" "abstract socket of the host, --net none"
 
-note "a path socket outside /run and /tmp: reachable until host.hidden covers it"
+note "a path socket outside /run and /tmp: refused by the supervisor (run-escape-unix-path.sh), and hidden by host.hidden"
 run_expect 0 run --net none -- python -c "$connect" "$O/path.sock"
-assert_eq "connected hi" "$OUT" "the documented gap"
+assert_eq "refused 111" "$OUT" "a path socket outside what CMD may write"
 run_expect 0 policy set host.hidden "$O/path.sock"
 run_expect 0 run --net none -- python -c "$connect" "$O/path.sock"
 assert_contains "$OUT" "refused" "a hidden path socket"

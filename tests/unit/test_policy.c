@@ -146,6 +146,11 @@ Test(policy, host_paths_are_absolute_or_home_and_checked)
 			     "'%s' refused", good[i]);
 		free(out);
 	}
+	cr_assert_eq(parse1(POLICY_HOST_SOCKETS, "~/.ssh/*.sock", &out), 0);
+	cr_assert_str_eq(out, "~/.ssh/*.sock");
+	free(out);
+	cr_assert_eq(parse1(POLICY_HOST_SOCKETS, "ssh.sock", &out), -EINVAL);
+	cr_assert_eq(policy_key_find("host.sockets"), POLICY_HOST_SOCKETS);
 	cr_assert_eq(parse1(POLICY_HOST_HIDDEN, "/", &out), -EINVAL);
 	cr_assert_eq(parse1(POLICY_HOST_HIDDEN, "/a/b/", &out), 0);
 	cr_assert_str_eq(out, "/a/b");
