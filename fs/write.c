@@ -109,6 +109,31 @@ int fs_content_change(struct fs *fs, struct node *n, const void *data,
 	return err;
 }
 
+int fs_content_falloc_change(struct fs *fs, struct node *n, int mode,
+			     uint64_t off, uint64_t len, uint64_t *old)
+{
+	int64_t now = fs_now_ns();
+	uint64_t at;
+	int err = fs_node_load(fs, n);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->wlog.mu);
+	err = fs_wlog_falloc(fs, n->fid, mode, off, len, now, &at);
+	if (!err) {
+		fs_lock(fs);
+		*old = n->a.size;
+		err = fs_content_falloc(fs, n, mode, off, len);
+		if (!err)
+			mark_written_at(fs, n, now);
+		fs_unlock(fs);
+		if (err)
+			fs_wlog_cut(fs, at);
+	}
+	pthread_mutex_unlock(&fs->wlog.mu);
+	return err;
+}
+
 int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)
 {
 	uint64_t old;
