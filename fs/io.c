@@ -259,23 +259,33 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |   \
 	 FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
 #define SHIFT_MODES (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
+/* ext4's s_maxbytes with 4 KiB blocks and extents: 2^32 blocks less one */
+#define EXT4_MAX_BYTES ((1ull << 44) - 4096)
 
-/* ext4's answers to a fallocate it cannot do (ext4_fallocate): unknown
- * modes and combinations EOPNOTSUPP; collapse and insert alone, of whole
- * 4 KiB blocks, inside the file (collapse: not reaching its end). */
+/* ext4's answers (vfs_fallocate, ext4_fallocate; the kernel checks most
+ * before FUSE): unknown modes and combinations EOPNOTSUPP (KEEP_SIZE goes
+ * with allocation, zero range and punch hole, which needs it); collapse
+ * and insert of whole 4 KiB blocks inside the file (collapse: not
+ * reaching its end); past ext4's largest file, EFBIG. */
 static int falloc_check(int mode, off_t off, off_t len, uint64_t size)
 {
-	if (mode & ~FALLOC_MODES)
+	int op = mode & ~FALLOC_FL_KEEP_SIZE;
+
+	if ((mode & ~FALLOC_MODES) ||
+	    (op && op != FALLOC_FL_PUNCH_HOLE && op != FALLOC_FL_ZERO_RANGE &&
+	     op != FALLOC_FL_COLLAPSE_RANGE && op != FALLOC_FL_INSERT_RANGE))
+		return -EOPNOTSUPP;
+	if (op == FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if ((op & SHIFT_MODES) && (mode & FALLOC_FL_KEEP_SIZE))
 		return -EOPNOTSUPP;
 	if (off < 0 || len <= 0)
 		return -EINVAL;
-	if ((mode & FALLOC_FL_PUNCH_HOLE) &&
-	    (!(mode & FALLOC_FL_KEEP_SIZE) || (mode & FALLOC_FL_ZERO_RANGE)))
-		return -EOPNOTSUPP;
+	if ((uint64_t)off + (uint64_t)len > EXT4_MAX_BYTES)
+		return -EFBIG;
 	if (!(mode & SHIFT_MODES))
 		return 0;
-	if ((mode & ~SHIFT_MODES) || (mode & SHIFT_MODES) == SHIFT_MODES ||
-	    ((off | len) & 4095))
+	if ((off | len) & 4095)
 		return -EINVAL;
 	if ((mode & FALLOC_FL_COLLAPSE_RANGE) &&
 	    (uint64_t)off + (uint64_t)len >= size)

@@ -9,6 +9,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
@@ -307,17 +308,38 @@ static int read_at(int fd, unsigned char *buf, uint64_t len, uint64_t off)
 	return 0;
 }
 
-/* read_at, but a range the file has as a hole (SEEK_DATA) is zeroed
- * without reading it: a 1 GiB sparse file is not read as 1 GiB. */
+/* read_at, but what the file has as holes (SEEK_DATA/SEEK_HOLE) is
+ * zeroed, not read: a 1 GiB sparse file is not read as 1 GiB, and its
+ * preallocated blocks stay holes (a read would put zero pages in the
+ * cache, which ext4 then counts as data). */
 static int read_data(int fd, unsigned char *buf, uint64_t len, uint64_t off)
 {
-	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+	uint64_t at = off, end = off + len;
+	struct stat sb;
+	int err = 0;
 
-	if ((d < 0 && errno == ENXIO) || (d >= 0 && (uint64_t)d >= off + len)) {
-		memset(buf, 0, len);
-		return 0;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if ((uint64_t)sb.st_size < end)
+		return -EIO; /* shorter than said */
+	while (!err && at < end) {
+		off_t d = lseek(fd, (off_t)at, SEEK_DATA), h;
+
+		if (d < 0 && errno != ENXIO)
+			return read_at(fd, buf, len, off); /* no SEEK_DATA */
+		if (d < 0 || (uint64_t)d >= end) {
+			memset(buf + (at - off), 0, end - at);
+			break;
+		}
+		memset(buf + (at - off), 0, (uint64_t)d - at);
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0)
+			return -errno;
+		at = (uint64_t)h < end ? (uint64_t)h : end;
+		err = read_at(fd, buf + ((uint64_t)d - off), at - (uint64_t)d,
+			      (uint64_t)d);
 	}
-	return read_at(fd, buf, len, off);
+	return err;
 }
 
 /* Large files are hashed and compressed one chunk at a time; the raw
@@ -390,7 +412,7 @@ static int prepare_fd(int fd, uint64_t len, bool pack,
 	raw = store_malloc(len ? len : 1);
 	if (!raw)
 		return -ENOMEM;
-	err = read_at(fd, raw, len, 0);
+	err = read_data(fd, raw, len, 0);
 	if (err) {
 		free(raw);
 		return err;
@@ -420,7 +442,7 @@ static const unsigned char *prep_raw(const struct store_blob_prep *p,
 	*err = 0;
 	if (p->raw)
 		return p->raw + off;
-	*err = read_at(p->fd, buf, len, off);
+	*err = read_data(p->fd, buf, len, off);
 	return *err ? NULL : buf;
 }
 
