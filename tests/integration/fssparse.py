@@ -316,22 +316,23 @@ def main(argv):
             os.close(b)
         fixed_make(mnt)
         fixed_make(ext)
-        fixed_check(mnt, ext, "unsealed")
         names.append("fixed")
-        compare(names, mnt, ext, "at the end (unsealed)")
+
+        def both(when):
+            compare(names, mnt, ext, when)
+            fixed_check(mnt, ext, when)
+
+        both("at the end (unsealed)")
         if opts["sync"]:
             hook(opts["sync"], "sync")
-            compare(names, mnt, ext, "sealed")
-            fixed_check(mnt, ext, "sealed")
+            both("sealed")
         if drop_caches():
-            compare(names, mnt, ext, "after drop_caches")
-            fixed_check(mnt, ext, "after drop_caches")
+            both("after drop_caches")
         if opts["remount"]:
             hook(opts["remount"], "remount")
-            compare(names, mnt, ext, "after remount")
-            fixed_check(mnt, ext, "after remount")
+            both("after remount")
             if drop_caches():
-                compare(names, mnt, ext, "after remount and drop_caches")
+                both("after remount and drop_caches")
     except Fail as e:
         print("fssparse seed %d: %s" % (opts["seed"], e), file=sys.stderr)
         print("last ops:\n" + "\n".join(log[-25:]), file=sys.stderr)
