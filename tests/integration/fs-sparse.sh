@@ -7,7 +7,9 @@
 # the caches dropped and after a remount. Then `truncate -s 1G` with 4 KiB
 # of data stays sparse before and after its seal (st_blocks, SEEK_DATA)
 # and costs the store less than 1 MiB (du of the store dir), the store
-# verifies, and its export keeps the holes.
+# verifies, and its export keeps the holes. The env's policy (quota,
+# KEEP_SIZE preallocation included, max file size, read-only paths)
+# holds for fallocate.
 set -euo pipefail
 # shellcheck source=tests/integration/fs-lib.sh
 . "$(dirname "$0")/fs-lib.sh"
@@ -53,9 +55,35 @@ note "store: ${before} KiB before, ${after} KiB after a 1 GiB file with 4 KiB of
 cmp -s <(dd if="$f" bs=4096 skip=$((300 * 256)) count=1 status=none) "$W/data" || die "the data read back differs"
 cmp -s <(head -c 1048576 "$f") <(head -c 1048576 /dev/zero) || die "the hole does not read as zeros"
 
+note "policy: quota, max file size and read-only paths hold for fallocate"
+fs_import q
+fs_mount q "$W/q"
+mkdir "$W/q/ro"
+: >"$W/q/ro/f"
+fs_want 0 policy q set fs.quota 1M
+fs_want 0 policy q set fs.readonly ro
+# falloc_fails WANT ARGS...: fallocate ARGS fails with message WANT
+falloc_fails() {
+	local want=$1
+	shift
+	if fallocate "$@" 2>"$W/falloc.err"; then
+		die "fallocate $*: succeeded, want '$want'"
+	fi
+	assert_contains "$(cat "$W/falloc.err")" "$want" "fallocate $*"
+}
+falloc_fails "Disk quota exceeded" -l 2M "$W/q/f"
+: >"$W/q/g"
+falloc_fails "Disk quota exceeded" -n -l 2M "$W/q/g"
+fallocate -l 512K "$W/q/f" || die "fallocate within the quota failed"
+fallocate -p -o 0 -l 4096 "$W/q/f" || die "punch hole within the quota failed"
+falloc_fails "Read-only file system" -l 4096 "$W/q/ro/f"
+fs_want 0 policy q set fs.max-file-size 256K
+falloc_fails "File too large" -l 300K "$W/q/h"
+fs_umount q "$W/q"
+
 fs_umount sp "$W/mnt"
 fs_check_store
-bctl export sp "$W/out" >/dev/null 2>&1 || die "blastctl export failed"
-[ "$(blocks "$W/out/big")" -le 64 ] || die "export: st_blocks $(blocks "$W/out/big"), the holes were written"
-cmp -s "$W/out/s$last/f0" "$W/ext4/s$last/f0" || die "export of s$last/f0 differs from ext4's"
+bctl export sp "$W/export" >/dev/null 2>&1 || die "blastctl export failed"
+[ "$(blocks "$W/export/big")" -le 64 ] || die "export: st_blocks $(blocks "$W/export/big"), the holes were written"
+cmp -s "$W/export/s$last/f0" "$W/ext4/s$last/f0" || die "export of s$last/f0 differs from ext4's"
 fs_pass
