@@ -207,9 +207,9 @@ static bool blob_sparse(struct fs *fs, uint64_t ref)
 	if (fs_rtxn(fs, &t))
 		return false;
 	if (store_blob_stat(t, ref, &bi))
-		bi.holes = 0;
+		bi.hole_blocks = 0;
 	fs_rtxn_done(t);
-	return bi.holes > 0;
+	return bi.hole_blocks > 0;
 }
 
 int fs_content_load(struct fs *fs, struct node *n)

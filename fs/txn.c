@@ -288,7 +288,8 @@ void fs_stat_blocks(struct store_txn *t, const struct store_entry *e,
 	/* a block or less cannot hold a hole worth a lookup */
 	if (e->payload == STORE_P_BLOB && e->a.size > 4096 &&
 	    !store_blob_stat(t, e->ref, &bi))
-		st->st_blocks = (blkcnt_t)fs_blocks_of(bi.size - bi.holes);
+		st->st_blocks =
+		    (blkcnt_t)(fs_blocks_of(bi.size) - bi.hole_blocks * 8);
 }
 
 int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,

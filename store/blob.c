@@ -465,7 +465,14 @@ static void info_encode(unsigned char *b, const struct store_blob_info *i)
 	put_le64(b + 8, i->stored);
 	put_le64(b + 16, i->refcount);
 	put_le32(b + 24, i->nchunks);
-	put_le32(b + 28, i->holes ? BLOB_F_HOLES : 0);
+	put_le32(b + 28,
+		 i->hole_blocks
+		     ? BLOB_F_HOLES |
+			   (uint32_t)(i->hole_blocks < BLOB_HOLE_BLOCKS_SAT
+					  ? i->hole_blocks
+					  : BLOB_HOLE_BLOCKS_SAT)
+			       << 1
+		     : 0);
 	memcpy(b + 32, i->hash.b, 16);
 }
 
@@ -497,16 +504,17 @@ int store_blob_stat(struct store_txn *t, uint64_t id,
 	out->nchunks = get_le32(b + 24);
 	flags = get_le32(b + 28);
 	memcpy(out->hash.b, b + 32, 16);
-	out->holes = 0;
-	if (out->nchunks != chunk_count(out->size) || (flags & ~BLOB_F_HOLES))
+	out->hole_blocks = flags >> 1;
+	if (out->nchunks != chunk_count(out->size) ||
+	    !(flags & BLOB_F_HOLES) != !out->hole_blocks)
 		goto corrupt;
-	if (flags & BLOB_F_HOLES) {
+	if (out->hole_blocks == BLOB_HOLE_BLOCKS_SAT) { /* more: count them */
 		struct store_holes h;
 
 		err = store_holes_load(t, id, out->size, &h);
 		if (err)
 			return err;
-		out->holes = h.bytes;
+		out->hole_blocks = h.blocks;
 		store_holes_release(&h);
 	}
 	return 0;
@@ -690,7 +698,7 @@ static int blob_holes(struct store_txn *t, const struct store_blob_info *bi,
 		      struct store_holes *h)
 {
 	memset(h, 0, sizeof(*h));
-	return bi->holes ? store_holes_load(t, bi->id, bi->size, h) : 0;
+	return bi->hole_blocks ? store_holes_load(t, bi->id, bi->size, h) : 0;
 }
 
 int store_blob_chunk_absent(struct store_txn *t,
@@ -936,7 +944,7 @@ static int blob_commit(struct store_txn *t, struct store_blob_prep *p,
 	if (!err && p->holes.len) {
 		err = store_holes_put(t, id, &p->holes);
 		p->stored += p->holes.len + CHUNK_HDR;
-		bi.holes = p->holes.bytes;
+		bi.hole_blocks = p->holes.blocks;
 	}
 	bi.stored = p->stored;
 	if (!err)
@@ -1061,7 +1069,7 @@ int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored)
 			err = chunk_delete(t, id, i);
 	}
 	store_holes_release(&h);
-	if (!err && bi.holes) /* its map record */
+	if (!err && bi.hole_blocks) /* its map record */
 		err = chunk_delete(t, id, STORE_HOLES_IDX);
 	if (err)
 		return err;

@@ -182,7 +182,9 @@ static int collect(struct store *st, struct batch *b)
 		/* every chunk goes into a frame of neighbours: small files
 		 * and the chunks of big ones alike */
 		for (uint32_t i = 0; i < bi.nchunks && !err; i++) {
-			err = bi.holes ? store_blob_chunk_absent(t, &bi, i) : 0;
+			err = bi.hole_blocks
+				  ? store_blob_chunk_absent(t, &bi, i)
+				  : 0;
 			if (err) { /* a hole has no record: nothing to do */
 				err = err < 0 ? err : 0;
 				continue;

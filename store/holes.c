@@ -61,6 +61,7 @@ void store_holes_add(struct store_holes_build *b, uint64_t off, uint64_t len,
 		b->run_len = len;
 	}
 	b->bytes += len;
+	b->blocks++;
 }
 
 void store_holes_scan(struct store_holes_build *b, const unsigned char *p,
@@ -106,6 +107,7 @@ void store_holes_view(const struct store_holes_build *b, struct store_holes *h)
 	h->runs = b->map + 8;
 	h->n = (b->len - 8) / RUN_LEN;
 	h->bytes = b->bytes;
+	h->blocks = b->blocks;
 }
 
 /* Check a map's shape: total, sorted runs of whole blocks inside size. */
@@ -154,6 +156,10 @@ int store_holes_load(struct store_txn *t, uint64_t id, uint64_t size,
 	h->runs = h->own + 8;
 	h->n = (len - 8) / RUN_LEN;
 	h->bytes = get_le64(data);
+	for (size_t i = 0; i < h->n; i++)
+		h->blocks += (get_le64(h->runs + i * RUN_LEN + 8) +
+			      STORE_HOLE_BLOCK - 1) /
+			     STORE_HOLE_BLOCK;
 	return 0;
 }
 

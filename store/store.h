@@ -29,9 +29,10 @@
 #include <time.h>
 
 /* Format 4 (over 3): sparse blobs. A blob's 4 KiB blocks of zeros are
- * holes: its info record's flag word says it has a hole map (a chunk
- * record at index UINT32_MAX, codec 3), and chunks wholly inside holes
- * have no record (store_internal.h, holes.c). Blobs of older formats
+ * holes: its info record's flag word (once reserved, 0) says it has a
+ * hole map (a chunk record at index UINT32_MAX, codec 3) and how many
+ * blocks are holes, and chunks wholly inside holes have no record
+ * (store_internal.h, holes.c). Blobs of older formats
  * have no map and read as before: 3 -> 4 converts nothing. */
 #define STORE_FORMAT_VERSION 4
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
@@ -251,8 +252,9 @@ struct store_blob_info {
 	uint64_t refcount;
 	uint32_t nchunks;
 	struct store_hash hash;
-	uint64_t holes; /* bytes in holes (all-zero 4 KiB blocks), not
-			   stored */
+	uint64_t hole_blocks; /* its 4 KiB blocks that are holes (all
+				 zeros, not stored; a short last block
+				 counts as one) */
 };
 int store_blob_stat(struct store_txn *t, uint64_t id,
 		    struct store_blob_info *out);

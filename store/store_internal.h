@@ -251,12 +251,16 @@ int store_chunk_put_new(struct store_txn *t, uint64_t id, uint32_t idx,
 #define STORE_HOLES_IDX	     UINT32_MAX
 #define STORE_HOLES_RUNS_MAX 65536
 #define BLOB_F_HOLES	     1u
+/* The info record's flag word: BLOB_F_HOLES, and above it the count of
+ * hole blocks (st_blocks without reading the map), saturated at
+ * BLOB_HOLE_BLOCKS_SAT (then counted from the map). */
+#define BLOB_HOLE_BLOCKS_SAT 0x7fffffffu
 
 /* Built while content is read, block by block in order. */
 struct store_holes_build {
 	unsigned char *map; /* the record being built (owned) */
 	size_t len, cap;
-	uint64_t bytes, run_start, run_len;
+	uint64_t bytes, blocks, run_start, run_len;
 	uint32_t nruns;
 	bool open; /* a run is being extended */
 	int err;   /* sticky -ENOMEM */
@@ -281,7 +285,7 @@ bool store_block_zero(const unsigned char *p, size_t len);
 struct store_holes {
 	const unsigned char *runs;
 	size_t n;
-	uint64_t bytes;
+	uint64_t bytes, blocks;
 	unsigned char *own;
 };
 void store_holes_view(const struct store_holes_build *b, struct store_holes *h);
