@@ -1723,7 +1723,7 @@ Test(store, verify_finds_a_lost_data_chunk_and_a_bad_map)
 	free(b);
 }
 
-Test(store, import_export_keep_holes_and_gc_frees_them)
+Test(store, import_export_compact_keep_holes_and_gc_frees_them)
 {
 	char src[512], out[512], path[600], cmd[1400];
 	struct store_env e = {0};
@@ -1744,6 +1744,20 @@ Test(store, import_export_keep_holes_and_gc_frees_them)
 	cr_assert_eq(ftruncate(fd, 1024ll * MIB), 0);
 	cr_assert_eq(pwrite(fd, "data", 4, 512 * MIB), 4);
 	close(fd);
+	/* small: one chunk with a hole map, next to small dense files */
+	snprintf(path, sizeof(path), "%s/small", src);
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "head", 4, 0), 4);
+	cr_assert_eq(pwrite(fd, "tail", 4, 16384), 4);
+	close(fd);
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/dense%d", src, i);
+		fd = open(path, O_RDWR | O_CREAT, 0644);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(pwrite(fd, src, 200, 0), 200);
+		close(fd);
+	}
 	snprintf(e.name, sizeof(e.name), "sp");
 	cr_assert_eq(store_import(st, src, &e, 2, &s), 0);
 	cr_assert_eq(store_txn_begin(st, false, &t), 0);
@@ -1758,6 +1772,16 @@ Test(store, import_export_keep_holes_and_gc_frees_them)
 	snprintf(cmd, sizeof(cmd), "cmp -s %s/big %s/big", src, out);
 	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(verify(true), 0);
+
+	/* compaction leaves the holes alone and the content equal */
+	cr_assert_eq(store_compact(st, 3, 1, NULL), 0);
+	cr_assert_eq(verify(false), 0);
+	cr_assert_eq(verify(true), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir %s", out, out);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/x", out);
+	cr_assert_eq(store_export(st, root, path), 0);
+	cr_assert_eq(tree_compare(src, path), 0);
 
 	cr_assert_eq(store_txn_begin(st, true, &t), 0);
 	cr_assert_eq(store_env_delete(t, "sp"), 0);
