@@ -264,6 +264,34 @@ def shift_modes(mnt, ext):
         os.unlink(pb)
 
 
+def errno_rules(mnt, ext):
+    """Fixed calls whose errors ext4 decides: past its largest file
+    (EFBIG), bad ranges, modes it refuses; blastfs must answer the same."""
+    calls = [(0, (1 << 44) - 4096, 4096), (FALLOC_FL_KEEP_SIZE, 1 << 44, 1),
+             (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1 << 50, 4096),
+             (FALLOC_FL_ZERO_RANGE, (1 << 44) - 1, 2), (0, 0, 0), (0, -1, 1),
+             (FALLOC_FL_PUNCH_HOLE, 0, 1), (FALLOC_FL_UNSHARE_RANGE, 0, 4096),
+             (FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096),
+             (FALLOC_FL_ZERO_RANGE | FALLOC_FL_PUNCH_HOLE, 0, 1), (0x80, 0, 1)]
+    fds = []
+    try:
+        for d in (mnt, ext):
+            fds.append(os.open(os.path.join(d, "rules"), os.O_RDWR | os.O_CREAT, 0o644))
+            os.write(fds[-1], b"r" * 10000)
+        for mode, off, length in calls:
+            got = [fallocate(fd, mode, off, length) for fd in fds]
+            if got[0] != got[1]:
+                raise Fail("fallocate(%#x, %d, %d): blastfs %s, ext4 %s" % (mode, off, length, got[0], got[1]))
+        sizes = [os.fstat(fd).st_size for fd in fds]
+        if sizes[0] != sizes[1]:
+            raise Fail("after the errno rules: size %d, ext4 %d" % tuple(sizes))
+    finally:
+        for fd in fds:
+            os.close(fd)
+        for d in (mnt, ext):
+            os.unlink(os.path.join(d, "rules"))
+
+
 def hook(cmd, what):
     r = subprocess.run(cmd, shell=True, capture_output=True)
     if r.returncode:
@@ -304,6 +332,7 @@ def main(argv):
     log = []
     try:
         shift_modes(mnt, ext)
+        errno_rules(mnt, ext)
         fds = [(os.open(os.path.join(mnt, n), os.O_RDWR | os.O_CREAT, 0o644),
                 os.open(os.path.join(ext, n), os.O_RDWR | os.O_CREAT, 0o644)) for n in names]
         sizes = [0] * NFILES
