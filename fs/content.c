@@ -134,11 +134,19 @@ static int spill(struct fs *fs, struct node *n)
 	return 0;
 }
 
-/* Would content of len bytes growing to end leave a whole 4 KiB block
- * unwritten? That block is a hole: only a staging file keeps it. */
-static bool makes_hole(uint64_t len, uint64_t end)
+/* Would a write at off into content of len bytes leave a whole 4 KiB
+ * block unwritten before it? That block is a hole: only a staging file
+ * keeps it. */
+static bool makes_hole(uint64_t len, uint64_t off)
 {
-	return ((len + 4095) & ~4095ull) + 4096 <= end;
+	return ((len + 4095) & ~4095ull) + 4096 <= off;
+}
+
+/* Would growing len bytes to size add a block (the last one may be short)
+ * that holds no byte of the old content? */
+static bool grows_hole(uint64_t len, uint64_t size)
+{
+	return ((len + 4095) & ~4095ull) < size;
 }
 
 /* Copy the data of blob ref (its holes stay holes) into fd. */
@@ -287,7 +295,7 @@ int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep)
 	}
 	err = fs_content_load(fs, n);
 	if (!err && n->sfd < 0 &&
-	    (too_big(fs, n, size) || makes_hole(n->len, size)))
+	    (too_big(fs, n, size) || grows_hole(n->len, size)))
 		err = spill(fs, n);
 	if (err)
 		return err;

@@ -285,9 +285,8 @@ void fs_stat_blocks(struct store_txn *t, const struct store_entry *e,
 {
 	struct store_blob_info bi;
 
-	/* a block or less cannot hold a hole worth a lookup */
-	if (e->payload == STORE_P_BLOB && e->a.size > 4096 &&
-	    !store_blob_stat(t, e->ref, &bi))
+	/* one lookup of the blob's record (its count of hole blocks) */
+	if (e->payload == STORE_P_BLOB && !store_blob_stat(t, e->ref, &bi))
 		st->st_blocks =
 		    (blkcnt_t)(fs_blocks_of(bi.size) - bi.hole_blocks * 8);
 }

@@ -1583,6 +1583,19 @@ def _(d):
                   min(len(got), len(want))))
 
 
+@check("st_blocks_small_sparse")
+def _(d):
+    f = os.path.join(d, "f")
+    write_file(f, b"")
+    os.truncate(f, 3000)
+    for when in ("unsealed", "sealed"):
+        st = os.stat(f)
+        expect(st.st_size == 3000 and st.st_blocks == 0,
+               "%s: truncate -s 3000 of an empty file: size %d, st_blocks %d"
+               % (when, st.st_size, st.st_blocks))
+        sync_if_possible()
+
+
 @check("seek_data_hole")
 def _(d):
     f = os.path.join(d, "f")
