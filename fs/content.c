@@ -5,10 +5,15 @@
  * so a large or sparse file never has to fit in memory. The staging file
  * needs no cleanup after a crash: it has no name. All nodes' buffers
  * together stay within a budget (FS_MEM_BUDGET): content that would pass
- * it goes to a staging file too. All under fs->lock.
+ * it goes to a staging file too. Holes live only in staging files: a
+ * change that would leave a whole 4 KiB block unwritten, any fallocate,
+ * and a stored blob with holes go there, and the staging file's own
+ * holes (SEEK_HOLE, st_blocks) are the file's. All under fs->lock.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,27 +134,64 @@ static int spill(struct fs *fs, struct node *n)
 	return 0;
 }
 
+/* Would a write at off into content of len bytes leave a whole 4 KiB
+ * block unwritten before it? That block is a hole: only a staging file
+ * keeps it. */
+static bool makes_hole(uint64_t len, uint64_t off)
+{
+	return ((len + 4095) & ~4095ull) + 4096 <= off;
+}
+
+/* Would growing len bytes to size add a block (the last one may be short)
+ * that holds no byte of the old content? */
+static bool grows_hole(uint64_t len, uint64_t size)
+{
+	return ((len + 4095) & ~4095ull) < size;
+}
+
+/* Copy the data of blob ref (its holes stay holes) into fd. */
+static int copy_data(struct store_txn *t, uint64_t ref, uint64_t size, int fd,
+		     unsigned char *b)
+{
+	uint64_t off = 0, end;
+	int err = 0;
+
+	while (!err && off < size) {
+		err = store_blob_seek(t, ref, off, true, &off);
+		if (!err)
+			err = store_blob_seek(t, ref, off, false, &end);
+		while (!err && off < end) {
+			size_t want =
+			    end - off < COPY_STEP ? end - off : COPY_STEP;
+			ssize_t got = store_blob_read(t, ref, b, want, off);
+
+			if (got <= 0)
+				err = got < 0 ? (int)got : -EIO;
+			else
+				err = write_all(fd, b, (size_t)got, off);
+			off += got > 0 ? (uint64_t)got : 0;
+		}
+	}
+	if (err == -ENXIO) /* no data after off */
+		err = 0;
+	if (!err && ftruncate(fd, (off_t)size) < 0)
+		err = -errno;
+	return err;
+}
+
 /* Copy a stored blob into a staging file, a step at a time. */
 static int load_staged(struct fs *fs, struct node *n)
 {
 	unsigned char *b = malloc(COPY_STEP);
 	struct store_txn *t = NULL;
-	uint64_t off = 0;
 	int fd, err;
 
 	if (!b)
 		return -ENOMEM;
 	fd = staging_open(fs);
 	err = fd < 0 ? fd : fs_rtxn(fs, &t);
-	while (!err && off < n->a.size) {
-		ssize_t got = store_blob_read(t, n->ref, b, COPY_STEP, off);
-
-		if (got <= 0)
-			err = got < 0 ? (int)got : -EIO;
-		else
-			err = write_all(fd, b, (size_t)got, off);
-		off += got > 0 ? (uint64_t)got : 0;
-	}
+	if (!err)
+		err = copy_data(t, n->ref, n->a.size, fd, b);
 	if (t)
 		fs_rtxn_done(t);
 	free(b);
@@ -164,6 +206,20 @@ static int load_staged(struct fs *fs, struct node *n)
 	return 0;
 }
 
+/* Does stored blob ref have holes? */
+static bool blob_sparse(struct fs *fs, uint64_t ref)
+{
+	struct store_blob_info bi = {0};
+	struct store_txn *t;
+
+	if (fs_rtxn(fs, &t))
+		return false;
+	if (store_blob_stat(t, ref, &bi))
+		bi.hole_blocks = 0;
+	fs_rtxn_done(t);
+	return bi.hole_blocks > 0;
+}
+
 int fs_content_load(struct fs *fs, struct node *n)
 {
 	struct store_txn *t;
@@ -174,7 +230,7 @@ int fs_content_load(struct fs *fs, struct node *n)
 	FS_ASSERT_LOCKED(fs);
 	if (n->buffered)
 		return 0;
-	if (too_big(fs, n, n->a.size))
+	if (too_big(fs, n, n->a.size) || blob_sparse(fs, n->ref))
 		return load_staged(fs, n);
 	b = malloc(n->a.size ? n->a.size : 1);
 	if (!b)
@@ -206,7 +262,8 @@ int fs_content_write(struct fs *fs, struct node *n, const void *data,
 	FS_ASSERT_LOCKED(fs);
 	wait_seal(fs, n);
 	err = fs_content_load(fs, n);
-	if (!err && n->sfd < 0 && too_big(fs, n, off + size))
+	if (!err && n->sfd < 0 &&
+	    (too_big(fs, n, off + size) || makes_hole(n->len, off)))
 		err = spill(fs, n);
 	if (err)
 		return err;
@@ -237,7 +294,8 @@ int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep)
 		n->buffered = true;
 	}
 	err = fs_content_load(fs, n);
-	if (!err && n->sfd < 0 && too_big(fs, n, size))
+	if (!err && n->sfd < 0 &&
+	    (too_big(fs, n, size) || grows_hole(n->len, size)))
 		err = spill(fs, n);
 	if (err)
 		return err;
@@ -284,4 +342,88 @@ void fs_content_drop(struct fs *fs, struct node *n)
 		close(n->sfd);
 	n->sfd = -1;
 	n->buffered = false;
+}
+
+/* The staging file's filesystem lacks mode (tmpfs has no zero range):
+ * the same content another way. */
+static int falloc_emulate(int fd, int mode, uint64_t off, uint64_t len,
+			  uint64_t size)
+{
+	uint64_t end = off + len < size ? off + len : size;
+	static const unsigned char zeros[4096];
+	int err = 0;
+
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
+		return -EOPNOTSUPP;
+	if ((mode & (FALLOC_FL_ZERO_RANGE | FALLOC_FL_PUNCH_HOLE)) &&
+	    off < end &&
+	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)(end - off)) < 0) {
+		for (uint64_t at = off; !err && at < end;) {
+			size_t n =
+			    end - at < sizeof(zeros) ? end - at : sizeof(zeros);
+
+			err = write_all(fd, zeros, n, at);
+			at += n;
+		}
+	}
+	if (!err && !(mode & FALLOC_FL_KEEP_SIZE) && off + len > size &&
+	    ftruncate(fd, (off_t)(off + len)) < 0)
+		err = -errno;
+	return err;
+}
+
+int fs_content_falloc(struct fs *fs, struct node *n, int mode, uint64_t off,
+		      uint64_t len)
+{
+	struct stat sb;
+	int err;
+
+	FS_ASSERT_LOCKED(fs);
+	wait_seal(fs, n);
+	err = fs_content_load(fs, n);
+	if (!err && n->sfd < 0)
+		err = spill(fs, n);
+	if (err)
+		return err;
+	if (fallocate(n->sfd, mode, (off_t)off, (off_t)len) < 0)
+		err = errno == EOPNOTSUPP
+			  ? falloc_emulate(n->sfd, mode, off, len, n->len)
+			  : -errno;
+	if (!err && fstat(n->sfd, &sb) < 0)
+		err = -errno;
+	if (!err)
+		n->len = (uint64_t)sb.st_size;
+	return err;
+}
+
+int fs_content_seek(struct node *n, uint64_t off, bool data, uint64_t *out)
+{
+	off_t at;
+
+	if (off >= n->len)
+		return -ENXIO;
+	if (n->sfd < 0) { /* in memory: no holes */
+		*out = data ? off : n->len;
+		return 0;
+	}
+	at = lseek(n->sfd, (off_t)off, data ? SEEK_DATA : SEEK_HOLE);
+	if (at < 0)
+		return -errno;
+	if ((uint64_t)at >= n->len) {
+		if (data)
+			return -ENXIO;
+		at = (off_t)n->len;
+	}
+	*out = (uint64_t)at;
+	return 0;
+}
+
+uint64_t fs_content_blocks(const struct node *n)
+{
+	struct stat sb;
+
+	if (n->sfd >= 0 && fstat(n->sfd, &sb) == 0)
+		return (uint64_t)sb.st_blocks;
+	return fs_blocks_of(n->len);
 }

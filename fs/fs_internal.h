@@ -114,6 +114,8 @@ enum fs_req {
 	R_STATFS,
 	R_CREATE,
 	R_IOCTL,
+	R_FALLOCATE,
+	R_LSEEK,
 	R__COUNT
 };
 
@@ -303,6 +305,8 @@ int fs_wlog_write(struct fs *fs, uint64_t fid, uint64_t off, const void *data,
 		  size_t len, int64_t now, uint64_t *at);
 int fs_wlog_truncate(struct fs *fs, uint64_t fid, uint64_t size, int64_t now,
 		     uint64_t *at);
+int fs_wlog_falloc(struct fs *fs, uint64_t fid, int mode, uint64_t off,
+		   uint64_t len, int64_t now, uint64_t *at);
 /* Under wlog.mu: the next record's position; cut back to one (a write
  * that failed after it was logged). */
 uint64_t fs_wlog_pos(struct fs *fs);
@@ -414,6 +418,10 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 		 uint64_t seq, struct stat *out);
 void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 		     struct stat *st);
+/* st_blocks of a sealed file's entry e: its data, without the blob's
+ * holes (a lookup of the blob's record). */
+void fs_stat_blocks(struct store_txn *t, const struct store_entry *e,
+		    struct stat *st);
 
 /* ops.c: look name up in parent; a found entry's node gains a lookup,
  * a missing one gives a negative entry (ino 0). */
@@ -432,6 +440,10 @@ int fs_node_load(struct fs *fs, struct node *n);
  * Takes wlog.mu and fs->lock (neither may be held). */
 int fs_content_change(struct fs *fs, struct node *n, const void *data,
 		      size_t size, uint64_t off, bool keep, uint64_t *old);
+/* fallocate(2) of n's content (fs_content_falloc), logged first as
+ * fs_content_change. *old: the size before. */
+int fs_content_falloc_change(struct fs *fs, struct node *n, int mode,
+			     uint64_t off, uint64_t len, uint64_t *old);
 /* Truncate or extend a file node's content to size (copy-up). */
 int fs_node_resize(struct fs *fs, struct node *n, uint64_t size);
 
@@ -461,6 +473,22 @@ int fs_content_write(struct fs *fs, struct node *n, const void *data,
 /* keep=false drops the old content first (O_TRUNC). */
 int fs_content_resize(struct fs *fs, struct node *n, uint64_t size, bool keep);
 ssize_t fs_content_read(struct node *n, void *buf, size_t size, uint64_t off);
+/* fallocate(2) of n's content (mode as the syscall's, checked by the
+ * caller): the content moves to a staging file first, whose filesystem
+ * does the work (a mode it lacks is done with holes or zeros;
+ * collapse and insert are then -EOPNOTSUPP). n->len follows. */
+int fs_content_falloc(struct fs *fs, struct node *n, int mode, uint64_t off,
+		      uint64_t len);
+/* SEEK_DATA (data) / SEEK_HOLE of buffered content: -ENXIO past the end;
+ * content in memory has no holes. */
+int fs_content_seek(struct node *n, uint64_t off, bool data, uint64_t *out);
+/* st_blocks of buffered content: the staging file's, else 4 KiB blocks. */
+uint64_t fs_content_blocks(const struct node *n);
+/* st_blocks of data bytes, in 4 KiB blocks as ext4 allocates them. */
+static inline uint64_t fs_blocks_of(uint64_t data)
+{
+	return (data + 4095) / 4096 * 8;
+}
 void fs_content_drop(struct fs *fs, struct node *n);
 /* Is n's content large (on disk for good, not resealed while it grows)? */
 bool fs_content_large(const struct node *n);
@@ -622,6 +650,12 @@ struct fs_pol_writer {
 };
 int fs_pol_write(struct fs *fs, fuse_req_t req, struct node *n, uint64_t off,
 		 size_t size, const struct fs_pol_writer *w);
+/* A fallocate of n reaching end: read-only, and as a write the max size
+ * and quota (accounted) when the size grows; with keep (KEEP_SIZE) the
+ * quota must hold the bytes preallocated past the end, as ext4's counts
+ * blocks, but they are not accounted: a seal keeps no preallocation. */
+int fs_pol_falloc(struct fs *fs, fuse_req_t req, struct node *n, uint64_t end,
+		  bool keep);
 /* node.c: a node is freed. */
 void fs_pol_node_free(struct node *n);
 

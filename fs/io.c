@@ -5,13 +5,16 @@
  * write.c (logged in wlog.c, buffered in content.c) before it is
  * answered; the content is sealed into the store (seal.c) when a
  * creating handle is released, on fsync, or by the sealer once the file
- * is idle (sealer.c). OPEN and FLUSH answer ENOSYS (fs_no_open): the
+ * is idle (sealer.c). FALLOCATE and LSEEK (SEEK_DATA, SEEK_HOLE) work
+ * on the staging file that holds a file's holes (content.c) or on the
+ * sealed blob's hole map. OPEN and FLUSH answer ENOSYS (fs_no_open): the
  * kernel then opens and closes files without a round trip, and Python's
  * imports pay one (its isatty IOCTL) instead of two per module. No fd is
  * held per inode. Locks: fs->lock around node fields, none across a
  * reply.
  */
 #include <errno.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +255,140 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, -err);
 }
 
+#define FALLOC_MODES                                                           \
+	(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |   \
+	 FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
+#define SHIFT_MODES (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
+/* ext4's s_maxbytes with 4 KiB blocks and extents: 2^32 blocks less one */
+#define EXT4_MAX_BYTES ((1ull << 44) - 4096)
+
+/* ext4's answers (vfs_fallocate, ext4_fallocate; the kernel checks most
+ * before FUSE): unknown modes and combinations EOPNOTSUPP (KEEP_SIZE goes
+ * with allocation, zero range and punch hole, which needs it); collapse
+ * and insert of whole 4 KiB blocks inside the file (collapse: not
+ * reaching its end); past ext4's largest file, EFBIG. */
+static int falloc_check(int mode, off_t off, off_t len, uint64_t size)
+{
+	int op = mode & ~FALLOC_FL_KEEP_SIZE;
+
+	if ((mode & ~FALLOC_MODES) ||
+	    (op && op != FALLOC_FL_PUNCH_HOLE && op != FALLOC_FL_ZERO_RANGE &&
+	     op != FALLOC_FL_COLLAPSE_RANGE && op != FALLOC_FL_INSERT_RANGE))
+		return -EOPNOTSUPP;
+	if (op == FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if ((op & SHIFT_MODES) && (mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if ((uint64_t)off + (uint64_t)len > EXT4_MAX_BYTES)
+		return -EFBIG;
+	if (!(mode & SHIFT_MODES))
+		return 0;
+	if ((off | len) & 4095)
+		return -EINVAL;
+	if ((mode & FALLOC_FL_COLLAPSE_RANGE) &&
+	    (uint64_t)off + (uint64_t)len >= size)
+		return -EINVAL;
+	if ((mode & FALLOC_FL_INSERT_RANGE) && (uint64_t)off >= size)
+		return -EINVAL;
+	return 0;
+}
+
+static int do_fallocate(fuse_req_t req, struct fs *fs, struct node *n, int mode,
+			off_t off, off_t len)
+{
+	bool keep = mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_COLLAPSE_RANGE);
+	uint64_t size, end = (uint64_t)off + (uint64_t)len, old;
+	int err = fs_node_load(fs, n);
+
+	if (err)
+		return err;
+	fs_lock(fs);
+	size = n->a.size;
+	fs_unlock(fs);
+	err = falloc_check(mode, off, len, size);
+	if (!err && (mode & FALLOC_FL_INSERT_RANGE))
+		end = size + (uint64_t)len;
+	if (!err)
+		err = fs_pol_falloc(
+		    fs, req, n, mode & FALLOC_FL_PUNCH_HOLE ? 0 : end, keep);
+	if (!err)
+		err = fs_content_falloc_change(fs, n, mode, (uint64_t)off,
+					       (uint64_t)len, &old);
+	if (!err && (mode & FALLOC_FL_COLLAPSE_RANGE))
+		fs_pol_account(fs, -(long long)len);
+	return err;
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = fs_node_find(fs, ino);
+	int err = n ? 0 : -ESTALE;
+
+	COUNT(fs, R_FALLOCATE);
+	if (!err && !S_ISREG(n->mode))
+		err = -ENODEV;
+	if (!err)
+		err = do_fallocate(req, fs, n, mode, off, len);
+	fuse_reply_err(req, -err);
+}
+
+/* SEEK_DATA / SEEK_HOLE: the buffered content's, else the blob's. */
+static int do_lseek(struct fs *fs, struct node *n, off_t off, bool data,
+		    uint64_t *out)
+{
+	struct store_txn *t;
+	uint64_t ref = 0, size = 0;
+	int err = fs_node_load(fs, n);
+
+	if (err)
+		return err;
+	fs_lock(fs);
+	if (n->buffered)
+		err = fs_content_seek(n, (uint64_t)off, data, out);
+	else if (n->payload == STORE_P_BLOB)
+		ref = n->ref, size = n->a.size;
+	else
+		err = -ENXIO;
+	fs_unlock(fs);
+	if (err || !ref)
+		return err;
+	if ((uint64_t)off >= size)
+		return -ENXIO;
+	err = fs_rtxn(fs, &t);
+	if (err)
+		return err;
+	err = store_blob_seek(t, ref, (uint64_t)off, data, out);
+	fs_rtxn_done(t);
+	return err;
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct node *n = fs_node_find(fs, ino);
+	uint64_t out = 0;
+	int err = n ? 0 : -ESTALE;
+
+	COUNT(fs, R_LSEEK);
+	if (!err && whence != SEEK_DATA && whence != SEEK_HOLE)
+		err = -EINVAL;
+	if (!err && off < 0)
+		err = -ENXIO;
+	if (!err)
+		err = fs_pol_node(fs, req, n, FS_POL_READ);
+	if (!err)
+		err = do_lseek(fs, n, off, whence == SEEK_DATA, &out);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_lseek(req, (off_t)out);
+}
+
 /* No ioctl is supported: ENOTTY, as for a regular file on ext4. Counted,
  * because Python's open() asks one (isatty) for every file it opens. */
 static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd,
@@ -272,4 +409,6 @@ void fs_ops_io(struct fuse_lowlevel_ops *ops)
 	ops->release = op_release;
 	ops->fsync = op_fsync;
 	ops->ioctl = op_ioctl;
+	ops->fallocate = op_fallocate;
+	ops->lseek = op_lseek;
 }

@@ -26,8 +26,10 @@ static int entry_stat(struct fs *fs, struct store_txn *t,
 
 	if (e->payload != STORE_P_TAB) {
 		err = fs_resolve_link(fs, t, &inode);
-		if (err >= 0)
+		if (err >= 0) {
 			fs_attr_to_stat(&inode.a, fs_file_nlink(&inode.a), st);
+			fs_stat_blocks(t, &inode, st);
+		}
 		return err < 0 ? err : 0;
 	}
 	err = store_dir_stat(t, e->ref, &d);
@@ -62,9 +64,11 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 	fs_lock(fs);
 	err =
 	    fs_node_ref(fs, st->st_ino, st->st_mode, parent->nodeid, name, &n);
-	if (!err && n->loaded && !S_ISDIR(n->mode) && (n->dirty || n->nopen))
+	if (!err && n->loaded && !S_ISDIR(n->mode) && (n->dirty || n->nopen)) {
 		fs_attr_to_stat(&n->a, fs_file_nlink(&n->a), st);
-	else if (!err && !S_ISDIR(n->mode))
+		if (n->buffered)
+			st->st_blocks = (blkcnt_t)fs_content_blocks(n);
+	} else if (!err && !S_ISDIR(n->mode))
 		stale = atomic_load(&fs->seal_seq) != seq;
 	fs_unlock(fs);
 	if (err)

@@ -904,6 +904,30 @@ int fs_pol_entry(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 	return err;
 }
 
+int fs_pol_falloc(struct fs *fs, fuse_req_t req, struct node *n, uint64_t end,
+		  bool keep)
+{
+	const struct policy *p;
+	struct pol_ver *v;
+	uint64_t old;
+	int err;
+
+	if (!atomic_load_explicit(&fs->pol_on, memory_order_relaxed))
+		return 0;
+	err = verdict(FS_POL_WRITE, node_rules(fs, &v, n));
+	fs_lock(fs);
+	old = n->loaded ? n->a.size : 0;
+	p = fs->pol->cur ? fs->pol->cur->p : NULL;
+	if (!err && !keep)
+		err = size_apply(fs, old, end > old ? end : old);
+	else if (!err && p && p->quota && end > old &&
+		 atomic_load(&fs->pol->used) + (long long)(end - old) >
+		     (long long)p->quota)
+		err = -EDQUOT;
+	fs_unlock(fs);
+	return err ? deny_err(fs, req_pid(req), FS_POL_WRITE, err, n, NULL) : 0;
+}
+
 /* A refused writeback: the pid the kernel did not send is looked for
  * (the opener's, else the file's mapper, by the worker), and the refused
  * bytes must leave the page cache, which only the worker may ask. */

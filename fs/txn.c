@@ -274,10 +274,21 @@ void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 	st->st_rdev = a->rdev;
 	st->st_size = (off_t)a->size;
 	st->st_blksize = 4096;
-	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_blocks = (blkcnt_t)fs_blocks_of(a->size);
 	ns_to_ts(a->atime_ns, &st->st_atim);
 	ns_to_ts(a->mtime_ns, &st->st_mtim);
 	ns_to_ts(a->ctime_ns, &st->st_ctim);
+}
+
+void fs_stat_blocks(struct store_txn *t, const struct store_entry *e,
+		    struct stat *st)
+{
+	struct store_blob_info bi;
+
+	/* one lookup of the blob's record (its count of hole blocks) */
+	if (e->payload == STORE_P_BLOB && !store_blob_stat(t, e->ref, &bi))
+		st->st_blocks =
+		    (blkcnt_t)(fs_blocks_of(bi.size) - bi.hole_blocks * 8);
 }
 
 int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
@@ -301,6 +312,8 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 	if (n->loaded && (n->dirty || n->unlinked || n->nopen)) {
 		fs_attr_to_stat(&n->a, n->unlinked ? 0 : fs_file_nlink(&n->a),
 				out);
+		if (n->buffered)
+			out->st_blocks = (blkcnt_t)fs_content_blocks(n);
 		fs_unlock(fs);
 		return 0;
 	}
@@ -312,7 +325,9 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 			return err;
 	}
 	err = fs_node_entry(fs, t, n, &e);
-	if (!err)
+	if (!err) {
 		fs_attr_to_stat(&e.a, fs_file_nlink(&e.a), out);
+		fs_stat_blocks(t, &e, out);
+	}
 	return err;
 }

@@ -42,6 +42,10 @@
 #define WLOG_WRITE  1u
 #define WLOG_SEALED 2u
 #define WLOG_TRUNC  3u /* off: the file's new size */
+#define WLOG_FALLOC                                                            \
+	4u /* fallocate(2): off, length in upto, the mode in                   \
+	      kind's bits 16 and up */
+#define KIND_MASK   0xffffu
 #define OFF_BITS    40
 #define MAX_DEFAULT (64ull << 20)
 
@@ -186,6 +190,17 @@ int fs_wlog_truncate(struct fs *fs, uint64_t fid, uint64_t size, int64_t now,
 	return log_change(fs, &r, NULL, now, at);
 }
 
+int fs_wlog_falloc(struct fs *fs, uint64_t fid, int mode, uint64_t off,
+		   uint64_t len, int64_t now, uint64_t *at)
+{
+	struct wlog_rec r = {.kind = WLOG_FALLOC | (uint32_t)mode << 16,
+			     .fid = fid,
+			     .off = off,
+			     .upto = len};
+
+	return log_change(fs, &r, NULL, now, at);
+}
+
 void fs_wlog_cut(struct fs *fs, uint64_t pos)
 {
 	struct fs_wlog *w = &fs->wlog;
@@ -249,7 +264,10 @@ bool fs_wlog_pressed(struct fs *fs, uint64_t dgen)
 
 struct op {
 	uint64_t pos;
-	bool trunc;	/* a truncate to off (no data) */
+	bool trunc;  /* a truncate to off (no data) */
+	bool falloc; /* a fallocate of flen bytes at off (mode) */
+	int mode;
+	uint64_t flen;
 	unsigned gen_i; /* index into the replay's open files */
 	uint64_t data_at, off, len;
 	int64_t mtime_ns, ctime_ns;
@@ -316,7 +334,8 @@ static int scan_file(struct replay *r, unsigned gi)
 		if (got == 0)
 			break;
 		if (got != (ssize_t)sizeof(rec) || rec.magic != WLOG_MAGIC ||
-		    rec.kind < WLOG_WRITE || rec.kind > WLOG_TRUNC ||
+		    ((rec.kind < WLOG_WRITE || rec.kind > WLOG_FALLOC) &&
+		     (rec.kind & KIND_MASK) != WLOG_FALLOC) ||
 		    rec.len > (1ull << 31) ||
 		    (rec.kind != WLOG_WRITE && rec.len)) {
 			r->torn++;
@@ -362,15 +381,18 @@ static int scan_file(struct replay *r, unsigned gi)
 				f->v = p;
 				f->cap = c;
 			}
-			f->v[f->n++] =
-			    (struct op){.pos = gen << OFF_BITS | at,
-					.trunc = rec.kind == WLOG_TRUNC,
-					.gen_i = gi,
-					.data_at = at + sizeof(rec),
-					.off = rec.off,
-					.len = rec.len,
-					.mtime_ns = rec.mtime_ns,
-					.ctime_ns = rec.ctime_ns};
+			f->v[f->n++] = (struct op){
+			    .pos = gen << OFF_BITS | at,
+			    .trunc = rec.kind == WLOG_TRUNC,
+			    .falloc = (rec.kind & KIND_MASK) == WLOG_FALLOC,
+			    .mode = (int)(rec.kind >> 16),
+			    .flen = rec.upto,
+			    .gen_i = gi,
+			    .data_at = at + sizeof(rec),
+			    .off = rec.off,
+			    .len = rec.len,
+			    .mtime_ns = rec.mtime_ns,
+			    .ctime_ns = rec.ctime_ns};
 			r->records++;
 		}
 		at += sizeof(rec) + rec.len;
@@ -540,7 +562,10 @@ static int replay_file(struct replay *r, struct fidops *f)
 			break;
 		}
 		fs_lock(fs);
-		if (o->trunc) /* to 0: the old content is not read */
+		if (o->falloc)
+			err =
+			    fs_content_falloc(fs, n, o->mode, o->off, o->flen);
+		else if (o->trunc) /* to 0: the old content is not read */
 			err = fs_content_resize(fs, n, o->off, o->off != 0);
 		else
 			err = fs_content_write(fs, n, data, o->len, o->off);

@@ -78,12 +78,21 @@ static void mark_written_at(struct fs *fs, struct node *n, int64_t now)
 	n->wgen++;
 }
 
+/* One change of a file's content: data written at off, a resize to off
+ * (data NULL; keep: the old bytes below it), or a fallocate (falloc). */
+struct content_op {
+	const void *data;
+	size_t size;
+	uint64_t off, len;
+	bool keep, falloc;
+	int mode;
+};
+
 /* Change n's content, logged first (both under wlog.mu: the log's order
- * is the order of the changes): data written at off, or with data NULL
- * a resize to off (keep: the old bytes below it; an O_TRUNC open keeps
- * none), which a replay applies in order too. *old: the size before. */
-int fs_content_change(struct fs *fs, struct node *n, const void *data,
-		      size_t size, uint64_t off, bool keep, uint64_t *old)
+ * is the order of the changes), which a replay applies in order too.
+ * *old: the size before. */
+static int content_op(struct fs *fs, struct node *n, const struct content_op *o,
+		      uint64_t *old)
 {
 	int64_t now = fs_now_ns();
 	uint64_t at;
@@ -92,13 +101,23 @@ int fs_content_change(struct fs *fs, struct node *n, const void *data,
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->wlog.mu);
-	err = data ? fs_wlog_write(fs, n->fid, off, data, size, now, &at)
-		   : fs_wlog_truncate(fs, n->fid, off, now, &at);
+	if (o->falloc)
+		err = fs_wlog_falloc(fs, n->fid, o->mode, o->off, o->len, now,
+				     &at);
+	else if (o->data)
+		err = fs_wlog_write(fs, n->fid, o->off, o->data, o->size, now,
+				    &at);
+	else
+		err = fs_wlog_truncate(fs, n->fid, o->off, now, &at);
 	if (!err) {
 		fs_lock(fs);
 		*old = n->a.size;
-		err = data ? fs_content_write(fs, n, data, size, off)
-			   : fs_content_resize(fs, n, off, keep);
+		if (o->falloc)
+			err = fs_content_falloc(fs, n, o->mode, o->off, o->len);
+		else if (o->data)
+			err = fs_content_write(fs, n, o->data, o->size, o->off);
+		else
+			err = fs_content_resize(fs, n, o->off, o->keep);
 		if (!err)
 			mark_written_at(fs, n, now);
 		fs_unlock(fs);
@@ -107,6 +126,24 @@ int fs_content_change(struct fs *fs, struct node *n, const void *data,
 	}
 	pthread_mutex_unlock(&fs->wlog.mu);
 	return err;
+}
+
+int fs_content_change(struct fs *fs, struct node *n, const void *data,
+		      size_t size, uint64_t off, bool keep, uint64_t *old)
+{
+	struct content_op o = {
+	    .data = data, .size = size, .off = off, .keep = keep};
+
+	return content_op(fs, n, &o, old);
+}
+
+int fs_content_falloc_change(struct fs *fs, struct node *n, int mode,
+			     uint64_t off, uint64_t len, uint64_t *old)
+{
+	struct content_op o = {
+	    .off = off, .len = len, .falloc = true, .mode = mode};
+
+	return content_op(fs, n, &o, old);
 }
 
 int fs_node_resize(struct fs *fs, struct node *n, uint64_t size)

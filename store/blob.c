@@ -9,6 +9,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
@@ -26,6 +27,7 @@ struct prep_chunk {
 	uint64_t check;
 	size_t len;	     /* stored bytes */
 	unsigned char *data; /* owned; NULL when raw (points into raw) */
+	bool absent;	     /* all hole: no record (holes.c) */
 };
 
 struct store_blob_prep {
@@ -37,6 +39,7 @@ struct store_blob_prep {
 	int fd;		    /* or (large files) where to read it again */
 	bool packed;	    /* chunks compressed (lazy preps: on demand) */
 	struct prep_chunk *chunks;
+	struct store_holes_build holes; /* its blocks of zeros */
 };
 
 /* ---- per-thread zstd contexts ---- */
@@ -114,6 +117,7 @@ void store_blob_prep_free(struct store_blob_prep *p)
 		free(p->chunks[i].data);
 	free(p->chunks);
 	free(p->raw);
+	store_holes_build_release(&p->holes);
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p);
@@ -172,6 +176,8 @@ static int prep_pack(struct store_blob_prep *p)
 		uint64_t off = (uint64_t)i * span;
 		uint64_t len = p->size - off < span ? p->size - off : span;
 
+		if (p->chunks[i].absent)
+			continue;
 		err = compress_chunk(cctx, p->raw + off, len, &p->chunks[i]);
 		if (err)
 			return err;
@@ -186,6 +192,7 @@ static int prep_from_raw(unsigned char *raw, uint64_t size, bool pack,
 			 struct store_blob_prep **out)
 {
 	struct store_blob_prep *p;
+	struct store_holes hv;
 	XXH128_hash_t h;
 	uint64_t span;
 	uint32_t i;
@@ -207,11 +214,17 @@ static int prep_from_raw(unsigned char *raw, uint64_t size, bool pack,
 			goto out_prep;
 	}
 	span = chunk_span(size, p->nchunks);
+	store_holes_scan(&p->holes, raw, 0, size);
+	err = store_holes_finish(&p->holes);
+	if (err)
+		goto out_prep;
+	store_holes_view(&p->holes, &hv);
 	for (i = 0; i < p->nchunks; i++) {
 		uint64_t off = (uint64_t)i * span;
 		uint64_t len = size - off < span ? size - off : span;
 
 		p->chunks[i].check = XXH3_64bits(raw + off, len);
+		p->chunks[i].absent = store_holes_cover(&hv, off, len);
 	}
 	err = pack ? prep_pack(p) : 0;
 	if (err)
@@ -257,7 +270,8 @@ int store_blob_prep_compress(struct store_blob_prep *p)
 
 const unsigned char *store_blob_prep_bytes(const struct store_blob_prep *p)
 {
-	return p->nchunks == 1 ? p->raw : NULL;
+	/* a blob with holes has a map record: never a frame member */
+	return p->nchunks == 1 && !p->holes.len ? p->raw : NULL;
 }
 
 uint64_t store_blob_prep_check(const struct store_blob_prep *p)
@@ -294,6 +308,40 @@ static int read_at(int fd, unsigned char *buf, uint64_t len, uint64_t off)
 	return 0;
 }
 
+/* read_at, but what the file has as holes (SEEK_DATA/SEEK_HOLE) is
+ * zeroed, not read: a 1 GiB sparse file is not read as 1 GiB, and its
+ * preallocated blocks stay holes (a read would put zero pages in the
+ * cache, which ext4 then counts as data). */
+static int read_data(int fd, unsigned char *buf, uint64_t len, uint64_t off)
+{
+	uint64_t at = off, end = off + len;
+	struct stat sb;
+	int err = 0;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if ((uint64_t)sb.st_size < end)
+		return -EIO; /* shorter than said */
+	while (!err && at < end) {
+		off_t d = lseek(fd, (off_t)at, SEEK_DATA), h;
+
+		if (d < 0 && errno != ENXIO)
+			return read_at(fd, buf, len, off); /* no SEEK_DATA */
+		if (d < 0 || (uint64_t)d >= end) {
+			memset(buf + (at - off), 0, end - at);
+			break;
+		}
+		memset(buf + (at - off), 0, (uint64_t)d - at);
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0)
+			return -errno;
+		at = (uint64_t)h < end ? (uint64_t)h : end;
+		err = read_at(fd, buf + ((uint64_t)d - off), at - (uint64_t)d,
+			      (uint64_t)d);
+	}
+	return err;
+}
+
 /* Large files are hashed and compressed one chunk at a time; the raw
  * bytes are read again from the fd when a commit needs them. */
 static int prep_stream(int fd, uint64_t size, struct store_blob_prep **out)
@@ -320,15 +368,23 @@ static int prep_stream(int fd, uint64_t size, struct store_blob_prep **out)
 		uint64_t len = size - off < STORE_CHUNK_SIZE ? size - off
 							     : STORE_CHUNK_SIZE;
 
-		err = read_at(fd, buf, len, off);
-		if (!err)
+		err = read_data(fd, buf, len, off);
+		if (err)
+			goto out;
+		store_holes_scan(&p->holes, buf, off, len);
+		p->chunks[i].absent = store_holes_open_from(&p->holes, off);
+		if (!p->chunks[i].absent)
 			err = compress_chunk(cctx, buf, len, &p->chunks[i]);
 		if (err)
 			goto out;
 		XXH3_128bits_update(hs, buf, len);
 		p->chunks[i].check = XXH3_64bits(buf, len);
-		p->stored += p->chunks[i].len + CHUNK_HDR;
+		p->stored +=
+		    p->chunks[i].absent ? 0 : p->chunks[i].len + CHUNK_HDR;
 	}
+	err = store_holes_finish(&p->holes);
+	if (err)
+		goto out;
 	h = XXH3_128bits_digest(hs);
 	put_be64(p->hash.b, h.high64);
 	put_be64(p->hash.b + 8, h.low64);
@@ -356,7 +412,7 @@ static int prepare_fd(int fd, uint64_t len, bool pack,
 	raw = store_malloc(len ? len : 1);
 	if (!raw)
 		return -ENOMEM;
-	err = read_at(fd, raw, len, 0);
+	err = read_data(fd, raw, len, 0);
 	if (err) {
 		free(raw);
 		return err;
@@ -386,7 +442,7 @@ static const unsigned char *prep_raw(const struct store_blob_prep *p,
 	*err = 0;
 	if (p->raw)
 		return p->raw + off;
-	*err = read_at(p->fd, buf, len, off);
+	*err = read_data(p->fd, buf, len, off);
 	return *err ? NULL : buf;
 }
 
@@ -409,7 +465,14 @@ static void info_encode(unsigned char *b, const struct store_blob_info *i)
 	put_le64(b + 8, i->stored);
 	put_le64(b + 16, i->refcount);
 	put_le32(b + 24, i->nchunks);
-	put_le32(b + 28, 0);
+	put_le32(b + 28,
+		 i->hole_blocks
+		     ? BLOB_F_HOLES |
+			   (uint32_t)(i->hole_blocks < BLOB_HOLE_BLOCKS_SAT
+					  ? i->hole_blocks
+					  : BLOB_HOLE_BLOCKS_SAT)
+			       << 1
+		     : 0);
 	memcpy(b + 32, i->hash.b, 16);
 }
 
@@ -419,6 +482,7 @@ int store_blob_stat(struct store_txn *t, uint64_t id,
 	unsigned char kb[8];
 	MDB_val k = {8, kb}, v;
 	const unsigned char *b;
+	uint32_t flags;
 	int err;
 
 	blob_key(kb, id);
@@ -438,9 +502,21 @@ int store_blob_stat(struct store_txn *t, uint64_t id,
 	out->stored = get_le64(b + 8);
 	out->refcount = get_le64(b + 16);
 	out->nchunks = get_le32(b + 24);
+	flags = get_le32(b + 28);
 	memcpy(out->hash.b, b + 32, 16);
-	if (out->nchunks != chunk_count(out->size))
+	out->hole_blocks = flags >> 1;
+	if (out->nchunks != chunk_count(out->size) ||
+	    !(flags & BLOB_F_HOLES) != !out->hole_blocks)
 		goto corrupt;
+	if (out->hole_blocks == BLOB_HOLE_BLOCKS_SAT) { /* more: count them */
+		struct store_holes h;
+
+		err = store_holes_load(t, id, out->size, &h);
+		if (err)
+			return err;
+		out->hole_blocks = h.blocks;
+		store_holes_release(&h);
+	}
 	return 0;
 corrupt:
 	store_logf(t->st, "blob %llu: corrupt info record",
@@ -526,9 +602,9 @@ int store_chunk_get(struct store_txn *t, uint64_t id, uint32_t idx,
 
 /* Put chunk record (id, idx): the bytes into the current pack file
  * (inline when tiny). */
-static int chunk_rec_put(struct store_txn *t, uint64_t id, uint32_t idx,
-			 unsigned char codec, uint64_t check, const void *data,
-			 size_t len)
+int store_chunk_put_new(struct store_txn *t, uint64_t id, uint32_t idx,
+			unsigned char codec, uint64_t check, const void *data,
+			size_t len)
 {
 	unsigned char kb[12], ref[STORE_PFREF_LEN];
 	MDB_val k = {12, kb}, v;
@@ -605,10 +681,63 @@ corrupt:
 	return -EIO;
 }
 
+/* Chunk idx (ulen bytes) into dst: zeros when h has it as a hole. */
+static int chunk_load(struct store_txn *t, uint64_t id,
+		      const struct store_holes *h, uint32_t idx,
+		      uint64_t cstart, void *dst, size_t ulen)
+{
+	if (h->n && store_holes_cover(h, cstart, ulen)) {
+		memset(dst, 0, ulen);
+		return 0;
+	}
+	return store_chunk_decode(t, id, idx, dst, ulen);
+}
+
+/* bi's hole map (none: h->n == 0). */
+static int blob_holes(struct store_txn *t, const struct store_blob_info *bi,
+		      struct store_holes *h)
+{
+	memset(h, 0, sizeof(*h));
+	return bi->hole_blocks ? store_holes_load(t, bi->id, bi->size, h) : 0;
+}
+
+int store_blob_chunk_absent(struct store_txn *t,
+			    const struct store_blob_info *bi, uint32_t idx)
+{
+	uint64_t span = chunk_span(bi->size, bi->nchunks);
+	uint64_t cstart = (uint64_t)idx * span;
+	uint64_t clen = bi->size - cstart < span ? bi->size - cstart : span;
+	struct store_holes h;
+	int err = blob_holes(t, bi, &h);
+
+	if (err)
+		return err;
+	err = h.n && store_holes_cover(&h, cstart, clen) ? 1 : 0;
+	store_holes_release(&h);
+	return err;
+}
+
+int store_blob_seek(struct store_txn *t, uint64_t id, uint64_t off, bool data,
+		    uint64_t *out)
+{
+	struct store_blob_info bi;
+	struct store_holes h;
+	int err = store_blob_stat(t, id, &bi);
+
+	if (!err)
+		err = blob_holes(t, &bi, &h);
+	if (err)
+		return err;
+	err = store_holes_seek(&h, bi.size, off, data, out);
+	store_holes_release(&h);
+	return err;
+}
+
 ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
 			uint64_t off)
 {
 	struct store_blob_info bi;
+	struct store_holes h = {0};
 	unsigned char *tmp = NULL;
 	uint64_t span, end, pos;
 	size_t done = 0;
@@ -619,6 +748,9 @@ ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
 		return err;
 	if (off >= bi.size || len == 0)
 		return 0;
+	err = blob_holes(t, &bi, &h);
+	if (err)
+		return err;
 	end = off + len < bi.size ? off + len : bi.size;
 	span = chunk_span(bi.size, bi.nchunks);
 	for (pos = off; pos < end;) {
@@ -630,8 +762,10 @@ ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
 		uint64_t want = end - pos < clen - in ? end - pos : clen - in;
 
 		if (in == 0 && want == clen) {
-			err = store_chunk_decode(t, id, idx, (char *)buf + done,
-						 clen);
+			err = chunk_load(t, id, &h, idx, cstart,
+					 (char *)buf + done, clen);
+		} else if (h.n && store_holes_cover(&h, pos, want)) {
+			memset((char *)buf + done, 0, want);
 		} else {
 			if (!tmp)
 				tmp = store_malloc(span);
@@ -647,6 +781,7 @@ ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
 	}
 out:
 	free(tmp);
+	store_holes_release(&h);
 	return err ? err : (ssize_t)done;
 }
 
@@ -657,17 +792,22 @@ static int blob_equal(struct store_txn *t, const struct store_blob_info *bi,
 	uint64_t span = chunk_span(bi->size, bi->nchunks);
 	unsigned char *tmp, *rbuf = NULL;
 	const unsigned char *raw;
+	struct store_holes h;
 	uint32_t i;
 	int err = 0, eq = 1;
 
 	if (bi->size != p->size)
 		return 0;
+	err = blob_holes(t, bi, &h);
+	if (err)
+		return err;
 	tmp = store_malloc(span ? span : 1);
 	if (!p->raw && span)
 		rbuf = store_malloc(span);
 	if (!tmp || (!p->raw && span && !rbuf)) {
 		free(tmp);
 		free(rbuf);
+		store_holes_release(&h);
 		return -ENOMEM;
 	}
 	for (i = 0; i < bi->nchunks && eq; i++) {
@@ -675,7 +815,7 @@ static int blob_equal(struct store_txn *t, const struct store_blob_info *bi,
 		uint64_t clen =
 		    p->size - cstart < span ? p->size - cstart : span;
 
-		err = store_chunk_decode(t, bi->id, i, tmp, clen);
+		err = chunk_load(t, bi->id, &h, i, cstart, tmp, clen);
 		raw = err ? NULL : prep_raw(p, i, rbuf, &err);
 		if (err)
 			break;
@@ -683,6 +823,7 @@ static int blob_equal(struct store_txn *t, const struct store_blob_info *bi,
 	}
 	free(tmp);
 	free(rbuf);
+	store_holes_release(&h);
 	return err ? err : eq;
 }
 
@@ -700,12 +841,15 @@ static int chunks_put(struct store_txn *t, uint64_t id,
 	}
 	for (i = 0; i < p->nchunks && !err; i++) {
 		const struct prep_chunk *c = &p->chunks[i];
-		const unsigned char *src =
-		    c->data ? c->data : prep_raw(p, i, rbuf, &err);
+		const unsigned char *src;
+
+		if (c->absent)
+			continue;
+		src = c->data ? c->data : prep_raw(p, i, rbuf, &err);
 
 		if (!err)
-			err = chunk_rec_put(t, id, i, c->codec, c->check, src,
-					    c->len);
+			err = store_chunk_put_new(t, id, i, c->codec, c->check,
+						  src, c->len);
 	}
 	free(rbuf);
 	return err;
@@ -730,8 +874,8 @@ static int member_put(struct store_txn *t, uint64_t id,
 	}
 	put_le64(ref, f->pack);
 	put_le32(ref + 8, off);
-	err = chunk_rec_put(t, id, 0, CODEC_PACK, p->chunks[0].check, ref,
-			    sizeof(ref));
+	err = store_chunk_put_new(t, id, 0, CODEC_PACK, p->chunks[0].check, ref,
+				  sizeof(ref));
 	if (err)
 		return err;
 	f->members++;
@@ -797,6 +941,11 @@ static int blob_commit(struct store_txn *t, struct store_blob_prep *p,
 	bi.nchunks = p->nchunks;
 	bi.hash = p->hash;
 	err = f ? member_put(t, id, p, f, off) : chunks_put(t, id, p);
+	if (!err && p->holes.len) {
+		err = store_holes_put(t, id, &p->holes);
+		p->stored += p->holes.len + CHUNK_HDR;
+		bi.hole_blocks = p->holes.blocks;
+	}
 	bi.stored = p->stored;
 	if (!err)
 		err = store_blob_info_put(t, &bi);
@@ -826,7 +975,7 @@ int store_blob_commit_member(struct store_txn *t, struct store_blob_prep *p,
 			     struct store_frame *f, uint32_t off, uint64_t *out,
 			     bool *deduped)
 {
-	if (p->nchunks != 1 || !p->raw)
+	if (p->nchunks != 1 || !p->raw || p->holes.len)
 		return -EINVAL;
 	return blob_commit(t, p, f, off, out, deduped);
 }
@@ -877,31 +1026,53 @@ int store_blob_unref(struct store_txn *t, uint64_t id)
 	return err ? err : store_blob_info_put(t, &bi);
 }
 
+/* Delete chunk record idx of blob id and what it holds elsewhere. A
+ * missing one is not an error: the rest is deleted. */
+static int chunk_delete(struct store_txn *t, uint64_t id, uint32_t idx)
+{
+	unsigned char kb[12];
+	MDB_val k = {12, kb}, v;
+	int err = chunk_rec(t, id, idx, &v);
+
+	if (!err)
+		err = chunk_rec_release(t, &v);
+	if (err && err != -EIO)
+		return err;
+	chunk_key(kb, id, idx);
+	err = store_del(t, DB_CHUNKS, &k);
+	return err == -ENOENT ? 0 : err;
+}
+
 /* Remove a blob, its chunks and its index entry (if it points here). */
 int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored)
 {
+	uint64_t span;
 	struct store_blob_info bi;
-	unsigned char kb[12];
+	struct store_holes h;
+	unsigned char kb[8];
 	MDB_val k, v;
 	uint32_t i;
 	int err;
 
 	err = store_blob_stat(t, id, &bi);
+	if (!err)
+		err = blob_holes(t, &bi, &h);
 	if (err)
 		return err;
-	for (i = 0; i < bi.nchunks; i++) {
-		err = chunk_rec(t, id, i, &v);
-		if (!err)
-			err = chunk_rec_release(t, &v);
-		if (err && err != -EIO)
-			return err; /* a missing chunk: delete the rest */
-		chunk_key(kb, id, i);
-		k.mv_size = 12;
-		k.mv_data = kb;
-		err = store_del(t, DB_CHUNKS, &k);
-		if (err && err != -ENOENT)
-			return err;
+	span = chunk_span(bi.size, bi.nchunks);
+	for (i = 0; i < bi.nchunks && !err; i++) {
+		uint64_t cs = (uint64_t)i * span;
+
+		if (!h.n ||
+		    !store_holes_cover(
+			&h, cs, bi.size - cs < span ? bi.size - cs : span))
+			err = chunk_delete(t, id, i);
 	}
+	store_holes_release(&h);
+	if (!err && bi.hole_blocks) /* its map record */
+		err = chunk_delete(t, id, STORE_HOLES_IDX);
+	if (err)
+		return err;
 	k.mv_size = 16;
 	k.mv_data = bi.hash.b;
 	err = store_get(t, DB_BLOBIDX, &k, &v);
@@ -921,79 +1092,122 @@ int store_blob_delete(struct store_txn *t, uint64_t id, uint64_t *stored)
 	return err;
 }
 
+static void report(store_report_fn fn, void *arg, unsigned *problems,
+		   const char *msg)
+{
+	fn(arg, msg);
+	(*problems)++;
+}
+
+/* Every chunk record is there and of a known codec (holes have none). */
+static void check_chunks(struct store_txn *t, const struct store_blob_info *bi,
+			 const struct store_holes *h, store_report_fn fn,
+			 void *arg, unsigned *problems)
+{
+	uint64_t span = chunk_span(bi->size, bi->nchunks);
+	char msg[160];
+
+	for (uint32_t i = 0; i < bi->nchunks; i++) {
+		uint64_t cs = (uint64_t)i * span;
+		unsigned codec;
+		MDB_val v;
+
+		if (h->n &&
+		    store_holes_cover(
+			h, cs, bi->size - cs < span ? bi->size - cs : span))
+			continue;
+		if (chunk_rec(t, bi->id, i, &v))
+			codec = 0xff;
+		else
+			codec = *(const unsigned char *)v.mv_data &
+				~(CODEC_COMPACTED | CODEC_EXT);
+		if (codec > CODEC_PACK ||
+		    (codec == CODEC_PACK &&
+		     store_pack_exists(
+			 t, (const unsigned char *)v.mv_data + CHUNK_HDR,
+			 v.mv_size - CHUNK_HDR))) {
+			snprintf(msg, sizeof(msg),
+				 "blob %llu: chunk %u missing or bad",
+				 (unsigned long long)bi->id, i);
+			report(fn, arg, problems, msg);
+			return;
+		}
+	}
+}
+
+/* The content decodes and hashes to the blob's id, a chunk at a time
+ * (a sparse blob may be far larger than memory). */
+static int check_content(struct store_txn *t, const struct store_blob_info *bi,
+			 store_report_fn fn, void *arg, unsigned *problems)
+{
+	XXH3_state_t *hs = XXH3_createState();
+	unsigned char *buf = store_malloc(STORE_CHUNK_SIZE);
+	struct store_hash got;
+	XXH128_hash_t h;
+	uint64_t off = 0;
+	ssize_t n = 0;
+	char msg[160];
+	int err = 0;
+
+	if (!hs || !buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	XXH3_128bits_reset(hs);
+	while (off < bi->size) {
+		n = store_blob_read(t, bi->id, buf, STORE_CHUNK_SIZE, off);
+		if (n <= 0)
+			break;
+		XXH3_128bits_update(hs, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	if (off != bi->size) {
+		snprintf(msg, sizeof(msg),
+			 "blob %llu: content does not decode (%zd at %llu of "
+			 "%llu bytes)",
+			 (unsigned long long)bi->id, n, (unsigned long long)off,
+			 (unsigned long long)bi->size);
+		report(fn, arg, problems, msg);
+		goto out;
+	}
+	h = XXH3_128bits_digest(hs);
+	put_be64(got.b, h.high64);
+	put_be64(got.b + 8, h.low64);
+	if (memcmp(got.b, bi->hash.b, 16) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "blob %llu: content hash mismatch (%llu bytes)",
+			 (unsigned long long)bi->id,
+			 (unsigned long long)bi->size);
+		report(fn, arg, problems, msg);
+	}
+out:
+	XXH3_freeState(hs);
+	free(buf);
+	return err;
+}
+
 /* Check one blob's chunks (and content hash when deep). */
 int store_blob_check(struct store_txn *t, uint64_t id, bool deep,
 		     store_report_fn fn, void *arg, unsigned *problems)
 {
 	struct store_blob_info bi;
-	unsigned char *buf;
-	XXH128_hash_t h;
-	struct store_hash got;
+	struct store_holes h;
 	char msg[160];
-	ssize_t n;
 	int err;
 
 	err = store_blob_stat(t, id, &bi);
+	if (!err)
+		err = blob_holes(t, &bi, &h);
 	if (err) {
 		snprintf(msg, sizeof(msg), "blob %llu: unreadable info record",
 			 (unsigned long long)id);
-		fn(arg, msg);
-		(*problems)++;
+		report(fn, arg, problems, msg);
 		return 0;
 	}
-	if (!deep) {
-		for (uint32_t i = 0; i < bi.nchunks; i++) {
-			unsigned codec;
-			MDB_val v;
-
-			if (chunk_rec(t, id, i, &v))
-				codec = 0xff;
-			else
-				codec = *(const unsigned char *)v.mv_data &
-					~(CODEC_COMPACTED | CODEC_EXT);
-			if (codec > CODEC_PACK ||
-			    (codec == CODEC_PACK &&
-			     store_pack_exists(
-				 t,
-				 (const unsigned char *)v.mv_data + CHUNK_HDR,
-				 v.mv_size - CHUNK_HDR))) {
-				snprintf(msg, sizeof(msg),
-					 "blob %llu: chunk %u missing or bad",
-					 (unsigned long long)id, i);
-				fn(arg, msg);
-				(*problems)++;
-				break;
-			}
-		}
-		return 0;
-	}
-	buf = store_malloc(bi.size ? bi.size : 1);
-	if (!buf)
-		return -ENOMEM;
-	n = store_blob_read(t, id, buf, bi.size, 0);
-	if (n != (ssize_t)bi.size) {
-		snprintf(msg, sizeof(msg),
-			 "blob %llu: content does not decode (%zd of %llu "
-			 "bytes)",
-			 (unsigned long long)id, n,
-			 (unsigned long long)bi.size);
-		fn(arg, msg);
-		(*problems)++;
-		goto out;
-	}
-	h = XXH3_128bits(buf, bi.size);
-	put_be64(got.b, h.high64);
-	put_be64(got.b + 8, h.low64);
-	if (memcmp(got.b, bi.hash.b, 16) != 0) {
-		snprintf(msg, sizeof(msg),
-			 "blob %llu: content hash mismatch (%llu bytes)",
-			 (unsigned long long)id, (unsigned long long)bi.size);
-		fn(arg, msg);
-		(*problems)++;
-	}
-out:
-	free(buf);
-	return 0;
+	if (!deep)
+		check_chunks(t, &bi, &h, fn, arg, problems);
+	store_holes_release(&h);
+	return deep ? check_content(t, &bi, fn, arg, problems) : 0;
 }
 
 int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
@@ -1022,5 +1236,5 @@ int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
 	err = store_del(t, DB_CHUNKS, &k);
 	if (err && err != -ENOENT)
 		return err;
-	return chunk_rec_put(t, id, idx, codec, check, data, len);
+	return store_chunk_put_new(t, id, idx, codec, check, data, len);
 }

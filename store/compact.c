@@ -183,6 +183,13 @@ static int collect(struct store *st, struct batch *b)
 		/* every chunk goes into a frame of neighbours: small files
 		 * and the chunks of big ones alike */
 		for (uint32_t i = 0; i < bi.nchunks && !err; i++) {
+			err = bi.hole_blocks
+				  ? store_blob_chunk_absent(t, &bi, i)
+				  : 0;
+			if (err) { /* a hole has no record: nothing to do */
+				err = err < 0 ? err : 0;
+				continue;
+			}
 			/* the flag only: the bytes are read once, below */
 			err = store_chunk_codec(t, bi.id, i, &codec);
 			if (err || (codec & CODEC_COMPACTED)) {

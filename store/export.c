@@ -183,11 +183,46 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Blob id's data ranges into fd; its holes stay holes (skipped, the
+ * size set at the end), as cp --sparse does. */
+static int export_blob(struct export *x, int fd, uint64_t id, uint64_t size)
+{
+	uint64_t off = 0, end;
+	int err = 0;
+
+	while (!err && off < size) {
+		err = store_blob_seek(x->t, id, off, true, &off);
+		if (!err)
+			err = store_blob_seek(x->t, id, off, false, &end);
+		if (err == -ENXIO)
+			break;
+		if (!err && lseek(fd, (off_t)off, SEEK_SET) < 0)
+			err = -errno;
+		while (!err && off < end) {
+			size_t want =
+			    end - off < COPY_BUF ? end - off : COPY_BUF;
+			ssize_t n =
+			    store_blob_read(x->t, id, x->buf, want, off);
+
+			if (n <= 0) {
+				err = n < 0 ? (int)n : -EIO;
+				break;
+			}
+			err = write_all(fd, x->buf, (size_t)n);
+			off += (uint64_t)n;
+		}
+	}
+	if (err == -ENXIO)
+		err = 0;
+	if (!err && ftruncate(fd, (off_t)size) < 0)
+		err = -errno;
+	return err;
+}
+
 static int export_file(struct export *x, int dfd, const char *name,
 		       const struct store_entry *e)
 {
 	struct timespec ts[2];
-	uint64_t off = 0;
 	int fd, err = 0;
 
 	/* O_EXCL: a name planted meanwhile (a symlink too) fails */
@@ -198,16 +233,7 @@ static int export_file(struct export *x, int dfd, const char *name,
 	if (e->payload == STORE_P_INLINE) {
 		err = write_all(fd, e->inline_data, e->inline_len);
 	} else if (e->payload == STORE_P_BLOB) {
-		while (!err && off < e->a.size) {
-			ssize_t n = store_blob_read(x->t, e->ref, x->buf,
-						    COPY_BUF, off);
-			if (n <= 0) {
-				err = n < 0 ? (int)n : -EIO;
-				break;
-			}
-			err = write_all(fd, x->buf, (size_t)n);
-			off += (uint64_t)n;
-		}
+		err = export_blob(x, fd, e->ref, e->a.size);
 	} else if (e->payload == STORE_P_PENDING) {
 		err = -EBUSY; /* an unsealed file: only its daemon has it */
 	}

@@ -202,12 +202,13 @@ static int check_format(struct store *st, MDB_txn *txn, bool fresh)
 		return -EIO;
 	}
 	ver = get_le64(v.mv_data);
-	if ((ver == 1 || ver == 2) && !(st->flags & STORE_READONLY)) {
+	if (ver >= 1 && ver < STORE_FORMAT_VERSION &&
+	    !(st->flags & STORE_READONLY)) {
 		/* format 2 added the packs database, format 3 the pack
-		 * files (and their database): open_dbs has just created
-		 * what is missing, and records of formats 1 and 2 read as
-		 * they are (their bytes move to pack files as the store is
-		 * repacked) */
+		 * files (and their database), format 4 hole maps: open_dbs
+		 * has just created what is missing, and records of formats
+		 * 1 to 3 read as they are (their bytes move to pack files as
+		 * the store is repacked; their blobs have no holes) */
 		put_le64(buf, STORE_FORMAT_VERSION);
 		v.mv_size = 8;
 		v.mv_data = buf;
@@ -221,7 +222,8 @@ static int check_format(struct store *st, MDB_txn *txn, bool fresh)
 		return store_mdb_err(rc);
 	}
 	if (ver != STORE_FORMAT_VERSION &&
-	    !((ver == 1 || ver == 2) && (st->flags & STORE_READONLY))) {
+	    !(ver >= 1 && ver < STORE_FORMAT_VERSION &&
+	      (st->flags & STORE_READONLY))) {
 		store_logf(st,
 			   "store '%s' has format version %llu, this blast "
 			   "reads version %d: refusing to use it",

@@ -28,7 +28,13 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define STORE_FORMAT_VERSION 3
+/* Format 4 (over 3): sparse blobs. A blob's 4 KiB blocks of zeros are
+ * holes: its info record's flag word (once reserved, 0) says it has a
+ * hole map (a chunk record at index UINT32_MAX, codec 3) and how many
+ * blocks are holes, and chunks wholly inside holes have no record
+ * (store_internal.h, holes.c). Blobs of older formats
+ * have no map and read as before: 3 -> 4 converts nothing. */
+#define STORE_FORMAT_VERSION 4
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
 #define STORE_ENV_NAME_MAX   64	 /* longest env or snapshot name */
 #define STORE_INLINE_MAX     64	 /* regular files up to this are inline */
@@ -213,8 +219,9 @@ int store_blob_prep_compress(struct store_blob_prep *p);
 /* 1 when the store indexes a blob with p's hash (a commit will most
  * likely reuse it: compressing p is wasted), 0 when not, or -errno. */
 int store_blob_known(struct store_txn *t, const struct store_blob_prep *p);
-/* Prepare `len` bytes read from fd at offset 0 (pread; the fd's offset is
- * untouched). -EIO if the file is shorter than len. */
+/* Prepare `len` bytes read from fd at offset 0 (pread; ranges that
+ * lseek(SEEK_DATA) says are holes are not read, and the fd's offset
+ * moves). -EIO if the file is shorter than len. */
 int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out);
 /* Lazy (see store_blob_prepare_lazy) up to STORE_WHOLE_MAX; larger files
  * are compressed as they are read, as by store_blob_prepare_fd. */
@@ -245,11 +252,22 @@ struct store_blob_info {
 	uint64_t refcount;
 	uint32_t nchunks;
 	struct store_hash hash;
+	uint64_t hole_blocks; /* its 4 KiB blocks that are holes (all
+				 zeros, not stored; a short last block
+				 counts as one) */
 };
 int store_blob_stat(struct store_txn *t, uint64_t id,
 		    struct store_blob_info *out);
 
-/* Read up to len bytes at off; decompresses only the chunks touched.
+/* lseek's SEEK_DATA (data) or SEEK_HOLE from off in blob id: *out the
+ * offset; -ENXIO past the end (and, for data, when only holes follow).
+ * Holes are the blob's all-zero 4 KiB blocks (the last block may be
+ * short); the end of the blob counts as a hole. */
+int store_blob_seek(struct store_txn *t, uint64_t id, uint64_t off, bool data,
+		    uint64_t *out);
+
+/* Read up to len bytes at off; decompresses only the chunks touched
+ * (holes read as zeros without a lookup).
  * Returns bytes read (short only at end of blob). */
 ssize_t store_blob_read(struct store_txn *t, uint64_t id, void *buf, size_t len,
 			uint64_t off);

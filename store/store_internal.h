@@ -110,6 +110,7 @@ enum {
 	CODEC_RAW = 0,
 	CODEC_ZSTD = 1,
 	CODEC_PACK = 2,
+	CODEC_HOLES = 3, /* a blob's hole map (holes.c), at STORE_HOLES_IDX */
 	CODEC_EXT = 0x40,
 	CODEC_COMPACTED = 0x80
 };
@@ -242,6 +243,77 @@ int store_chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
 int store_chunk_put(struct store_txn *t, uint64_t id, uint32_t idx,
 		    unsigned char codec, uint64_t check, const void *data,
 		    size_t len);
+/* A new chunk record (no old one to release): bytes into the current
+ * pack file, or inline when tiny. */
+int store_chunk_put_new(struct store_txn *t, uint64_t id, uint32_t idx,
+			unsigned char codec, uint64_t check, const void *data,
+			size_t len);
+
+/*
+ * Hole maps (holes.c, format 4). A blob whose info record has
+ * BLOB_F_HOLES has one more chunk record, at index STORE_HOLES_IDX, codec
+ * CODEC_HOLES: le64 bytes in holes ++ runs of le64 start ++ le64 length,
+ * sorted, disjoint, starts 4 KiB aligned, lengths whole blocks but the
+ * file's last. A run is blocks of zeros; a chunk wholly inside a run has
+ * no record of its own. At most STORE_HOLES_RUNS_MAX runs: further zeros
+ * are stored as data.
+ */
+#define STORE_HOLE_BLOCK     4096
+#define STORE_HOLES_IDX	     UINT32_MAX
+#define STORE_HOLES_RUNS_MAX 65536
+#define BLOB_F_HOLES	     1u
+/* The info record's flag word: BLOB_F_HOLES, and above it the count of
+ * hole blocks (st_blocks without reading the map), saturated at
+ * BLOB_HOLE_BLOCKS_SAT (then counted from the map). */
+#define BLOB_HOLE_BLOCKS_SAT 0x7fffffffu
+
+/* Built while content is read, block by block in order. */
+struct store_holes_build {
+	unsigned char *map; /* the record being built (owned) */
+	size_t len, cap;
+	uint64_t bytes, blocks, run_start, run_len;
+	uint32_t nruns;
+	bool open; /* a run is being extended */
+	int err;   /* sticky -ENOMEM */
+};
+/* The block at off (len bytes: 4 KiB, or the file's last) is zero or not. */
+void store_holes_add(struct store_holes_build *b, uint64_t off, uint64_t len,
+		     bool zero);
+/* store_holes_add for each block of p (len bytes of content at off). */
+void store_holes_scan(struct store_holes_build *b, const unsigned char *p,
+		      uint64_t off, uint64_t len);
+/* Does the run being built start at or before start (it will cover
+ * everything added since)? */
+bool store_holes_open_from(const struct store_holes_build *b, uint64_t start);
+/* After the last block: 0 or -ENOMEM. b->len 0: no holes. */
+int store_holes_finish(struct store_holes_build *b);
+void store_holes_build_release(struct store_holes_build *b);
+int store_holes_put(struct store_txn *t, uint64_t id,
+		    const struct store_holes_build *b);
+bool store_block_zero(const unsigned char *p, size_t len);
+
+/* A map to ask: runs point into own (loaded) or a builder's map. */
+struct store_holes {
+	const unsigned char *runs;
+	size_t n;
+	uint64_t bytes, blocks;
+	unsigned char *own;
+};
+void store_holes_view(const struct store_holes_build *b, struct store_holes *h);
+/* blob.c: 1 when chunk idx of bi is all hole (it has no record), 0 when
+ * not, or -errno. */
+int store_blob_chunk_absent(struct store_txn *t,
+			    const struct store_blob_info *bi, uint32_t idx);
+/* Blob id's map (checked against size; -EIO when bad). */
+int store_holes_load(struct store_txn *t, uint64_t id, uint64_t size,
+		     struct store_holes *h);
+void store_holes_release(struct store_holes *h);
+/* Is [start, start + len) all hole? */
+bool store_holes_cover(const struct store_holes *h, uint64_t start,
+		       uint64_t len);
+/* lseek's SEEK_DATA (data) / SEEK_HOLE in a blob of size bytes. -ENXIO. */
+int store_holes_seek(const struct store_holes *h, uint64_t size, uint64_t off,
+		     bool data, uint64_t *out);
 
 /* Pack files (pfile.c). Append: len bytes at the end of the current
  * file, in write txn t (made durable by its commit); ref gets where.

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # File I/O exerciser (fsx.py, in the manner of fsx): random pwrite, pread,
 # ftruncate up and down, mmap reads and msync'ed mmap writes, reopen,
-# fsync and second-descriptor reads on one file, checked against a model
+# fsync, second-descriptor reads, fallocate (preallocate, punch hole, zero
+# range) and SEEK_DATA/SEEK_HOLE on one file, checked against a model
 # of its bytes after every op. First on a native file (the tool itself is
 # right), then on blastfs: three seeds at once with seals at random points
 # (small files that stay inline, files up to 256 KiB held in memory), one

@@ -1512,6 +1512,117 @@ def _(d):
            "du -sk of the dir: %r" % r.stdout)
 
 
+# fallocate and holes ------------------------------------------------------------
+
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
+FALLOC_FL_ZERO_RANGE = 0x10
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+
+
+def fallocate(fd, mode, off, length):
+    """fallocate(2) with a mode (os.posix_fallocate has none)."""
+    if libc.fallocate(fd, mode, off, length) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+@check("fallocate_errno")
+def _(d):
+    f = os.path.join(d, "f")
+    write_file(f, b"x" * 10000)
+    fd = os.open(f, os.O_RDWR)
+    try:
+        expect_errno(errno.EINVAL, fallocate, fd, 0, 0, 0, what="fallocate len 0")
+        expect_errno(errno.EINVAL, fallocate, fd, 0, 0, -1, what="fallocate len -1")
+        expect_errno(errno.EINVAL, fallocate, fd, 0, -1, 10, what="fallocate offset -1")
+        expect_errno(errno.EOPNOTSUPP, fallocate, fd, FALLOC_FL_PUNCH_HOLE, 0, 10,
+                     what="punch hole without KEEP_SIZE")
+        expect_errno(errno.EOPNOTSUPP, fallocate, fd, 0x100, 0, 10, what="fallocate mode 0x100")
+        expect_errno(errno.EOPNOTSUPP, fallocate, fd,
+                     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 10,
+                     what="punch hole and zero range together")
+        expect_errno(errno.EFBIG, fallocate, fd, 0, 1 << 62, 1 << 62, what="fallocate past 2^63")
+    finally:
+        os.close(fd)
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        expect_errno(errno.EBADF, fallocate, fd, 0, 0, 10, what="fallocate of a read-only fd")
+    finally:
+        os.close(fd)
+    expect(os.path.getsize(f) == 10000, "size %d after refused fallocates" % os.path.getsize(f))
+
+
+@check("fallocate_modes_content")
+def _(d):
+    f = os.path.join(d, "f")
+    data = bytes(range(1, 256)) * 64  # 16320 bytes
+    write_file(f, data)
+    fd = os.open(f, os.O_RDWR)
+    try:
+        fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20)
+        expect(os.fstat(fd).st_size == len(data), "KEEP_SIZE changed the size")
+        fallocate(fd, 0, 10000, 30000)
+        expect(os.fstat(fd).st_size == 40000, "mode 0 to 40000: size %d" % os.fstat(fd).st_size)
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 5000)
+        want = data[:100] + bytes(5000) + data[5100:] + bytes(40000 - len(data))
+        try:
+            fallocate(fd, FALLOC_FL_ZERO_RANGE, 39000, 2000)
+            want = want[:39000] + bytes(2000)
+        except OSError as e:
+            if e.errno != errno.EOPNOTSUPP:  # tmpfs has no zero range
+                raise
+            os.ftruncate(fd, 41000)
+            want += bytes(1000)
+    finally:
+        os.close(fd)
+    sync_if_possible()
+    with open(f, "rb") as fh:
+        got = fh.read()
+    expect(got == want, "content after fallocate differs from byte %d"
+           % next((i for i in range(min(len(got), len(want))) if got[i] != want[i]),
+                  min(len(got), len(want))))
+
+
+@check("st_blocks_small_sparse")
+def _(d):
+    f = os.path.join(d, "f")
+    write_file(f, b"")
+    os.truncate(f, 3000)
+    for when in ("unsealed", "sealed"):
+        st = os.stat(f)
+        expect(st.st_size == 3000 and st.st_blocks == 0,
+               "%s: truncate -s 3000 of an empty file: size %d, st_blocks %d"
+               % (when, st.st_size, st.st_blocks))
+        sync_if_possible()
+
+
+@check("seek_data_hole")
+def _(d):
+    f = os.path.join(d, "f")
+    write_file(f, b"d" * 4096)
+    os.truncate(f, 1 << 20)
+    for when in ("unsealed", "sealed"):
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            expect(os.lseek(fd, 0, os.SEEK_DATA) == 0, "%s: SEEK_DATA 0" % when)
+            h = os.lseek(fd, 0, os.SEEK_HOLE)
+            expect(4096 <= h <= 1 << 20, "%s: SEEK_HOLE 0 answered %d" % (when, h))
+            expect(os.lseek(fd, 8192, os.SEEK_HOLE) == 8192, "%s: SEEK_HOLE inside a hole" % when)
+            expect_errno(errno.ENXIO, os.lseek, fd, 8192, os.SEEK_DATA,
+                         what="%s: SEEK_DATA with only a hole after" % when)
+            expect_errno(errno.ENXIO, os.lseek, fd, 1 << 20, os.SEEK_DATA,
+                         what="%s: SEEK_DATA at the end" % when)
+            expect_errno(errno.ENXIO, os.lseek, fd, 1 << 20, os.SEEK_HOLE,
+                         what="%s: SEEK_HOLE at the end" % when)
+            expect_errno((errno.ENXIO, errno.EINVAL), os.lseek, fd, -1, os.SEEK_DATA,
+                         what="%s: SEEK_DATA at -1" % when)
+            expect(os.fstat(fd).st_blocks * 512 <= 64 * 1024,
+                   "%s: st_blocks %d for 4 KiB of data" % (when, os.fstat(fd).st_blocks))
+        finally:
+            os.close(fd)
+        sync_if_possible()
+
+
 # Readdir -----------------------------------------------------------------------
 
 def _make_entries(d, n):

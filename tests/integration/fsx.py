@@ -3,7 +3,9 @@
 """File I/O exerciser in the manner of fsx: one file, a seeded random mix
 of pwrite, pread, ftruncate (up and down), reads and writes through a
 shared mmap (msync'ed), close and reopen, fsync and reads through a second
-descriptor, each checked against an in-memory model of the file's bytes.
+descriptor, fallocate (preallocation with and without KEEP_SIZE, punch
+hole, zero range) and SEEK_DATA/SEEK_HOLE, each checked against an
+in-memory model of the file's bytes.
 
 Usage: fsx.py [options] FILE
 
@@ -18,6 +20,8 @@ Usage: fsx.py [options] FILE
                       next reads come from the filesystem again
   --remount-at K,...  after op K close the file, run --remount-cmd, reopen
   --remount-cmd CMD   shell command that unmounts and remounts FILE's fs
+  --no-fallocate      no fallocate nor SEEK_DATA/SEEK_HOLE ops (fsx's -F -H
+                      -z; a mode the filesystem lacks is skipped anyway)
   --quiet             no progress lines
 
 Checked after every op: the op's own result (a read's bytes; a write's
@@ -30,12 +34,18 @@ errors.
 """
 
 import argparse
+import ctypes
+import errno
 import mmap
 import os
 import random
 import subprocess
 import sys
 import time
+
+FALLOC_KEEP, FALLOC_PUNCH, FALLOC_ZERO = 0x01, 0x02, 0x10
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 
 # Clocks: the filesystem's time stamps may trail time.time_ns() by a tick.
 SLACK_NS = 20_000_000
@@ -194,9 +204,50 @@ class Fsx:
                        stdout=subprocess.DEVNULL)
         return "seal"
 
+    def op_fallocate(self):
+        """Preallocate, punch or zero a range; the model follows."""
+        if self.a.no_fallocate:
+            return None
+        mode = self.rng.choice([0, FALLOC_KEEP, FALLOC_PUNCH | FALLOC_KEEP,
+                                FALLOC_ZERO, FALLOC_ZERO | FALLOC_KEEP])
+        off, n = self.span(self.a.max_len)
+        size = len(self.model)
+        if libc.fallocate(self.fd, mode, off, n) != 0:
+            e = ctypes.get_errno()
+            if e == errno.EOPNOTSUPP:
+                return None  # tmpfs has no zero range
+            raise Mismatch("fallocate(%#x, %d, %d): %s" % (mode, off, n, os.strerror(e)))
+        if mode & (FALLOC_PUNCH | FALLOC_ZERO):
+            end = min(off + n, size)
+            if off < end:
+                self.model[off:end] = bytes(end - off)
+        if not mode & FALLOC_KEEP:
+            self.grow(off + n)
+        return "fallocate %#x %d+%d" % (mode, off, n)
+
+    def op_seek(self):
+        """A non-zero byte is data; SEEK_HOLE lands between off and the end."""
+        if self.a.no_fallocate or not self.model:
+            return None
+        off = self.rng.randrange(len(self.model))
+        hole = os.lseek(self.fd, off, os.SEEK_HOLE)
+        if not off <= hole <= len(self.model):
+            raise Mismatch("SEEK_HOLE from %d: %d (size %d)" % (off, hole, len(self.model)))
+        if self.model[off] and os.lseek(self.fd, off, os.SEEK_DATA) != off:
+            raise Mismatch("SEEK_DATA from %d, a non-zero byte: %d"
+                           % (off, os.lseek(self.fd, off, os.SEEK_DATA)))
+        for whence in (os.SEEK_DATA, os.SEEK_HOLE):
+            try:
+                got = os.lseek(self.fd, len(self.model), whence)
+                raise Mismatch("lseek(%d) at the end: %d, expected ENXIO" % (whence, got))
+            except OSError as e:
+                if e.errno != errno.ENXIO:
+                    raise
+        return "seek %d" % off
+
     OPS = [(op_write, 30), (op_read, 20), (op_truncate, 8), (op_mapread, 10),
            (op_mapwrite, 10), (op_reopen, 5), (op_fsync, 3), (op_otherfd, 8),
-           (op_sync, 1)]
+           (op_sync, 1), (op_fallocate, 8), (op_seek, 4)]
 
     def remount(self, k):
         os.close(self.fd)
@@ -243,6 +294,7 @@ def main():
     p.add_argument("--remount-at", default="")
     p.add_argument("--remount-cmd")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--no-fallocate", action="store_true")
     p.add_argument("file")
     a = p.parse_args()
     if a.remount_at and not a.remount_cmd:

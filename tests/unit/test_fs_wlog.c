@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,4 +303,29 @@ Test(wlog, replay_then_a_second_crash_changes_nothing)
 	fs = fs_up();
 	fs_die(fs);
 	cr_assert_str_eq(stored("f"), "onceo world");
+}
+
+Test(wlog, fallocate_replayed_after_a_crash)
+{
+	struct fs *fs = fs_up();
+	struct node *f = node_of(fs, NULL, "f");
+	uint64_t old;
+
+	/* punch "llo" (size kept), then zero 20..30: the size grows */
+	cr_assert_eq(
+	    fs_content_falloc_change(
+		fs, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2, 3, &old),
+	    0);
+	cr_assert_eq(
+	    fs_content_falloc_change(fs, f, FALLOC_FL_ZERO_RANGE, 20, 10, &old),
+	    0);
+	fs_die(fs);
+	cr_assert_str_eq(stored("f"), "hello world", "nothing sealed yet");
+	fs = fs_up(); /* replays */
+	fs_die(fs);
+	cr_assert_eq(memcmp(stored("f"),
+			    "he\0\0\0 world\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+			    "\0",
+			    30),
+		     0);
 }
