@@ -419,6 +419,11 @@ void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
  * a missing one gives a negative entry (ino 0). */
 int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	      struct fuse_entry_param *ep);
+/* exchange.c: renameat2(RENAME_EXCHANGE) of p/name and np/newname
+ * (both nodes of directories): 0, -ENOENT (either is missing), -EINVAL
+ * (a directory into its own subtree), or a store error. Takes fs->wlock. */
+int fs_exchange(struct fs *fs, struct node *p, const char *name,
+		struct node *np, const char *newname);
 /* ops.c: create a regular file entry and its node (nlookup 1). */
 int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct node **nout, struct stat *st);

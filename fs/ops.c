@@ -621,51 +621,18 @@ static int rename_check(const struct store_entry *src,
 	return dst->payload == STORE_P_TAB ? -EISDIR : 0;
 }
 
-/* A renamed directory's ctime changes: its table holds its attrs. */
-static int moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
-			   const char *name, int64_t now)
-{
-	const char **names = NULL, **full;
-	struct store_dir d;
-	uint64_t tab;
-	size_t depth;
-	int err;
-
-	fs_lock(fs);
-	err = fs_node_path(fs, np, true, &names, &depth);
-	fs_unlock(fs);
-	if (err)
-		return err;
-	full = realloc(names, (depth + 1) * sizeof(*names));
-	if (!full) {
-		free(names);
-		return -ENOMEM;
-	}
-	full[depth] = name;
-	err = store_env_dir_writable(c->t, &c->e, full, depth + 1, &tab);
-	free(full);
-	if (!err)
-		err = store_dir_stat(c->t, tab, &d);
-	if (!err) {
-		d.a.ctime_ns = now;
-		err = store_dir_set_attr(c->t, tab, &d.a);
-	}
-	return err;
-}
-
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned flags)
 {
 	unsigned char inl[STORE_ENTRY_INLINE_MAX];
 	struct store_entry src, dst;
 	struct node *p, *np, *sn;
-	uint64_t tab2;
-	const char **names = NULL;
-	size_t depth;
+	struct fs_dir2 d2;
 	struct change c;
 	int err;
 
-	if (flags & ~RENAME_NOREPLACE)
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
+	    flags == (RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
 	err = fs_check_name(name);
 	if (!err)
@@ -678,24 +645,20 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	fs_unlock(fs);
 	if (!p || !np)
 		return -ESTALE;
-	err = fs_change_begin(fs, p, &c);
+	if (flags & RENAME_EXCHANGE)
+		return fs_exchange(fs, p, name, np, newname);
+	err = fs_change_begin_two(fs, p, np, &c, &d2);
 	if (err)
 		return err;
-	fs_lock(fs);
-	err = fs_node_path(fs, np, true, &names, &depth);
-	fs_unlock(fs);
-	if (!err)
-		err = store_env_dir_writable(c.t, &c.e, names, depth, &tab2);
 	/* the first table is writable and stays so: same generation */
-	if (!err)
-		err = store_dir_get(c.t, c.tab, name, strlen(name), &src);
+	err = store_dir_get(c.t, c.tab, name, strlen(name), &src);
 	if (err)
 		goto out;
 	if (src.inline_len) {
 		memcpy(inl, src.inline_data, src.inline_len);
 		src.inline_data = inl;
 	}
-	err = store_dir_get(c.t, tab2, newname, strlen(newname), &dst);
+	err = store_dir_get(c.t, d2.tab, newname, strlen(newname), &dst);
 	if (!err) {
 		if (flags & RENAME_NOREPLACE)
 			err = -EEXIST;
@@ -704,28 +667,22 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		else
 			err = rename_check(&src, &dst, c.t);
 		if (!err)
-			err = fs_drop_name(fs, &c, tab2, newname, &dst);
+			err = fs_drop_name(fs, &c, d2.tab, newname, &dst);
 	} else if (err == -ENOENT) {
 		err = 0;
 	}
 	if (err)
 		goto out;
 	src.a.ctime_ns = fs_now_ns();
-	err = store_dir_put(c.t, tab2, newname, strlen(newname), &src);
+	err = store_dir_put(c.t, d2.tab, newname, strlen(newname), &src);
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
 	if (!err && src.payload == STORE_P_TAB)
-		err = moved_dir_ctime(fs, &c, np, newname, src.a.ctime_ns);
+		err = fs_moved_dir_ctime(fs, &c, np, newname, src.a.ctime_ns);
 	if (!err)
-		err = fs_touch_dir(c.t, c.tab);
-	if (!err && tab2 != c.tab)
-		err = fs_touch_dir(c.t, tab2);
-	if (!err)
-		err = fs_pkg_changed(fs, c.t, &c.e, c.names, c.depth, name);
-	if (!err)
-		err = fs_pkg_changed(fs, c.t, &c.e, names, depth, newname);
+		err = fs_change_moved(fs, &c, &d2, name, newname);
 out:
-	free(names);
+	free(d2.names);
 	if (err)
 		return fs_change_end(fs, &c, err);
 	fs_lock(fs);
@@ -754,6 +711,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err = fs_pol_rename(FS(req), req, parent, name, newparent, newname);
 
 	COUNT(FS(req), R_RENAME);
+	if (!err && (flags & RENAME_EXCHANGE)) /* both names move */
+		err = fs_pol_rename(FS(req), req, newparent, newname, parent,
+				    name);
 	if (!err)
 		err =
 		    do_rename(FS(req), parent, name, newparent, newname, flags);

@@ -286,6 +286,28 @@ int store_dir_put(struct store_txn *t, uint64_t tab, const char *name,
 	return store_tab_put(t, &d);
 }
 
+int store_dir_exchange(struct store_txn *t, uint64_t tab_a, const char *name_a,
+		       const struct store_entry *a, uint64_t tab_b,
+		       const char *name_b, const struct store_entry *b)
+{
+	/* each put drops the reference of the entry it replaces: hold one
+	 * more on both payloads meanwhile, or a's table would be freed with
+	 * its subtree when b's put replaces it */
+	int err = store_entry_ref(t, a);
+
+	if (!err)
+		err = store_entry_ref(t, b);
+	if (!err)
+		err = store_dir_put(t, tab_b, name_b, strlen(name_b), a);
+	if (!err)
+		err = store_dir_put(t, tab_a, name_a, strlen(name_a), b);
+	if (!err)
+		err = store_entry_unref(t, a);
+	if (!err)
+		err = store_entry_unref(t, b);
+	return err; /* on error the caller aborts the txn */
+}
+
 int store_dir_del(struct store_txn *t, uint64_t tab, const char *name,
 		  size_t nlen)
 {

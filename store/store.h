@@ -353,6 +353,14 @@ int store_dir_get(struct store_txn *t, uint64_t tab, const char *name,
  */
 int store_dir_put(struct store_txn *t, uint64_t tab, const char *name,
 		  size_t nlen, const struct store_entry *e);
+/* RENAME_EXCHANGE: a's entry goes to tab_b/name_b and b's to tab_a/name_a
+ * (both names exist; writable tables, possibly the same one). Each
+ * payload keeps its one reference throughout (a table is never freed in
+ * between); counts follow the entries. The entries' inline bytes must not
+ * point into LMDB memory (copy them first). 0 or -errno. */
+int store_dir_exchange(struct store_txn *t, uint64_t tab_a, const char *name_a,
+		       const struct store_entry *a, uint64_t tab_b,
+		       const char *name_b, const struct store_entry *b);
 /* Remove name from a writable table, dropping its payload reference. */
 int store_dir_del(struct store_txn *t, uint64_t tab, const char *name,
 		  size_t nlen);

@@ -126,6 +126,8 @@ def do_op(root, op, held):
             _, src, dst = op
             renameat2(j(root, src), j(root, dst), RENAME_NOREPLACE)
             return ("ok",)
+        if kind == "rename_exchange":
+            return do_exchange(root, op)
         if kind == "unlink":
             os.unlink(j(root, op[1]))
             return ("ok",)
@@ -181,6 +183,25 @@ def do_op(root, op, held):
         raise AssertionError("unknown op %r" % (kind,))
     except OSError as e:
         return ("err", ename(e.errno))
+
+
+# RENAME_EXCHANGE (issue 20) ------------------------------------------------------
+
+RENAME_EXCHANGE = 2
+
+
+def do_exchange(root, op):
+    """("rename_exchange", src, dst): swap two paths (raises OSError)."""
+    renameat2(j(root, op[1]), j(root, op[2]), RENAME_EXCHANGE)
+    return ("ok",)
+
+
+def pick_exchange(gen, w, anyp, dirs):
+    """Exchange ops for Gen.pick: two existing paths (files, dirs, one into
+    the other's subtree), or one onto a missing name (ENOENT)."""
+    r = gen.rng
+    w(4, lambda: ("rename_exchange", r.choice(anyp), r.choice(anyp)))
+    w(1, lambda: ("rename_exchange", r.choice(anyp), gen.new_path(dirs)))
 
 
 def describe(op):
@@ -357,6 +378,7 @@ class Gen:
         w(4, lambda: ("rename", r.choice(anyp), r.choice(anyp)))
         w(2, lambda: ("rename_noreplace", r.choice(anyp), r.choice(
             [self.new_path(dirs), r.choice(anyp)])))
+        pick_exchange(self, w, anyp, dirs)
         w(6 if not big else 25, lambda: ("unlink", r.choice(anyp)))
         w(4 if not big else 15, lambda: ("rmdir", r.choice(dirs[1:] or ["nonexistent"])))
         w(1 if not big else 6, lambda: ("rmtree", r.choice(dirs[1:] or ["nonexistent"])))
@@ -393,6 +415,8 @@ def touched_paths(op, snap):
         return {op[1]}
     if kind in ("rename", "rename_noreplace", "link"):
         return {op[2]}
+    if kind == "rename_exchange":
+        return {op[1], op[2]}
     if kind.startswith("fd_"):
         return None  # held file may be anywhere (or linked): read all
     return set()
