@@ -69,6 +69,16 @@ int fs_touch_dir(struct store_txn *t, uint64_t tab);
  * table's header) becomes now. */
 int fs_moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
 		       const char *name, int64_t now);
+/* fsflags.c: chattr's flags of the inode behind entry e (a directory's
+ * from its table, a hard link's from the links table). */
+int fs_flags_entry(struct change *c, const struct store_entry *e,
+		   uint32_t *out);
+/* -EPERM when e's inode is immutable or append-only (ext4: it cannot be
+ * unlinked, renamed or replaced). */
+int fs_flags_victim(struct change *c, const struct store_entry *e);
+/* -EPERM when directory table tab is immutable (no entry made or
+ * removed), or append-only and an entry is removing (or replaced). */
+int fs_flags_dir(struct change *c, uint64_t tab, bool removing);
 /* 0, -EINVAL (empty) or -ENAMETOOLONG. */
 int fs_check_name(const char *name);
 

@@ -105,6 +105,11 @@ int fs_exchange(struct fs *fs, struct node *p, const char *name,
 	     (x.b.payload == STORE_P_TAB && is_ancestor(fs, x.b.a.fid, p))))
 		err = -EINVAL;
 	fs_unlock(fs);
+	if (!err)
+		err = fs_flags_dir(&c, c.tab, true)
+			  ?: fs_flags_dir(&c, d2.tab, true);
+	if (!err)
+		err = fs_flags_victim(&c, &x.a) ?: fs_flags_victim(&c, &x.b);
 	x.a.a.ctime_ns = x.b.a.ctime_ns = now;
 	if (!err)
 		err = store_dir_exchange(c.t, c.tab, name, &x.a, d2.tab,

@@ -424,6 +424,26 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
  * (a directory into its own subtree), or a store error. Takes fs->wlock. */
 int fs_exchange(struct fs *fs, struct node *p, const char *name,
 		struct node *np, const char *newname);
+/* ops.c: SETATTR's change of node n (to_set: FUSE_SET_ATTR_* bits, and
+ * FS_SET_ATTR_FLAGS: chattr's flags become st->st_rdev, which setattr
+ * never sets otherwise). No checks: the caller made them. */
+#define FS_SET_ATTR_FLAGS (1 << 30)
+int fs_setattr_node(struct fs *fs, struct node *n, const struct stat *st,
+		    int to_set);
+/* fsflags.c: chattr's flags (STORE_FL_*) of node n. */
+int fs_node_flags(struct fs *fs, struct node *n, uint32_t *out);
+/* -EPERM when a write to n through an fd opened with open_flags is
+ * refused by its flags (immutable; append-only without O_APPEND). */
+int fs_flags_write(struct fs *fs, struct node *n, int open_flags);
+/* -EPERM when n's flags refuse a SETATTR of to_set (immutable: any;
+ * append-only: anything but times set to now). */
+int fs_flags_setattr(struct fs *fs, struct node *n, int to_set);
+/* An IOCTL on n: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FSGETXATTR/FSSETXATTR.
+ * The bytes written to out (a GET), 0 (a SET), -ENOTTY for any other
+ * command, -EOPNOTSUPP for flags not kept, or -errno. */
+ssize_t fs_flags_ioctl(struct fs *fs, fuse_req_t req, struct node *n,
+		       unsigned cmd, const void *in, size_t in_len, void *out,
+		       size_t out_len);
 /* ops.c: create a regular file entry and its node (nlookup 1). */
 int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct node **nout, struct stat *st);

@@ -250,6 +250,9 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel clears suid/sgid itself through setattr */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* chattr on a directory: its flags' IOCTLs (fsflags.c) */
+	if (conn->capable & FUSE_CAP_IOCTL_DIR)
+		conn->want |= FUSE_CAP_IOCTL_DIR;
 	conn->max_background = 64;
 }
 

@@ -239,6 +239,8 @@ static void apply_attr(struct store_attr *a, const struct stat *st, int to_set)
 		a->mtime_ns = now;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		a->mtime_ns = store_ts_ns(&st->st_mtim);
+	if (to_set & FS_SET_ATTR_FLAGS)
+		a->flags = (uint32_t)st->st_rdev;
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		a->mtime_ns =
 		    (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
@@ -318,10 +320,18 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		n->a.atime_ns = e.a.atime_ns;
 		n->a.mtime_ns = e.a.mtime_ns;
 		n->a.ctime_ns = e.a.ctime_ns;
+		n->a.flags = e.a.flags;
 	}
 	fs_unlock(fs);
 	fs_change_unlock(fs);
 	return err;
+}
+
+int fs_setattr_node(struct fs *fs, struct node *n, const struct stat *st,
+		    int to_set)
+{
+	return S_ISDIR(n->mode) ? setattr_dir(fs, n, st, to_set)
+				: setattr_file(fs, n, st, to_set);
 }
 
 /* Read-only and hidden nodes; a truncate's size against the limits. */
@@ -350,10 +360,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	COUNT(fs, R_SETATTR);
 	n = fs_node_find(fs, ino);
 	err = n ? setattr_policy(fs, req, n, attr, to_set) : -ESTALE;
-	if (!err && S_ISDIR(n->mode))
-		err = setattr_dir(fs, n, attr, to_set);
-	else if (!err)
-		err = setattr_file(fs, n, attr, to_set);
+	if (!err)
+		err = fs_flags_setattr(fs, n, to_set);
+	if (!err)
+		err = fs_setattr_node(fs, n, attr, to_set);
 	if (!err)
 		err = node_getattr(fs, ino, &st);
 	if (err)
@@ -444,6 +454,8 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = -EEXIST;
 	else if (err == -ENOENT)
+		err = fs_flags_dir(&c, c.tab, false);
+	if (!err)
 		err = store_dir_stat(c.t, c.tab, &pd);
 	if (!err)
 		err = store_fid_new(c.t, &e.a.fid);
@@ -572,6 +584,10 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 			err = -ENOTEMPTY;
 	}
 	if (!err)
+		err = fs_flags_dir(&c, c.tab, true);
+	if (!err)
+		err = fs_flags_victim(&c, &e);
+	if (!err)
 		err = fs_drop_name(fs, &c, c.tab, name, &e);
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
@@ -667,10 +683,16 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		else
 			err = rename_check(&src, &dst, c.t);
 		if (!err)
+			err = fs_flags_dir(&c, d2.tab, true)
+				  ?: fs_flags_victim(&c, &dst);
+		if (!err)
 			err = fs_drop_name(fs, &c, d2.tab, newname, &dst);
 	} else if (err == -ENOENT) {
-		err = 0;
+		err = fs_flags_dir(&c, d2.tab, false);
 	}
+	if (!err)
+		err =
+		    fs_flags_dir(&c, c.tab, true) ?: fs_flags_victim(&c, &src);
 	if (err)
 		goto out;
 	src.a.ctime_ns = fs_now_ns();
@@ -746,7 +768,11 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 	else if (err == -ENOENT)
 		err = n->unlinked ? -ENOENT : 0;
 	if (!err)
+		err = fs_flags_dir(&c, c.tab, false);
+	if (!err)
 		err = fs_node_slot(&c, n, &inode, inl);
+	if (!err && (inode.a.flags & (STORE_FL_IMMUTABLE | STORE_FL_APPEND)))
+		err = -EPERM;
 	if (err)
 		goto out;
 	alias.a = inode.a;

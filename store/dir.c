@@ -25,7 +25,7 @@ static void attr_encode(unsigned char *b, const struct store_attr *a)
 	put_le64(b + 40, (uint64_t)a->mtime_ns);
 	put_le64(b + 48, (uint64_t)a->ctime_ns);
 	put_le32(b + 56, a->nlink);
-	put_le32(b + 60, 0);
+	put_le32(b + 60, a->flags); /* format 4; 0 before */
 }
 
 static void attr_decode(const unsigned char *b, struct store_attr *a)
@@ -40,6 +40,7 @@ static void attr_decode(const unsigned char *b, struct store_attr *a)
 	a->mtime_ns = (int64_t)get_le64(b + 40);
 	a->ctime_ns = (int64_t)get_le64(b + 48);
 	a->nlink = get_le32(b + 56);
+	a->flags = get_le32(b + 60);
 }
 
 /* Entry: payload(1) pad(3) inline_len(4) ref(8) attr(64) inline bytes */
@@ -181,6 +182,7 @@ int store_dir_set_attr(struct store_txn *t, uint64_t tab,
 	d.a.atime_ns = a->atime_ns;
 	d.a.mtime_ns = a->mtime_ns;
 	d.a.ctime_ns = a->ctime_ns;
+	d.a.flags = a->flags;
 	return store_tab_put(t, &d);
 }
 

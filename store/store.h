@@ -28,7 +28,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define STORE_FORMAT_VERSION 3
+#define STORE_FORMAT_VERSION 4
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
 #define STORE_ENV_NAME_MAX   64	 /* longest env or snapshot name */
 #define STORE_INLINE_MAX     64	 /* regular files up to this are inline */
@@ -66,11 +66,12 @@ int store_home_default(char *buf, size_t len);
 
 /*
  * Open (creating 0700 if missing, unless STORE_READONLY) the store in
- * directory `home`. Runs mdb_reader_check. A format 1 or 2 store is
+ * directory `home`. Runs mdb_reader_check. A format 1, 2 or 3 store is
  * upgraded in place (logged; read as it is under STORE_READONLY): its
  * records keep their bytes inline until store_pfile_repack moves them to
- * pack files. A store of any other format version than
- * STORE_FORMAT_VERSION is refused with -EPROTO (message logged); `home`
+ * pack files; format 4 gave an attr's last 4 bytes (0 before) to the
+ * inode flags, so nothing is converted. A store of any other format version
+ * than STORE_FORMAT_VERSION is refused with -EPROTO (message logged); `home`
  * naming a non-directory gives -ENOTDIR.
  */
 int store_open(const char *home, unsigned flags, struct store **out);
@@ -297,7 +298,18 @@ struct store_attr {
 	uint64_t fid;	/* persistent file id (st_ino) */
 	uint64_t size;	/* file bytes, symlink target length */
 	int64_t atime_ns, mtime_ns, ctime_ns;
+	uint32_t flags; /* STORE_FL_*: chattr's, as FS_IOC_SETFLAGS has them */
 };
+
+/* Inode flags kept (format 4; 0 in records of older formats), with the
+ * values of linux/fs.h's FS_*_FL. Others are refused (EOPNOTSUPP). */
+#define STORE_FL_IMMUTABLE 0x00000010u /* FS_IMMUTABLE_FL */
+#define STORE_FL_APPEND	   0x00000020u /* FS_APPEND_FL */
+#define STORE_FL_NODUMP	   0x00000040u /* FS_NODUMP_FL */
+#define STORE_FL_NOATIME   0x00000080u /* FS_NOATIME_FL */
+#define STORE_FL_ALL                                                           \
+	(STORE_FL_IMMUTABLE | STORE_FL_APPEND | STORE_FL_NODUMP |              \
+	 STORE_FL_NOATIME)
 
 /* A timespec as ns since the epoch, clamped to what int64 ns can hold
  * (years 1678 to 2262), as Linux filesystems clamp to their own range. */

@@ -5,14 +5,17 @@ mount or a native ext4 directory), printed as a transcript to compare
 between the two (results, errnos, what changed; never inode numbers or
 times themselves).
 
-FEATURE: exchange. PHASE: run (make the tree, do the operations, print
+FEATURE: exchange, flags. PHASE: run (make the tree, do the operations, print
 what each gave), state (print the tree: kinds, contents, link counts,
 which names share an inode), used again after a remount and dropped
 caches.
 """
 import errno
+import fcntl
 import os
 import stat
+import struct
+import subprocess
 import sys
 
 from fsdiff import RENAME_NOREPLACE, RENAME_EXCHANGE, renameat2
@@ -55,6 +58,8 @@ def state(d):
                 what = "link -> %s" % os.readlink(p)
             else:
                 what = "file %r nlink=%d" % (read(p), st.st_nlink)
+            if not stat.S_ISLNK(st.st_mode):
+                what += " flags=%s" % flag_letters(getflags(p))
             print("%s %s %o" % (rel, what, stat.S_IMODE(st.st_mode)))
     for names in sorted(v for v in inos.values() if len(v) > 1):
         print("same inode: %s" % " ".join(sorted(names)))
@@ -104,7 +109,126 @@ def exchange_run(d):
     state(d)
 
 
-FEATURES = {"exchange": exchange_run}
+# ---- chattr's flags -------------------------------------------------------
+
+FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
+IMMUTABLE, APPEND, NODUMP, NOATIME = 0x10, 0x20, 0x40, 0x80
+KEPT = IMMUTABLE | APPEND | NODUMP | NOATIME  # ext4 adds its own (extents)
+
+
+def getflags(path):
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        buf = fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack("i", 0))
+    finally:
+        os.close(fd)
+    return struct.unpack("i", buf)[0] & KEPT
+
+
+def setflags(path, flags):
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        old = struct.unpack("i", fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack("i", 0)))[0]
+        fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("i", (old & ~KEPT) | flags))
+    finally:
+        os.close(fd)
+
+
+def flag_letters(fl):
+    return "".join(c if fl & b else "-" for b, c in
+                   ((IMMUTABLE, "i"), (APPEND, "a"), (NODUMP, "d"), (NOATIME, "A")))
+
+
+def open_write(path, flags, data=b"x"):
+    """open then write, one step: ext4 refuses at the open, blastfs (whose
+    opens the kernel makes itself) at the write."""
+    fd = os.open(path, os.O_WRONLY | flags)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def without_cap(path, flags):
+    """setflags from a root process without CAP_LINUX_IMMUTABLE."""
+    code = "import sys; sys.path.insert(0, %r); import fsfeat; fsfeat.setflags(%r, %d)" % (
+        os.path.dirname(os.path.abspath(__file__)), path, flags)
+    r = subprocess.run(["setpriv", "--inh-caps=-linux_immutable",
+                        "--bounding-set=-linux_immutable", sys.executable, "-c", code],
+                       stderr=subprocess.PIPE)
+    if r.returncode:
+        raise OSError(errno.EPERM if b"Operation not permitted" in r.stderr else errno.EIO,
+                      r.stderr.decode().strip().splitlines()[-1])
+
+
+def flags_run(d):
+    j = lambda *p: os.path.join(d, *p)  # noqa: E731
+    for name in ("f", "g", "other"):
+        write(j(name), name.encode())
+    os.makedirs(j("di", "sub"))
+    write(j("di", "child"), b"child")
+    os.makedirs(j("da"))
+    write(j("da", "child"), b"child")
+    try_("no cap: +i", without_cap, j("f"), IMMUTABLE)
+    try_("+i", setflags, j("f"), IMMUTABLE)
+    print("f flags", flag_letters(getflags(j("f"))))
+    try_("no cap: -i", without_cap, j("f"), 0)
+    try_("no cap: +d on +i", without_cap, j("f"), IMMUTABLE | NODUMP)
+    try_("immutable: write", open_write, j("f"), 0)
+    try_("immutable: append", open_write, j("f"), os.O_APPEND)
+    try_("immutable: O_TRUNC", open_write, j("f"), os.O_TRUNC)
+    try_("immutable: truncate", os.truncate, j("f"), 0)
+    try_("immutable: read", read, j("f"))
+    try_("immutable: chmod", os.chmod, j("f"), 0o600)
+    try_("immutable: chown", os.chown, j("f"), 1, 1)
+    try_("immutable: utime", os.utime, j("f"), (1, 1))
+    try_("immutable: touch", os.utime, j("f"), None)
+    try_("immutable: unlink", os.unlink, j("f"))
+    try_("immutable: rename", os.rename, j("f"), j("f2"))
+    try_("immutable: replaced", os.rename, j("other"), j("f"))
+    try_("immutable: link", os.link, j("f"), j("f3"))
+    try_("immutable: exchange", renameat2, j("f"), j("other"), RENAME_EXCHANGE)
+    print("f still", read(j("f")), oct(stat.S_IMODE(os.lstat(j("f")).st_mode)))
+
+    try_("+a", setflags, j("g"), APPEND)
+    try_("append-only: O_APPEND write", open_write, j("g"), os.O_APPEND, b"+")
+    try_("append-only: write", open_write, j("g"), 0)
+    try_("append-only: O_TRUNC", open_write, j("g"), os.O_TRUNC)
+    try_("append-only: truncate", os.truncate, j("g"), 0)
+    try_("append-only: chmod", os.chmod, j("g"), 0o600)
+    try_("append-only: touch", os.utime, j("g"), None)
+    try_("append-only: utime", os.utime, j("g"), (1, 1))
+    try_("append-only: unlink", os.unlink, j("g"))
+    try_("append-only: rename", os.rename, j("g"), j("g2"))
+    try_("append-only: link", os.link, j("g"), j("g3"))
+    print("g now", read(j("g")))
+
+    try_("+i dir", setflags, j("di"), IMMUTABLE)
+    try_("immutable dir: create", write, j("di", "new"), b"n")
+    try_("immutable dir: mkdir", os.mkdir, j("di", "newd"))
+    try_("immutable dir: symlink", os.symlink, "x", j("di", "sl"))
+    try_("immutable dir: unlink", os.unlink, j("di", "child"))
+    try_("immutable dir: rmdir", os.rmdir, j("di", "sub"))
+    try_("immutable dir: rename out", os.rename, j("di", "child"), j("moved"))
+    try_("immutable dir: rename in", os.rename, j("other"), j("di", "other"))
+    try_("immutable dir: link in", os.link, j("other"), j("di", "ln"))
+    try_("immutable dir: write a child", open_write, j("di", "child"), os.O_APPEND)
+    try_("immutable dir: chmod", os.chmod, j("di"), 0o700)
+    try_("immutable dir: rename it", os.rename, j("di"), j("di2"))
+
+    try_("+a dir", setflags, j("da"), APPEND)
+    try_("append-only dir: create", write, j("da", "new"), b"n")
+    try_("append-only dir: unlink", os.unlink, j("da", "child"))
+    try_("append-only dir: rename out", os.rename, j("da", "child"), j("moved"))
+    try_("append-only dir: rename onto", os.rename, j("other"), j("da", "child"))
+    try_("append-only dir: rename in", os.rename, j("other"), j("da", "other"))
+    try_("+dA", setflags, j("da", "new"), NODUMP | NOATIME)
+    try_("-a", setflags, j("g"), 0)
+    try_("after -a: unlink", os.unlink, j("g"))
+    state(d)
+
+
+FEATURES = {"exchange": exchange_run, "flags": flags_run}
 
 
 def main(argv):

@@ -825,6 +825,48 @@ def _(d):
                  1 << 10, what="unknown renameat2 flag")
 
 
+@check("chattr_immutable_append")
+def _(d):
+    import fcntl
+    import struct
+    getf, setf, imm, app = 0x80086601, 0x40086602, 0x10, 0x20
+    f, g = os.path.join(d, "f"), os.path.join(d, "g")
+    write_file(f, b"f")
+    write_file(g, b"g")
+
+    def setflags(path, fl):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            old = struct.unpack("i", fcntl.ioctl(fd, getf, struct.pack("i", 0)))[0]
+            fcntl.ioctl(fd, setf, struct.pack("i", (old & ~(imm | app)) | fl))
+        finally:
+            os.close(fd)
+    try:
+        setflags(f, imm)
+    except OSError as e:
+        if e.errno in (errno.ENOTTY, errno.EOPNOTSUPP, errno.EPERM):
+            raise Skip("no chattr +i here (%s)" % ename(e.errno))
+        raise
+    try:
+        setflags(g, app)
+        expect_errno(errno.EPERM, os.unlink, f, what="unlink of an immutable file")
+        expect_errno(errno.EPERM, os.truncate, f, 0, what="truncate of an immutable file")
+        expect_errno(errno.EPERM, os.chmod, f, 0o600, what="chmod of an immutable file")
+        expect_errno(errno.EPERM, os.link, f, os.path.join(d, "l"),
+                     what="link to an immutable file")
+        expect_errno(errno.EPERM, renameat2, f, g, RENAME_EXCHANGE,
+                     what="RENAME_EXCHANGE of an immutable file")
+        expect_errno(errno.EPERM, os.truncate, g, 0, what="truncate of an append-only file")
+        expect_errno(errno.EPERM, os.rename, g, os.path.join(d, "h"),
+                     what="rename of an append-only file")
+        with open(g, "ab") as fh:
+            fh.write(b"+")
+        eq(b"g+", read_file(g), "O_APPEND write to an append-only file")
+    finally:
+        setflags(f, 0)
+        setflags(g, 0)
+
+
 # Create, open, unlink, dirs --------------------------------------------------------
 
 @check("create_excl_existing")

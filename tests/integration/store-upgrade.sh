@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # A store of format 2 (tests/fixtures/store-format2.tar.gz, made by the
 # release before pack files with tests/fixtures/mkstore-format2.sh) opens
-# with this blastctl: `list` works and logs the upgrade to format 3, envs
+# with this blastctl: `list` works and logs the upgrade to format 4, envs
 # and the snapshot export unchanged, `gc` moves the bytes kept inside
 # LMDB to pack files (packs/ appears, data.mdb's used pages drop) and the
 # store verifies clean. A SIGKILL at a random moment of the upgrade and
@@ -57,7 +57,7 @@ migrated() {
 p0=$(used_pages)
 [ ! -e "$H/packs" ] || die "the fixture has pack files"
 ctl_expect 0 list
-assert_contains "$ERR" "upgraded from format 2 to 3" "list on a format 2 store"
+assert_contains "$ERR" "upgraded from format 2 to 4" "list on a format 2 store"
 assert_contains "$OUT" "old" "list on a format 2 store"
 content_ok "after the upgrade"
 p1=$(used_pages)
