@@ -285,9 +285,8 @@ int fs_drop_name(struct fs *fs, struct change *c, uint64_t tab,
 			     &inode);
 }
 
-/* A renamed directory's ctime changes: its table holds its attrs. */
-int fs_moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
-		       const char *name, int64_t now)
+int fs_dir_times(struct fs *fs, struct change *c, struct node *np,
+		 const char *name, int64_t ctime_ns, int64_t atime_ns)
 {
 	const char **names = NULL, **full;
 	struct store_dir d;
@@ -306,12 +305,14 @@ int fs_moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
 		return -ENOMEM;
 	}
 	full[depth] = name;
-	err = store_env_dir_writable(c->t, &c->e, full, depth + 1, &tab);
+	err = store_env_dir_writable(c->t, &c->e, full, depth + (name ? 1 : 0),
+				     &tab);
 	free(full);
 	if (!err)
 		err = store_dir_stat(c->t, tab, &d);
 	if (!err) {
-		d.a.ctime_ns = now;
+		d.a.ctime_ns = ctime_ns ? ctime_ns : d.a.ctime_ns;
+		d.a.atime_ns = atime_ns ? atime_ns : d.a.atime_ns;
 		err = store_dir_set_attr(c->t, tab, &d.a);
 	}
 	return err;

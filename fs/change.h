@@ -65,10 +65,10 @@ int fs_drop_name(struct fs *fs, struct change *c, uint64_t tab,
 		 const char *name, const struct store_entry *e);
 /* A directory's mtime/ctime move forward, by at least 1 us. */
 int fs_touch_dir(struct store_txn *t, uint64_t tab);
-/* Directory name in directory node np was moved there: its ctime (in its
- * table's header) becomes now. */
-int fs_moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
-		       const char *name, int64_t now);
+/* Directory name in directory node np (name NULL: np itself) gets a new
+ * ctime and/or atime (0: kept), in its table's header (made writable). */
+int fs_dir_times(struct fs *fs, struct change *c, struct node *np,
+		 const char *name, int64_t ctime_ns, int64_t atime_ns);
 /* fsflags.c: chattr's flags of the inode behind entry e (a directory's
  * from its table, a hard link's from the links table). */
 int fs_flags_entry(struct change *c, const struct store_entry *e,

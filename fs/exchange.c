@@ -56,7 +56,7 @@ static int swapped_ctime(struct fs *fs, struct change *c, struct node *dir,
 			 int64_t now)
 {
 	return e->payload == STORE_P_TAB
-		   ? fs_moved_dir_ctime(fs, c, dir, name, now)
+		   ? fs_dir_times(fs, c, dir, name, now, 0)
 		   : 0;
 }
 

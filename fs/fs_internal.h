@@ -75,6 +75,8 @@ struct node {
 	struct node *fid_next; /* fid hash chain */
 	struct dirlist *lists; /* directories: listings being read */
 	unsigned nlists;
+	bool atime_pend;  /* atime_ns is not in the store yet (atime.c) */
+	int64_t atime_ns; /* a read's atime, when atime_pend */
 	/* policy.c's cache, protected by fs->lock */
 	uint64_t pol_epoch;
 	unsigned pol_rules;
@@ -256,7 +258,26 @@ struct fs {
 	struct fs_reclaim reclaim;
 	atomic_int mnt_id; /* the mount's id, once openscan.c asked (0: not
 			      yet) */
+	/* atime.c: nodes with a pending atime, flushes done (status) */
+	atomic_ullong atime_pending, atime_flushes;
+	int64_t atime_flush_ns;	  /* BLASTFS_ATIME_FLUSH_MS */
+	int64_t atime_last_flush; /* by the sync thread only */
 };
+
+/* atime.c: node n was read (a READ, a listing from its start): its atime
+ * becomes now if the mount's rule says so, in memory (no lock held). */
+void fs_atime_read(struct fs *fs, struct node *n);
+/* A stat of n shows its pending atime. Takes fs->lock. */
+void fs_atime_stat(struct fs *fs, struct node *n, struct stat *st);
+/* A SETATTR set n's atime in the store: nothing is pending any more. */
+void fs_atime_set(struct fs *fs, struct node *n);
+/* Every pending atime into the store, in one txn (takes wlock). */
+int fs_atime_flush(struct fs *fs);
+/* A load replaced the tree: pending atimes are dropped, not written
+ * (an atime is no unsaved change). Takes fs->lock. */
+void fs_atime_drop(struct fs *fs);
+/* The sync thread's: a flush once BLASTFS_ATIME_FLUSH_MS passed. */
+void fs_atime_tick(struct fs *fs);
 
 /* openscan.c: the mount's id (as in /proc/self/mountinfo), learnt once
  * from an O_PATH descriptor of its root (no FUSE request: callable before

@@ -159,6 +159,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				err = (int)got;
 		}
 	}
+	if (!err)
+		fs_atime_read(fs, n);
 	if (err) {
 		fuse_reply_err(req, -err);
 	} else {

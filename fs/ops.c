@@ -70,6 +70,7 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 	if (err)
 		return err;
 	*out = n;
+	fs_atime_stat(fs, n, st);
 	if (stale && !fs_rtxn(fs, &t)) {
 		if (!fs_node_stat(fs, t, n, atomic_load(&fs->seal_seq), &again))
 			*st = again; /* else the first answer stands */
@@ -364,6 +365,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = fs_flags_setattr(fs, n, to_set);
 	if (!err)
 		err = fs_setattr_node(fs, n, attr, to_set);
+	if (!err && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)))
+		fs_atime_set(fs, n);
 	if (!err)
 		err = node_getattr(fs, ino, &st);
 	if (err)
@@ -700,7 +703,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
 	if (!err && src.payload == STORE_P_TAB)
-		err = fs_moved_dir_ctime(fs, &c, np, newname, src.a.ctime_ns);
+		err = fs_dir_times(fs, &c, np, newname, src.a.ctime_ns, 0);
 	if (!err)
 		err = fs_change_moved(fs, &c, &d2, name, newname);
 out:

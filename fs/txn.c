@@ -280,8 +280,8 @@ void fs_attr_to_stat(const struct store_attr *a, uint64_t nlink,
 	ns_to_ts(a->ctime_ns, &st->st_ctim);
 }
 
-int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
-		 uint64_t seq, struct stat *out)
+static int node_stat(struct fs *fs, struct store_txn *t, struct node *n,
+		     uint64_t seq, struct stat *out)
 {
 	struct store_entry e;
 	struct store_dir d;
@@ -314,5 +314,15 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 	err = fs_node_entry(fs, t, n, &e);
 	if (!err)
 		fs_attr_to_stat(&e.a, fs_file_nlink(&e.a), out);
+	return err;
+}
+
+int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
+		 uint64_t seq, struct stat *out)
+{
+	int err = node_stat(fs, t, n, seq, out);
+
+	if (!err)
+		fs_atime_stat(fs, n, out);
 	return err;
 }

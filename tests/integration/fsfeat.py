@@ -5,7 +5,8 @@ mount or a native ext4 directory), printed as a transcript to compare
 between the two (results, errnos, what changed; never inode numbers or
 times themselves).
 
-FEATURE: exchange, flags. PHASE: run (make the tree, do the operations, print
+FEATURE: exchange, flags, atime (relatime), atime_strict, atime_noatime,
+atime_nodiratime (the mount's atime mode). PHASE: run (make the tree, do the operations, print
 what each gave), state (print the tree: kinds, contents, link counts,
 which names share an inode), used again after a remount and dropped
 caches.
@@ -228,7 +229,75 @@ def flags_run(d):
     state(d)
 
 
-FEATURES = {"exchange": exchange_run, "flags": flags_run}
+# ---- atime ----------------------------------------------------------------
+
+HOUR = 3600 * 10**9
+
+
+def uncached(path):
+    """Forget path's cached pages (a directory's: its cached listing): the
+    next read reaches the filesystem (blastfs sees only the reads the
+    kernel's page cache does not answer)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def atime_of(path):
+    return os.stat(path).st_atime_ns
+
+
+def read_changes(label, path, is_dir=False):
+    uncached(path)
+    before = atime_of(path)
+    import time
+    coarse = getattr(time, "CLOCK_REALTIME_COARSE", 5)  # Linux
+    # ext4's clock is coarse: wait until a new atime can differ (not for
+    # an atime set in the future)
+    while before - time.time_ns() < 10**9 and time.clock_gettime_ns(coarse) <= before:
+        time.sleep(0.001)
+    if is_dir:
+        os.listdir(path)
+    else:
+        read(path)
+    print("%s: atime %s" % (label, "changed" if atime_of(path) != before else "kept"))
+
+
+def atime_cases(d):
+    """The same reads in every mode; what each did to atime is the mode's."""
+    j = lambda *p: os.path.join(d, *p)  # noqa: E731
+    now = time_ns()
+    for name in ("older", "newer", "both_old", "twice"):
+        write(j(name), name.encode())
+    os.mkdir(j("dir"))
+    write(j("dir", "x"), b"x")
+    os.utime(j("older"), ns=(now - 2 * HOUR, now - HOUR))
+    read_changes("atime before mtime", j("older"))
+    os.utime(j("newer"), ns=(now + HOUR, now - HOUR))
+    read_changes("atime after mtime and ctime", j("newer"))
+    os.utime(j("both_old"), ns=(now - 48 * HOUR, now - 72 * HOUR))
+    read_changes("atime two days old", j("both_old"))
+    read_changes("first read", j("twice"))
+    read_changes("second read", j("twice"))
+    os.utime(j("dir"), ns=(now - 2 * HOUR, now - HOUR))
+    read_changes("dir listed", j("dir"), True)
+    read_changes("dir listed again", j("dir"), True)
+    fd = os.open(j("older"), os.O_RDONLY)
+    st = os.fstat(fd)
+    os.close(fd)
+    print("fstat agrees", st.st_atime_ns == atime_of(j("older")))
+
+
+def time_ns():
+    import time
+    return time.time_ns()
+
+
+FEATURES = {"exchange": exchange_run, "flags": flags_run, "atime": atime_cases,
+            "atime_strict": atime_cases, "atime_noatime": atime_cases,
+            "atime_nodiratime": atime_cases}
 
 
 def main(argv):

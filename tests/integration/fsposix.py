@@ -867,6 +867,45 @@ def _(d):
         setflags(g, 0)
 
 
+def proc_link(fd, dst):
+    """linkat(/proc/self/fd/FD, dst, AT_SYMLINK_FOLLOW): an fd's inode named."""
+    r = libc.linkat(AT_FDCWD, os.fsencode("/proc/self/fd/%d" % fd), AT_FDCWD,
+                    os.fsencode(dst), 0x400)
+    if r != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), dst)
+
+
+@check("o_tmpfile")
+def _(d):
+    """As ext4 (an anonymous file, linkat gives it a name, O_EXCL keeps it
+    anonymous), or EOPNOTSUPP as on filesystems without it (blastfs:
+    README, libfuse 3.14 has no FUSE_TMPFILE handler); nothing else."""
+    try:
+        fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except OSError as e:
+        if e.errno != errno.EOPNOTSUPP:
+            fail("O_TMPFILE: expected success or EOPNOTSUPP, got %s" % ename(e.errno))
+        eq([], os.listdir(d), "a refused O_TMPFILE left a name")
+        return
+    if OPTS["design"]:
+        os.close(fd)
+        fail("O_TMPFILE: the README says EOPNOTSUPP, but it succeeded")
+    try:
+        os.write(fd, b"anon")
+        eq([], os.listdir(d), "O_TMPFILE made a name")
+        proc_link(fd, os.path.join(d, "named"))
+        eq(b"anon", read_file(os.path.join(d, "named")), "linked O_TMPFILE")
+    finally:
+        os.close(fd)
+    fd = os.open(d, os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o600)
+    try:
+        expect_errno(errno.ENOENT, proc_link, fd, os.path.join(d, "excl"),
+                     what="linkat of an O_TMPFILE|O_EXCL file")
+    finally:
+        os.close(fd)
+
+
 # Create, open, unlink, dirs --------------------------------------------------------
 
 @check("create_excl_existing")
