@@ -4,11 +4,11 @@
  * are S_NOATIME (the kernel never updates them), so blastfs does: a READ,
  * and a listing read from its start, set the node's atime by the mount's
  * rule (relatime: when atime <= mtime or ctime, or a day old;
- * strictatime: always; noatime, nodiratime). The new atime is in memory
- * only (stat shows it at once; the node stays until it is written); it
- * reaches the store with the node's next seal and, for all nodes in one
- * txn, on sync, save, unmount and every BLASTFS_ATIME_FLUSH_MS (10 min):
- * never one LMDB write per read.
+ * strictatime: always; noatime, nodiratime; chattr +A: never). The new atime is
+ * in memory only (stat shows it at once; the node stays until it is written);
+ * it reaches the store with the node's next seal and, for all nodes in one txn,
+ * on sync, save, unmount and every BLASTFS_ATIME_FLUSH_MS (10 min): never one
+ * LMDB write per read.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,7 +43,9 @@ static int current_attrs(struct fs *fs, struct node *n, struct store_attr *a)
 		return 0;
 	}
 	fs_unlock(fs);
-	err = fs_rtxn(fs, &t);
+	err = fs_node_flags(fs, n, &a->flags);
+	if (!err)
+		err = fs_rtxn(fs, &t);
 	if (err)
 		return err;
 	err = fs_node_stat(fs, t, n, atomic_load(&fs->seal_seq), &st);
@@ -65,8 +67,10 @@ void fs_atime_read(struct fs *fs, struct node *n)
 	if (mode == FS_ATIME_NOATIME ||
 	    (S_ISDIR(n->mode) && fs->opt->nodiratime))
 		return;
-	if (current_attrs(fs, n, &a) || !due(mode, &a, now))
-		return; /* an error here only leaves the atime as it was */
+	/* chattr +A: never; an error here only leaves the atime as it was */
+	if (current_attrs(fs, n, &a) || (a.flags & STORE_FL_NOATIME) ||
+	    !due(mode, &a, now))
+		return;
 	fs_lock(fs);
 	if (!n->unlinked) {
 		if (!n->atime_pend)
