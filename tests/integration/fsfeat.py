@@ -135,6 +135,30 @@ def setflags(path, flags):
         os.close(fd)
 
 
+FS_IOC_FSGETXATTR, FS_IOC_FSSETXATTR = 0x801C581F, 0x401C5820
+XFLAGS_KEPT = 0x8 | 0x10 | 0x40 | 0x80  # immutable, append, noatime, nodump
+
+
+def get_xflags(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        x = fcntl.ioctl(fd, FS_IOC_FSGETXATTR, bytes(28))
+    finally:
+        os.close(fd)
+    return struct.unpack("5I8s", x)[0] & XFLAGS_KEPT
+
+
+def set_xflags(path, xflags):
+    """FS_IOC_FSSETXATTR: the other fields as FSGETXATTR gave them."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        x = list(struct.unpack("5I8s", fcntl.ioctl(fd, FS_IOC_FSGETXATTR, bytes(28))))
+        x[0] = (x[0] & ~XFLAGS_KEPT) | xflags
+        fcntl.ioctl(fd, FS_IOC_FSSETXATTR, struct.pack("5I8s", *x))
+    finally:
+        os.close(fd)
+
+
 def flag_letters(fl):
     return "".join(c if fl & b else "-" for b, c in
                    ((IMMUTABLE, "i"), (APPEND, "a"), (NODUMP, "d"), (NOATIME, "A")))
@@ -224,6 +248,9 @@ def flags_run(d):
     try_("append-only dir: rename onto", os.rename, j("other"), j("da", "child"))
     try_("append-only dir: rename in", os.rename, j("other"), j("da", "other"))
     try_("+dA", setflags, j("da", "new"), NODUMP | NOATIME)
+    write(j("xf"), b"x")
+    try_("FSSETXATTR append, nodump", set_xflags, j("xf"), 0x10 | 0x80)
+    print("xf flags", flag_letters(getflags(j("xf"))), "xflags", hex(get_xflags(j("xf"))))
     try_("-a", setflags, j("g"), 0)
     try_("after -a: unlink", os.unlink, j("g"))
     state(d)
