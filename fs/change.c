@@ -110,6 +110,22 @@ int fs_change_moved(struct fs *fs, struct change *c, const struct fs_dir2 *d2,
 	return err;
 }
 
+int fs_change_begin_name(struct fs *fs, struct node *dir, const char *name,
+			 struct change *c)
+{
+	struct store_entry old;
+	int err = fs_change_begin(fs, dir, c);
+
+	if (err)
+		return err;
+	err = store_dir_get(c->t, c->tab, name, strlen(name), &old);
+	if (!err)
+		err = -EEXIST;
+	else if (err == -ENOENT)
+		err = fs_flags_dir(c, c->tab, false);
+	return err ? fs_change_end(fs, c, err) : 0;
+}
+
 int fs_change_commit(struct fs *fs, struct change *c, int err)
 {
 	free(c->names);

@@ -42,6 +42,10 @@ int fs_change_begin_two(struct fs *fs, struct node *p, struct node *np,
  * directories' times move, the package layer hears of both names. */
 int fs_change_moved(struct fs *fs, struct change *c, const struct fs_dir2 *d2,
 		    const char *name, const char *newname);
+/* fs_change_begin for a new name in dir: -EEXIST when it is taken,
+ * -EPERM when dir's flags refuse new entries (nothing held then). */
+int fs_change_begin_name(struct fs *fs, struct node *dir, const char *name,
+			 struct change *c);
 /* Commit (or abort when err): wlock stays held. */
 int fs_change_commit(struct fs *fs, struct change *c, int err);
 /* Let fs->wlock go. */

@@ -75,6 +75,7 @@ struct node {
 	struct node *fid_next; /* fid hash chain */
 	struct dirlist *lists; /* directories: listings being read */
 	unsigned nlists;
+	bool anon;	  /* O_TMPFILE: no name yet, linkable (tmpfile.c) */
 	bool atime_pend;  /* atime_ns is not in the store yet (atime.c) */
 	int64_t atime_ns; /* a read's atime, when atime_pend */
 	/* policy.c's cache, protected by fs->lock */
@@ -465,6 +466,14 @@ int fs_flags_setattr(struct fs *fs, struct node *n, int to_set);
 ssize_t fs_flags_ioctl(struct fs *fs, fuse_req_t req, struct node *n,
 		       unsigned cmd, const void *in, size_t in_len, void *out,
 		       size_t out_len);
+/* tmpfile.c: a FUSE_TMPFILE request in b is made and answered here
+ * (true), anything else is left to libfuse (false). */
+bool fs_tmpfile_take(struct fs *fs, struct fuse_session *se,
+		     const struct fuse_buf *b);
+/* linkat of an O_TMPFILE node n: its first name np/newname, its content
+ * sealed. 0, -EEXIST, -EPERM (flags) or -errno; the node gains a lookup. */
+int fs_tmpfile_link(struct fs *fs, struct node *n, struct node *np,
+		    const char *newname, struct stat *st);
 /* ops.c: create a regular file entry and its node (nlookup 1). */
 int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct node **nout, struct stat *st);

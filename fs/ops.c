@@ -754,24 +754,24 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 		   const char *newname, struct stat *st)
 {
 	unsigned char inl[STORE_ENTRY_INLINE_MAX];
-	struct store_entry inode, alias = {0}, old;
+	struct store_entry inode, alias = {0};
 	struct change c;
+	bool anon;
 	int err = fs_check_name(newname);
 
 	if (err)
 		return err;
 	if (S_ISDIR(n->mode))
 		return -EPERM;
-	err = fs_change_begin(fs, np, &c);
+	fs_lock(fs);
+	anon = n->anon;
+	fs_unlock(fs);
+	if (anon) /* O_TMPFILE's first name */
+		return fs_tmpfile_link(fs, n, np, newname, st);
+	err = fs_change_begin_name(fs, np, newname, &c);
 	if (err)
 		return err;
-	err = store_dir_get(c.t, c.tab, newname, strlen(newname), &old);
-	if (!err)
-		err = -EEXIST;
-	else if (err == -ENOENT)
-		err = n->unlinked ? -ENOENT : 0;
-	if (!err)
-		err = fs_flags_dir(&c, c.tab, false);
+	err = n->unlinked ? -ENOENT : 0;
 	if (!err)
 		err = fs_node_slot(&c, n, &inode, inl);
 	if (!err && (inode.a.flags & (STORE_FL_IMMUTABLE | STORE_FL_APPEND)))

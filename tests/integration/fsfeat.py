@@ -5,7 +5,7 @@ mount or a native ext4 directory), printed as a transcript to compare
 between the two (results, errnos, what changed; never inode numbers or
 times themselves).
 
-FEATURE: exchange, flags, atime (relatime), atime_strict, atime_noatime,
+FEATURE: exchange, flags, tmpfile, atime (relatime), atime_strict, atime_noatime,
 atime_nodiratime (the mount's atime mode). PHASE: run (make the tree, do the operations, print
 what each gave), state (print the tree: kinds, contents, link counts,
 which names share an inode), used again after a remount and dropped
@@ -256,6 +256,56 @@ def flags_run(d):
     state(d)
 
 
+# ---- O_TMPFILE ------------------------------------------------------------
+
+AT_FDCWD, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = -100, 0x400, 0x1000
+
+
+def linkat_fd(fd, dst, proc=False):
+    """Name fd's inode: linkat(fd, "", AT_EMPTY_PATH), or through
+    /proc/self/fd/FD with AT_SYMLINK_FOLLOW."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if proc:
+        r = libc.linkat(AT_FDCWD, os.fsencode("/proc/self/fd/%d" % fd), AT_FDCWD,
+                        os.fsencode(dst), AT_SYMLINK_FOLLOW)
+    else:
+        r = libc.linkat(fd, b"", AT_FDCWD, os.fsencode(dst), AT_EMPTY_PATH)
+    if r:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), dst)
+
+
+def tmpfile_run(d):
+    j = lambda *p: os.path.join(d, *p)  # noqa: E731
+    os.mkdir(j("sub"))
+    write(j("taken"), b"t")
+    fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o640)
+    os.write(fd, b"anonymous")
+    print("names", sorted(os.listdir(d)), "nlink", os.fstat(fd).st_nlink)
+    try_("linkat AT_EMPTY_PATH", linkat_fd, fd, j("sub", "named"))
+    try_("linkat onto a name", linkat_fd, fd, j("taken"), True)
+    try_("linkat again, by /proc", linkat_fd, fd, j("second"), True)
+    os.write(fd, b" and more")
+    os.close(fd)
+    print("named", read(j("sub", "named")), "nlink", os.stat(j("second")).st_nlink)
+    fd = os.open(j("sub"), os.O_TMPFILE | os.O_WRONLY | os.O_EXCL, 0o600)
+    os.write(fd, b"never named")
+    try_("linkat of O_EXCL", linkat_fd, fd, j("excl"), True)
+    os.close(fd)
+    fd = os.open(j("sub"), os.O_TMPFILE | os.O_RDWR, 0o600)
+    os.write(fd, b"dropped")
+    os.close(fd)
+    try_("O_TMPFILE of a file", os.open, j("taken"), os.O_TMPFILE | os.O_RDWR, 0o600)
+    try_("O_TMPFILE read-only", os.open, d, os.O_TMPFILE | os.O_RDONLY, 0o600)
+    try_("O_TMPFILE in a missing dir", os.open, j("nope"), os.O_TMPFILE | os.O_RDWR, 0o600)
+    setflags(j("sub"), IMMUTABLE)
+    try_("O_TMPFILE in an immutable dir", os.open, j("sub"), os.O_TMPFILE | os.O_RDWR,
+         0o600)
+    setflags(j("sub"), 0)
+    state(d)
+
+
 # ---- atime ----------------------------------------------------------------
 
 HOUR = 3600 * 10**9
@@ -325,7 +375,8 @@ def time_ns():
     return time.time_ns()
 
 
-FEATURES = {"exchange": exchange_run, "flags": flags_run, "atime": atime_cases,
+FEATURES = {"exchange": exchange_run, "flags": flags_run, "tmpfile": tmpfile_run,
+            "atime": atime_cases,
             "atime_strict": atime_cases, "atime_noatime": atime_cases,
             "atime_nodiratime": atime_cases}
 
