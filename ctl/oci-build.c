@@ -37,6 +37,9 @@ static int attr_get(struct oci_build *b, json_t *obj, struct store_attr *a)
 	a->mtime_ns = a->atime_ns = a->ctime_ns = json_integer_value(t);
 	a->uid = getuid();
 	a->gid = getgid();
+	/* optional: chattr's flags (only those the store keeps) */
+	a->flags = (uint32_t)json_integer_value(json_object_get(obj, "flags")) &
+		   STORE_FL_ALL;
 	err = store_fid_new(b->t, &a->fid);
 	return err;
 }

@@ -167,6 +167,10 @@ static int walk_entry(void *arg, const char *name, size_t nlen,
 		      (json_int_t)e.a.mode, "mtime", (json_int_t)e.a.mtime_ns);
 	if (!obj || json_array_append_new(x->arr, obj))
 		return -EINVAL; /* a name that is not UTF-8 */
+	/* chattr's flags, only when set (older configs stay the same) */
+	if (e.a.flags &&
+	    json_object_set_new(obj, "flags", json_integer(e.a.flags)))
+		return -ENOMEM;
 	if (S_ISDIR(e.a.mode)) {
 		sub = json_array();
 		if (!sub || json_object_set_new(obj, "entries", sub))

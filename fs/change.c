@@ -74,6 +74,58 @@ out_unlock:
 	return err == -ENOTDIR ? -ENOENT : err;
 }
 
+int fs_change_begin_two(struct fs *fs, struct node *p, struct node *np,
+			struct change *c, struct fs_dir2 *d2)
+{
+	int err = fs_change_begin(fs, p, c);
+
+	if (err)
+		return err;
+	d2->names = NULL;
+	fs_lock(fs);
+	err = fs_node_path(fs, np, true, &d2->names, &d2->depth);
+	fs_unlock(fs);
+	if (!err)
+		err = store_env_dir_writable(c->t, &c->e, d2->names, d2->depth,
+					     &d2->tab);
+	if (!err)
+		return 0;
+	free(d2->names);
+	d2->names = NULL;
+	return fs_change_end(fs, c, err);
+}
+
+int fs_change_moved(struct fs *fs, struct change *c, const struct fs_dir2 *d2,
+		    const char *name, const char *newname)
+{
+	int err = fs_touch_dir(c->t, c->tab);
+
+	if (!err && d2->tab != c->tab)
+		err = fs_touch_dir(c->t, d2->tab);
+	if (!err)
+		err = fs_pkg_changed(fs, c->t, &c->e, c->names, c->depth, name);
+	if (!err)
+		err = fs_pkg_changed(fs, c->t, &c->e, d2->names, d2->depth,
+				     newname);
+	return err;
+}
+
+int fs_change_begin_name(struct fs *fs, struct node *dir, const char *name,
+			 struct change *c)
+{
+	struct store_entry old;
+	int err = fs_change_begin(fs, dir, c);
+
+	if (err)
+		return err;
+	err = store_dir_get(c->t, c->tab, name, strlen(name), &old);
+	if (!err)
+		err = -EEXIST;
+	else if (err == -ENOENT)
+		err = fs_flags_dir(c, c->tab, false);
+	return err ? fs_change_end(fs, c, err) : 0;
+}
+
 int fs_change_commit(struct fs *fs, struct change *c, int err)
 {
 	free(c->names);
@@ -247,4 +299,37 @@ int fs_drop_name(struct fs *fs, struct change *c, uint64_t tab,
 	fs_unlock(fs);
 	return store_dir_put(c->t, c->slot_tab, c->slot, STORE_LINK_KEY_LEN,
 			     &inode);
+}
+
+int fs_dir_times(struct fs *fs, struct change *c, struct node *np,
+		 const char *name, int64_t ctime_ns, int64_t atime_ns)
+{
+	const char **names = NULL, **full;
+	struct store_dir d;
+	uint64_t tab;
+	size_t depth;
+	int err;
+
+	fs_lock(fs);
+	err = fs_node_path(fs, np, true, &names, &depth);
+	fs_unlock(fs);
+	if (err)
+		return err;
+	full = realloc(names, (depth + 1) * sizeof(*names));
+	if (!full) {
+		free(names);
+		return -ENOMEM;
+	}
+	full[depth] = name;
+	err = store_env_dir_writable(c->t, &c->e, full, depth + (name ? 1 : 0),
+				     &tab);
+	free(full);
+	if (!err)
+		err = store_dir_stat(c->t, tab, &d);
+	if (!err) {
+		d.a.ctime_ns = ctime_ns ? ctime_ns : d.a.ctime_ns;
+		d.a.atime_ns = atime_ns ? atime_ns : d.a.atime_ns;
+		err = store_dir_set_attr(c->t, tab, &d.a);
+	}
+	return err;
 }

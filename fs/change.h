@@ -28,6 +28,24 @@ struct change {
 /* Lock fs->wlock, begin a write txn, make dir's table writable (c->tab);
  * takes an automatic snapshot first when one is due. */
 int fs_change_begin(struct fs *fs, struct node *dir, struct change *c);
+/* A change over two directories (rename): fs_change_begin on p, and np's
+ * table made writable too (d2->tab; d2->names is malloc'd, the caller
+ * frees it). On failure nothing is held. */
+struct fs_dir2 {
+	uint64_t tab;
+	const char **names;
+	size_t depth;
+};
+int fs_change_begin_two(struct fs *fs, struct node *p, struct node *np,
+			struct change *c, struct fs_dir2 *d2);
+/* After a rename of name (in c's directory) to newname (in d2's): both
+ * directories' times move, the package layer hears of both names. */
+int fs_change_moved(struct fs *fs, struct change *c, const struct fs_dir2 *d2,
+		    const char *name, const char *newname);
+/* fs_change_begin for a new name in dir: -EEXIST when it is taken,
+ * -EPERM when dir's flags refuse new entries (nothing held then). */
+int fs_change_begin_name(struct fs *fs, struct node *dir, const char *name,
+			 struct change *c);
 /* Commit (or abort when err): wlock stays held. */
 int fs_change_commit(struct fs *fs, struct change *c, int err);
 /* Let fs->wlock go. */
@@ -51,6 +69,20 @@ int fs_drop_name(struct fs *fs, struct change *c, uint64_t tab,
 		 const char *name, const struct store_entry *e);
 /* A directory's mtime/ctime move forward, by at least 1 us. */
 int fs_touch_dir(struct store_txn *t, uint64_t tab);
+/* Directory name in directory node np (name NULL: np itself) gets a new
+ * ctime and/or atime (0: kept), in its table's header (made writable). */
+int fs_dir_times(struct fs *fs, struct change *c, struct node *np,
+		 const char *name, int64_t ctime_ns, int64_t atime_ns);
+/* fsflags.c: chattr's flags of the inode behind entry e (a directory's
+ * from its table, a hard link's from the links table). */
+int fs_flags_entry(struct change *c, const struct store_entry *e,
+		   uint32_t *out);
+/* -EPERM when e's inode is immutable or append-only (ext4: it cannot be
+ * unlinked, renamed or replaced). */
+int fs_flags_victim(struct change *c, const struct store_entry *e);
+/* -EPERM when directory table tab is immutable (no entry made or
+ * removed), or append-only and an entry is removing (or replaced). */
+int fs_flags_dir(struct change *c, uint64_t tab, bool removing);
 /* 0, -EINVAL (empty) or -ENAMETOOLONG. */
 int fs_check_name(const char *name);
 

@@ -97,6 +97,12 @@ static json_t *status_json(struct fs *fs)
 	    o, "sealer_passes",
 	    json_integer((json_int_t)atomic_load(&fs->sealer.passes)));
 	json_object_set_new(
+	    o, "atime_pending",
+	    json_integer((json_int_t)atomic_load(&fs->atime_pending)));
+	json_object_set_new(
+	    o, "atime_flushes",
+	    json_integer((json_int_t)atomic_load(&fs->atime_flushes)));
+	json_object_set_new(
 	    o, "sealer_errors",
 	    json_integer((json_int_t)atomic_load(&fs->sealer.errors)));
 	pthread_mutex_lock(&fs->dur.mu);
@@ -279,6 +285,8 @@ static json_t *do_sync(struct fs *fs, char **w)
 {
 	int err = fs_seal_all(fs);
 
+	if (!err)
+		err = fs_atime_flush(fs);
 	return simple_json(err ? err : fs_durable(fs));
 }
 

@@ -245,6 +245,8 @@ static int readdir_begin(struct fs *fs, fuse_ino_t ino, size_t size, off_t off,
 		return -ESTALE;
 	if (!*buf)
 		return -ENOMEM;
+	if (off == 0) /* a listing read from its start */
+		fs_atime_read(fs, *n);
 	return fs_dirlist_get(fs, *n, (uint64_t)off, l, i);
 }
 

@@ -2,7 +2,8 @@
 /*
  * fs.h - blastfs, the FUSE daemon that serves one env's live tree out of
  * the store. Run as `blastfs [-f] [-d] [--home DIR] [--threads N] [--spin-us N]
- * [--notify-fd FD] [--allow-other] [--serve-open] NAME MOUNTPOINT`.
+ * [--notify-fd FD] [--allow-other] [--serve-open] [--atime LIST]
+ * NAME MOUNTPOINT`.
  *
  * Contract with blastctl (see docs/ARCHITECTURE.md):
  *  - without -f the process forks; the parent exits 0 once the mount is
@@ -33,7 +34,12 @@ struct fs_options {
 	int allow_other;
 	int serve_open; /* answer OPEN and FLUSH (else ENOSYS: io.c) */
 	int recover;	/* --recover: replay the write log, do not mount */
+	int atime;	/* enum fs_atime: --atime (or BLASTFS_ATIME) */
+	int nodiratime; /* directories' atimes are not updated */
 };
+
+/* When reads update atime (fs/atime.c), as ext4's mount options. */
+enum fs_atime { FS_ATIME_RELATIME, FS_ATIME_STRICT, FS_ATIME_NOATIME };
 
 /* Parse argv into opts. 0, FS_OPTIONS_HELP after printing --help on
  * stdout (exit 0), or an exit status after printing a usage error. */

@@ -75,6 +75,9 @@ struct node {
 	struct node *fid_next; /* fid hash chain */
 	struct dirlist *lists; /* directories: listings being read */
 	unsigned nlists;
+	bool anon;	  /* O_TMPFILE: no name yet, linkable (tmpfile.c) */
+	bool atime_pend;  /* atime_ns is not in the store yet (atime.c) */
+	int64_t atime_ns; /* a read's atime, when atime_pend */
 	/* policy.c's cache, protected by fs->lock */
 	uint64_t pol_epoch;
 	unsigned pol_rules;
@@ -258,7 +261,26 @@ struct fs {
 	struct fs_reclaim reclaim;
 	atomic_int mnt_id; /* the mount's id, once openscan.c asked (0: not
 			      yet) */
+	/* atime.c: nodes with a pending atime, flushes done (status) */
+	atomic_ullong atime_pending, atime_flushes;
+	int64_t atime_flush_ns;	  /* BLASTFS_ATIME_FLUSH_MS */
+	int64_t atime_last_flush; /* by the sync thread only */
 };
+
+/* atime.c: node n was read (a READ, a listing from its start): its atime
+ * becomes now if the mount's rule says so, in memory (no lock held). */
+void fs_atime_read(struct fs *fs, struct node *n);
+/* A stat of n shows its pending atime. Takes fs->lock. */
+void fs_atime_stat(struct fs *fs, struct node *n, struct stat *st);
+/* A SETATTR set n's atime in the store: nothing is pending any more. */
+void fs_atime_set(struct fs *fs, struct node *n);
+/* Every pending atime into the store, in one txn (takes wlock). */
+int fs_atime_flush(struct fs *fs);
+/* A load replaced the tree: pending atimes are dropped, not written
+ * (an atime is no unsaved change). Takes fs->lock. */
+void fs_atime_drop(struct fs *fs);
+/* The sync thread's: a flush once BLASTFS_ATIME_FLUSH_MS passed. */
+void fs_atime_tick(struct fs *fs);
 
 /* openscan.c: the mount's id (as in /proc/self/mountinfo), learnt once
  * from an O_PATH descriptor of its root (no FUSE request: callable before
@@ -427,6 +449,39 @@ void fs_stat_blocks(struct store_txn *t, const struct store_entry *e,
  * a missing one gives a negative entry (ino 0). */
 int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	      struct fuse_entry_param *ep);
+/* exchange.c: renameat2(RENAME_EXCHANGE) of p/name and np/newname
+ * (both nodes of directories): 0, -ENOENT (either is missing), -EINVAL
+ * (a directory into its own subtree), or a store error. Takes fs->wlock. */
+int fs_exchange(struct fs *fs, struct node *p, const char *name,
+		struct node *np, const char *newname);
+/* ops.c: SETATTR's change of node n (to_set: FUSE_SET_ATTR_* bits, and
+ * FS_SET_ATTR_FLAGS: chattr's flags become st->st_rdev, which setattr
+ * never sets otherwise). No checks: the caller made them. */
+#define FS_SET_ATTR_FLAGS (1 << 30)
+int fs_setattr_node(struct fs *fs, struct node *n, const struct stat *st,
+		    int to_set);
+/* fsflags.c: chattr's flags (STORE_FL_*) of node n. */
+int fs_node_flags(struct fs *fs, struct node *n, uint32_t *out);
+/* -EPERM when a write to n through an fd opened with open_flags is
+ * refused by its flags (immutable; append-only without O_APPEND). */
+int fs_flags_write(struct fs *fs, struct node *n, int open_flags);
+/* -EPERM when n's flags refuse a SETATTR of to_set (immutable: any;
+ * append-only: anything but times set to now). */
+int fs_flags_setattr(struct fs *fs, struct node *n, int to_set);
+/* An IOCTL on n: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FSGETXATTR/FSSETXATTR.
+ * The bytes written to out (a GET), 0 (a SET), -ENOTTY for any other
+ * command, -EOPNOTSUPP for flags not kept, or -errno. */
+ssize_t fs_flags_ioctl(struct fs *fs, fuse_req_t req, struct node *n,
+		       unsigned cmd, const void *in, size_t in_len, void *out,
+		       size_t out_len);
+/* tmpfile.c: a FUSE_TMPFILE request in b is made and answered here
+ * (true), anything else is left to libfuse (false). */
+bool fs_tmpfile_take(struct fs *fs, struct fuse_session *se,
+		     const struct fuse_buf *b);
+/* linkat of an O_TMPFILE node n: its first name np/newname, its content
+ * sealed. 0, -EEXIST, -EPERM (flags) or -errno; the node gains a lookup. */
+int fs_tmpfile_link(struct fs *fs, struct node *n, struct node *np,
+		    const char *newname, struct stat *st);
 /* ops.c: create a regular file entry and its node (nlookup 1). */
 int fs_new_file(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct node **nout, struct stat *st);

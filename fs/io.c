@@ -32,6 +32,8 @@ static int do_open(fuse_req_t req, struct fs *fs, struct node *n,
 	if (S_ISDIR(n->mode))
 		return -EISDIR;
 	err = fs_node_load(fs, n);
+	if (!err && writer)
+		err = fs_flags_write(fs, n, fi->flags);
 	if (err)
 		return err;
 	if (writer && (fi->flags & O_TRUNC) && S_ISREG(n->mode)) {
@@ -160,6 +162,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				err = (int)got;
 		}
 	}
+	if (!err)
+		fs_atime_read(fs, n);
 	if (err) {
 		fuse_reply_err(req, -err);
 	} else {
@@ -182,6 +186,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	COUNT(fs, R_WRITE);
 	err = n ? fs_pol_write(fs, req, n, (uint64_t)off, size, &w) : -ESTALE;
+	if (!err)
+		err = fs_flags_write(fs, n, fi->flags);
 	if (!err)
 		err = fs_content_change(fs, n, buf, size, (uint64_t)off, true,
 					&old);
@@ -389,14 +395,27 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		fuse_reply_lseek(req, (off_t)out);
 }
 
-/* No ioctl is supported: ENOTTY, as for a regular file on ext4. Counted,
- * because Python's open() asks one (isatty) for every file it opens. */
+/* chattr's flags (fsflags.c); any other ioctl is ENOTTY, as for a
+ * regular file on ext4. Counted, because Python's open() asks one (isatty)
+ * for every file it opens. */
 static void op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd,
 		     void *arg, struct fuse_file_info *fi, unsigned flags,
 		     const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
-	COUNT(FS(req), R_IOCTL);
-	fuse_reply_err(req, ENOTTY);
+	struct fs *fs = FS(req);
+	struct node *n = fs_node_find(fs, ino);
+	unsigned char out[64];
+	ssize_t got;
+
+	COUNT(fs, R_IOCTL);
+	got = n ? fs_flags_ioctl(fs, req, n, cmd, in_buf, in_bufsz, out,
+				 out_bufsz < sizeof(out) ? out_bufsz
+							 : sizeof(out))
+		: -ESTALE;
+	if (got < 0)
+		fuse_reply_err(req, (int)-got);
+	else
+		fuse_reply_ioctl(req, 0, got ? out : NULL, (size_t)got);
 }
 
 void fs_ops_io(struct fuse_lowlevel_ops *ops)

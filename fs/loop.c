@@ -174,7 +174,8 @@ static void *worker(void *arg)
 			q = !queued || quick(&b);
 			if (!q)
 				hand_over(lp);
-			fuse_session_process_buf(lp->se, &b);
+			if (!fs_tmpfile_take(lp->fs, lp->se, &b))
+				fuse_session_process_buf(lp->se, &b);
 			if (!q)
 				break; /* back to waiting for the lead */
 		}

@@ -50,7 +50,8 @@ static void fail(const char *fmt, ...)
 
 #define USAGE                                                                  \
 	"usage: blastfs [-f] [-d] [--home DIR] [--threads N] [--spin-us N] "   \
-	"[--notify-fd FD] [--allow-other] [--serve-open] NAME MOUNTPOINT\n"    \
+	"[--notify-fd FD] [--allow-other] [--serve-open] [--atime LIST] "      \
+	"NAME MOUNTPOINT\n"                                                    \
 	"       blastfs [--home DIR] --recover NAME\n"
 
 static void usage(void)
@@ -80,9 +81,43 @@ static void help(void)
 	    "(user_allow_other)\n"
 	    "  --serve-open    answer open and flush requests (or\n"
 	    "                  BLASTFS_SERVE_OPEN=1)\n"
+	    "  --atime LIST    when reads update atime: relatime "
+	    "(default),\n"
+	    "                  strictatime or noatime, and nodiratime "
+	    "(comma-\n"
+	    "                  separated; or BLASTFS_ATIME)\n"
 	    "  --recover       replay env NAME's write log, then exit\n"
 	    "  -h, --help      this help\n",
 	    stdout);
+}
+
+/* --atime LIST (BLASTFS_ATIME): comma-separated mount words. */
+static int parse_atime(const char *arg, struct fs_options *o)
+{
+	char buf[128], *save = NULL, *w;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(w, "relatime")) {
+			o->atime = FS_ATIME_RELATIME;
+		} else if (!strcmp(w, "strictatime")) {
+			o->atime = FS_ATIME_STRICT;
+		} else if (!strcmp(w, "noatime")) {
+			o->atime = FS_ATIME_NOATIME;
+		} else if (!strcmp(w, "nodiratime")) {
+			o->nodiratime = 1;
+		} else if (!strcmp(w, "diratime")) {
+			o->nodiratime = 0;
+		} else {
+			fprintf(stderr,
+				"blastfs: --atime (BLASTFS_ATIME) takes "
+				"relatime, strictatime, noatime, "
+				"nodiratime: not '%s'\n",
+				w);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int parse_spin(const char *arg, int *out)
@@ -109,6 +144,7 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	    {"allow-other", no_argument, NULL, 'a'},
 	    {"serve-open", no_argument, NULL, 'o'},
 	    {"recover", no_argument, NULL, 'r'},
+	    {"atime", required_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -126,6 +162,8 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 	o->serve_open = getenv("BLASTFS_SERVE_OPEN") &&
 			*getenv("BLASTFS_SERVE_OPEN") &&
 			strcmp(getenv("BLASTFS_SERVE_OPEN"), "0");
+	if (getenv("BLASTFS_ATIME") && parse_atime(getenv("BLASTFS_ATIME"), o))
+		return 2;
 	o->notify_fd = -1;
 	while ((c = getopt_long(argc, argv, "fdh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -164,6 +202,10 @@ int fs_options_parse(int argc, char **argv, struct fs_options *o)
 			break;
 		case 'o':
 			o->serve_open = 1;
+			break;
+		case 'A':
+			if (parse_atime(optarg, o))
+				return 2;
 			break;
 		case 'r':
 			o->recover = 1;
@@ -250,6 +292,9 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel clears suid/sgid itself through setattr */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* chattr on a directory: its flags' IOCTLs (fsflags.c) */
+	if (conn->capable & FUSE_CAP_IOCTL_DIR)
+		conn->want |= FUSE_CAP_IOCTL_DIR;
 	conn->max_background = 64;
 }
 
@@ -338,8 +383,11 @@ static int new_session(struct fs *fs, char *why, size_t len)
 	fs_ops_io(&ops);
 	fs_ops_list(&ops);
 	snprintf(opts, sizeof(opts),
-		 "default_permissions,fsname=blast:%s,subtype=blastfs%s",
-		 fs->opt->env, fs->opt->allow_other ? ",allow_other" : "");
+		 "default_permissions,fsname=blast:%s,subtype=blastfs%s%s",
+		 fs->opt->env, fs->opt->allow_other ? ",allow_other" : "",
+		 /* the kernel updates no FUSE atime; libfuse 3.14 passes on
+		    noatime only, so /proc/mounts shows it, else relatime */
+		 fs->opt->atime == FS_ATIME_NOATIME ? ",noatime" : "");
 	argv[argc++] = "blastfs";
 	argv[argc++] = "-o";
 	argv[argc++] = opts;
@@ -384,6 +432,7 @@ static void *sync_main(void *arg)
 		if (fs_pol_flush(fs))
 			fprintf(stderr,
 				"blastfs: cannot write the audit log\n");
+		fs_atime_tick(fs);
 		if (fs_durable(fs))
 			fprintf(stderr, "blastfs: periodic sync failed\n");
 		pthread_mutex_lock(&fs->sync_lock);
@@ -676,6 +725,8 @@ int fs_run(const struct fs_options *o)
 	fs_durable_init(&fs);
 	fs.auto_quiet_ns =
 	    fs_knob_ns("BLASTFS_AUTO_QUIET_MS", FS_AUTO_QUIET_MS);
+	fs.atime_flush_ns = fs_knob_ns("BLASTFS_ATIME_FLUSH_MS", 600000);
+	fs.atime_last_flush = fs_now_ns();
 	return serve(&fs);
 }
 

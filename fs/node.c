@@ -176,7 +176,8 @@ static void node_maybe_free(struct fs *fs, struct node *n)
 		 * whose writer has not closed it) waits for the sealer */
 		if (n->nlookup || n->nopen || n->nkids ||
 		    n->nodeid == FUSE_ROOT_ID ||
-		    ((n->dirty || n->pkg_pending) && !n->unlinked))
+		    ((n->dirty || n->pkg_pending || n->atime_pend) &&
+		     !n->unlinked))
 			return;
 		if (n->pinned)
 			fs_sealer_unpin_later(fs, n->ref);

@@ -74,6 +74,7 @@ static int entry_node(struct fs *fs, struct node *parent, const char *name,
 	if (err)
 		return err;
 	*out = n;
+	fs_atime_stat(fs, n, st);
 	if (stale && !fs_rtxn(fs, &t)) {
 		if (!fs_node_stat(fs, t, n, atomic_load(&fs->seal_seq), &again))
 			*st = again; /* else the first answer stands */
@@ -243,6 +244,8 @@ static void apply_attr(struct store_attr *a, const struct stat *st, int to_set)
 		a->mtime_ns = now;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		a->mtime_ns = store_ts_ns(&st->st_mtim);
+	if (to_set & FS_SET_ATTR_FLAGS)
+		a->flags = (uint32_t)st->st_rdev;
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		a->mtime_ns =
 		    (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
@@ -322,10 +325,18 @@ static int setattr_file(struct fs *fs, struct node *n, const struct stat *st,
 		n->a.atime_ns = e.a.atime_ns;
 		n->a.mtime_ns = e.a.mtime_ns;
 		n->a.ctime_ns = e.a.ctime_ns;
+		n->a.flags = e.a.flags;
 	}
 	fs_unlock(fs);
 	fs_change_unlock(fs);
 	return err;
+}
+
+int fs_setattr_node(struct fs *fs, struct node *n, const struct stat *st,
+		    int to_set)
+{
+	return S_ISDIR(n->mode) ? setattr_dir(fs, n, st, to_set)
+				: setattr_file(fs, n, st, to_set);
 }
 
 /* Read-only and hidden nodes; a truncate's size against the limits. */
@@ -354,10 +365,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	COUNT(fs, R_SETATTR);
 	n = fs_node_find(fs, ino);
 	err = n ? setattr_policy(fs, req, n, attr, to_set) : -ESTALE;
-	if (!err && S_ISDIR(n->mode))
-		err = setattr_dir(fs, n, attr, to_set);
-	else if (!err)
-		err = setattr_file(fs, n, attr, to_set);
+	if (!err)
+		err = fs_flags_setattr(fs, n, to_set);
+	if (!err)
+		err = fs_setattr_node(fs, n, attr, to_set);
+	if (!err && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)))
+		fs_atime_set(fs, n);
 	if (!err)
 		err = node_getattr(fs, ino, &st);
 	if (err)
@@ -448,6 +461,8 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = -EEXIST;
 	else if (err == -ENOENT)
+		err = fs_flags_dir(&c, c.tab, false);
+	if (!err)
 		err = store_dir_stat(c.t, c.tab, &pd);
 	if (!err)
 		err = store_fid_new(c.t, &e.a.fid);
@@ -576,6 +591,10 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 			err = -ENOTEMPTY;
 	}
 	if (!err)
+		err = fs_flags_dir(&c, c.tab, true);
+	if (!err)
+		err = fs_flags_victim(&c, &e);
+	if (!err)
 		err = fs_drop_name(fs, &c, c.tab, name, &e);
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
@@ -625,51 +644,18 @@ static int rename_check(const struct store_entry *src,
 	return dst->payload == STORE_P_TAB ? -EISDIR : 0;
 }
 
-/* A renamed directory's ctime changes: its table holds its attrs. */
-static int moved_dir_ctime(struct fs *fs, struct change *c, struct node *np,
-			   const char *name, int64_t now)
-{
-	const char **names = NULL, **full;
-	struct store_dir d;
-	uint64_t tab;
-	size_t depth;
-	int err;
-
-	fs_lock(fs);
-	err = fs_node_path(fs, np, true, &names, &depth);
-	fs_unlock(fs);
-	if (err)
-		return err;
-	full = realloc(names, (depth + 1) * sizeof(*names));
-	if (!full) {
-		free(names);
-		return -ENOMEM;
-	}
-	full[depth] = name;
-	err = store_env_dir_writable(c->t, &c->e, full, depth + 1, &tab);
-	free(full);
-	if (!err)
-		err = store_dir_stat(c->t, tab, &d);
-	if (!err) {
-		d.a.ctime_ns = now;
-		err = store_dir_set_attr(c->t, tab, &d.a);
-	}
-	return err;
-}
-
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned flags)
 {
 	unsigned char inl[STORE_ENTRY_INLINE_MAX];
 	struct store_entry src, dst;
 	struct node *p, *np, *sn;
-	uint64_t tab2;
-	const char **names = NULL;
-	size_t depth;
+	struct fs_dir2 d2;
 	struct change c;
 	int err;
 
-	if (flags & ~RENAME_NOREPLACE)
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
+	    flags == (RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
 	err = fs_check_name(name);
 	if (!err)
@@ -682,24 +668,20 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 	fs_unlock(fs);
 	if (!p || !np)
 		return -ESTALE;
-	err = fs_change_begin(fs, p, &c);
+	if (flags & RENAME_EXCHANGE)
+		return fs_exchange(fs, p, name, np, newname);
+	err = fs_change_begin_two(fs, p, np, &c, &d2);
 	if (err)
 		return err;
-	fs_lock(fs);
-	err = fs_node_path(fs, np, true, &names, &depth);
-	fs_unlock(fs);
-	if (!err)
-		err = store_env_dir_writable(c.t, &c.e, names, depth, &tab2);
 	/* the first table is writable and stays so: same generation */
-	if (!err)
-		err = store_dir_get(c.t, c.tab, name, strlen(name), &src);
+	err = store_dir_get(c.t, c.tab, name, strlen(name), &src);
 	if (err)
 		goto out;
 	if (src.inline_len) {
 		memcpy(inl, src.inline_data, src.inline_len);
 		src.inline_data = inl;
 	}
-	err = store_dir_get(c.t, tab2, newname, strlen(newname), &dst);
+	err = store_dir_get(c.t, d2.tab, newname, strlen(newname), &dst);
 	if (!err) {
 		if (flags & RENAME_NOREPLACE)
 			err = -EEXIST;
@@ -708,28 +690,28 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		else
 			err = rename_check(&src, &dst, c.t);
 		if (!err)
-			err = fs_drop_name(fs, &c, tab2, newname, &dst);
+			err = fs_flags_dir(&c, d2.tab, true)
+				  ?: fs_flags_victim(&c, &dst);
+		if (!err)
+			err = fs_drop_name(fs, &c, d2.tab, newname, &dst);
 	} else if (err == -ENOENT) {
-		err = 0;
+		err = fs_flags_dir(&c, d2.tab, false);
 	}
+	if (!err)
+		err =
+		    fs_flags_dir(&c, c.tab, true) ?: fs_flags_victim(&c, &src);
 	if (err)
 		goto out;
 	src.a.ctime_ns = fs_now_ns();
-	err = store_dir_put(c.t, tab2, newname, strlen(newname), &src);
+	err = store_dir_put(c.t, d2.tab, newname, strlen(newname), &src);
 	if (!err)
 		err = store_dir_del(c.t, c.tab, name, strlen(name));
 	if (!err && src.payload == STORE_P_TAB)
-		err = moved_dir_ctime(fs, &c, np, newname, src.a.ctime_ns);
+		err = fs_dir_times(fs, &c, np, newname, src.a.ctime_ns, 0);
 	if (!err)
-		err = fs_touch_dir(c.t, c.tab);
-	if (!err && tab2 != c.tab)
-		err = fs_touch_dir(c.t, tab2);
-	if (!err)
-		err = fs_pkg_changed(fs, c.t, &c.e, c.names, c.depth, name);
-	if (!err)
-		err = fs_pkg_changed(fs, c.t, &c.e, names, depth, newname);
+		err = fs_change_moved(fs, &c, &d2, name, newname);
 out:
-	free(names);
+	free(d2.names);
 	if (err)
 		return fs_change_end(fs, &c, err);
 	fs_lock(fs);
@@ -758,6 +740,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err = fs_pol_rename(FS(req), req, parent, name, newparent, newname);
 
 	COUNT(FS(req), R_RENAME);
+	if (!err && (flags & RENAME_EXCHANGE)) /* both names move */
+		err = fs_pol_rename(FS(req), req, newparent, newname, parent,
+				    name);
 	if (!err)
 		err =
 		    do_rename(FS(req), parent, name, newparent, newname, flags);
@@ -773,24 +758,28 @@ static int do_link(struct fs *fs, struct node *n, struct node *np,
 		   const char *newname, struct stat *st)
 {
 	unsigned char inl[STORE_ENTRY_INLINE_MAX];
-	struct store_entry inode, alias = {0}, old;
+	struct store_entry inode, alias = {0};
 	struct change c;
+	bool anon;
 	int err = fs_check_name(newname);
 
 	if (err)
 		return err;
 	if (S_ISDIR(n->mode))
 		return -EPERM;
-	err = fs_change_begin(fs, np, &c);
+	fs_lock(fs);
+	anon = n->anon;
+	fs_unlock(fs);
+	if (anon) /* O_TMPFILE's first name */
+		return fs_tmpfile_link(fs, n, np, newname, st);
+	err = fs_change_begin_name(fs, np, newname, &c);
 	if (err)
 		return err;
-	err = store_dir_get(c.t, c.tab, newname, strlen(newname), &old);
-	if (!err)
-		err = -EEXIST;
-	else if (err == -ENOENT)
-		err = n->unlinked ? -ENOENT : 0;
+	err = n->unlinked ? -ENOENT : 0;
 	if (!err)
 		err = fs_node_slot(&c, n, &inode, inl);
+	if (!err && (inode.a.flags & (STORE_FL_IMMUTABLE | STORE_FL_APPEND)))
+		err = -EPERM;
 	if (err)
 		goto out;
 	alias.a = inode.a;

@@ -206,6 +206,15 @@ static int run(struct fs *fs, enum fs_seal_how how)
 	}
 	free(ids);
 	fs->sealer.left = left;
+	if (how == FS_SEAL_FINAL) {
+		/* unmount: the access times too (sync and save flush them
+		 * themselves; a load must not: an atime is no unsaved change)
+		 */
+		int err = fs_atime_flush(fs);
+
+		if (err && !first)
+			first = err;
+	}
 	if (how != FS_SEAL_DUE) {
 		/* a METADATA judged at a RELEASE (served opens) is no longer
 		 * pkg_pending but committed only when its wlock is let go:

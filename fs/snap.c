@@ -101,6 +101,8 @@ int fs_snap_save(struct fs *fs, const char *name, bool automatic,
 	if (store_name_check(name))
 		return -EINVAL;
 	err = fs_seal_all(fs);
+	if (!err) /* the snapshot has the access times read so far */
+		err = fs_atime_flush(fs);
 	if (err)
 		return err;
 	snprintf(s.name, sizeof(s.name), "%s", name);
@@ -350,6 +352,8 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 	}
 	/* old_root lives on in the automatic or another snapshot */
 	err = store_txn_commit(t);
+	if (!err) /* reads of the state left: not carried into this one */
+		fs_atime_drop(fs);
 	if (!err) {
 		fs_lock(fs);
 		err = plan_changes(fs, &ch, &l);

@@ -291,8 +291,8 @@ void fs_stat_blocks(struct store_txn *t, const struct store_entry *e,
 		    (blkcnt_t)(fs_blocks_of(bi.size) - bi.hole_blocks * 8);
 }
 
-int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
-		 uint64_t seq, struct stat *out)
+static int node_stat(struct fs *fs, struct store_txn *t, struct node *n,
+		     uint64_t seq, struct stat *out)
 {
 	struct store_entry e;
 	struct store_dir d;
@@ -329,5 +329,15 @@ int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
 		fs_attr_to_stat(&e.a, fs_file_nlink(&e.a), out);
 		fs_stat_blocks(t, &e, out);
 	}
+	return err;
+}
+
+int fs_node_stat(struct fs *fs, struct store_txn *t, struct node *n,
+		 uint64_t seq, struct stat *out)
+{
+	int err = node_stat(fs, t, n, seq, out);
+
+	if (!err)
+		fs_atime_stat(fs, n, out);
 	return err;
 }

@@ -25,7 +25,7 @@ static void attr_encode(unsigned char *b, const struct store_attr *a)
 	put_le64(b + 40, (uint64_t)a->mtime_ns);
 	put_le64(b + 48, (uint64_t)a->ctime_ns);
 	put_le32(b + 56, a->nlink);
-	put_le32(b + 60, 0);
+	put_le32(b + 60, a->flags); /* format 4; 0 before */
 }
 
 static void attr_decode(const unsigned char *b, struct store_attr *a)
@@ -40,6 +40,7 @@ static void attr_decode(const unsigned char *b, struct store_attr *a)
 	a->mtime_ns = (int64_t)get_le64(b + 40);
 	a->ctime_ns = (int64_t)get_le64(b + 48);
 	a->nlink = get_le32(b + 56);
+	a->flags = get_le32(b + 60);
 }
 
 /* Entry: payload(1) pad(3) inline_len(4) ref(8) attr(64) inline bytes */
@@ -181,6 +182,7 @@ int store_dir_set_attr(struct store_txn *t, uint64_t tab,
 	d.a.atime_ns = a->atime_ns;
 	d.a.mtime_ns = a->mtime_ns;
 	d.a.ctime_ns = a->ctime_ns;
+	d.a.flags = a->flags;
 	return store_tab_put(t, &d);
 }
 
@@ -284,6 +286,28 @@ int store_dir_put(struct store_txn *t, uint64_t tab, const char *name,
 	if (S_ISDIR(e->a.mode) && name[0] != '/')
 		d.nsubdirs++;
 	return store_tab_put(t, &d);
+}
+
+int store_dir_exchange(struct store_txn *t, uint64_t tab_a, const char *name_a,
+		       const struct store_entry *a, uint64_t tab_b,
+		       const char *name_b, const struct store_entry *b)
+{
+	/* each put drops the reference of the entry it replaces: hold one
+	 * more on both payloads meanwhile, or a's table would be freed with
+	 * its subtree when b's put replaces it */
+	int err = store_entry_ref(t, a);
+
+	if (!err)
+		err = store_entry_ref(t, b);
+	if (!err)
+		err = store_dir_put(t, tab_b, name_b, strlen(name_b), a);
+	if (!err)
+		err = store_dir_put(t, tab_a, name_a, strlen(name_a), b);
+	if (!err)
+		err = store_entry_unref(t, a);
+	if (!err)
+		err = store_entry_unref(t, b);
+	return err; /* on error the caller aborts the txn */
 }
 
 int store_dir_del(struct store_txn *t, uint64_t tab, const char *name,

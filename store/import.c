@@ -116,6 +116,7 @@ static void attr_from_stat(struct store_attr *a, const struct stat *sb)
 	a->atime_ns = store_ts_ns(&sb->st_atim);
 	a->mtime_ns = store_ts_ns(&sb->st_mtim);
 	a->ctime_ns = store_ts_ns(&sb->st_ctim);
+	a->flags = 0; /* chattr flags are not imported (nor kept by tar) */
 }
 
 static int add_file(struct import *im, struct inode *n)

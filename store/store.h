@@ -32,8 +32,10 @@
  * holes: its info record's flag word (once reserved, 0) says it has a
  * hole map (a chunk record at index UINT32_MAX, codec 3) and how many
  * blocks are holes, and chunks wholly inside holes have no record
- * (store_internal.h, holes.c). Blobs of older formats
- * have no map and read as before: 3 -> 4 converts nothing. */
+ * (store_internal.h, holes.c). And inode flags (chattr +i/+a/+d/+A):
+ * store_attr.flags, in the last 4 bytes of an attr record, which older
+ * formats always wrote as 0. Blobs of older formats have no map and
+ * read as before, their inodes have no flags: 3 -> 4 converts nothing. */
 #define STORE_FORMAT_VERSION 4
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
 #define STORE_ENV_NAME_MAX   64	 /* longest env or snapshot name */
@@ -72,11 +74,12 @@ int store_home_default(char *buf, size_t len);
 
 /*
  * Open (creating 0700 if missing, unless STORE_READONLY) the store in
- * directory `home`. Runs mdb_reader_check. A format 1 or 2 store is
+ * directory `home`. Runs mdb_reader_check. A format 1, 2 or 3 store is
  * upgraded in place (logged; read as it is under STORE_READONLY): its
  * records keep their bytes inline until store_pfile_repack moves them to
- * pack files. A store of any other format version than
- * STORE_FORMAT_VERSION is refused with -EPROTO (message logged); `home`
+ * pack files; format 4 gave an attr's last 4 bytes (0 before) to the
+ * inode flags, so nothing is converted. A store of any other format version
+ * than STORE_FORMAT_VERSION is refused with -EPROTO (message logged); `home`
  * naming a non-directory gives -ENOTDIR.
  */
 int store_open(const char *home, unsigned flags, struct store **out);
@@ -315,7 +318,18 @@ struct store_attr {
 	uint64_t fid;	/* persistent file id (st_ino) */
 	uint64_t size;	/* file bytes, symlink target length */
 	int64_t atime_ns, mtime_ns, ctime_ns;
+	uint32_t flags; /* STORE_FL_*: chattr's, as FS_IOC_SETFLAGS has them */
 };
+
+/* Inode flags kept (format 4; 0 in records of older formats), with the
+ * values of linux/fs.h's FS_*_FL. Others are refused (EOPNOTSUPP). */
+#define STORE_FL_IMMUTABLE 0x00000010u /* FS_IMMUTABLE_FL */
+#define STORE_FL_APPEND	   0x00000020u /* FS_APPEND_FL */
+#define STORE_FL_NODUMP	   0x00000040u /* FS_NODUMP_FL */
+#define STORE_FL_NOATIME   0x00000080u /* FS_NOATIME_FL */
+#define STORE_FL_ALL                                                           \
+	(STORE_FL_IMMUTABLE | STORE_FL_APPEND | STORE_FL_NODUMP |              \
+	 STORE_FL_NOATIME)
 
 /* A timespec as ns since the epoch, clamped to what int64 ns can hold
  * (years 1678 to 2262), as Linux filesystems clamp to their own range. */
@@ -371,6 +385,14 @@ int store_dir_get(struct store_txn *t, uint64_t tab, const char *name,
  */
 int store_dir_put(struct store_txn *t, uint64_t tab, const char *name,
 		  size_t nlen, const struct store_entry *e);
+/* RENAME_EXCHANGE: a's entry goes to tab_b/name_b and b's to tab_a/name_a
+ * (both names exist; writable tables, possibly the same one). Each
+ * payload keeps its one reference throughout (a table is never freed in
+ * between); counts follow the entries. The entries' inline bytes must not
+ * point into LMDB memory (copy them first). 0 or -errno. */
+int store_dir_exchange(struct store_txn *t, uint64_t tab_a, const char *name_a,
+		       const struct store_entry *a, uint64_t tab_b,
+		       const char *name_b, const struct store_entry *b);
 /* Remove name from a writable table, dropping its payload reference. */
 int store_dir_del(struct store_txn *t, uint64_t tab, const char *name,
 		  size_t nlen);

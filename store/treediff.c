@@ -16,7 +16,8 @@ bool store_attr_same(const struct store_attr *a, const struct store_attr *b)
 	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
 	       a->rdev == b->rdev && a->nlink == b->nlink && a->fid == b->fid &&
 	       a->size == b->size && a->mtime_ns == b->mtime_ns &&
-	       a->ctime_ns == b->ctime_ns && a->atime_ns == b->atime_ns;
+	       a->ctime_ns == b->ctime_ns && a->atime_ns == b->atime_ns &&
+	       a->flags == b->flags;
 }
 
 bool store_entry_same(const struct store_entry *a, const struct store_entry *b)

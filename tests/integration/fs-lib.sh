@@ -321,3 +321,36 @@ if [ "${BASH_SOURCE[0]}" == "$0" ]; then
 		;;
 	esac
 fi
+
+# fs_feat_vs_ext4 FEATURE: fsfeat.py FEATURE's operations on a native ext4
+# directory (a loop-mounted image) and on a blastfs mount must print the
+# same; then the trees must print the same after dropped caches and after
+# a remount. Needs root (the loop mount); ends with the store checked.
+fs_feat_vs_ext4() {
+	local feat=$1
+	require_root
+	small_disk ext4 "$W/ext4" 16
+	mkdir "$W/ext4/t"
+	fs_import feat
+	fs_mount feat "$W/mnt"
+	mkdir "$W/mnt/t"
+	_fs_feat "$feat" run ext4 want
+	_fs_feat "$feat" run mnt got
+	assert_file_eq "$W/want" "$W/got"
+	note "caches dropped"
+	drop_kernel_caches
+	_fs_feat "$feat" state ext4 want2
+	_fs_feat "$feat" state mnt got2
+	assert_file_eq "$W/want2" "$W/got2"
+	note "remount"
+	fs_remount feat "$W/mnt"
+	_fs_feat "$feat" state mnt got3
+	assert_file_eq "$W/want2" "$W/got3"
+	fs_umount feat "$W/mnt"
+	fs_check_store
+}
+
+_fs_feat() {
+	"$BLAST_TEST_PYTHON" "$FS_DIR/fsfeat.py" "$1" "$2" "$W/$3/t" >"$W/$4" ||
+		die "fsfeat.py $1 $2 failed on $3"
+}

@@ -190,6 +190,10 @@ def do_op(root, op, held):
             _, src, dst = op
             renameat2(j(root, src), j(root, dst), RENAME_NOREPLACE)
             return ("ok",)
+        if kind == "rename_exchange":
+            return do_exchange(root, op)
+        if kind == "tmpfile_link":
+            return do_tmpfile_link(root, op)
         if kind == "unlink":
             os.unlink(j(root, op[1]))
             return ("ok",)
@@ -245,6 +249,51 @@ def do_op(root, op, held):
         raise AssertionError("unknown op %r" % (kind,))
     except OSError as e:
         return ("err", ename(e.errno))
+
+
+# RENAME_EXCHANGE (issue 20) ------------------------------------------------------
+
+RENAME_EXCHANGE = 2
+
+
+def do_exchange(root, op):
+    """("rename_exchange", src, dst): swap two paths (raises OSError)."""
+    renameat2(j(root, op[1]), j(root, op[2]), RENAME_EXCHANGE)
+    return ("ok",)
+
+
+def pick_exchange(gen, w, anyp, dirs):
+    """Exchange ops for Gen.pick: two existing paths (files, dirs, one into
+    the other's subtree), or one onto a missing name (ENOENT)."""
+    r = gen.rng
+    w(4, lambda: ("rename_exchange", r.choice(anyp), r.choice(anyp)))
+    w(1, lambda: ("rename_exchange", r.choice(anyp), gen.new_path(dirs)))
+
+
+# O_TMPFILE, then linkat (issue 20) -------------------------------------------------
+
+def do_tmpfile_link(root, op):
+    """("tmpfile_link", path, data, excl): an anonymous file in path's
+    directory, written, then named path by linkat(AT_EMPTY_PATH) (raises
+    OSError; O_EXCL: the link fails with ENOENT)."""
+    _, rel, data, excl = op
+    fd = os.open(os.path.dirname(j(root, rel)), os.O_TMPFILE | os.O_RDWR |
+                 (os.O_EXCL if excl else 0), 0o640)
+    try:
+        n = os.write(fd, data) if data else 0
+        if libc.linkat(fd, b"", AT_FDCWD, os.fsencode(j(root, rel)), 0x1000):
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e), rel)
+    finally:
+        os.close(fd)
+    return ("ok", n)
+
+
+def pick_tmpfile(gen, w, dirs):
+    """tmpfile ops for Gen.pick: a new name, sometimes a taken one (EEXIST)
+    or O_EXCL (ENOENT)."""
+    r = gen.rng
+    w(3, lambda: ("tmpfile_link", gen.new_path(dirs), gen.data(), r.random() < 0.2))
 
 
 def describe(op):
@@ -422,6 +471,8 @@ class Gen:
         w(4, lambda: ("rename", r.choice(anyp), r.choice(anyp)))
         w(2, lambda: ("rename_noreplace", r.choice(anyp), r.choice(
             [self.new_path(dirs), r.choice(anyp)])))
+        pick_exchange(self, w, anyp, dirs)
+        pick_tmpfile(self, w, dirs)
         w(6 if not big else 25, lambda: ("unlink", r.choice(anyp)))
         w(4 if not big else 15, lambda: ("rmdir", r.choice(dirs[1:] or ["nonexistent"])))
         w(1 if not big else 6, lambda: ("rmtree", r.choice(dirs[1:] or ["nonexistent"])))
@@ -458,6 +509,10 @@ def touched_paths(op, snap):
         return {op[1]}
     if kind in ("rename", "rename_noreplace", "link"):
         return {op[2]}
+    if kind == "rename_exchange":
+        return {op[1], op[2]}
+    if kind == "tmpfile_link":
+        return {op[1]}
     if kind.startswith("fd_"):
         return None  # held file may be anywhere (or linked): read all
     return set()

@@ -12,7 +12,7 @@ Each check runs in a fresh subdirectory of DIR and prints one TAP-like line:
 Every check without --design passes on ext4 and tmpfs (a check failing there
 is a wrong check). --design adds Blast's own requirements beyond POSIX
 (issue 3 and the research notes): directory mtime strictly advancing on
-back-to-back changes, renameat2 flags other than NOREPLACE refused.
+back-to-back changes, renameat2 WHITEOUT refused.
 --remount-cmd CMD (run by the shell, no fd of ours open in DIR) enables the
 checks across an unmount/remount; --sync-cmd CMD (seal pending writes) makes
 the copy-up checks rewrite files that are certainly sealed in the store.
@@ -787,12 +787,22 @@ def _exchange_or_einval(d, flags, label):
 
 @check("renameat2_exchange")
 def _(d):
-    r = _exchange_or_einval(d, RENAME_EXCHANGE, "RENAME_EXCHANGE")
-    if r == "done":
-        if OPTS["design"]:
-            fail("RENAME_EXCHANGE: issue 3 says EINVAL, but it succeeded")
-        eq((b"B", b"A"), (read_file(os.path.join(d, "a")), read_file(os.path.join(d, "b"))),
-           "contents after RENAME_EXCHANGE")
+    a, b = os.path.join(d, "a"), os.path.join(d, "b")
+    write_file(a, b"A")
+    write_file(b, b"B")
+    renameat2(a, b, RENAME_EXCHANGE)
+    eq((b"B", b"A"), (read_file(a), read_file(b)), "contents after RENAME_EXCHANGE")
+    os.mkdir(os.path.join(d, "dd"))
+    renameat2(a, os.path.join(d, "dd"), RENAME_EXCHANGE)
+    expect(os.path.isdir(a) and read_file(os.path.join(d, "dd")) == b"B",
+           "RENAME_EXCHANGE of a file and a directory")
+    expect_errno(errno.ENOENT, renameat2, os.path.join(d, "nope"), b, RENAME_EXCHANGE,
+                 what="RENAME_EXCHANGE of a missing source")
+    expect_errno(errno.ENOENT, renameat2, b, os.path.join(d, "nope"), RENAME_EXCHANGE,
+                 what="RENAME_EXCHANGE onto a missing target")
+    os.mkdir(os.path.join(a, "sub"))
+    expect_errno(errno.EINVAL, renameat2, a, os.path.join(a, "sub"), RENAME_EXCHANGE,
+                 what="RENAME_EXCHANGE of a directory with its subdirectory")
 
 
 @check("renameat2_whiteout")
@@ -813,6 +823,85 @@ def _(d):
                  RENAME_NOREPLACE | RENAME_EXCHANGE, what="NOREPLACE|EXCHANGE")
     expect_errno(errno.EINVAL, renameat2, os.path.join(d, "a"), os.path.join(d, "b"),
                  1 << 10, what="unknown renameat2 flag")
+
+
+@check("chattr_immutable_append")
+def _(d):
+    import fcntl
+    import struct
+    getf, setf, imm, app = 0x80086601, 0x40086602, 0x10, 0x20
+    f, g = os.path.join(d, "f"), os.path.join(d, "g")
+    write_file(f, b"f")
+    write_file(g, b"g")
+
+    def setflags(path, fl):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            old = struct.unpack("i", fcntl.ioctl(fd, getf, struct.pack("i", 0)))[0]
+            fcntl.ioctl(fd, setf, struct.pack("i", (old & ~(imm | app)) | fl))
+        finally:
+            os.close(fd)
+    try:
+        setflags(f, imm)
+    except OSError as e:
+        if e.errno in (errno.ENOTTY, errno.EOPNOTSUPP, errno.EPERM):
+            raise Skip("no chattr +i here (%s)" % ename(e.errno))
+        raise
+    try:
+        setflags(g, app)
+        expect_errno(errno.EPERM, os.unlink, f, what="unlink of an immutable file")
+        expect_errno(errno.EPERM, os.truncate, f, 0, what="truncate of an immutable file")
+        expect_errno(errno.EPERM, os.chmod, f, 0o600, what="chmod of an immutable file")
+        expect_errno(errno.EPERM, os.link, f, os.path.join(d, "l"),
+                     what="link to an immutable file")
+        expect_errno(errno.EPERM, renameat2, f, g, RENAME_EXCHANGE,
+                     what="RENAME_EXCHANGE of an immutable file")
+        expect_errno(errno.EPERM, os.truncate, g, 0, what="truncate of an append-only file")
+        expect_errno(errno.EPERM, os.rename, g, os.path.join(d, "h"),
+                     what="rename of an append-only file")
+        with open(g, "ab") as fh:
+            fh.write(b"+")
+        eq(b"g+", read_file(g), "O_APPEND write to an append-only file")
+    finally:
+        setflags(f, 0)
+        setflags(g, 0)
+
+
+def proc_link(fd, dst):
+    """linkat(/proc/self/fd/FD, dst, AT_SYMLINK_FOLLOW): an fd's inode named."""
+    r = libc.linkat(AT_FDCWD, os.fsencode("/proc/self/fd/%d" % fd), AT_FDCWD,
+                    os.fsencode(dst), 0x400)
+    if r != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), dst)
+
+
+@check("o_tmpfile")
+def _(d):
+    """As ext4 (an anonymous file, linkat gives it a name, O_EXCL keeps it
+    anonymous), or EOPNOTSUPP as on filesystems without it (blastfs with a
+    filesystem policy loaded: README); nothing else."""
+    try:
+        fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except OSError as e:
+        if e.errno != errno.EOPNOTSUPP or OPTS["design"]:
+            fail("O_TMPFILE: expected success%s, got %s" % (
+                "" if OPTS["design"] else " or EOPNOTSUPP", ename(e.errno)))
+        eq([], os.listdir(d), "a refused O_TMPFILE left a name")
+        return
+    try:
+        os.write(fd, b"anon")
+        eq([], os.listdir(d), "O_TMPFILE made a name")
+        proc_link(fd, os.path.join(d, "named"))
+        eq(b"anon", read_file(os.path.join(d, "named")), "linked O_TMPFILE")
+    finally:
+        os.close(fd)
+    fd = os.open(d, os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o600)
+    try:
+        expect_errno(errno.ENOENT, proc_link, fd, os.path.join(d, "excl"),
+                     what="linkat of an O_TMPFILE|O_EXCL file")
+    finally:
+        os.close(fd)
 
 
 # Create, open, unlink, dirs --------------------------------------------------------

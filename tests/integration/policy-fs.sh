@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The filesystem policy through the mount, with real tools and real
 # Python, applied at once to the running daemon: fs.readonly (EROFS on
-# write (at the first write: the kernel opens files itself), create, rename into and out of, unlink, chmod, utime, truncate,
+# write (at the first write: the kernel opens files itself), create, rename into and out of (and RENAME_EXCHANGE), unlink, chmod, utime, truncate,
 # a hard link to it and a write through an older hard link; pip install
 # into a read-only site-packages fails cleanly), fs.hidden (ENOENT by
 # lookup, stat, open, create; absent from listings and from copytree;
@@ -42,6 +42,12 @@ def refused(what, fn, *args, code=errno.EROFS):
         assert e.errno == code, f"{what}: {e}"
         return
     raise AssertionError(f"{what}: allowed")
+def exchange(a, b):  # renameat2(RENAME_EXCHANGE)
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2):
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), a)
 def write(p, mode="a"):
     with open(p, mode) as f:
         f.write("x")
@@ -62,6 +68,8 @@ refused("rename the dir", os.rename, j("vendored"), j("vendored2"))
 write(j("loose.txt"), "w")
 refused("rename into", os.rename, j("loose.txt"), j("vendored/loose.txt"))
 refused("replace", os.replace, j("loose.txt"), j("pyvenv.cfg"))
+refused("exchange with", exchange, j("loose.txt"), j("pyvenv.cfg"))
+refused("exchange into", exchange, j("vendored/pkg/mod.py"), j("loose.txt"))
 refused("link to", os.link, j("pyvenv.cfg"), j("cfg-link"))
 refused("copytree into", shutil.copytree, j("data"), j("vendored/copy"))
 # a hard link made before the policy: the inode is read-only by any name
@@ -89,6 +97,12 @@ note "fs.hidden: ENOENT by every route, absent from listings"
 import errno, os, shutil, sys
 M = sys.argv[1]
 j = lambda *a: os.path.join(M, *a)
+def exchange(a, b):  # renameat2(RENAME_EXCHANGE)
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2):
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), a)
 def gone(what, fn, *args, code=errno.ENOENT):
     try:
         fn(*args)
@@ -106,12 +120,16 @@ gone("create over it", open, j("data/hidden.txt"), "w")
 gone("mkdir it", os.mkdir, j("conf/secrets"))
 gone("rename onto it", os.rename, j("conf/app.ini"), j("conf/secrets"))
 gone("rename it", os.rename, j("conf/secrets"), j("conf/public"))
+gone("exchange with it", exchange, j("conf/app.ini"), j("conf/secrets"))
 gone("another name of its inode", open, j("hidden-link"))
 os.symlink("conf/secrets/key", j("key-sym"))
 gone("through a symlink", open, j("key-sym"))
 os.unlink(j("key-sym"))
 # renaming its parent would move it out from under the pattern
 gone("rename the parent", os.rename, j("conf"), j("conf2"), code=errno.EACCES)
+os.mkdir(j("plaind"))
+gone("exchange the parent", exchange, j("plaind"), j("conf"), code=errno.EACCES)
+os.rmdir(j("plaind"))
 gone("rename the parent of **/hidden.txt", os.rename, j("data"), j("data2"),
      code=errno.EACCES)
 shutil.copytree(j("conf"), j("conf-copy"))

@@ -1844,3 +1844,65 @@ Test(store, import_export_compact_keep_holes_and_gc_frees_them)
 		     (size_t)ms.ms_entries);
 	cr_assert_eq(verify(false), 0);
 }
+
+/* A directory entry named name in table tab, holding a new table with one
+ * file; the entry's and the table's flags are fl. */
+static uint64_t put_flagged_dir(struct store_txn *t, uint64_t tab,
+				const char *name, uint32_t fl)
+{
+	struct store_entry d = {0}, f = {0};
+
+	d.a.mode = S_IFDIR | 0755;
+	d.a.flags = fl;
+	cr_assert_eq(store_fid_new(t, &d.a.fid), 0);
+	cr_assert_eq(store_dir_new(t, &d.a, 0, &d.ref), 0);
+	d.payload = STORE_P_TAB;
+	f.a.mode = S_IFREG | 0644;
+	f.a.flags = fl;
+	f.payload = STORE_P_INLINE;
+	f.inline_data = name;
+	f.inline_len = f.a.size = (uint32_t)strlen(name);
+	cr_assert_eq(store_dir_put(t, d.ref, "f", 1, &f), 0);
+	cr_assert_eq(store_dir_put(t, tab, name, strlen(name), &d), 0);
+	return d.ref;
+}
+
+Test(store, exchange_keeps_both_subtrees_and_flags_round_trip)
+{
+	char src[512];
+	struct store_txn *t;
+	struct store_env e;
+	struct store_entry a, b, got;
+	struct store_dir d;
+	uint64_t tab, ta, tb;
+
+	path_in(src, sizeof(src), "empty");
+	cr_assert_eq(mkdir(src, 0755), 0);
+	import_ok("x", src, NULL);
+	cr_assert_eq(store_txn_begin(st, true, &t), 0);
+	cr_assert_eq(store_env_get(t, "x", &e), 0);
+	cr_assert_eq(store_env_dir_writable(t, &e, NULL, 0, &tab), 0);
+	ta = put_flagged_dir(t, tab, "a", STORE_FL_IMMUTABLE);
+	tb = put_flagged_dir(t, tab, "b", STORE_FL_APPEND | STORE_FL_NODUMP);
+	cr_assert_eq(store_dir_get(t, tab, "a", 1, &a), 0);
+	cr_assert_eq(store_dir_get(t, tab, "b", 1, &b), 0);
+	cr_assert_eq(store_dir_exchange(t, tab, "a", &a, tab, "b", &b), 0);
+	cr_assert_eq(store_txn_commit(t), 0);
+
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	cr_assert_eq(store_dir_get(t, tab, "a", 1, &got), 0);
+	cr_assert_eq(got.ref, tb, "a holds b's table");
+	cr_assert_eq(got.a.flags, STORE_FL_APPEND | STORE_FL_NODUMP);
+	cr_assert_eq(store_dir_stat(t, tb, &d), 0, "b's table lives");
+	cr_assert_eq(d.a.flags, STORE_FL_APPEND | STORE_FL_NODUMP);
+	cr_assert_eq(d.nentries, 1);
+	cr_assert_eq(store_dir_get(t, tb, "f", 1, &got), 0);
+	cr_assert_eq(got.a.flags, STORE_FL_APPEND | STORE_FL_NODUMP);
+	cr_assert_eq(store_dir_stat(t, ta, &d), 0, "a's table lives");
+	cr_assert_eq(d.a.flags, STORE_FL_IMMUTABLE);
+	cr_assert_eq(store_dir_stat(t, tab, &d), 0);
+	cr_assert_eq(d.nentries, 2);
+	cr_assert_eq(d.nsubdirs, 2);
+	store_txn_abort(t);
+	cr_assert_eq(verify(true), 0);
+}
