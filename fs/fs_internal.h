@@ -75,6 +75,10 @@ struct node {
 	struct node *fid_next; /* fid hash chain */
 	struct dirlist *lists; /* directories: listings being read */
 	unsigned nlists;
+	/* xattr.c: known to have no extended attributes while xa_epoch is
+	 * fs->xa_epoch; xa_seq counts changes. Under fs->lock. */
+	bool xa_none;
+	uint64_t xa_epoch, xa_seq;
 	/* policy.c's cache, protected by fs->lock */
 	uint64_t pol_epoch;
 	unsigned pol_rules;
@@ -114,6 +118,10 @@ enum fs_req {
 	R_STATFS,
 	R_CREATE,
 	R_IOCTL,
+	R_SETXATTR,
+	R_GETXATTR,
+	R_LISTXATTR,
+	R_REMOVEXATTR,
 	R__COUNT
 };
 
@@ -254,6 +262,9 @@ struct fs {
 	struct fs_wlog wlog;
 	struct fs_sealer sealer;
 	struct fs_reclaim reclaim;
+	/* xattr.c: bumped when the tree is replaced (a load): nodes forget
+	 * that they had no extended attributes */
+	atomic_ullong xa_epoch;
 	atomic_int mnt_id; /* the mount's id, once openscan.c asked (0: not
 			      yet) */
 };

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fs_internal.h"
+#include "fs_xattr.h"
 
 static int report_fd = -1; /* pipe to the starting process */
 
@@ -337,6 +338,7 @@ static int new_session(struct fs *fs, char *why, size_t len)
 	fs_ops_dir(&ops);
 	fs_ops_io(&ops);
 	fs_ops_list(&ops);
+	fs_ops_xattr(&ops);
 	snprintf(opts, sizeof(opts),
 		 "default_permissions,fsname=blast:%s,subtype=blastfs%s",
 		 fs->opt->env, fs->opt->allow_other ? ",allow_other" : "");

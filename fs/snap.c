@@ -350,6 +350,7 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 	}
 	/* old_root lives on in the automatic or another snapshot */
 	err = store_txn_commit(t);
+	atomic_fetch_add(&fs->xa_epoch, 1); /* other attributes now */
 	if (!err) {
 		fs_lock(fs);
 		err = plan_changes(fs, &ch, &l);
