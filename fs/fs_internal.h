@@ -265,6 +265,7 @@ struct fs {
 	/* xattr.c: bumped when the tree is replaced (a load): nodes forget
 	 * that they had no extended attributes */
 	atomic_ullong xa_epoch;
+	bool acl;	   /* the kernel enforces POSIX ACLs (fs_init) */
 	atomic_int mnt_id; /* the mount's id, once openscan.c asked (0: not
 			      yet) */
 };

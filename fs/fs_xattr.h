@@ -23,10 +23,12 @@ uint64_t fs_xattr_bytes(struct store_txn *t, uint64_t blob);
 int fs_xattr_get(struct fs *fs, struct node *n, const char *name, void **val,
 		 size_t *len);
 /* Set (val not NULL; flags STORE_XATTR_*) or remove name on n, in a
- * change of its own (ctime moves). -ENODATA, -EEXIST, -ENOSPC, -EDQUOT,
- * -ENOENT (unlinked). */
+ * change of its own (ctime moves). mode >= 0: n's permission bits
+ * become it in the same change (ACLs), and removing a missing name is
+ * no error. -ENODATA, -EEXIST, -ENOSPC, -EDQUOT, -ENOENT (unlinked). */
 int fs_xattr_change(struct fs *fs, fuse_req_t req, struct node *n,
-		    const char *name, const void *val, size_t len, int flags);
+		    const char *name, const void *val, size_t len, int flags,
+		    int mode);
 
 /* acl.c: is name one of the two ACLs? */
 bool fs_acl_name(const char *name);
@@ -35,6 +37,14 @@ bool fs_acl_name(const char *name);
  * more than the mode). */
 int fs_acl_set(struct fs *fs, fuse_req_t req, struct node *n, const char *name,
 	       const void *val, size_t len, int flags);
+/* After a chmod of n to mode: its access ACL follows (posix_acl_chmod). */
+int fs_acl_chmod(struct fs *fs, fuse_req_t req, struct node *n, uint32_t mode);
+/* A new node's attributes in a directory whose set is dir_xattr: its
+ * default ACL, masked by *mode (which follows), as the new node's access
+ * ACL (and a directory's default ACL); without one, the umask is taken
+ * off *mode. *out: the new set's blob (0: none; no reference taken). */
+int fs_acl_inherit(struct store_txn *t, uint64_t dir_xattr, uint32_t *mode,
+		   uint32_t umask, uint64_t *out);
 
 void fs_ops_xattr(struct fuse_lowlevel_ops *ops);
 

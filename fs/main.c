@@ -251,6 +251,11 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel clears suid/sgid itself through setattr */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* POSIX ACLs, enforced by the kernel from system.posix_acl_*; then
+	 * the umask and the ACLs' mode rules are ours (acl.c) */
+	if (!getenv("BLASTFS_NO_ACL") && (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	fs->acl = conn->want & FUSE_CAP_POSIX_ACL;
 	conn->max_background = 64;
 }
 

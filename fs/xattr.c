@@ -217,12 +217,15 @@ static int node_list(struct fs *fs, fuse_req_t req, struct node *n, char **buf,
 
 /* Edit the set: val NULL removes name. */
 static int edit(struct store_xattrs *x, const char *name, const void *val,
-		size_t len, int flags)
+		size_t len, int flags, bool acl)
 {
 	int err;
 
-	if (!val)
-		return store_xattrs_remove(x, name);
+	if (!val) {
+		err = store_xattrs_remove(x, name);
+		/* an ACL the mode now says all of may be missing */
+		return err == -ENODATA && acl ? 0 : err;
+	}
 	err = store_xattrs_set(x, name, val, len, flags);
 	return err ? err : fs_xattr_fits(x);
 }
@@ -243,15 +246,15 @@ static int quota(struct fs *fs, fuse_req_t req, struct node *n, long long delta)
 
 /* The new set's blob from the old one; *delta: bytes it grew by. */
 static int change_blob(struct store_txn *t, uint64_t old, const char *name,
-		       const void *val, size_t len, int flags, uint64_t *out,
-		       long long *delta)
+		       const void *val, size_t len, int flags, int mode,
+		       uint64_t *out, long long *delta)
 {
 	struct store_xattrs x;
 	int err = store_xattrs_load(t, old, &x);
 
 	if (err)
 		return err;
-	err = edit(&x, name, val, len, flags);
+	err = edit(&x, name, val, len, flags, mode >= 0);
 	if (!err)
 		err = store_xattrs_put(t, &x, out);
 	store_xattrs_release(&x);
@@ -262,7 +265,8 @@ static int change_blob(struct store_txn *t, uint64_t old, const char *name,
 }
 
 static int change_dir(struct fs *fs, fuse_req_t req, struct node *n,
-		      const char *name, const void *val, size_t len, int flags)
+		      const char *name, const void *val, size_t len, int flags,
+		      int mode)
 {
 	struct store_dir d;
 	struct change c;
@@ -274,8 +278,8 @@ static int change_dir(struct fs *fs, fuse_req_t req, struct node *n,
 		return err;
 	err = store_dir_stat(c.t, c.tab, &d);
 	if (!err)
-		err = change_blob(c.t, d.xattr, name, val, len, flags, &blob,
-				  &delta);
+		err = change_blob(c.t, d.xattr, name, val, len, flags, mode,
+				  &blob, &delta);
 	if (!err)
 		err = quota(fs, req, n, delta);
 	if (!err)
@@ -284,13 +288,17 @@ static int change_dir(struct fs *fs, fuse_req_t req, struct node *n,
 		err = store_dir_stat(c.t, c.tab, &d);
 	if (!err) {
 		d.a.ctime_ns = fs_now_ns();
+		if (mode >= 0)
+			d.a.mode =
+			    (d.a.mode & ~0777u) | ((uint32_t)mode & 0777);
 		err = store_dir_set_attr(c.t, c.tab, &d.a);
 	}
 	return fs_change_end(fs, &c, err);
 }
 
 static int change_file(struct fs *fs, fuse_req_t req, struct node *n,
-		       const char *name, const void *val, size_t len, int flags)
+		       const char *name, const void *val, size_t len, int flags,
+		       int mode)
 {
 	unsigned char inl[STORE_ENTRY_INLINE_MAX];
 	struct node *root = fs_node_find(fs, FUSE_ROOT_ID);
@@ -304,13 +312,16 @@ static int change_file(struct fs *fs, fuse_req_t req, struct node *n,
 		return err;
 	err = fs_node_slot(&c, n, &e, inl);
 	if (!err)
-		err = change_blob(c.t, e.xattr, name, val, len, flags, &blob,
-				  &delta);
+		err = change_blob(c.t, e.xattr, name, val, len, flags, mode,
+				  &blob, &delta);
 	if (!err)
 		err = quota(fs, req, n, delta);
 	if (!err) {
 		e.xattr = blob;
 		e.a.ctime_ns = fs_now_ns();
+		if (mode >= 0)
+			e.a.mode =
+			    (e.a.mode & ~0777u) | ((uint32_t)mode & 0777);
 		err =
 		    store_dir_put(c.t, c.slot_tab, c.slot, strlen(c.slot), &e);
 		if (err && delta > 0)
@@ -319,15 +330,18 @@ static int change_file(struct fs *fs, fuse_req_t req, struct node *n,
 	err = fs_change_commit(fs, &c, err);
 	/* before wlock goes: a seal copies n->a under it */
 	fs_lock(fs);
-	if (!err && n->loaded)
+	if (!err && n->loaded) {
 		n->a.ctime_ns = e.a.ctime_ns;
+		n->a.mode = (n->a.mode & S_IFMT) | (e.a.mode & ~S_IFMT);
+	}
 	fs_unlock(fs);
 	fs_change_unlock(fs);
 	return err;
 }
 
 int fs_xattr_change(struct fs *fs, fuse_req_t req, struct node *n,
-		    const char *name, const void *val, size_t len, int flags)
+		    const char *name, const void *val, size_t len, int flags,
+		    int mode)
 {
 	bool unlinked;
 	int err;
@@ -337,8 +351,9 @@ int fs_xattr_change(struct fs *fs, fuse_req_t req, struct node *n,
 	fs_unlock(fs);
 	if (unlinked)
 		return -ENOENT;
-	err = S_ISDIR(n->mode) ? change_dir(fs, req, n, name, val, len, flags)
-			       : change_file(fs, req, n, name, val, len, flags);
+	err = S_ISDIR(n->mode)
+		  ? change_dir(fs, req, n, name, val, len, flags, mode)
+		  : change_file(fs, req, n, name, val, len, flags, mode);
 	/* whatever happened, the cached "none" may be wrong now */
 	fs_lock(fs);
 	n->xa_seq++;
@@ -359,11 +374,11 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	COUNT(fs, R_SETXATTR);
 	if (!err)
 		err = fs_pol_node(fs, req, n, FS_POL_SETATTR);
-	if (!err && fs_acl_name(name))
+	if (!err && fs->acl && fs_acl_name(name))
 		err = fs_acl_set(fs, req, n, name, value, size, flags);
 	else if (!err)
 		err = fs_xattr_change(fs, req, n, name, value ? value : "",
-				      size, flags);
+				      size, flags, -1);
 	fuse_reply_err(req, -err);
 }
 
@@ -377,7 +392,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (!err)
 		err = fs_pol_node(fs, req, n, FS_POL_SETATTR);
 	if (!err)
-		err = fs_xattr_change(fs, req, n, name, NULL, 0, 0);
+		err = fs_xattr_change(fs, req, n, name, NULL, 0, 0, -1);
 	fuse_reply_err(req, -err);
 }
 
