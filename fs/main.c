@@ -255,6 +255,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	 * the umask and the ACLs' mode rules are ours (acl.c) */
 	if (!getenv("BLASTFS_NO_ACL") && (conn->capable & FUSE_CAP_POSIX_ACL))
 		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* the umask comes apart from the mode: a default ACL replaces it */
+	if ((conn->want & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK))
+		conn->want |= FUSE_CAP_DONT_MASK;
 	fs->acl = conn->want & FUSE_CAP_POSIX_ACL;
 	conn->max_background = 64;
 }
