@@ -57,7 +57,7 @@ migrated() {
 p0=$(used_pages)
 [ ! -e "$H/packs" ] || die "the fixture has pack files"
 ctl_expect 0 list
-assert_contains "$ERR" "upgraded from format 2 to 3" "list on a format 2 store"
+assert_contains "$ERR" "upgraded from format 2 to 4" "list on a format 2 store"
 assert_contains "$OUT" "old" "list on a format 2 store"
 content_ok "after the upgrade"
 p1=$(used_pages)
