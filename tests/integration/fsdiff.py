@@ -27,7 +27,8 @@ MOUNT_DIR and NATIVE_DIR must exist and be empty. Compared after every op:
 the op's result (success or the same errno), the set of paths, each entry's
 type, permission bits, owner, size, file content, symlink target, st_nlink of
 files, st_rdev, mtime where it was set explicitly with utimens and nothing
-changed it since (native mtime still equals the value set), and that hard
+changed it since (native mtime still equals the value set), extended
+attributes (names and values, of the entries read), and that hard
 links map one-to-one (same inode on one side iff on the other). Held open fds
 (also of unlinked or renamed files) are read, written and fstat'ed too.
 Exit 0 if all equal, 1 at the first divergence (reported with the op history
@@ -84,6 +85,8 @@ def do_op(root, op, held):
     """Apply op under root; return a result value. OSError -> ("err", name).
     held: dict slot -> fd for this side."""
     kind = op[0]
+    if kind in XATTR_OPS:
+        return do_xattr_op(root, op)
     try:
         if kind == "create":
             _, rel, data, flags = op
@@ -197,6 +200,56 @@ def describe(op):
     return "%s(%s)" % (parts[0].strip("'"), ", ".join(parts[1:]))
 
 
+# Extended attributes (issue 20) ---------------------------------------------------
+# Set, replace, remove, get and list attributes of random entries, symlinks
+# not followed half the time; values small enough that a file's set never
+# fills ext4's inode and block (where the two could place them apart), but
+# for one size no block holds (ENOSPC on both).
+
+XATTR_OPS = ("setxattr", "removexattr", "getxattr", "listxattr")
+XATTR_NAMES = ["user.a", "user.b", "user." + "n" * 200, "trusted.t", "security.s",
+               "user.", "foo.bar"]
+XATTR_SIZES = [0, 1, 7, 100, 600, 5000]
+
+
+def gen_xattr_ops(r, w, anyp):
+    p = lambda: r.choice(anyp)  # noqa: E731
+    name = lambda: r.choice(XATTR_NAMES)  # noqa: E731
+    likely = lambda: r.choice(["user.a", "user.b", "user.a", "trusted.t"])  # noqa: E731
+    w(6, lambda: ("setxattr", p(), name(), bytes([r.randrange(256)]) * r.choice(XATTR_SIZES),
+                  r.choice([0, 0, os.XATTR_CREATE, os.XATTR_REPLACE]), r.random() < 0.5))
+    w(2, lambda: ("removexattr", p(), likely(), r.random() < 0.5))
+    w(3, lambda: ("getxattr", p(), likely(), r.random() < 0.5))
+    w(1, lambda: ("listxattr", p(), r.random() < 0.5))
+
+
+def do_xattr_op(root, op):
+    kind, rel = op[0], op[1]
+    follow = op[-1]
+    try:
+        if kind == "setxattr":
+            os.setxattr(j(root, rel), op[2], op[3], op[4], follow_symlinks=follow)
+            return ("ok",)
+        if kind == "removexattr":
+            os.removexattr(j(root, rel), op[2], follow_symlinks=follow)
+            return ("ok",)
+        if kind == "getxattr":
+            return ("ok", os.getxattr(j(root, rel), op[2], follow_symlinks=follow))
+        return ("ok", sorted(os.listxattr(j(root, rel), follow_symlinks=follow)))
+    except OSError as e:
+        return ("err", ename(e.errno))
+
+
+def xattr_snapshot(p):
+    """p's attributes (not followed) as sorted (name, value) pairs."""
+    try:
+        return sorted((n, os.getxattr(p, n, follow_symlinks=False))
+                      for n in os.listxattr(p, follow_symlinks=False)
+                      if not n.startswith("system."))
+    except OSError as e:
+        return ("err", ename(e.errno))
+
+
 # Tree snapshots -------------------------------------------------------------------
 
 def snapshot(root, read_paths, dir_nlink):
@@ -226,6 +279,8 @@ def snapshot(root, read_paths, dir_nlink):
         if stat.S_ISREG(mode) and (read_paths is None or rel in read_paths):
             with open(p, "rb") as f:
                 info["data"] = f.read()
+        if read_paths is None or rel in read_paths:
+            info["xattrs"] = xattr_snapshot(p)
         out[rel] = info
     return out
 
@@ -248,7 +303,8 @@ def compare(native, mount, explicit):
     for rel in sorted(set(native) & set(mount)):
         a, b = native[rel], mount[rel]
         name = rel or "."
-        for k in ("type", "perm", "uid", "gid", "size", "nlink", "target", "names", "rdev"):
+        for k in ("type", "perm", "uid", "gid", "size", "nlink", "target", "names", "rdev",
+                  "xattrs"):
             if k in a and a.get(k) != b.get(k):
                 if k == "type":
                     diffs.append("%s: type %s on native, %s on the mount" % (
@@ -366,6 +422,7 @@ class Gen:
                       r.choice([0, 100, 65534, -1]), r.random() < 0.5))
         w(6, lambda: ("utimens", r.choice(anyp),
                       r.randint(self.tmin, 2**62), r.randint(self.tmin, 2**62), r.random() < 0.7))
+        gen_xattr_ops(r, w, anyp)
         if self.held:
             s = lambda: r.choice(sorted(self.held))
             w(6, lambda: ("fd_write", s(), self.offset(5000), self.data()))
@@ -393,6 +450,8 @@ def touched_paths(op, snap):
         return {op[1]}
     if kind in ("rename", "rename_noreplace", "link"):
         return {op[2]}
+    if kind in XATTR_OPS:
+        return {op[1]}
     if kind.startswith("fd_"):
         return None  # held file may be anywhere (or linked): read all
     return set()
