@@ -72,6 +72,16 @@ uint64_t fs_xattr_bytes(struct store_txn *t, uint64_t blob)
 	return blob && !store_blob_stat(t, blob, &bi) ? bi.size : 0;
 }
 
+static bool node_unlinked(struct fs *fs, struct node *n)
+{
+	bool unlinked;
+
+	fs_lock(fs);
+	unlinked = n->unlinked;
+	fs_unlock(fs);
+	return unlinked;
+}
+
 /* The blob of n's attributes in t (0: none; an unlinked node has none
  * that can be read back). */
 static int node_blob(struct fs *fs, struct store_txn *t, struct node *n,
@@ -80,14 +90,10 @@ static int node_blob(struct fs *fs, struct store_txn *t, struct node *n,
 	struct store_entry e;
 	struct store_dir d;
 	uint64_t tab;
-	bool unlinked;
 	int err;
 
-	fs_lock(fs);
-	unlinked = n->unlinked;
-	fs_unlock(fs);
 	*out = 0;
-	if (unlinked)
+	if (node_unlinked(fs, n))
 		return 0;
 	if (S_ISDIR(n->mode)) {
 		err = fs_dir_tab(fs, t, n, &tab);
@@ -343,13 +349,9 @@ int fs_xattr_change(struct fs *fs, fuse_req_t req, struct node *n,
 		    const char *name, const void *val, size_t len, int flags,
 		    int mode)
 {
-	bool unlinked;
 	int err;
 
-	fs_lock(fs);
-	unlinked = n->unlinked;
-	fs_unlock(fs);
-	if (unlinked)
+	if (node_unlinked(fs, n))
 		return -ENOENT;
 	err = S_ISDIR(n->mode)
 		  ? change_dir(fs, req, n, name, val, len, flags, mode)
