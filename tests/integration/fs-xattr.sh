@@ -6,7 +6,8 @@
 # gives the same transcript on the mount and on a native ext4 (4 KiB
 # blocks) loop directory. The attributes then survive a remount, dropped
 # caches, a snapshot load, a clone, cp -a and rsync -aX in and out,
-# import and export; and the store checks deep.
+# import and export; the policy's read-only and hidden paths and quota
+# hold for them; and the store checks deep.
 set -euo pipefail
 # shellcheck source=tests/integration/fs-lib.sh
 . "$(dirname "$0")/fs-lib.sh"
@@ -75,6 +76,37 @@ same "$W/exp/x" "(export)"
 fs_want 0 import xc "$W/ext4"
 fs_mount xc "$W/mnt3"
 same "$W/mnt3/x" "(import)"
+
+note "policy: read-only and hidden paths, the quota"
+fs_want 0 policy xc set fs.readonly x/f
+fs_want 0 policy xc set fs.hidden x/secret
+rc=0
+setfattr -n user.no -v 1 "$W/mnt3/x/f" 2>"$W/err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "Read-only file system" "$W/err" ||
+	die "setfattr on a read-only path: rc $rc, $(cat "$W/err")"
+rc=0
+setfattr -x user.a "$W/mnt3/x/f" 2>"$W/err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "Read-only file system" "$W/err" ||
+	die "setfattr -x on a read-only path: rc $rc, $(cat "$W/err")"
+assert_eq 1 "$(getfattr --absolute-names --only-values -n user.a "$W/mnt3/x/f")" "read on a read-only path"
+getfattr --absolute-names -n user.s "$W/mnt3/x/secret" >/dev/null 2>&1 &&
+	die "getfattr of a hidden path worked"
+fs_want 0 policy xc set fs.quota 1G # df then shows the env's usage
+used=$(df -B1 --output=used "$W/mnt3" | tail -n1 | tr -d ' ')
+fs_want 0 policy xc set fs.quota $((used + 12000))
+"$BLAST_TEST_PYTHON" - "$W/mnt3" <<'PY' || die "xattr bytes do not count toward the quota"
+import errno, os, sys
+n = 0
+try:
+    for i in range(40):
+        p = os.path.join(sys.argv[1], "q%d" % i)
+        open(p, "w").close()
+        os.setxattr(p, "user.q", b"q" * 3000)
+        n += 1
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EDQUOT and n < 40 else "errno %d after %d" % (e.errno, n))
+sys.exit("40 files of 3000-byte attributes under a quota of 12000 bytes")
+PY
 fs_umount xc "$W/mnt3"
 
 note "the store checks clean, deep"
