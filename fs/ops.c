@@ -462,14 +462,13 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (fs->acl) /* default ACL, or the umask */
 		err = fs_acl_inherit(c.t, pd.xattr, &e.a.mode, ctx->umask,
 				     &e.xattr);
-	if (err) {
-	} else if (S_ISDIR(ne->mode)) {
+	if (!err && S_ISDIR(ne->mode)) {
 		e.payload = STORE_P_TAB;
 		err = store_dir_new(c.t, &e.a, c.e.gen, &e.ref);
 		if (!err && e.xattr) /* a directory's are in its table */
 			err = store_dir_set_xattr(c.t, e.ref, e.xattr);
 		e.xattr = 0;
-	} else if (ne->link) {
+	} else if (!err && ne->link) {
 		e.payload = STORE_P_INLINE;
 		e.inline_len = (uint32_t)strlen(ne->link);
 		e.inline_data = ne->link;
