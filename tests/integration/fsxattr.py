@@ -13,6 +13,7 @@ import ctypes.util
 import errno
 import os
 import stat
+import struct
 import sys
 
 libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -171,6 +172,22 @@ def ops(top):
     t("fsetxattr", os.setxattr, fd, "user.fd", b"fd")
     t("fgetxattr", os.getxattr, fd, "user.fd")
     os.close(fd)
+    # security.capability goes with a chown and with another user's write
+    cap = struct.pack("<5I", 0x02000001, 1 << 13, 0, 0, 0)  # cap_net_raw+ep
+    with open(P("capf"), "w"):
+        pass
+    os.chmod(P("capf"), 0o666)
+    t("set capability", os.setxattr, P("capf"), "security.capability", cap)
+    t("capability read back", os.getxattr, P("capf"), "security.capability")
+    os.chown(P("capf"), 0, NOBODY)
+    t("capability after chown", os.listxattr, P("capf"))
+    os.setxattr(P("capf"), "security.capability", cap)
+
+    def append():
+        with open(P("capf"), "a") as f:
+            f.write("x")
+    as_nobody(out, [("nobody writes the capable file", append, ())])
+    t("capability after another user's write", os.listxattr, P("capf"))
     # permissions: another user
     with open(P("ro"), "w"):
         pass
