@@ -85,8 +85,6 @@ def do_op(root, op, held):
     """Apply op under root; return a result value. OSError -> ("err", name).
     held: dict slot -> fd for this side."""
     kind = op[0]
-    if kind in XATTR_OPS:
-        return do_xattr_op(root, op)
     try:
         if kind == "create":
             _, rel, data, flags = op
@@ -204,23 +202,51 @@ def describe(op):
 # Set, replace, remove, get and list attributes of random entries, symlinks
 # not followed half the time; values small enough that a file's set never
 # fills ext4's inode and block (where the two could place them apart), but
-# for one size no block holds (ENOSPC on both).
+# for one size no block holds (ENOSPC on both). Drawn from a random stream
+# of their own, between the other ops, whose sequence a seed keeps.
 
 XATTR_OPS = ("setxattr", "removexattr", "getxattr", "listxattr")
 XATTR_NAMES = ["user.a", "user.b", "user." + "n" * 200, "trusted.t", "security.s",
                "user.", "foo.bar"]
 XATTR_SIZES = [0, 1, 7, 100, 600, 5000]
+XATTR_RATE = 0.12  # an xattr op before this share of the other ops
 
 
-def gen_xattr_ops(r, w, anyp):
-    p = lambda: r.choice(anyp)  # noqa: E731
-    name = lambda: r.choice(XATTR_NAMES)  # noqa: E731
-    likely = lambda: r.choice(["user.a", "user.b", "user.a", "trusted.t"])  # noqa: E731
-    w(6, lambda: ("setxattr", p(), name(), bytes([r.randrange(256)]) * r.choice(XATTR_SIZES),
-                  r.choice([0, 0, os.XATTR_CREATE, os.XATTR_REPLACE]), r.random() < 0.5))
-    w(2, lambda: ("removexattr", p(), likely(), r.random() < 0.5))
-    w(3, lambda: ("getxattr", p(), likely(), r.random() < 0.5))
-    w(1, lambda: ("listxattr", p(), r.random() < 0.5))
+def xattr_pick(r, snap):
+    """One xattr op on an entry of snap (or a missing path)."""
+    p = r.choice(sorted(k for k in snap if k) or ["nonexistent"])
+    likely = r.choice(["user.a", "user.b", "user.a", "trusted.t"])
+    follow = r.random() < 0.5
+    kind = r.choices(XATTR_OPS, weights=[6, 2, 3, 1])[0]
+    if kind == "setxattr":
+        return (kind, p, r.choice(XATTR_NAMES),
+                bytes([r.randrange(256)]) * r.choice(XATTR_SIZES),
+                r.choice([0, 0, os.XATTR_CREATE, os.XATTR_REPLACE]), follow)
+    if kind == "listxattr":
+        return (kind, p, follow)
+    return (kind, p, likely, follow)
+
+
+def xattr_step(step, r, snap, roots, history, stats):
+    """Before op step, with its own random stream (the other ops' sequence
+    stays what it was without xattrs): one xattr op on both sides; the
+    results and the entry's attributes must agree. A divergence's lines,
+    or None."""
+    op = xattr_pick(r, snap)
+    history.append("%5d %s" % (step, describe(op)))
+    res = [do_xattr_op(root, op) for root in roots]
+    stats.setdefault(op[0], [0, 0])[res[0][0] != "ok"] += 1
+    if res[0] != res[1]:
+        return "%s: native %r, mount %r" % (describe(op), res[0], res[1]), []
+    got = []
+    for root in roots:
+        try:
+            got.append(xattr_snapshot(j(root, op[1])))
+        except OSError as e:
+            got.append(("err", ename(e.errno)))
+    if got[0] != got[1]:
+        return "after %s" % describe(op), ["attributes: native %r, mount %r" % tuple(got)]
+    return None
 
 
 def do_xattr_op(root, op):
@@ -422,7 +448,6 @@ class Gen:
                       r.choice([0, 100, 65534, -1]), r.random() < 0.5))
         w(6, lambda: ("utimens", r.choice(anyp),
                       r.randint(self.tmin, 2**62), r.randint(self.tmin, 2**62), r.random() < 0.7))
-        gen_xattr_ops(r, w, anyp)
         if self.held:
             s = lambda: r.choice(sorted(self.held))
             w(6, lambda: ("fd_write", s(), self.offset(5000), self.data()))
@@ -450,8 +475,6 @@ def touched_paths(op, snap):
         return {op[1]}
     if kind in ("rename", "rename_noreplace", "link"):
         return {op[2]}
-    if kind in XATTR_OPS:
-        return {op[1]}
     if kind.startswith("fd_"):
         return None  # held file may be anywhere (or linked): read all
     return set()
@@ -508,6 +531,7 @@ def main(argv):
             print("fsdiff: %s must be an existing empty directory" % p, file=sys.stderr)
             return 2
     rng = random.Random(opts["seed"])
+    xrng = random.Random(opts["seed"] * 1_000_003 + 20)  # xattr ops
     gen = Gen(rng, opts["time_min"])
     history = []
     explicit = {}  # native st_ino -> mtime set by utimens
@@ -557,6 +581,10 @@ def main(argv):
             if r.returncode != 0:
                 return report(step, "sync command failed (exit %d)" % r.returncode,
                               (r.stdout + r.stderr).decode(errors="replace").splitlines())
+        if xrng.random() < XATTR_RATE:
+            bad = xattr_step(step, xrng, snap_n, (nroot, mroot), history, stats)
+            if bad:
+                return report(step, bad[0], bad[1])
         op = gen.pick(snap_n)
         history.append("%5d %s" % (step, describe(op)))
         rn = do_op(nroot, op, held_n)
