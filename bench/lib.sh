@@ -328,3 +328,41 @@ bench_workload_imports() {
 	*) return 1 ;;
 	esac
 }
+
+# Before/after scripts (fs-before-after.sh, xattr-before-after.sh):
+# bench_ba_init USAGE OLD_BUILD [NEW_BUILD] sets B[old], B[new] (NEW_BUILD
+# defaults to this checkout's build/), T (the large workload's tree) and
+# W (a work dir removed at exit, old/mnt and new/mnt unmounted first).
+bench_ba_init() {
+	local usage=$1
+	shift
+	[[ $# -ge 1 ]] || bench_die "usage: $usage"
+	declare -gA B=([old]=$1 [new]=${2:-$BENCH_REPO/build})
+	T=$(bench_workload_tree large)
+	[[ -d $T ]] || bench_die "no large workload: run bench/workload.sh large"
+	W=$(mktemp -d /var/tmp/blast-bench-ba.XXXXXX)
+	trap _bench_ba_cleanup EXIT
+}
+_bench_ba_cleanup() {
+	local v
+	for v in old new; do
+		if mountpoint -q "$W/$v/mnt"; then fusermount3 -u "$W/$v/mnt" || true; fi
+	done
+	rm -rf -- "$W"
+}
+# bench_secs CMD...: the seconds CMD takes (its output dropped).
+bench_secs() {
+	local s e
+	s=$(bench_now)
+	"$@" >/dev/null 2>&1
+	e=$(bench_now)
+	bench_calc "$e - $s"
+}
+# bench_ba_stat_walk MNT, bench_ba_py_import MNT: the before/after scripts'
+# stat walk of a mount and python import of the large workload's packages
+# from it.
+bench_ba_stat_walk() { find "$1" -printf '%s\n' | wc -l; }
+bench_ba_py_import() {
+	MPLCONFIGDIR=$W/mpl PYTHONDONTWRITEBYTECODE=1 "$BENCH_PY" -c \
+		"import sys; sys.path.insert(0, '$1/lib/python3.11/site-packages'); import numpy, scipy, pandas, matplotlib, sympy"
+}

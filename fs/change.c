@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "change.h"
+#include "fs_xattr.h"
 
 int fs_inode_slot(struct change *c, uint64_t tab, const char *name,
 		  struct store_entry *e, unsigned char *inl)
@@ -276,18 +277,23 @@ int fs_drop_name(struct fs *fs, struct change *c, uint64_t tab,
 	int err;
 
 	if (e->payload != STORE_P_HARDLINK) {
-		fs_pol_account(fs, -(long long)store_usage_entry_cost(
-				       e->a.mode, e->a.size));
+		fs_pol_account(
+		    fs,
+		    -(long long)(store_usage_entry_cost(e->a.mode, e->a.size) +
+				 fs_xattr_bytes(c->t, e->xattr)));
 		return detach_node(fs, c->t, e);
 	}
 	fs_pol_account(fs, -(long long)STORE_USAGE_NAME);
 	err = fs_inode_slot(c, tab, name, &inode, inl);
 	if (err)
 		return err;
-	if (inode.a.nlink <= 1)
+	if (inode.a.nlink <= 1) {
+		fs_pol_account(fs,
+			       -(long long)fs_xattr_bytes(c->t, inode.xattr));
 		return detach_node(fs, c->t, &inode)
 			   ?: store_dir_del(c->t, c->slot_tab, c->slot,
 					    STORE_LINK_KEY_LEN);
+	}
 	inode.a.nlink--;
 	inode.a.ctime_ns = fs_now_ns();
 	fs_lock(fs);

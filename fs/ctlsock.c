@@ -20,11 +20,13 @@
 #include "fs_internal.h"
 
 static const char *const req_names[R__COUNT] = {
-    "lookup",  "forget",    "getattr",	  "setattr",  "readlink", "mknod",
-    "mkdir",   "unlink",    "rmdir",	  "symlink",  "rename",	  "link",
-    "open",    "read",	    "write",	  "flush",    "release",  "fsync",
-    "opendir", "readdir",   "releasedir", "fsyncdir", "statfs",	  "create",
-    "ioctl",   "fallocate", "lseek",
+    "lookup",	   "forget",   "getattr",  "setattr",  "readlink",
+    "mknod",	   "mkdir",    "unlink",   "rmdir",    "symlink",
+    "rename",	   "link",     "open",	   "read",     "write",
+    "flush",	   "release",  "fsync",	   "opendir",  "readdir",
+    "releasedir",  "fsyncdir", "statfs",   "create",   "ioctl",
+    "fallocate",   "lseek",    "setxattr", "getxattr", "listxattr",
+    "removexattr",
 };
 
 static json_t *status_json(struct fs *fs)

@@ -78,6 +78,10 @@ struct node {
 	bool anon;	  /* O_TMPFILE: no name yet, linkable (tmpfile.c) */
 	bool atime_pend;  /* atime_ns is not in the store yet (atime.c) */
 	int64_t atime_ns; /* a read's atime, when atime_pend */
+	/* xattr.c: known to have no extended attributes while xa_epoch is
+	 * fs->xa_epoch; xa_seq counts changes. Under fs->lock. */
+	bool xa_none;
+	uint64_t xa_epoch, xa_seq;
 	/* policy.c's cache, protected by fs->lock */
 	uint64_t pol_epoch;
 	unsigned pol_rules;
@@ -119,6 +123,10 @@ enum fs_req {
 	R_IOCTL,
 	R_FALLOCATE,
 	R_LSEEK,
+	R_SETXATTR,
+	R_GETXATTR,
+	R_LISTXATTR,
+	R_REMOVEXATTR,
 	R__COUNT
 };
 
@@ -259,6 +267,10 @@ struct fs {
 	struct fs_wlog wlog;
 	struct fs_sealer sealer;
 	struct fs_reclaim reclaim;
+	/* xattr.c: bumped when the tree is replaced (a load): nodes forget
+	 * that they had no extended attributes */
+	atomic_ullong xa_epoch;
+	bool acl;	   /* the kernel enforces POSIX ACLs (fs_init) */
 	atomic_int mnt_id; /* the mount's id, once openscan.c asked (0: not
 			      yet) */
 	/* atime.c: nodes with a pending atime, flushes done (status) */
@@ -468,6 +480,9 @@ int fs_flags_write(struct fs *fs, struct node *n, int open_flags);
 /* -EPERM when n's flags refuse a SETATTR of to_set (immutable: any;
  * append-only: anything but times set to now). */
 int fs_flags_setattr(struct fs *fs, struct node *n, int to_set);
+/* -EPERM when n's flags refuse a change of its extended attributes (and
+ * ACLs): immutable or append-only, as ext4's xattr_permission. */
+int fs_flags_xattr(struct fs *fs, struct node *n);
 /* An IOCTL on n: FS_IOC_GETFLAGS/SETFLAGS, FS_IOC_FSGETXATTR/FSSETXATTR.
  * The bytes written to out (a GET), 0 (a SET), -ENOTTY for any other
  * command, -EOPNOTSUPP for flags not kept, or -errno. */

@@ -110,6 +110,14 @@ static bool only_touch(int to_set)
 	       (!(to_set & m) || (to_set & mnow));
 }
 
+int fs_flags_xattr(struct fs *fs, struct node *n)
+{
+	uint32_t fl;
+	int err = fs_node_flags(fs, n, &fl);
+
+	return err ? err : fl & FL_NOCHANGE ? -EPERM : 0;
+}
+
 int fs_flags_setattr(struct fs *fs, struct node *n, int to_set)
 {
 	uint32_t fl;

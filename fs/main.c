@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fs_internal.h"
+#include "fs_xattr.h"
 
 static int report_fd = -1; /* pipe to the starting process */
 
@@ -295,6 +296,15 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* chattr on a directory: its flags' IOCTLs (fsflags.c) */
 	if (conn->capable & FUSE_CAP_IOCTL_DIR)
 		conn->want |= FUSE_CAP_IOCTL_DIR;
+	/* POSIX ACLs, enforced by the kernel from system.posix_acl_*; then
+	 * the umask and the ACLs' mode rules are ours (acl.c) */
+	if (!getenv("BLASTFS_NO_ACL") && (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* the umask comes apart from the mode: a default ACL replaces it */
+	if ((conn->want & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK))
+		conn->want |= FUSE_CAP_DONT_MASK;
+	fs->acl = conn->want & FUSE_CAP_POSIX_ACL;
 	conn->max_background = 64;
 }
 
@@ -382,6 +392,7 @@ static int new_session(struct fs *fs, char *why, size_t len)
 	fs_ops_dir(&ops);
 	fs_ops_io(&ops);
 	fs_ops_list(&ops);
+	fs_ops_xattr(&ops);
 	snprintf(opts, sizeof(opts),
 		 "default_permissions,fsname=blast:%s,subtype=blastfs%s%s",
 		 fs->opt->env, fs->opt->allow_other ? ",allow_other" : "",

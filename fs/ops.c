@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 
 #include "change.h"
+#include "fs_xattr.h"
 
 /* stat for an entry: a directory's attrs are in its table header. */
 static int entry_stat(struct fs *fs, struct store_txn *t,
@@ -369,6 +370,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = fs_flags_setattr(fs, n, to_set);
 	if (!err)
 		err = fs_setattr_node(fs, n, attr, to_set);
+	if (!err && fs->acl && (to_set & FUSE_SET_ATTR_MODE))
+		err = fs_acl_chmod(fs, req, n, attr->st_mode);
 	if (!err && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)))
 		fs_atime_set(fs, n);
 	if (!err)
@@ -475,10 +478,16 @@ static int do_new(fuse_req_t req, fuse_ino_t parent, const char *name,
 		e.a.mode |= S_ISGID;
 	e.a.rdev = (uint32_t)ne->rdev;
 	e.a.atime_ns = e.a.mtime_ns = e.a.ctime_ns = fs_now_ns();
-	if (S_ISDIR(ne->mode)) {
+	if (fs->acl) /* default ACL, or the umask */
+		err = fs_acl_inherit(c.t, pd.xattr, &e.a.mode, ctx->umask,
+				     &e.xattr);
+	if (!err && S_ISDIR(ne->mode)) {
 		e.payload = STORE_P_TAB;
 		err = store_dir_new(c.t, &e.a, c.e.gen, &e.ref);
-	} else if (ne->link) {
+		if (!err && e.xattr) /* a directory's are in its table */
+			err = store_dir_set_xattr(c.t, e.ref, e.xattr);
+		e.xattr = 0;
+	} else if (!err && ne->link) {
 		e.payload = STORE_P_INLINE;
 		e.inline_len = (uint32_t)strlen(ne->link);
 		e.inline_data = ne->link;

@@ -27,6 +27,7 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	struct store_env env;
 	struct store_entry e;
 	struct store_attr cur;
+	uint64_t xattr;
 	struct node *p;
 	const char **names = NULL;
 	char name[STORE_NAME_MAX + 1];
@@ -77,7 +78,9 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 		err = -ENOENT;
 	if (err)
 		goto out_abort;
+	xattr = e.xattr; /* the store has the inode's attributes */
 	memset(&e, 0, sizeof(e));
+	e.xattr = xattr;
 	e.a = cur;
 	e.a.size = len;
 	if (prep) {

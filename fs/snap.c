@@ -354,6 +354,7 @@ int fs_snap_load(struct fs *fs, const char *name, char *auto_name, size_t len,
 	err = store_txn_commit(t);
 	if (!err) /* reads of the state left: not carried into this one */
 		fs_atime_drop(fs);
+	atomic_fetch_add(&fs->xa_epoch, 1); /* other attributes now */
 	if (!err) {
 		fs_lock(fs);
 		err = plan_changes(fs, &ch, &l);

@@ -4,8 +4,10 @@
  * directory's own stat, refcount, generation, counts) in `tabs` plus its
  * entries in `dirents` under key tab(be64) ++ name, so one table's
  * entries are contiguous and in name order. Entries own one reference on
- * their payload (child table or blob).
+ * their payload (child table or blob) and on their extended attributes'
+ * blob; a header on its directory's.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -43,21 +45,77 @@ static void attr_decode(const unsigned char *b, struct store_attr *a)
 	a->flags = get_le32(b + 60);
 }
 
-/* Entry: payload(1) pad(3) inline_len(4) ref(8) attr(64) inline bytes */
+/*
+ * Optional fields after an entry's or a header's fixed part (format 4):
+ * tag(1) ++ len(1) ++ value(len), repeated. A record without them reads
+ * as format 3 wrote it; tags this version does not know are skipped.
+ */
+enum { TRL_XATTR = 1 /* le64 blob id of the extended attributes */ };
+#define TRL_MAX 32 /* the longest trailer this version writes */
+
+struct trailer {
+	uint64_t xattr;
+};
+
+static size_t trailer_encode(unsigned char *b, const struct trailer *tr)
+{
+	size_t n = 0;
+
+	if (tr->xattr) {
+		if (b) {
+			b[0] = TRL_XATTR;
+			b[1] = 8;
+			put_le64(b + 2, tr->xattr);
+		}
+		n += 10;
+	}
+	assert(n <= TRL_MAX);
+	return n;
+}
+
+static int trailer_decode(const unsigned char *b, size_t len,
+			  struct trailer *tr)
+{
+	memset(tr, 0, sizeof(*tr));
+	while (len) {
+		size_t vl;
+
+		if (len < 2 || (vl = b[1]) > len - 2)
+			return -EIO;
+		if (b[0] == TRL_XATTR) {
+			if (vl != 8)
+				return -EIO;
+			tr->xattr = get_le64(b + 2);
+			if (!tr->xattr)
+				return -EIO;
+		}
+		b += 2 + vl;
+		len -= 2 + vl;
+	}
+	return 0;
+}
+
+/* Entry: payload(1) pad(3) inline_len(4) ref(8) attr(64) inline bytes
+ * trailer */
 void store_entry_encode(unsigned char *b, const struct store_entry *e)
 {
+	size_t ilen = e->payload == STORE_P_INLINE ? e->inline_len : 0;
+	struct trailer tr = {.xattr = e->xattr};
+
 	b[0] = e->payload;
 	b[1] = b[2] = b[3] = 0;
-	put_le32(b + 4, e->payload == STORE_P_INLINE ? e->inline_len : 0);
+	put_le32(b + 4, (uint32_t)ilen);
 	put_le64(b + 8, e->ref);
 	attr_encode(b + 16, &e->a);
-	if (e->payload == STORE_P_INLINE && e->inline_len)
-		memcpy(b + ENT_HDR_LEN, e->inline_data, e->inline_len);
+	if (ilen)
+		memcpy(b + ENT_HDR_LEN, e->inline_data, ilen);
+	trailer_encode(b + ENT_HDR_LEN + ilen, &tr);
 }
 
 int store_entry_decode(const void *buf, size_t len, struct store_entry *e)
 {
 	const unsigned char *b = buf;
+	struct trailer tr;
 
 	if (len < ENT_HDR_LEN)
 		return -EIO;
@@ -66,7 +124,7 @@ int store_entry_decode(const void *buf, size_t len, struct store_entry *e)
 	e->ref = get_le64(b + 8);
 	attr_decode(b + 16, &e->a);
 	if (e->payload > STORE_P_HARDLINK ||
-	    len != ENT_HDR_LEN + (size_t)e->inline_len)
+	    len < ENT_HDR_LEN + (size_t)e->inline_len)
 		return -EIO;
 	if (e->payload == STORE_P_INLINE &&
 	    e->inline_len > STORE_ENTRY_INLINE_MAX)
@@ -74,15 +132,23 @@ int store_entry_decode(const void *buf, size_t len, struct store_entry *e)
 	e->inline_data = e->inline_len ? b + ENT_HDR_LEN : NULL;
 	if (e->payload == STORE_P_TAB && !S_ISDIR(e->a.mode))
 		return -EIO;
+	if (trailer_decode(b + ENT_HDR_LEN + e->inline_len,
+			   len - ENT_HDR_LEN - e->inline_len, &tr))
+		return -EIO;
+	e->xattr = tr.xattr;
 	return 0;
 }
 
 static size_t entry_len(const struct store_entry *e)
 {
-	return ENT_HDR_LEN + (e->payload == STORE_P_INLINE ? e->inline_len : 0);
+	struct trailer tr = {.xattr = e->xattr};
+
+	return ENT_HDR_LEN +
+	       (e->payload == STORE_P_INLINE ? e->inline_len : 0) +
+	       trailer_encode(NULL, &tr);
 }
 
-/* Header: refcount gen nentries nsubdirs (4 x u64) attr(64) */
+/* Header: refcount gen nentries nsubdirs (4 x u64) attr(64) trailer */
 int store_tab_exists(struct store_txn *t, uint64_t tab)
 {
 	unsigned char kb[8];
@@ -99,6 +165,7 @@ int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out)
 	unsigned char kb[8];
 	MDB_val k = {8, kb}, v;
 	const unsigned char *b;
+	struct trailer tr;
 	int err;
 
 	put_be64(kb, tab);
@@ -110,12 +177,14 @@ int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out)
 	}
 	if (err)
 		return err;
-	if (v.mv_size != TAB_HDR_LEN) {
+	b = v.mv_data;
+	if (v.mv_size < TAB_HDR_LEN ||
+	    trailer_decode(b + TAB_HDR_LEN, v.mv_size - TAB_HDR_LEN, &tr)) {
 		store_logf(t->st, "table %llu: corrupt header",
 			   (unsigned long long)tab);
 		return -EIO;
 	}
-	b = v.mv_data;
+	out->xattr = tr.xattr;
 	out->tab = tab;
 	out->refcount = get_le64(b);
 	out->gen = get_le64(b + 8);
@@ -132,10 +201,12 @@ int store_tab_get(struct store_txn *t, uint64_t tab, struct store_dir *out)
 
 int store_tab_put(struct store_txn *t, const struct store_dir *d)
 {
-	unsigned char kb[8], vb[TAB_HDR_LEN];
+	unsigned char kb[8], vb[TAB_HDR_LEN + TRL_MAX];
+	struct trailer tr = {.xattr = d->xattr};
 	MDB_val k = {8, kb}, v = {TAB_HDR_LEN, vb};
 
 	put_be64(kb, d->tab);
+	v.mv_size += trailer_encode(vb + TAB_HDR_LEN, &tr);
 	put_le64(vb, d->refcount);
 	put_le64(vb + 8, d->gen);
 	put_le64(vb + 16, d->nentries);
@@ -166,6 +237,21 @@ int store_dir_new(struct store_txn *t, const struct store_attr *a, uint64_t gen,
 	if (!err)
 		*out = d.tab;
 	return err;
+}
+
+int store_dir_set_xattr(struct store_txn *t, uint64_t tab, uint64_t xattr)
+{
+	struct store_dir d;
+	int err = store_tab_get(t, tab, &d);
+
+	if (err || d.xattr == xattr)
+		return err;
+	if (xattr && (err = store_blob_ref(t, xattr)))
+		return err;
+	if (d.xattr && (err = store_blob_unref(t, d.xattr)))
+		return err;
+	d.xattr = xattr;
+	return store_tab_put(t, &d);
 }
 
 int store_dir_set_attr(struct store_txn *t, uint64_t tab,
@@ -218,6 +304,10 @@ int store_dir_get(struct store_txn *t, uint64_t tab, const char *name,
 
 int store_entry_ref(struct store_txn *t, const struct store_entry *e)
 {
+	int err = e->xattr ? store_blob_ref(t, e->xattr) : 0;
+
+	if (err)
+		return err;
 	if (e->payload == STORE_P_TAB)
 		return store_dir_ref(t, e->ref);
 	if (e->payload == STORE_P_BLOB)
@@ -227,6 +317,10 @@ int store_entry_ref(struct store_txn *t, const struct store_entry *e)
 
 int store_entry_unref(struct store_txn *t, const struct store_entry *e)
 {
+	int err = e->xattr ? store_blob_unref(t, e->xattr) : 0;
+
+	if (err)
+		return err;
 	if (e->payload == STORE_P_TAB)
 		return store_dir_unref(t, e->ref);
 	if (e->payload == STORE_P_BLOB)
@@ -477,6 +571,8 @@ int store_dir_copy(struct store_txn *t, uint64_t tab, uint64_t gen,
 	d.refcount = 0;
 	d.gen = gen;
 	err = store_tab_put(t, &d);
+	if (!err && d.xattr)
+		err = store_blob_ref(t, d.xattr);
 	for (i = 0; !err && i < b.n; i++) {
 		put_be64(kb, d.tab);
 		memcpy(kb + 8, b.keys[i], b.klen[i]);
@@ -535,11 +631,16 @@ static int dir_free(struct store_txn *t, uint64_t tab, struct store_ids *dead)
 	unsigned char kb[8 + STORE_NAME_MAX];
 	struct ent_buf b = {0};
 	struct store_entry e;
+	struct store_dir d;
 	MDB_val k;
 	size_t i;
 	int err;
 
-	err = store_dir_iter(t, tab, NULL, 0, ent_buf_add, &b);
+	err = store_tab_get(t, tab, &d);
+	if (!err && d.xattr)
+		err = store_blob_unref(t, d.xattr);
+	if (!err)
+		err = store_dir_iter(t, tab, NULL, 0, ent_buf_add, &b);
 	for (i = 0; !err && i < b.n; i++) {
 		put_be64(kb, tab);
 		memcpy(kb + 8, b.keys[i], b.klen[i]);
@@ -548,6 +649,8 @@ static int dir_free(struct store_txn *t, uint64_t tab, struct store_ids *dead)
 		err = store_del(t, DB_DIRENTS, &k);
 		if (!err)
 			err = store_entry_decode(b.vals[i], b.vlen[i], &e);
+		if (!err && e.payload == STORE_P_TAB && e.xattr)
+			err = store_blob_unref(t, e.xattr);
 		if (!err && e.payload == STORE_P_TAB)
 			err = dir_drop(t, e.ref, dead);
 		else if (!err)

@@ -27,6 +27,7 @@ struct xframe {
 	size_t i;
 	struct store_dirlist l;
 	struct store_attr a;
+	uint64_t xattr;
 };
 
 struct export
@@ -239,6 +240,9 @@ static int export_file(struct export *x, int dfd, const char *name,
 	}
 	if (!err && x->chown && fchown(fd, e->a.uid, e->a.gid) < 0)
 		err = -errno;
+	/* after chown, which drops security.capability */
+	if (!err && e->xattr)
+		err = store_xattrs_write_host(x->t, e->xattr, fd, NULL);
 	if (!err && fchmod(fd, e->a.mode & 07777) < 0)
 		err = -errno;
 	to_ts(ts, &e->a);
@@ -255,7 +259,7 @@ static int export_file(struct export *x, int dfd, const char *name,
  * of the type made (a name swapped meanwhile is refused, not followed).
  */
 static int export_node_attrs(struct export *x, int dfd, const char *name,
-			     const struct store_attr *a)
+			     const struct store_attr *a, uint64_t xattr)
 {
 	char proc[64];
 	struct timespec ts[2];
@@ -276,6 +280,8 @@ static int export_node_attrs(struct export *x, int dfd, const char *name,
 		err = -errno;
 	/* no fchmod on an O_PATH fd: its /proc link names this very node */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!err && xattr)
+		err = store_xattrs_write_host(x->t, xattr, -1, proc);
 	if (!err && !S_ISLNK(a->mode) && chmod(proc, a->mode & 07777) < 0)
 		err = -errno;
 	to_ts(ts, a);
@@ -365,7 +371,7 @@ static int export_entry(struct export *x, int dfd,
 	default:
 		return 0;
 	}
-	return export_node_attrs(x, dfd, nm, &e->a);
+	return export_node_attrs(x, dfd, nm, &e->a, e->xattr);
 }
 
 /* Start writing table tab into dfd (owned from here on). */
@@ -395,6 +401,7 @@ static int frame_push(struct export *x, uint64_t tab, int dfd)
 	if (!err)
 		err = store_dir_list(x->t, tab, &f->l);
 	f->a = d.a;
+	f->xattr = err ? 0 : d.xattr;
 	return err;
 }
 
@@ -407,6 +414,8 @@ static int frame_pop(struct export *x)
 
 	if (x->chown && fchown(f->dfd, f->a.uid, f->a.gid) < 0)
 		err = -errno;
+	if (!err && f->xattr)
+		err = store_xattrs_write_host(x->t, f->xattr, f->dfd, NULL);
 	if (!err && fchmod(f->dfd, f->a.mode & 07777) < 0)
 		err = -errno;
 	to_ts(ts, &f->a);

@@ -51,6 +51,13 @@ static int usage_entry(void *arg, const char *name, size_t nlen,
 		    e->payload == STORE_P_HARDLINK
 			? STORE_USAGE_NAME
 			: store_usage_entry_cost(e->a.mode, e->a.size);
+	if (e->xattr && e->payload != STORE_P_TAB) {
+		/* a file's extended attributes count as ext4's block */
+		err = store_blob_stat(c->t, e->xattr, &bi);
+		if (err)
+			return err;
+		c->u->meta += bi.size;
+	}
 	if (e->payload == STORE_P_TAB)
 		return usage_tab(c, e->ref);
 	if (e->payload == STORE_P_HARDLINK)
@@ -287,7 +294,7 @@ static int gc_tables(struct store_txn *t, struct store_gc_stats *gs)
 		return store_mdb_err(rc);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && !err;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if (k.mv_size == 8 && v.mv_size == TAB_HDR_LEN &&
+		if (k.mv_size == 8 && v.mv_size >= TAB_HDR_LEN &&
 		    get_le64(v.mv_data) == 0)
 			err = id_list_add(&l, get_be64(k.mv_data));
 	mdb_cursor_close(cur);
@@ -375,6 +382,7 @@ struct verify {
 	void *arg;
 	unsigned problems;
 	struct u64map tab_refs, blob_refs, walked;
+	struct u64map xattrs;		/* extended attribute blobs decoded */
 	struct store_ids todo;		/* tables reached, not checked yet */
 	uint64_t tabs_done, tabs_total; /* for progress */
 };
@@ -394,6 +402,34 @@ static void problem(struct verify *v, const char *fmt, ...)
 	v->problems++;
 }
 
+/* One more reference on xattr blob id; the first time, it must decode
+ * (a missing blob is reported with the others by verify_blobs). */
+static int verify_xattr(struct verify *v, uint64_t tab, uint64_t id)
+{
+	struct store_xattrs x;
+	uint64_t *c = u64map_slot(&v->blob_refs, id);
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	(*c)++;
+	c = u64map_slot(&v->xattrs, id);
+	if (!c)
+		return -ENOMEM;
+	if (*c)
+		return 0;
+	*c = 1;
+	err = store_xattrs_load(v->t, id, &x);
+	if (err == -EIO)
+		problem(v,
+			"table %llu: extended attributes (blob %llu) do not "
+			"decode",
+			(unsigned long long)tab, (unsigned long long)id);
+	else if (!err)
+		store_xattrs_release(&x);
+	return err == -ENOMEM ? err : 0;
+}
+
 struct walk_tab {
 	struct verify *v;
 	uint64_t tab;
@@ -409,6 +445,12 @@ static int verify_entry(void *arg, const char *name, size_t nlen,
 	w->n++;
 	if (S_ISDIR(e->a.mode) && name[0] != '/')
 		w->subdirs++;
+	if (e->xattr) {
+		int err = verify_xattr(w->v, w->tab, e->xattr);
+
+		if (err)
+			return err;
+	}
 	if (e->payload == STORE_P_TAB) {
 		c = u64map_slot(&w->v->tab_refs, e->ref);
 		if (!c)
@@ -450,6 +492,8 @@ static int verify_tab(struct verify *v, uint64_t tab)
 			(unsigned long long)tab);
 		return 0;
 	}
+	if (d.xattr && (err = verify_xattr(v, tab, d.xattr)))
+		return err;
 	err = store_dir_iter(v->t, tab, NULL, 0, verify_entry, &w);
 	if (err == -EIO) {
 		problem(v, "table %llu: an entry does not decode",
@@ -523,7 +567,7 @@ static int verify_tables(struct verify *v)
 		uint64_t tab, want, have;
 		uint64_t *c;
 
-		if (k.mv_size != 8 || val.mv_size != TAB_HDR_LEN) {
+		if (k.mv_size != 8 || val.mv_size < TAB_HDR_LEN) {
 			problem(v, "tables: malformed record");
 			continue;
 		}
@@ -675,6 +719,7 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 	u64map_init(&v.tab_refs);
 	u64map_init(&v.blob_refs);
 	u64map_init(&v.walked);
+	u64map_init(&v.xattrs);
 	/* problems go to the report, not to the log as well */
 	st->log = log_quiet;
 	st->log_arg = NULL;
@@ -706,6 +751,7 @@ ssize_t store_verify(struct store *st, bool deep, store_report_fn fn, void *arg)
 	u64map_release(&v.tab_refs);
 	u64map_release(&v.blob_refs);
 	u64map_release(&v.walked);
+	u64map_release(&v.xattrs);
 	store_ids_release(&v.todo);
 	store_txn_abort(v.t);
 	return err ? err : (ssize_t)v.problems;

@@ -30,6 +30,8 @@ struct inode {
 	size_t nkids, cap;
 	char *data; /* symlink target or inline file */
 	uint32_t dlen;
+	unsigned char *xa; /* extended attributes, encoded (NULL: none) */
+	size_t xalen;
 	uint64_t blob;
 	struct inode *parent;
 	bool big; /* a file needing a blob */
@@ -81,6 +83,7 @@ static void inode_fields_release(struct inode *n)
 	free(n->kids);
 	free(n->name);
 	free(n->data);
+	free(n->xa);
 }
 
 /* Free every inode below the root, through im->dirs (no recursion), then
@@ -238,6 +241,18 @@ static void log_failure(struct import *im, const struct inode *n, int err)
 	free(path);
 }
 
+/* n's extended attributes, by its name in dfd (not followed). */
+static int read_xattrs(int dfd, struct inode *n)
+{
+	char path[64 + STORE_NAME_MAX];
+
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, n->name);
+	err = store_xattrs_read_host(-1, path, &n->xa, &n->xalen);
+	return err == -ENOENT ? 0 : err; /* no /proc: none read */
+}
+
 /* Fill one child inode from its lstat; a directory is opened (*subfd)
  * for the caller to list. 1: a socket, skipped. */
 static int walk_entry(struct import *im, int dfd, struct inode *n, int *subfd)
@@ -248,6 +263,8 @@ static int walk_entry(struct import *im, int dfd, struct inode *n, int *subfd)
 	if (fstatat(dfd, n->name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	attr_from_stat(&n->a, &sb);
+	if (!S_ISSOCK(sb.st_mode) && (err = read_xattrs(dfd, n)))
+		goto out;
 	if (S_ISDIR(sb.st_mode)) {
 		im->stats.dirs++;
 		*subfd =
@@ -288,6 +305,7 @@ static int walk_entry(struct import *im, int dfd, struct inode *n, int *subfd)
 	} else if (S_ISSOCK(sb.st_mode)) {
 		err = 1; /* sockets are not content: skip */
 	}
+out:
 	if (err < 0)
 		log_failure(im, n, err);
 	return err;
@@ -678,12 +696,16 @@ static int kid_cmp(const void *a, const void *b)
 	return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
 }
 
-static void fold_attr(XXH3_state_t *s, const struct store_attr *a)
+static void fold_attr(XXH3_state_t *s, const struct inode *n)
 {
-	uint64_t v[6] = {a->mode, a->uid,  a->gid,
-			 a->rdev, a->size, (uint64_t)a->mtime_ns};
+	const struct store_attr *a = &n->a;
+	uint64_t v[7] = {a->mode, a->uid,  a->gid,
+			 a->rdev, a->size, (uint64_t)a->mtime_ns,
+			 n->xalen};
 
 	XXH3_128bits_update(s, v, sizeof(v));
+	if (n->xalen)
+		XXH3_128bits_update(s, n->xa, n->xalen);
 }
 
 /* dir->h from its kids' (hashed already); kids sorted by name. */
@@ -697,14 +719,14 @@ static int hash_dir(struct inode *dir)
 	if (dir->nkids > 1)
 		qsort(dir->kids, dir->nkids, sizeof(*dir->kids), kid_cmp);
 	XXH3_128bits_reset(s);
-	fold_attr(s, &dir->a);
+	fold_attr(s, dir);
 	for (size_t i = 0; i < dir->nkids; i++) {
 		struct inode *n = dir->kids[i];
 		uint64_t len = n->nlen;
 
 		XXH3_128bits_update(s, &len, sizeof(len));
 		XXH3_128bits_update(s, n->name, n->nlen);
-		fold_attr(s, &n->a);
+		fold_attr(s, n);
 		if (S_ISDIR(n->a.mode)) {
 			XXH3_128bits_update(s, n->h, sizeof(n->h));
 		} else if (n->big) {
@@ -850,6 +872,9 @@ static int build_table(struct store_txn *t, struct import *im,
 	}
 	dir->a.fid = (*fid)++;
 	err = store_dir_new(t, &dir->a, gen, &dir->tab);
+	if (!err && dir->xa)
+		err = store_blob_put(t, dir->xa, dir->xalen, &e.xattr)
+			  ?: store_dir_set_xattr(t, dir->tab, e.xattr);
 	for (size_t i = 0; !err && i < dir->nkids; i++) {
 		struct inode *n = dir->kids[i];
 
@@ -866,7 +891,10 @@ static int build_table(struct store_txn *t, struct import *im,
 			e.inline_data = n->data;
 		}
 		e.a = n->a;
-		err = store_dir_put(t, dir->tab, n->name, n->nlen, &e);
+		if (n->xa)
+			err = store_blob_put(t, n->xa, n->xalen, &e.xattr);
+		if (!err)
+			err = store_dir_put(t, dir->tab, n->name, n->nlen, &e);
 	}
 	return err;
 }
@@ -983,6 +1011,10 @@ int store_import(struct store *st, const char *dir, struct store_env *e,
 		goto out;
 	}
 	attr_from_stat(&im.root.a, &sb);
+	err = store_xattrs_read_host(im.rootfd, NULL, &im.root.xa,
+				     &im.root.xalen);
+	if (err)
+		goto out;
 	fd = dup(im.rootfd);
 	err = fd < 0 ? -errno : walk(&im, fd);
 	if (!err)

@@ -205,12 +205,13 @@ static int check_format(struct store *st, MDB_txn *txn, bool fresh)
 	if (ver >= 1 && ver < STORE_FORMAT_VERSION &&
 	    !(st->flags & STORE_READONLY)) {
 		/* format 2 added the packs database, format 3 the pack
-		 * files (and their database), format 4 hole maps and inode
-		 * flags (in an attr's 4 bytes that were 0): open_dbs has just
-		 * created what is missing, and records of formats 1 to 3
-		 * read as they are (their bytes move to pack files as the
-		 * store is repacked; their blobs have no holes, their inodes
-		 * no flags) */
+		 * files (and their database), format 4 hole maps, inode
+		 * flags (in an attr's 4 bytes that were 0) and the optional
+		 * trailer of entries and table headers (extended
+		 * attributes): open_dbs has just created what is missing,
+		 * and records of formats 1 to 3 read as they are (their
+		 * bytes move to pack files as the store is repacked; their
+		 * blobs have no holes, their inodes no flags or xattrs) */
 		put_le64(buf, STORE_FORMAT_VERSION);
 		v.mv_size = 8;
 		v.mv_data = buf;
@@ -223,9 +224,7 @@ static int check_format(struct store *st, MDB_txn *txn, bool fresh)
 				   STORE_FORMAT_VERSION);
 		return store_mdb_err(rc);
 	}
-	if (ver != STORE_FORMAT_VERSION &&
-	    !(ver >= 1 && ver < STORE_FORMAT_VERSION &&
-	      (st->flags & STORE_READONLY))) {
+	if (ver < 1 || ver > STORE_FORMAT_VERSION) {
 		store_logf(st,
 			   "store '%s' has format version %llu, this blast "
 			   "reads version %d: refusing to use it",

@@ -35,7 +35,10 @@
  * (store_internal.h, holes.c). And inode flags (chattr +i/+a/+d/+A):
  * store_attr.flags, in the last 4 bytes of an attr record, which older
  * formats always wrote as 0. Blobs of older formats have no map and
- * read as before, their inodes have no flags: 3 -> 4 converts nothing. */
+ * read as before, their inodes have no flags; extended attributes: an
+ * optional tag-length-value trailer of entries and table headers (tag 1:
+ * the inode's xattr blob, store_xattr.h) that older records lack:
+ * 3 -> 4 converts nothing. */
 #define STORE_FORMAT_VERSION 4
 #define STORE_NAME_MAX	     255 /* longest directory entry name */
 #define STORE_ENV_NAME_MAX   64	 /* longest env or snapshot name */
@@ -353,6 +356,8 @@ struct store_entry {
 	/* Points into LMDB memory or the caller's buffer: valid until the
 	 * txn ends or its next write, as for mdb_get. */
 	const void *inline_data;
+	uint64_t xattr; /* blob of the inode's extended attributes (0: none;
+			   store_xattrs_*); the entry holds a reference */
 };
 
 struct store_dir {
@@ -362,6 +367,8 @@ struct store_dir {
 	uint64_t nentries;
 	uint64_t nsubdirs; /* entries that are directories (nlink - 2) */
 	struct store_attr a;
+	uint64_t xattr; /* the directory's extended attributes, as an
+			   entry's (the header holds the reference) */
 };
 
 /* Create an empty table with attrs `a` (mode must be S_IFDIR|...),
@@ -372,6 +379,9 @@ int store_dir_stat(struct store_txn *t, uint64_t tab, struct store_dir *out);
 /* Rewrite a writable table's header attrs (fid and type are kept). */
 int store_dir_set_attr(struct store_txn *t, uint64_t tab,
 		       const struct store_attr *a);
+/* Point a writable table's extended attributes at blob xattr (0: none),
+ * moving the header's reference from the old blob to it. */
+int store_dir_set_xattr(struct store_txn *t, uint64_t tab, uint64_t xattr);
 
 /* Look up name (not NUL-terminated; nlen <= STORE_NAME_MAX). -ENOENT. */
 int store_dir_get(struct store_txn *t, uint64_t tab, const char *name,
@@ -447,6 +457,56 @@ int store_dir_copy(struct store_txn *t, uint64_t tab, uint64_t gen,
  * are freed, dropping their references (recursively). */
 int store_dir_ref(struct store_txn *t, uint64_t tab);
 int store_dir_unref(struct store_txn *t, uint64_t tab);
+
+/* ---- extended attributes -----------------------------------------
+ * An inode's extended attributes are one blob, so identical sets are
+ * stored once: the names in byte order, each nlen(1) ++ vlen(le32) ++
+ * name ++ value. An entry (or a table header, for a directory) names the
+ * blob in its xattr field and holds one reference on it (0: none). To
+ * change them, load, edit the copy, put it and point the entry (or
+ * store_dir_set_xattr) at the new blob.
+ */
+#define STORE_XATTR_NAME_MAX 255
+#define STORE_XATTR_SIZE_MAX 65536 /* one value (the kernel's limit) */
+#define STORE_XATTR_CREATE   1	   /* as XATTR_CREATE: -EEXIST if set */
+#define STORE_XATTR_REPLACE  2	   /* as XATTR_REPLACE: -ENODATA if not */
+
+struct store_xattr {
+	char *name; /* NUL-terminated */
+	size_t nlen;
+	unsigned char *value;
+	size_t vlen;
+};
+
+struct store_xattrs {
+	struct store_xattr *v; /* in name byte order */
+	size_t n, cap;
+};
+
+/* Decode blob's list into *out (caller's, released with
+ * store_xattrs_release; blob 0: empty). -EIO when it does not decode. */
+int store_xattrs_load(struct store_txn *t, uint64_t blob,
+		      struct store_xattrs *out);
+int store_xattrs_decode(const void *buf, size_t len, struct store_xattrs *out);
+void store_xattrs_release(struct store_xattrs *x);
+/* The attribute called name, or NULL. */
+const struct store_xattr *store_xattrs_find(const struct store_xattrs *x,
+					    const char *name);
+/* Set name to len bytes of val. flags: STORE_XATTR_CREATE (-EEXIST),
+ * STORE_XATTR_REPLACE (-ENODATA); -ERANGE (name empty or too long),
+ * -E2BIG (value), -ENOMEM. */
+int store_xattrs_set(struct store_xattrs *x, const char *name, const void *val,
+		     size_t len, int flags);
+/* Remove name: -ENODATA when it is not set. */
+int store_xattrs_remove(struct store_xattrs *x, const char *name);
+/* The encoding of x into *buf (malloc'd, *len bytes; NULL and 0 when x
+ * is empty). */
+int store_xattrs_encode(const struct store_xattrs *x, unsigned char **buf,
+			size_t *len);
+/* Store x as a blob (write txn; deduplicated, no reference taken): *out
+ * is its id, or 0 when x is empty. */
+int store_xattrs_put(struct store_txn *t, const struct store_xattrs *x,
+		     uint64_t *out);
 
 /* ---- envs and snapshots ------------------------------------------ */
 

@@ -401,6 +401,17 @@ int store_zeroref_build(struct store_txn *t);
 int store_zeroref_check(struct store_txn *t, store_report_fn fn, void *arg,
 			unsigned *problems);
 
+/* Extended attributes of a host file (xattrio.c), for import and
+ * export: the kept namespaces of fd (or, with fd < 0, of path, not
+ * followed) as a blob's encoding into *buf (malloc'd; NULL, 0 when
+ * none); and blob's attributes set on fd (or path, followed: a
+ * /proc/self/fd link), leaving out what the target refuses (ENOTSUP,
+ * EPERM). */
+int store_xattrs_read_host(int fd, const char *path, unsigned char **buf,
+			   size_t *len);
+int store_xattrs_write_host(struct store_txn *t, uint64_t blob, int fd,
+			    const char *path);
+
 /* gc.c: drop pins of dead owners (counted in gs->pins_dropped); put the
  * blobs live pins hold into `pinned`. */
 int store_gc_pins(struct store_txn *t, struct u64map *pinned,

@@ -22,7 +22,8 @@ bool store_attr_same(const struct store_attr *a, const struct store_attr *b)
 
 bool store_entry_same(const struct store_entry *a, const struct store_entry *b)
 {
-	if (a->payload != b->payload || !store_attr_same(&a->a, &b->a))
+	if (a->payload != b->payload || !store_attr_same(&a->a, &b->a) ||
+	    a->xattr != b->xattr)
 		return false;
 	if (a->payload == STORE_P_INLINE)
 		return a->inline_len == b->inline_len &&

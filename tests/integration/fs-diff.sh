@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Differential random-operation test (fsdiff.py): the same seeded sequence
 # of create/write/truncate/rename/unlink/mkdir/rmdir/symlink/link/mkfifo/
-# chmod/chown/utimens and open-fd operations runs on a blastfs mount and on
+# chmod/chown/utimens, xattr and open-fd operations runs on a blastfs mount and on
 # a native directory, compared after every step. Several seeds run at once
 # (each in its own subdir: the daemon's threads and locks get concurrent
 # work), sealing pending writes at random points; then more seeds run

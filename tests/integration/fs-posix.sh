@@ -41,12 +41,14 @@ fs_import posix-other
 chmod 711 "$W" # the uid-65534 probe must reach the mountpoint
 fs_mount posix-other "$W/mnt-other" --allow-other
 rc=0
-timeout -k 10 300 "$BLAST_TEST_PYTHON" "$FS_DIR/fsposix.py" --only other_user_permissions \
+timeout -k 10 300 "$BLAST_TEST_PYTHON" "$FS_DIR/fsposix.py" --only other_user_permissions,xattr_trusted_needs_cap_sys_admin \
 	"$W/mnt-other" >"$W/run/fsposix-other.out" 2>&1 || rc=$?
 cat "$W/run/fsposix-other.out" >&2
 [ "$rc" -eq 0 ] || die "POSIX checks with --allow-other failed"
 grep -q '^ok other_user_permissions' "$W/run/fsposix-other.out" ||
 	die "other_user_permissions did not run with --allow-other"
+grep -q '^ok xattr_trusted_needs_cap_sys_admin' "$W/run/fsposix-other.out" ||
+	die "xattr_trusted_needs_cap_sys_admin did not run with --allow-other"
 fs_umount posix-other "$W/mnt-other"
 
 note "unmount, check the store"

@@ -2434,6 +2434,157 @@ def _(d):
     eq(600, len(os.listdir(d)), "entries after concurrent creates")
 
 
+# Extended attributes (issue 20) -----------------------------------------------------
+# The errno rules of setxattr/getxattr/listxattr/removexattr, as ext4 has
+# them (ext4: one value of at most a block, 4 KiB blocks, no ea_inode).
+
+def _raw_getxattr(path, name, size):
+    """getxattr(2) into a size-byte buffer: its result, or -errno."""
+    buf = ctypes.create_string_buffer(max(size, 1))
+    r = libc.getxattr(os.fsencode(path), name.encode(), buf if size else None,
+                      ctypes.c_size_t(size))
+    return r if r >= 0 else -ctypes.get_errno()
+
+
+@check("xattr_set_get_list_remove")
+def _(d):
+    p = os.path.join(d, "f")
+    write_file(p, b"x")
+    expect_errno(errno.ENODATA, os.getxattr, p, "user.a")
+    os.setxattr(p, "user.a", b"1")
+    os.setxattr(p, "user.b", b"")
+    eq(b"1", os.getxattr(p, "user.a"), "user.a")
+    eq(b"", os.getxattr(p, "user.b"), "empty value")
+    eq(["user.a", "user.b"], sorted(os.listxattr(p)), "listxattr")
+    os.removexattr(p, "user.a")
+    expect_errno(errno.ENODATA, os.getxattr, p, "user.a")
+    expect_errno(errno.ENODATA, os.removexattr, p, "user.a")
+
+
+@check("xattr_flags_eexist_enodata")
+def _(d):
+    p = os.path.join(d, "f")
+    write_file(p, b"x")
+    os.setxattr(p, "user.a", b"1", os.XATTR_CREATE)
+    expect_errno(errno.EEXIST, os.setxattr, p, "user.a", b"2", os.XATTR_CREATE)
+    expect_errno(errno.ENODATA, os.setxattr, p, "user.n", b"2", os.XATTR_REPLACE)
+    os.setxattr(p, "user.a", b"22", os.XATTR_REPLACE)
+    eq(b"22", os.getxattr(p, "user.a"), "replaced value")
+
+
+@check("xattr_short_buffer_erange")
+def _(d):
+    p = os.path.join(d, "f")
+    write_file(p, b"x")
+    os.setxattr(p, "user.v", b"12345")
+    eq(5, _raw_getxattr(p, "user.v", 0), "size query")
+    eq(-errno.ERANGE, _raw_getxattr(p, "user.v", 4), "4-byte buffer")
+    eq(5, _raw_getxattr(p, "user.v", 5), "5-byte buffer")
+    n = libc.listxattr(os.fsencode(p), None, ctypes.c_size_t(0))
+    eq(len(b"user.v\0"), n, "listxattr size query")
+    buf = ctypes.create_string_buffer(3)
+    eq(-1, libc.listxattr(os.fsencode(p), buf, ctypes.c_size_t(3)), "short list")
+    eq(errno.ERANGE, ctypes.get_errno(), "short list errno")
+
+
+@check("xattr_limits_erange_enospc_e2big")
+def _(d):
+    p = os.path.join(d, "f")
+    write_file(p, b"x")
+    os.setxattr(p, "user." + "n" * 250, b"1")  # 255 bytes
+    expect_errno(errno.ERANGE, os.setxattr, p, "user." + "n" * 251, b"1")
+    q = os.path.join(d, "g")
+    write_file(q, b"x")
+    os.setxattr(q, "user.big", b"v" * 4000)  # most of the block
+    expect_errno(errno.ENOSPC, os.setxattr, q, "user.more", b"v" * 200)
+    for size in (4096, 65536):
+        expect_errno(errno.ENOSPC, os.setxattr, p, "user.x", b"v" * size,
+                     what="a %d-byte value" % size)
+    expect_errno(errno.E2BIG, os.setxattr, p, "user.x", b"v" * 65537)
+
+
+@check("xattr_namespaces_eopnotsupp_einval")
+def _(d):
+    p = os.path.join(d, "f")
+    write_file(p, b"x")
+    for name in ("foo.bar", "plain", "system.foo"):
+        expect_errno(errno.EOPNOTSUPP, os.setxattr, p, name, b"1", what=name)
+    expect_errno(errno.EINVAL, os.setxattr, p, "user.", b"1")
+    os.setxattr(p, "trusted.t", b"t")
+    os.setxattr(p, "security.s", b"s")
+    eq(["security.s", "trusted.t"], sorted(os.listxattr(p)), "root lists trusted.*")
+
+
+@check("xattr_user_only_on_files_and_dirs")
+def _(d):
+    os.symlink("f", os.path.join(d, "l"))
+    os.mkfifo(os.path.join(d, "p"))
+    os.mkdir(os.path.join(d, "d"))
+    os.setxattr(os.path.join(d, "d"), "user.d", b"d")
+    expect_errno(errno.EPERM, os.setxattr, os.path.join(d, "l"), "user.x", b"1",
+                 follow_symlinks=False)
+    expect_errno(errno.EPERM, os.setxattr, os.path.join(d, "p"), "user.x", b"1")
+    expect_errno(errno.ENODATA, os.getxattr, os.path.join(d, "l"), "user.x",
+                 follow_symlinks=False)
+    os.setxattr(os.path.join(d, "l"), "trusted.x", b"1", follow_symlinks=False)
+
+
+@check("xattr_trusted_needs_cap_sys_admin")
+def _(d):
+    p = os.path.join(d, "f")
+    write_file(p, b"x", 0o666)
+    os.setxattr(p, "trusted.t", b"t")
+    os.setxattr(p, "user.u", b"u")
+    os.chmod(d, 0o777)
+
+    def child():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+        try:
+            os.stat(p)
+        except PermissionError:
+            return 77  # a FUSE mount without allow_other
+        try:
+            os.setxattr(p, "trusted.n", b"n")
+            return 1
+        except OSError as e:
+            if e.errno != errno.EPERM:
+                return 2
+        try:
+            os.getxattr(p, "trusted.t")
+            return 3
+        except OSError as e:
+            if e.errno != errno.ENODATA:
+                return 4
+        return 0 if os.listxattr(p) == ["user.u"] else 5
+    code = in_child(child)
+    if code == 77:
+        raise Skip("another user cannot reach the mount (no --allow-other)")
+    eq(0, code, "nobody and trusted.* (1/2: set, 3/4: get, 5: list)")
+
+
+@check("xattr_shared_by_hard_links_ctime_moves")
+def _(d):
+    p, q = os.path.join(d, "f"), os.path.join(d, "g")
+    write_file(p, b"x")
+    os.link(p, q)
+    os.utime(p, ns=(OLD_NS, OLD_NS))
+    before = os.stat(p)
+    wait_clock_past(before.st_ctime_ns)
+    os.setxattr(q, "user.h", b"h")
+    eq(b"h", os.getxattr(p, "user.h"), "set through the other name")
+    st = os.stat(p)
+    expect(st.st_ctime_ns > before.st_ctime_ns, "setxattr did not move ctime")
+    eq(OLD_NS, st.st_mtime_ns, "setxattr moved mtime")
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b"more")  # a write (the kernel asks security.capability)
+    os.close(fd)
+    eq(b"h", os.getxattr(q, "user.h"), "after a write")
+    os.unlink(p)
+    eq(b"h", os.getxattr(q, "user.h"), "after the other name went")
+
+
 # Driver --------------------------------------------------------------------------
 
 def main(argv):

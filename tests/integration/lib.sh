@@ -553,17 +553,19 @@ wheels_dir() {
 
 # ---- a small disk, for full-disk tests ----
 
-# small_disk KIND DIR MIB: mount at DIR (made) a KIND (tmpfs or ext4, a
+# small_disk KIND DIR MIB [MKFS_ARGS...]: mount at DIR (made) a KIND (tmpfs or ext4, a
 # loop-mounted image under $W) filesystem of MIB MiB, unmounted (and the
 # loop device freed) at exit; skips the test when no loop device is free.
+# MKFS_ARGS go to mkfs.ext4 (e.g. -b 4096: a small image has 1 KiB blocks).
 small_disk() {
 	local kind=$1 d=$2 mib=$3 dev
+	shift 3
 	mkdir -p "$d"
 	if [ "$kind" == tmpfs ]; then
 		mount -t tmpfs -o "size=${mib}m,mode=0700" tmpfs "$d"
 	else
 		truncate -s "${mib}M" "$W/$kind-$mib.img"
-		mkfs.ext4 -q -m 0 "$W/$kind-$mib.img"
+		mkfs.ext4 -q -m 0 "$@" "$W/$kind-$mib.img"
 		dev=$(losetup -f --show "$W/$kind-$mib.img") || skip "no loop device"
 		on_exit losetup -d "$dev"
 		mount "$dev" "$d"
