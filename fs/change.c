@@ -195,23 +195,34 @@ static int detach_node(struct fs *fs, struct store_txn *t,
 		n->a.ctime_ns = fs_now_ns();
 		n->loaded = true;
 	} else if (n && !S_ISDIR(n->mode)) {
-		if (!n->loaded) {
+		unsigned char *copy = NULL;
+
+		if (!n->loaded && e->payload == STORE_P_INLINE &&
+		    e->inline_len) {
+			copy = malloc(e->inline_len);
+			if (!copy)
+				err = -ENOMEM;
+			else
+				memcpy(copy, e->inline_data, e->inline_len);
+		}
+		if (!n->loaded && !err) {
 			n->a = e->a;
 			n->payload = e->payload;
 			n->ref = e->ref;
 			n->loaded = true;
-			if (e->payload == STORE_P_INLINE && e->inline_len) {
-				n->buf = malloc(e->inline_len);
-				if (n->buf) {
-					memcpy(n->buf, e->inline_data,
-					       e->inline_len);
-					n->len = n->cap = e->inline_len;
-				}
+			/* as fs_node_load: what is not a blob is held in
+			 * memory (else a write through a descriptor still
+			 * open reads "blob 0": EIO) */
+			if (e->payload != STORE_P_BLOB) {
+				free(n->buf);
+				n->buf = copy;
+				n->len = n->cap = copy ? e->inline_len : 0;
+				n->buffered = true;
 			}
 		}
 		/* the kernel may still read it (no OPEN says whether a
 		 * file is open): its blob outlives gc until the node goes */
-		if (n->payload == STORE_P_BLOB && !n->dirty &&
+		if (!err && n->payload == STORE_P_BLOB && !n->dirty &&
 		    (n->nopen || n->nlookup)) {
 			err = store_pin(t, n->ref);
 			n->pinned = !err;
