@@ -44,6 +44,43 @@ static int attr_get(struct oci_build *b, json_t *obj, struct store_attr *a)
 	return err;
 }
 
+/* The entry's optional "xattrs" (name -> base64 value) as a blob in *out
+ * (0: none; no reference taken: the entry or table takes it). */
+static int xattrs_get(struct oci_build *b, const char *path, json_t *obj,
+		      uint64_t *out)
+{
+	json_t *xo = json_object_get(obj, "xattrs"), *v;
+	struct store_xattrs x = {0};
+	const char *name;
+	void *val;
+	size_t len;
+	int err = 0;
+
+	*out = 0;
+	if (!xo)
+		return 0;
+	if (!json_is_object(xo))
+		return bad(b, path, "bad xattrs");
+	json_object_foreach(xo, name, v)
+	{
+		if (!json_is_string(v) ||
+		    oci_b64_decode(json_string_value(v), &val, &len)) {
+			err = bad(b, path, "bad xattr value");
+			break;
+		}
+		err = store_xattrs_set(&x, name, val, len, 0);
+		free(val);
+		if (err) {
+			err = bad(b, path, "bad xattr");
+			break;
+		}
+	}
+	if (!err)
+		err = store_xattrs_put(b->t, &x, out);
+	store_xattrs_release(&x);
+	return err;
+}
+
 static int file_payload(struct oci_build *b, const char *path, json_t *obj,
 			struct store_entry *e, void **bytes)
 {
@@ -105,6 +142,10 @@ static int build_entry(struct oci_build *b, const char *dir, json_t *obj,
 	snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name);
 	if (attr_get(b, obj, &e.a))
 		return bad(b, path, "no mode or mtime");
+	/* a directory's are its table's (oci_build_dir) */
+	err = S_ISDIR(e.a.mode) ? 0 : xattrs_get(b, path, obj, &e.xattr);
+	if (err)
+		return err;
 	switch (e.a.mode & S_IFMT) {
 	case S_IFDIR:
 		err = oci_build_dir(b, path, obj, &e.ref, &e.a);
@@ -158,6 +199,7 @@ int oci_build_dir(struct oci_build *b, const char *path, json_t *obj,
 		  uint64_t *tab, struct store_attr *a)
 {
 	json_t *ents = json_object_get(obj, "entries"), *v;
+	uint64_t xattr = 0;
 	size_t i;
 	int err;
 
@@ -173,6 +215,10 @@ int oci_build_dir(struct oci_build *b, const char *path, json_t *obj,
 	if (!S_ISDIR(a->mode))
 		return bad(b, *path ? path : ".", "not a directory");
 	err = store_dir_new(b->t, a, b->gen, tab);
+	if (!err) /* a directory's own are its table's */
+		err = xattrs_get(b, *path ? path : ".", obj, &xattr);
+	if (!err && xattr)
+		err = store_dir_set_xattr(b->t, *tab, xattr);
 	json_array_foreach(ents, i, v)
 	{
 		if (err)

@@ -88,6 +88,26 @@ static int set_bytes(json_t *obj, const char *key, const void *data, size_t len)
 static int walk_dir(struct walk *w, uint64_t tab, const char *rel,
 		    const char *group, json_t *arr);
 
+/* An inode's extended attributes, when it has any: "xattrs", an object
+ * of name -> base64 of the value (older configs stay the same). */
+static int set_xattrs(struct store_txn *t, json_t *obj, uint64_t blob)
+{
+	struct store_xattrs x = {0};
+	json_t *xo;
+	int err;
+
+	if (!blob)
+		return 0;
+	err = store_xattrs_load(t, blob, &x);
+	xo = err ? NULL : json_object();
+	if (!err && (!xo || json_object_set_new(obj, "xattrs", xo)))
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < x.n; i++)
+		err = set_bytes(xo, x.v[i].name, x.v[i].value, x.v[i].vlen);
+	store_xattrs_release(&x);
+	return err;
+}
+
 struct walk_ctx {
 	struct walk *w;
 	const char *rel, *group;
@@ -161,6 +181,7 @@ static int walk_entry(void *arg, const char *name, size_t nlen,
 		if (err)
 			return err;
 		e.a = d.a;
+		e.xattr = d.xattr;
 	}
 	obj =
 	    json_pack("{s:s%,s:I,s:I}", "name", name, nlen, "mode",
@@ -171,6 +192,9 @@ static int walk_entry(void *arg, const char *name, size_t nlen,
 	if (e.a.flags &&
 	    json_object_set_new(obj, "flags", json_integer(e.a.flags)))
 		return -ENOMEM;
+	err = set_xattrs(x->w->t, obj, e.xattr);
+	if (err)
+		return err;
 	if (S_ISDIR(e.a.mode)) {
 		sub = json_array();
 		if (!sub || json_object_set_new(obj, "entries", sub))

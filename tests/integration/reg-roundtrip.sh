@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # push then pull into another store gives the same tree (modes, mtimes,
-# symlinks, bytes) and the same env state; pushing again uploads nothing;
+# symlinks, bytes, extended attributes of files and directories) and the
+# same env state; pushing again uploads nothing;
 # pulling again into the same store fetches nothing; a layer is a plain
 # tar+zstd, `skopeo inspect` reads the pushed artifact and `skopeo copy`
 # carries it to another repository, from which it pulls as the same env.
@@ -11,6 +12,11 @@ reg_setup
 reg_start
 
 reg_tree "$W/src" alpha beta=2.0 gamma
+f=$(find "$W/src" -type f -name '*.py' | sort | head -n 1)
+setfattr -n user.team -v blast "$f"
+setfattr -n user.bin -v 0sAAEC/w== "$f"
+setfattr -n user.dir -v kept "$(dirname "$f")"
+xattrs_of() { (cd "$1" && getfattr -R -d -m '^user\.' . 2>/dev/null); }
 ctl_expect 0 import e1 "$W/src"
 ctl_expect 0 vars e1 set GREETING=hello
 ctl_expect 0 --json push e1 "$REG/team/e1:v1"
@@ -27,6 +33,8 @@ assert_eq "$(json_field name <<<"$OUT")" e1 "name from the repository"
 assert_eq "$(json_field fetched <<<"$OUT")" "$(json_field layers <<<"$OUT")" "an empty store fetches every layer"
 bh2 export e1 "$W/out" 2>/dev/null
 assert_same_tree "$W/src" "$W/out"
+assert_contains "$(xattrs_of "$W/src")" 'user.team="blast"'
+assert_eq "$(xattrs_of "$W/src")" "$(xattrs_of "$W/out")" "extended attributes travel"
 assert_eq "$(bh2 vars e1 list)" "GREETING=hello" "env state travels"
 assert_eq "$(bh2 --json list | json_field envs | tr -d ' ')" \
 	"$(bctl --json list | json_field envs | tr -d ' ')" "same env record and sizes"
