@@ -14,34 +14,23 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "storefix.h"
 #include "treeutil.h"
 
 static char workdir[256];
 static char home[300];
 static struct store *st;
 
-static void quiet(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
-}
-
 static void setup(void)
 {
-	snprintf(workdir, sizeof(workdir), "/tmp/blast-unit-XXXXXX");
-	cr_assert_not_null(mkdtemp(workdir));
-	snprintf(home, sizeof(home), "%s/store", workdir);
-	cr_assert_eq(store_open(home, 0, &st), 0);
-	store_set_log(st, quiet, NULL);
+	storefix_open(workdir, sizeof(workdir), home, sizeof(home), &st);
 }
 
 static void teardown(void)
 {
-	store_close(st);
-	st = NULL;
 	for (int k = 0; k < STORE_FAULT__COUNT; k++)
 		store_fault_set(k, 0);
-	tree_remove(workdir);
+	storefix_close(&st, workdir);
 }
 
 TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
@@ -570,7 +559,7 @@ Test(store, concurrent_imports_in_two_processes_both_succeed)
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	cr_assert_eq(store_open(home, 0, &st), 0);
-	store_set_log(st, quiet, NULL);
+	store_set_log(st, storefix_quiet, NULL);
 	cr_assert_eq(verify(true), 0);
 	cr_assert_neq(env_root("proc0"), 0);
 	cr_assert_neq(env_root("proc1"), 0);
@@ -1179,12 +1168,12 @@ Test(store, reclaim_index_is_built_for_an_older_store)
 	cr_assert_eq(store_txn_commit(t), 0);
 	store_close(st);
 	cr_assert_eq(store_open(home, STORE_READONLY, &st), 0);
-	store_set_log(st, quiet, NULL);
+	store_set_log(st, storefix_quiet, NULL);
 	cr_assert_eq(verify(true), 0);
 	cr_assert_eq(store_reclaim(st, 0, 8, &rs), -EROFS);
 	store_close(st);
 	cr_assert_eq(store_open(home, 0, &st), 0);
-	store_set_log(st, quiet, NULL);
+	store_set_log(st, storefix_quiet, NULL);
 	cr_assert_eq(zeroref_count(), n);
 	cr_assert_eq(verify(true), 0);
 	/* lose one entry, add a bogus one: verify names both, gc repairs */
@@ -1372,7 +1361,7 @@ static void reopen_small_packs(const char *max)
 	setenv("BLAST_PFILE_MAX", max, 1);
 	cr_assert_eq(store_open(home, 0, &st), 0);
 	unsetenv("BLAST_PFILE_MAX");
-	store_set_log(st, quiet, NULL);
+	store_set_log(st, storefix_quiet, NULL);
 }
 
 Test(store, content_is_in_pack_files_not_in_lmdb)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "treediff.h"
+#include "storefix.h"
 #include "treeutil.h"
 
 static char workdir[256];
@@ -19,27 +20,16 @@ static char home[300];
 static struct store *st;
 static struct store_txn *txn;
 
-static void quiet(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
-}
-
 static void setup(void)
 {
-	snprintf(workdir, sizeof(workdir), "/tmp/blast-unit-XXXXXX");
-	cr_assert_not_null(mkdtemp(workdir));
-	snprintf(home, sizeof(home), "%s/store", workdir);
-	cr_assert_eq(store_open(home, 0, &st), 0);
-	store_set_log(st, quiet, NULL);
+	storefix_open(workdir, sizeof(workdir), home, sizeof(home), &st);
 	cr_assert_eq(store_txn_begin(st, true, &txn), 0);
 }
 
 static void teardown(void)
 {
 	store_txn_abort(txn);
-	store_close(st);
-	tree_remove(workdir);
+	storefix_close(&st, workdir);
 }
 
 TestSuite(store_treediff, .init = setup, .fini = teardown, .timeout = 120);

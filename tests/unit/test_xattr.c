@@ -13,32 +13,21 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "storefix.h"
 #include "treeutil.h"
 
 static char workdir[256];
 static char home[300];
 static struct store *st;
 
-static void quiet(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
-}
-
 static void setup(void)
 {
-	snprintf(workdir, sizeof(workdir), "/tmp/blast-unit-XXXXXX");
-	cr_assert_not_null(mkdtemp(workdir));
-	snprintf(home, sizeof(home), "%s/store", workdir);
-	cr_assert_eq(store_open(home, 0, &st), 0);
-	store_set_log(st, quiet, NULL);
+	storefix_open(workdir, sizeof(workdir), home, sizeof(home), &st);
 }
 
 static void teardown(void)
 {
-	store_close(st);
-	st = NULL;
-	tree_remove(workdir);
+	storefix_close(&st, workdir);
 }
 
 TestSuite(store_xattr, .init = setup, .fini = teardown, .timeout = 60);
