@@ -365,7 +365,7 @@ static int msg_data(const struct usock_job *j, const struct msghdr *um,
 static int msg_take(const struct usock_job *j, uint64_t addr, struct msg *g)
 {
 	struct msghdr um;
-	socklen_t len;
+	socklen_t len = 0;
 	int r = mem_read(j, addr, &um, sizeof(um));
 
 	g->pathfd = -1;
