@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blob.c - content-addressed blobs: XXH3-128 identity, zstd level 3 per
- * chunk (raw when that does not shrink), whole up to 256 KiB and 128 KiB
- * chunks above, so a read decompresses only the chunks it touches. Hashing
- * and compression happen in store_blob_prepare, outside any txn; a lazy
- * prep is only hashed, so content the store already has is never
- * compressed (store_blob_known, then store_blob_prep_compress).
+ * blob.c - content-addressed blobs: XXH3-128 identity, zstd per chunk
+ * (level 3, 1 for imports; raw when that does not shrink), whole up to
+ * 256 KiB and 128 KiB chunks above, so a read decompresses only the
+ * chunks it touches. Hashing and compression happen in store_blob_prepare,
+ * outside any txn; a lazy prep is only hashed, so content the store
+ * already has is never compressed (store_blob_known, then
+ * store_blob_prep_compress).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct store_blob_prep {
 	unsigned char *raw; /* the content, kept for the dedup compare */
 	int fd;		    /* or (large files) where to read it again */
 	bool packed;	    /* chunks compressed (lazy preps: on demand) */
+	int level;	    /* zstd level of its chunks */
 	struct prep_chunk *chunks;
 	struct store_holes_build holes; /* its blocks of zeros */
 };
@@ -63,7 +65,7 @@ static void ctx_keys_init(void)
 	pthread_key_create(&dctx_key, dctx_free);
 }
 
-static ZSTD_CCtx *thread_cctx(void)
+ZSTD_CCtx *store_thread_cctx(void)
 {
 	ZSTD_CCtx *c;
 
@@ -134,14 +136,14 @@ uint64_t store_blob_prep_stored(const struct store_blob_prep *p)
 }
 
 static int compress_chunk(ZSTD_CCtx *cctx, const unsigned char *src, size_t len,
-			  struct prep_chunk *c)
+			  int level, struct prep_chunk *c)
 {
 	size_t bound = ZSTD_compressBound(len), n;
 	unsigned char *dst = store_malloc(bound);
 
 	if (!dst)
 		return -ENOMEM;
-	n = ZSTD_compressCCtx(cctx, dst, bound, src, len, STORE_IMPORT_LEVEL);
+	n = ZSTD_compressCCtx(cctx, dst, bound, src, len, level);
 	if (ZSTD_isError(n) || n >= len) {
 		/* does not shrink (or zstd refused): keep it raw */
 		free(dst);
@@ -162,7 +164,7 @@ static int compress_chunk(ZSTD_CCtx *cctx, const unsigned char *src, size_t len,
 /* Compress a prep's chunks (raw ones stay raw), once. */
 static int prep_pack(struct store_blob_prep *p)
 {
-	ZSTD_CCtx *cctx = thread_cctx();
+	ZSTD_CCtx *cctx = store_thread_cctx();
 	uint64_t span = chunk_span(p->size, p->nchunks);
 	uint32_t i;
 	int err;
@@ -178,7 +180,8 @@ static int prep_pack(struct store_blob_prep *p)
 
 		if (p->chunks[i].absent)
 			continue;
-		err = compress_chunk(cctx, p->raw + off, len, &p->chunks[i]);
+		err = compress_chunk(cctx, p->raw + off, len, p->level,
+				     &p->chunks[i]);
 		if (err)
 			return err;
 		p->stored += p->chunks[i].len + CHUNK_HDR;
@@ -189,7 +192,7 @@ static int prep_pack(struct store_blob_prep *p)
 
 /* Hash raw (taken over) and its chunks; compress them too when pack. */
 static int prep_from_raw(unsigned char *raw, uint64_t size, bool pack,
-			 struct store_blob_prep **out)
+			 int level, struct store_blob_prep **out)
 {
 	struct store_blob_prep *p;
 	struct store_holes hv;
@@ -203,6 +206,7 @@ static int prep_from_raw(unsigned char *raw, uint64_t size, bool pack,
 		goto out_raw;
 	p->raw = raw;
 	p->fd = -1;
+	p->level = level;
 	p->size = size;
 	p->nchunks = chunk_count(size);
 	h = XXH3_128bits(raw, size);
@@ -248,7 +252,7 @@ static int prepare_copy(const void *data, size_t len, bool pack,
 	if (!raw)
 		return -ENOMEM;
 	memcpy(raw, data, len);
-	return prep_from_raw(raw, len, pack, out);
+	return prep_from_raw(raw, len, pack, STORE_SEAL_LEVEL, out);
 }
 
 int store_blob_prepare(const void *data, size_t len,
@@ -260,7 +264,7 @@ int store_blob_prepare(const void *data, size_t len,
 int store_blob_prepare_lazy(void *data, size_t len,
 			    struct store_blob_prep **out)
 {
-	return prep_from_raw(data, len, false, out);
+	return prep_from_raw(data, len, false, STORE_SEAL_LEVEL, out);
 }
 
 int store_blob_prep_compress(struct store_blob_prep *p)
@@ -344,9 +348,10 @@ static int read_data(int fd, unsigned char *buf, uint64_t len, uint64_t off)
 
 /* Large files are hashed and compressed one chunk at a time; the raw
  * bytes are read again from the fd when a commit needs them. */
-static int prep_stream(int fd, uint64_t size, struct store_blob_prep **out)
+static int prep_stream(int fd, uint64_t size, int level,
+		       struct store_blob_prep **out)
 {
-	ZSTD_CCtx *cctx = thread_cctx();
+	ZSTD_CCtx *cctx = store_thread_cctx();
 	XXH3_state_t *hs = XXH3_createState();
 	struct store_blob_prep *p = store_calloc(1, sizeof(*p));
 	unsigned char *buf = store_malloc(STORE_CHUNK_SIZE);
@@ -374,7 +379,8 @@ static int prep_stream(int fd, uint64_t size, struct store_blob_prep **out)
 		store_holes_scan(&p->holes, buf, off, len);
 		p->chunks[i].absent = store_holes_open_from(&p->holes, off);
 		if (!p->chunks[i].absent)
-			err = compress_chunk(cctx, buf, len, &p->chunks[i]);
+			err = compress_chunk(cctx, buf, len, level,
+					     &p->chunks[i]);
 		if (err)
 			goto out;
 		XXH3_128bits_update(hs, buf, len);
@@ -401,14 +407,14 @@ out:
 	return err;
 }
 
-static int prepare_fd(int fd, uint64_t len, bool pack,
+static int prepare_fd(int fd, uint64_t len, bool pack, int level,
 		      struct store_blob_prep **out)
 {
 	unsigned char *raw;
 	int err;
 
 	if (len > STORE_WHOLE_MAX)
-		return prep_stream(fd, len, out);
+		return prep_stream(fd, len, level, out);
 	raw = store_malloc(len ? len : 1);
 	if (!raw)
 		return -ENOMEM;
@@ -417,18 +423,18 @@ static int prepare_fd(int fd, uint64_t len, bool pack,
 		free(raw);
 		return err;
 	}
-	return prep_from_raw(raw, len, pack, out);
+	return prep_from_raw(raw, len, pack, level, out);
 }
 
 int store_blob_prepare_fd(int fd, uint64_t len, struct store_blob_prep **out)
 {
-	return prepare_fd(fd, len, true, out);
+	return prepare_fd(fd, len, true, STORE_SEAL_LEVEL, out);
 }
 
 int store_blob_prepare_fd_lazy(int fd, uint64_t len,
 			       struct store_blob_prep **out)
 {
-	return prepare_fd(fd, len, false, out);
+	return prepare_fd(fd, len, false, STORE_IMPORT_LEVEL, out);
 }
 
 /* Raw bytes of chunk i of a prep: in memory, or read into buf. */

@@ -19,8 +19,14 @@
 
 #include "store_internal.h"
 
-#define BATCH_BYTES (64u << 20)
-#define WINDOW	    256 /* files prepared ahead of the committer */
+/* A commit syncs the pack file and LMDB (three fsyncs): batches are
+ * large, as on a busy disk each fsync costs milliseconds. Workers stay
+ * within WINDOW files and AHEAD_BYTES of the first file not committed,
+ * which bounds the prepared bytes held in memory. */
+#define BATCH_BYTES  (32u << 20)
+#define COMMIT_FILES 2048
+#define WINDOW	     (2 * COMMIT_FILES)
+#define AHEAD_BYTES  (2 * (uint64_t)BATCH_BYTES)
 
 struct inode {
 	char *name;
@@ -62,6 +68,7 @@ struct import {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	size_t next, committed;
+	uint64_t *upto; /* upto[i]: bytes of files[0, i) */
 	struct store_blob_prep **slots;
 	int *slot_err;
 	bool *ready;
@@ -76,7 +83,7 @@ struct import {
 };
 
 #define NOT_MEMBER	UINT32_MAX
-#define GROUP_FILES_MAX (WINDOW / 4)
+#define GROUP_FILES_MAX 64
 
 static void inode_fields_release(struct inode *n)
 {
@@ -525,7 +532,9 @@ static void *worker(void *arg)
 	while (!im->stop && im->next < im->nfiles) {
 		size_t i = im->next, e = im->gend[i];
 
-		if (i >= im->committed + WINDOW) {
+		if (i >= im->committed + WINDOW ||
+		    (i > im->committed &&
+		     im->upto[i] - im->upto[im->committed] >= AHEAD_BYTES)) {
 			pthread_cond_wait(&im->cond, &im->lock);
 			continue;
 		}
@@ -625,12 +634,15 @@ static int store_files(struct import *im, int threads)
 	im->gend = store_calloc(im->nfiles, sizeof(*im->gend));
 	im->frame = store_calloc(im->nfiles, sizeof(*im->frame));
 	im->off = store_calloc(im->nfiles, sizeof(*im->off));
+	im->upto = store_calloc(im->nfiles + 1, sizeof(*im->upto));
 	tids = store_calloc((size_t)threads, sizeof(*tids));
 	if (!im->slots || !im->slot_err || !im->ready || !im->gend ||
-	    !im->frame || !im->off || !tids) {
+	    !im->frame || !im->off || !im->upto || !tids) {
 		free(tids);
 		return -ENOMEM;
 	}
+	for (i = 0; i < im->nfiles; i++)
+		im->upto[i + 1] = im->upto[i] + im->files[i]->a.size;
 	plan_groups(im);
 	for (k = 0; k < threads; k++) {
 		if (pthread_create(&tids[k], NULL, worker, im))
@@ -647,9 +659,9 @@ static int store_files(struct import *im, int threads)
 		store_progress_report(im->st, "importing", NULL, done,
 				      im->big_bytes);
 		bytes += store_blob_prep_size(im->slots[i]);
-		/* workers stop WINDOW files ahead: commit before that, at
-		 * the end of a group */
-		if ((bytes < BATCH_BYTES && i + 1 - from < WINDOW / 2 &&
+		/* workers stop WINDOW files or AHEAD_BYTES ahead: commit
+		 * before that, at the end of a group */
+		if ((bytes < BATCH_BYTES && i + 1 - from < COMMIT_FILES &&
 		     i + 1 < im->nfiles) ||
 		    i + 1 != im->gend[i])
 			continue;
@@ -1032,6 +1044,7 @@ out:
 	free(im.gend);
 	free(im.frame);
 	free(im.off);
+	free(im.upto);
 	free(im.files);
 	tree_release(&im);
 	pthread_cond_destroy(&im.cond);

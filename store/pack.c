@@ -282,6 +282,7 @@ int store_frame_make(struct store_blob_prep **p, size_t n, uint32_t *offs,
 	struct store_frame *f = store_calloc(1, sizeof(*f));
 	unsigned char *raw = store_malloc(STORE_PACK_RAW);
 	size_t len = 0, bound;
+	ZSTD_CCtx *cctx;
 	int err = -ENOMEM;
 
 	if (!f || !raw)
@@ -302,7 +303,11 @@ int store_frame_make(struct store_blob_prep **p, size_t n, uint32_t *offs,
 	err = -ENOMEM;
 	if (!f->z)
 		goto fail;
-	f->zlen = ZSTD_compress(f->z, bound, raw, len, STORE_IMPORT_LEVEL);
+	cctx = store_thread_cctx();
+	f->zlen =
+	    cctx ? ZSTD_compressCCtx(cctx, f->z, bound, raw, len,
+				     STORE_IMPORT_LEVEL)
+		 : ZSTD_compress(f->z, bound, raw, len, STORE_IMPORT_LEVEL);
 	err = -ENODATA; /* does not shrink: not worth a frame */
 	if (ZSTD_isError(f->zlen) || f->zlen + PACK_RECORD_HDR >= len)
 		goto fail;

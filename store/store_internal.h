@@ -362,7 +362,15 @@ int store_chunk_bytes(struct store_txn *t, const MDB_val *v,
  * count of members that were new, all in one txn. A frame that does not
  * shrink is refused (-ENODATA): commit its preps one by one. */
 #define STORE_PACK_MEMBER_MAX (64 * 1024)
-#define STORE_IMPORT_LEVEL    3 /* zstd level of imports and seals */
+/* zstd levels of new content. Imports take the fast level: the background
+ * compactor (ctl/autocompact.c) recompresses them at 19 soon after, so a
+ * slower first pass would cost import time for bytes that do not last. */
+#define STORE_IMPORT_LEVEL 1 /* import (store_blob_prepare_fd_lazy, frames) */
+#define STORE_SEAL_LEVEL   3 /* seals, pulls, everything else */
+
+/* The calling thread's zstd compression context (NULL: out of memory),
+ * kept for the thread's life: one per worker, never reallocated. */
+struct ZSTD_CCtx_s *store_thread_cctx(void);
 struct store_frame {
 	unsigned char *z; /* the compressed frame */
 	size_t zlen, rawlen;
