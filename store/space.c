@@ -6,7 +6,8 @@
  * are fallocate()d ahead of LMDB: up to the high-water mark plus a base
  * reserve when a write txn begins, and further before each put or delete,
  * by an upper bound on the pages it can allocate. A failed fallocate is
- * -ENOSPC for that call, before LMDB has touched anything.
+ * -ENOSPC for that call, before LMDB has touched anything. The next write
+ * txn gives back what a large one reserved and did not use.
  */
 #include "config.h"
 
@@ -23,6 +24,8 @@
 #define SPACE_BASE (1ull << 20)
 /* fallocate in steps of this (fewer calls; blocks LMDB soon uses) */
 #define SPACE_STEP (1ull << 20)
+/* reserved blocks past the base reserve kept from one txn to the next */
+#define SPACE_SLACK (4ull << 20)
 /* lock.mdb: the reader table of STORE_MAX_READERS slots is ~33 KiB */
 #define LOCK_EXTENT (64 * 1024)
 
@@ -90,6 +93,25 @@ static int space_alloc(struct store *st, uint64_t hw, uint64_t end)
 	return 0;
 }
 
+/* At a write txn's start, the writer lock held: give back the blocks
+ * this process reserved past the high-water mark and the base reserve
+ * (a large txn's bound on the pages it could allocate, mostly unused:
+ * blocks du would count for nothing), and trust no reservation of an
+ * earlier txn (another process may have given its blocks back). */
+static void space_renew(struct store *st, uint64_t hw)
+{
+	uint64_t keep =
+	    (hw + SPACE_BASE + SPACE_STEP - 1) / SPACE_STEP * SPACE_STEP;
+
+	pthread_mutex_lock(&st->space_lock);
+	if (st->space_end > keep + SPACE_SLACK)
+		(void)fallocate(st->space_fd,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)keep, (off_t)(st->space_end - keep));
+	st->space_end = 0;
+	pthread_mutex_unlock(&st->space_lock);
+}
+
 int store_space_begin(struct store_txn *t)
 {
 	struct store *st = t->st;
@@ -104,6 +126,7 @@ int store_space_begin(struct store_txn *t)
 	t->psize = ms.ms_psize;
 	t->hw = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
 	t->charged = 0;
+	space_renew(st, t->hw);
 	return space_alloc(st, t->hw, t->hw + SPACE_BASE);
 }
 
