@@ -80,6 +80,8 @@ static json_t *status_json(struct fs *fs)
 			    json_integer((json_int_t)fs->cnt.sealed));
 	json_object_set_new(o, "blobs_deduped",
 			    json_integer((json_int_t)fs->cnt.deduped));
+	json_object_set_new(o, "sealed_in_frames",
+			    json_integer((json_int_t)fs->cnt.sealed_framed));
 	json_object_set_new(o, "package_updates",
 			    json_integer((json_int_t)fs->cnt.pkg_updates));
 	json_object_set_new(o, "sealing_backlog",

@@ -60,6 +60,9 @@ struct node {
 	int sfd;	       /* staging file of large content, or -1 */
 	bool sealing;	       /* a seal reads sfd: writers wait (seal_cond) */
 	bool in_seal;	       /* a seal runs: the next waits (seal_cond) */
+	bool seal_soon;	       /* closed by its last writer while small: the
+				  sealer's next pass seals it with the others
+				  closed meanwhile, as shared frames (seal.c) */
 	uint64_t wgen;	       /* bumped by every change a seal must carry */
 	bool pkg_pending;      /* sealed while writers remained: the package
 				  layer looks at it on the last release */
@@ -91,8 +94,9 @@ struct node {
 struct fs_counters {
 	atomic_ullong req[48];
 	atomic_ullong bytes_read, bytes_written, sealed, deduped;
-	atomic_ullong pkg_updates; /* package state records changed */
-	atomic_ullong loop_sleeps; /* the leader went to sleep in poll() */
+	atomic_ullong sealed_framed; /* sealed as shared frame members */
+	atomic_ullong pkg_updates;   /* package state records changed */
+	atomic_ullong loop_sleeps;   /* the leader went to sleep in poll() */
 };
 
 enum fs_req {
@@ -520,6 +524,15 @@ int fs_node_resize(struct fs *fs, struct node *n, uint64_t size);
 /* seal.c: n's buffered content and attrs into its entry (a no-op for a
  * clean or unlinked node). No lock held by the caller. */
 int fs_seal(struct fs *fs, struct node *n);
+/* The small dirty files among v[0, n) (held by the caller, no lock held),
+ * in groups of up to 64 files and STORE_PACK_RAW bytes: each group in one
+ * txn, its new content compressed as one shared frame (store.h), so a pip
+ * install's files are packed as they are sealed. sealed[i]: v[i] was
+ * sealed here; the others are left to fs_seal. */
+void fs_seal_small(struct fs *fs, struct node **v, size_t n, bool *sealed);
+/* Would n be sealed by fs_seal_small: dirty, in memory, a blob of at most
+ * STORE_PACK_MEMBER_MAX bytes? Under fs->lock. */
+bool fs_seal_small_ok(struct fs *fs, struct node *n);
 /* Every dirty node, now (the sealer's FS_SEAL_ALL pass). */
 int fs_seal_all(struct fs *fs);
 

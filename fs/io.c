@@ -214,15 +214,23 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int do_release(struct fs *fs, struct node *n,
 		      const struct fuse_file_info *fi)
 {
-	bool last;
+	bool last, soon;
 	int err = 0;
 
 	fs_lock(fs);
 	if ((fi->fh & FH_COUNTED) && (fi->fh & FH_WRITER))
 		n->nwrite--;
 	last = n->nwrite == 0;
+	/* a small file: sealed by the sealer's next pass (within a tick),
+	 * with the files closed meanwhile, so a cp or a pip install packs
+	 * them; its writes are in the write log until then */
+	soon = last && fs_seal_small_ok(fs, n);
+	if (soon)
+		n->seal_soon = true;
 	fs_unlock(fs);
-	if (last)
+	if (soon)
+		fs_sealer_kick(fs);
+	else if (last)
 		err = fs_seal(fs, n);
 	if (last && !err && n->pkg_pending)
 		err = fs_pkg_released(fs, n);

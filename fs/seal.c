@@ -18,12 +18,14 @@
 
 #include "fs_internal.h"
 
-/* Write node n's buffered content and attrs into its entry. */
-static int seal_commit(struct fs *fs, struct node *n, const void *data,
-		       size_t len, struct store_blob_prep *prep, uint64_t *blob,
-		       bool *dup)
+/* Write node n's buffered content and attrs into its entry, in t (a
+ * frame member when f). Called under fs->wlock. -ENOENT: n has no entry
+ * left (unlinked meanwhile). */
+static int seal_put(struct fs *fs, struct store_txn *t, struct node *n,
+		    const void *data, size_t len, struct store_blob_prep *prep,
+		    struct store_frame *f, uint32_t off, uint64_t *blob,
+		    bool *dup)
 {
-	struct store_txn *t;
 	struct store_env env;
 	struct store_entry e;
 	struct store_attr cur;
@@ -36,10 +38,9 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	bool writers;
 	int err;
 
-	pthread_mutex_lock(&fs->wlock);
-	err = fs_wtxn(fs, &t, &env);
+	err = store_env_get(t, fs->opt->env, &env);
 	if (err)
-		goto out_unlock;
+		return err == -ENOENT ? -EIO : err;
 	fs_lock(fs);
 	/* attrs as they are now, under wlock: a chmod, utimens or link since
 	 * the content was copied is not undone (only size goes with it) */
@@ -77,14 +78,15 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 	if (!err && e.a.fid != n->fid)
 		err = -ENOENT;
 	if (err)
-		goto out_abort;
+		goto out;
 	xattr = e.xattr; /* the store has the inode's attributes */
 	memset(&e, 0, sizeof(e));
 	e.xattr = xattr;
 	e.a = cur;
 	e.a.size = len;
 	if (prep) {
-		err = store_blob_commit(t, prep, blob, dup);
+		err = f ? store_blob_commit_member(t, prep, f, off, blob, dup)
+			: store_blob_commit(t, prep, blob, dup);
 		e.payload = STORE_P_BLOB;
 		e.ref = *blob;
 	} else if (len) {
@@ -96,16 +98,28 @@ static int seal_commit(struct fs *fs, struct node *n, const void *data,
 		err = store_dir_put(t, tab, name, strlen(name), &e);
 	if (!err && p && !writers) /* a flush with writers left: later */
 		err = fs_pkg_changed(fs, t, &env, names, depth, name);
-	if (err)
-		goto out_abort;
+out:
 	free(names);
-	err = store_txn_commit(t);
-	pthread_mutex_unlock(&fs->wlock);
 	return err;
-out_abort:
-	free(names);
-	store_txn_abort(t);
-out_unlock:
+}
+
+/* seal_put in a txn of its own. */
+static int seal_commit(struct fs *fs, struct node *n, const void *data,
+		       size_t len, struct store_blob_prep *prep, uint64_t *blob,
+		       bool *dup)
+{
+	struct store_txn *t;
+	int err;
+
+	pthread_mutex_lock(&fs->wlock);
+	err = store_txn_begin(fs->st, true, &t);
+	if (!err) {
+		err = seal_put(fs, t, n, data, len, prep, NULL, 0, blob, dup);
+		if (err)
+			store_txn_abort(t);
+		else
+			err = store_txn_commit(t);
+	}
 	pthread_mutex_unlock(&fs->wlock);
 	return err;
 }
@@ -128,13 +142,41 @@ static int prepare_new(struct fs *fs, void *data, size_t len,
 	return known == 1 ? 0 : store_blob_prep_compress(*out);
 }
 
+/* After the commit of a seal of n that copied its content (len bytes,
+ * a blob when blob_sealed) at write log position upto and write
+ * generation wgen. */
+static void seal_done(struct fs *fs, struct node *n, uint64_t upto,
+		      uint64_t wgen, bool blob_sealed, size_t len,
+		      uint64_t blob, bool dup)
+{
+	/* a mark that cannot be written (a full disk) costs a replay of
+	 * writes already sealed, which gives the same content */
+	(void)fs_wlog_sealed(fs, n->fid, upto);
+	fs_lock(fs);
+	if (n->wgen == wgen) {
+		n->dirty = false;
+		n->seal_soon = false;
+		n->payload = blob_sealed ? STORE_P_BLOB
+			     : len	 ? STORE_P_INLINE
+					 : STORE_P_NONE;
+		n->ref = blob;
+	} else {
+		n->dgen = fs_wlog_gen_of(upto); /* older ones are covered */
+	}
+	atomic_fetch_add(&fs->seal_seq, 1);
+	fs_unlock(fs);
+	atomic_fetch_add(&fs->cnt.sealed, 1);
+	if (dup)
+		atomic_fetch_add(&fs->cnt.deduped, 1);
+}
+
 static int seal_one(struct fs *fs, struct node *n)
 {
 	struct store_blob_prep *prep = NULL;
 	unsigned char *copy = NULL;
 	uint64_t wgen, blob = 0, upto;
 	size_t len;
-	bool dup = false;
+	bool dup = false, has_blob;
 	int err = 0, staged = -1;
 
 	/* what is copied now covers every logged write before upto */
@@ -169,6 +211,7 @@ static int seal_one(struct fs *fs, struct node *n)
 	}
 	if (!err)
 		err = seal_commit(fs, n, copy, len, prep, &blob, &dup);
+	has_blob = prep != NULL;
 	store_blob_prep_free(prep);
 	free(copy);
 	if (staged >= 0) {
@@ -179,26 +222,9 @@ static int seal_one(struct fs *fs, struct node *n)
 	}
 	if (err == -ENOENT)
 		return 0; /* unlinked meanwhile: the content dies with it */
-	if (err)
-		return err;
-	/* a mark that cannot be written (a full disk) costs a replay of
-	 * writes already sealed, which gives the same content */
-	(void)fs_wlog_sealed(fs, n->fid, upto);
-	fs_lock(fs);
-	if (n->wgen == wgen) {
-		n->dirty = false;
-		n->payload =
-		    prep ? STORE_P_BLOB : (len ? STORE_P_INLINE : STORE_P_NONE);
-		n->ref = blob;
-	} else {
-		n->dgen = fs_wlog_gen_of(upto); /* older ones are covered */
-	}
-	atomic_fetch_add(&fs->seal_seq, 1);
-	fs_unlock(fs);
-	atomic_fetch_add(&fs->cnt.sealed, 1);
-	if (dup)
-		atomic_fetch_add(&fs->cnt.deduped, 1);
-	return 0;
+	if (!err)
+		seal_done(fs, n, upto, wgen, has_blob, len, blob, dup);
+	return err;
 }
 
 /* One seal of a node at a time: a later one copies after the earlier
@@ -218,6 +244,199 @@ int fs_seal(struct fs *fs, struct node *n)
 	pthread_cond_broadcast(&fs->seal_cond);
 	fs_unlock(fs);
 	return err;
+}
+
+/* ---- several small files in one txn, their new content one frame ---- */
+
+#define GROUP_MAX 64
+
+struct member {
+	struct node *n;
+	size_t len;
+	uint64_t wgen, upto, blob;
+	struct store_blob_prep *prep;
+	uint32_t off;
+	bool fresh, in_frame, dup, gone;
+};
+
+bool fs_seal_small_ok(struct fs *fs, struct node *n)
+{
+	FS_ASSERT_LOCKED(fs);
+	return n->loaded && n->dirty && !n->unlinked && n->sfd < 0 &&
+	       n->len > STORE_INLINE_MAX && n->len <= STORE_PACK_MEMBER_MAX;
+}
+
+static bool member_size(struct fs *fs, struct node *n, size_t *len)
+{
+	*len = n->len;
+	return fs_seal_small_ok(fs, n);
+}
+
+/* Copy m->n's content and hash it. 1: a member; 0: leave it to fs_seal
+ * (it changed since it was picked). */
+static int member_take(struct fs *fs, struct member *m)
+{
+	unsigned char *copy;
+
+	pthread_mutex_lock(&fs->wlog.mu);
+	fs_lock(fs);
+	m->upto = fs_wlog_pos(fs);
+	if (!member_size(fs, m->n, &m->len)) {
+		fs_unlock(fs);
+		pthread_mutex_unlock(&fs->wlog.mu);
+		return 0;
+	}
+	m->wgen = m->n->wgen;
+	copy = malloc(m->len);
+	if (copy)
+		memcpy(copy, m->n->buf, m->len);
+	fs_unlock(fs);
+	pthread_mutex_unlock(&fs->wlog.mu);
+	return copy && !store_blob_prepare_lazy(copy, m->len, &m->prep);
+}
+
+/* Compress the new content of members v[0, n): as one frame (*f) when
+ * more than one is new and it shrinks, else one by one. */
+static int members_compress(struct fs *fs, struct member *v, size_t n,
+			    struct store_frame **f)
+{
+	struct store_blob_prep *fresh[GROUP_MAX];
+	uint32_t offs[GROUP_MAX];
+	size_t idx[GROUP_MAX], nf = 0;
+	struct store_txn *t;
+	int err = 0;
+
+	*f = NULL;
+	if (fs_rtxn(fs, &t))
+		t = NULL;
+	for (size_t i = 0; i < n; i++) {
+		v[i].fresh = !t || store_blob_known(t, v[i].prep) != 1;
+		if (v[i].fresh && store_blob_prep_bytes(v[i].prep)) {
+			fresh[nf] = v[i].prep; /* no holes: can be a member */
+			idx[nf++] = i;
+		}
+	}
+	if (t)
+		fs_rtxn_done(t);
+	if (nf > 1 && !store_frame_make(fresh, nf, STORE_SEAL_LEVEL, offs, f))
+		for (size_t k = 0; k < nf; k++) {
+			v[idx[k]].in_frame = true;
+			v[idx[k]].off = offs[k];
+		}
+	for (size_t i = 0; i < n && !err; i++)
+		if (v[i].fresh && !v[i].in_frame)
+			err = store_blob_prep_compress(v[i].prep);
+	return err;
+}
+
+/* Seal members v[0, n) in one txn. 0: all sealed (or gone); else none. */
+static int members_commit(struct fs *fs, struct member *v, size_t n,
+			  struct store_frame *f)
+{
+	struct store_txn *t = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs->wlock);
+	err = store_txn_begin(fs->st, true, &t);
+	for (size_t i = 0; !err && i < n; i++) {
+		err = seal_put(fs, t, v[i].n, NULL, v[i].len, v[i].prep,
+			       v[i].in_frame ? f : NULL, v[i].off, &v[i].blob,
+			       &v[i].dup);
+		v[i].gone = err == -ENOENT; /* unlinked meanwhile */
+		if (v[i].gone)
+			err = 0;
+	}
+	if (t && err)
+		store_txn_abort(t);
+	else if (t)
+		err = store_txn_commit(t);
+	pthread_mutex_unlock(&fs->wlock);
+	return err;
+}
+
+/* Seal nodes g[0, n), each held in_seal, as members. sealed[i]: done. */
+static void group_seal(struct fs *fs, struct node **g, size_t n, bool *sealed)
+{
+	struct member v[GROUP_MAX];
+	struct store_frame *f = NULL;
+	size_t k = 0, at[GROUP_MAX];
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&v[k], 0, sizeof(v[k]));
+		v[k].n = g[i];
+		if (member_take(fs, &v[k]) == 1)
+			at[k++] = i;
+		else
+			store_blob_prep_free(v[k].prep);
+	}
+	err = k > 1 ? members_compress(fs, v, k, &f) : -ENODATA;
+	if (!err)
+		err = members_commit(fs, v, k, f);
+	for (size_t i = 0; i < k; i++) {
+		if (!err && !v[i].gone)
+			seal_done(fs, v[i].n, v[i].upto, v[i].wgen, true,
+				  v[i].len, v[i].blob, v[i].dup);
+		if (!err && v[i].in_frame && !v[i].gone)
+			atomic_fetch_add(&fs->cnt.sealed_framed, 1);
+		sealed[at[i]] = !err;
+		store_blob_prep_free(v[i].prep);
+	}
+	store_frame_free(f);
+}
+
+static void in_seal_take(struct fs *fs, struct node *n)
+{
+	fs_lock(fs);
+	while (n->in_seal)
+		fs_lock_wait(fs, &fs->seal_cond);
+	n->in_seal = true;
+	fs_unlock(fs);
+}
+
+static void in_seal_give(struct fs *fs, struct node **g, size_t n)
+{
+	fs_lock(fs);
+	for (size_t i = 0; i < n; i++)
+		g[i]->in_seal = false;
+	pthread_cond_broadcast(&fs->seal_cond);
+	fs_unlock(fs);
+}
+
+void fs_seal_small(struct fs *fs, struct node **v, size_t n, bool *sealed)
+{
+	struct node *g[GROUP_MAX];
+	size_t idx[GROUP_MAX], k = 0, sum = 0;
+	bool done[GROUP_MAX];
+
+	for (size_t i = 0; i <= n; i++) {
+		size_t len = 0;
+		bool fits = false;
+
+		if (i < n) {
+			sealed[i] = false;
+			fs_lock(fs);
+			fits = member_size(fs, v[i], &len);
+			fs_unlock(fs);
+		}
+		if (k && (i == n || k == GROUP_MAX ||
+			  (fits && sum + len > STORE_PACK_RAW))) {
+			if (k > 1) {
+				for (size_t j = 0; j < k; j++)
+					in_seal_take(fs, g[j]);
+				group_seal(fs, g, k, done);
+				in_seal_give(fs, g, k);
+				for (size_t j = 0; j < k; j++)
+					sealed[idx[j]] = done[j];
+			}
+			k = sum = 0;
+		}
+		if (fits) {
+			g[k] = v[i];
+			idx[k++] = i;
+			sum += len;
+		}
+	}
 }
 
 int fs_seal_all(struct fs *fs)

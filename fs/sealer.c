@@ -89,7 +89,8 @@ static bool due(struct fs *fs, struct node *n, int64_t now,
 	FS_ASSERT_LOCKED(fs);
 	if (!n || !n->dirty || n->unlinked || n->sealing || n->in_seal)
 		return false;
-	*idle = n->nwrite == 0 && now - n->wlast_ns >= fs->sealer.idle_ns;
+	*idle = n->nwrite == 0 &&
+		(n->seal_soon || now - n->wlast_ns >= fs->sealer.idle_ns);
 	if (how != FS_SEAL_DUE || *idle)
 		return true;
 	/* a large file is not sealed again and again while it grows: each
@@ -133,6 +134,8 @@ static int run(struct fs *fs, enum fs_seal_how how)
 {
 	int64_t now = fs_now_ns();
 	uint64_t *ids = NULL;
+	struct node **nodes = NULL;
+	bool *small = NULL;
 	size_t n = 0, cap = 0;
 	bool pkg = false, pend = false, left = false;
 	int first = 0;
@@ -172,6 +175,15 @@ static int run(struct fs *fs, enum fs_seal_how how)
 		note_writers(fs, how == FS_SEAL_FINAL);
 		fs->sealer.scan_ns = now;
 	}
+	nodes = n ? calloc(n, sizeof(*nodes)) : NULL;
+	small = n ? calloc(n, sizeof(*small)) : NULL;
+	if (nodes && small) {
+		fs_lock(fs);
+		for (size_t k = 0; k < n; k++)
+			nodes[k] = fs_node_get(fs, ids[k] >> 1);
+		fs_unlock(fs);
+		fs_seal_small(fs, nodes, n, small);
+	}
 	for (size_t k = 0; k < n; k++) {
 		struct node *x;
 		bool idle = ids[k] & 1, pending;
@@ -180,7 +192,7 @@ static int run(struct fs *fs, enum fs_seal_how how)
 		fs_lock(fs);
 		x = fs_node_get(fs, ids[k] >> 1);
 		fs_unlock(fs);
-		err = fs_seal(fs, x);
+		err = small && small[k] ? 0 : fs_seal(fs, x);
 		if (err) {
 			atomic_fetch_add(&fs->sealer.errors, 1);
 			fprintf(stderr, "blastfs: cannot seal a file: %s\n",
@@ -205,6 +217,8 @@ static int run(struct fs *fs, enum fs_seal_how how)
 		fs_unlock(fs);
 	}
 	free(ids);
+	free(nodes);
+	free(small);
 	fs->sealer.left = left;
 	if (how == FS_SEAL_FINAL) {
 		/* unmount: the access times too (sync and save flush them

@@ -512,7 +512,8 @@ static void prepare_group(struct import *im, size_t i, size_t e, int *errs)
 			errs[j - i] = store_blob_prep_compress(im->slots[j]);
 		}
 	}
-	err = n > 1 ? store_frame_make(fresh, n, offs, &f) : -ENODATA;
+	err = n > 1 ? store_frame_make(fresh, n, STORE_IMPORT_LEVEL, offs, &f)
+		    : -ENODATA;
 	for (size_t k = 0; k < n; k++) {
 		if (!err)
 			im->off[idx[k]] = offs[k];

@@ -276,8 +276,8 @@ int store_pack_exists(struct store_txn *t, const unsigned char *ref,
 
 /* ---- frames made at import ---- */
 
-int store_frame_make(struct store_blob_prep **p, size_t n, uint32_t *offs,
-		     struct store_frame **out)
+int store_frame_make(struct store_blob_prep **p, size_t n, int level,
+		     uint32_t *offs, struct store_frame **out)
 {
 	struct store_frame *f = store_calloc(1, sizeof(*f));
 	unsigned char *raw = store_malloc(STORE_PACK_RAW);
@@ -304,10 +304,8 @@ int store_frame_make(struct store_blob_prep **p, size_t n, uint32_t *offs,
 	if (!f->z)
 		goto fail;
 	cctx = store_thread_cctx();
-	f->zlen =
-	    cctx ? ZSTD_compressCCtx(cctx, f->z, bound, raw, len,
-				     STORE_IMPORT_LEVEL)
-		 : ZSTD_compress(f->z, bound, raw, len, STORE_IMPORT_LEVEL);
+	f->zlen = cctx ? ZSTD_compressCCtx(cctx, f->z, bound, raw, len, level)
+		       : ZSTD_compress(f->z, bound, raw, len, level);
 	err = -ENODATA; /* does not shrink: not worth a frame */
 	if (ZSTD_isError(f->zlen) || f->zlen + PACK_RECORD_HDR >= len)
 		goto fail;

@@ -247,6 +247,38 @@ uint64_t store_blob_prep_stored(const struct store_blob_prep *p);
 int store_blob_commit(struct store_txn *t, struct store_blob_prep *p,
 		      uint64_t *out, bool *deduped);
 
+/*
+ * Shared frames: the new small files of a run compressed together, so
+ * that files of one package compress against each other from the start
+ * (import, and blastfs's seals of several files at once).
+ * store_frame_make compresses the raw bytes of preps (each one chunk, at
+ * most STORE_PACK_MEMBER_MAX, no holes: store_blob_prep_bytes not NULL)
+ * at zstd `level` into one frame, outside any txn, and gives each its
+ * offset; members then commit with store_blob_commit_member (as
+ * store_blob_commit), which writes the frame to a pack file at the first
+ * member that is new and records it with the count of members that were
+ * new. All members of a frame commit in one txn, and the frame is freed
+ * after it. A frame that does not shrink is refused (-ENODATA): commit its
+ * preps one by one. A member left uncommitted only wastes its bytes in the
+ * frame, until compaction rewrites it.
+ */
+#define STORE_PACK_MEMBER_MAX (64 * 1024)
+/* zstd levels of new content. Imports take the fast level: the background
+ * compactor (ctl/autocompact.c) recompresses them at 19 soon after, so a
+ * slower first pass would cost import time for bytes that do not last. */
+#define STORE_IMPORT_LEVEL                                                     \
+	1		   /* import (store_blob_prepare_fd_lazy, its frames) */
+#define STORE_SEAL_LEVEL 3 /* seals, pulls, everything else */
+struct store_frame;
+int store_frame_make(struct store_blob_prep **p, size_t n, int level,
+		     uint32_t *offs, struct store_frame **out);
+int store_blob_commit_member(struct store_txn *t, struct store_blob_prep *p,
+			     struct store_frame *f, uint32_t off, uint64_t *out,
+			     bool *deduped);
+void store_frame_free(struct store_frame *f);
+/* A prep's raw bytes when it holds them (small files), else NULL. */
+const unsigned char *store_blob_prep_bytes(const struct store_blob_prep *p);
+
 /* Convenience: prepare + commit. */
 int store_blob_put(struct store_txn *t, const void *data, size_t len,
 		   uint64_t *out);

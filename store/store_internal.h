@@ -352,21 +352,7 @@ int store_chunk_bytes(struct store_txn *t, const MDB_val *v,
 		      unsigned char *codec, const unsigned char **data,
 		      size_t *len);
 
-/* Shared frames made at import (pack.c): the new small files of a run
- * compressed together, so that files of one package compress against
- * each other from the start. store_frame_make compresses the raw bytes of
- * preps (each one chunk, at most STORE_PACK_MEMBER_MAX) into one frame
- * (outside any txn) and gives each its offset; members then commit with
- * store_blob_commit_member, which writes the frame to a pack file at the
- * first new member and its record (store_frame_record_put) with the
- * count of members that were new, all in one txn. A frame that does not
- * shrink is refused (-ENODATA): commit its preps one by one. */
-#define STORE_PACK_MEMBER_MAX (64 * 1024)
-/* zstd levels of new content. Imports take the fast level: the background
- * compactor (ctl/autocompact.c) recompresses them at 19 soon after, so a
- * slower first pass would cost import time for bytes that do not last. */
-#define STORE_IMPORT_LEVEL 1 /* import (store_blob_prepare_fd_lazy, frames) */
-#define STORE_SEAL_LEVEL   3 /* seals, pulls, everything else */
+/* Shared frames (pack.c): public contract in store.h. */
 
 /* The calling thread's zstd compression context (NULL: out of memory),
  * kept for the thread's life: one per worker, never reallocated. */
@@ -379,15 +365,7 @@ struct store_frame {
 	unsigned char ref[STORE_PFREF_LEN];
 	uint32_t members; /* committed */
 };
-int store_frame_make(struct store_blob_prep **p, size_t n, uint32_t *offs,
-		     struct store_frame **out);
-int store_blob_commit_member(struct store_txn *t, struct store_blob_prep *p,
-			     struct store_frame *f, uint32_t off, uint64_t *out,
-			     bool *deduped);
 int store_frame_record_put(struct store_txn *t, const struct store_frame *f);
-void store_frame_free(struct store_frame *f);
-/* A prep's raw bytes when it holds them (small files), else NULL. */
-const unsigned char *store_blob_prep_bytes(const struct store_blob_prep *p);
 uint64_t store_blob_prep_check(const struct store_blob_prep *p);
 
 /* Packs (pack.c): ref is a CODEC_PACK chunk's data. */
