@@ -232,7 +232,7 @@ static int do_release(struct fs *fs, struct node *n,
 		fs_sealer_kick(fs);
 	else if (last)
 		err = fs_seal(fs, n);
-	if (last && !err && n->pkg_pending)
+	if (last && !soon && !err && n->pkg_pending) /* soon: its seal does */
 		err = fs_pkg_released(fs, n);
 	fs_lock(fs);
 	if (fi->fh & FH_COUNTED)
