@@ -5,7 +5,8 @@
 # 15), on the large workload: du of the store after `blastctl import`
 # (interleaved with `tar --zstd` of the same tree, N runs), against the
 # squashfs-zstd image; after ten envs of the same packages; after
-# `blastctl compact`; and cold full reads of the env through blastfs
+# `blastctl compact`; after a `cp -r` of the tree into a mounted env (seal-time
+# packing); and cold full reads of the env through blastfs
 # against the same tree on the host's filesystem (page cache dropped before
 # each, interleaved). Writes bench/results/footprint.md. Needs root.
 set -euo pipefail
@@ -84,6 +85,25 @@ done
 du_ten=$(fp_du "$FP_W/h")
 for i in 1 2 3 4 5 6 7 8 9; do "$FP_CTL" --home "$FP_W/h" destroy "w$i" >/dev/null; done
 
+# seal-time packing: the tree copied into a mounted empty env as pip
+# writes (create, write, close: cp -r), sealed by blastfs, unmounted
+mkdir -p "$FP_W/s" "$FP_W/smnt" "$FP_W/empty"
+"$FP_CTL" --home "$FP_W/s" import cp "$FP_W/empty" -q
+"$FP_FS" --home "$FP_W/s" cp "$FP_W/smnt"
+FP_PID=$(sed -n 's/^pid=//p' "$FP_W/s/run/cp.info")
+t0=$(bench_now)
+cp -r "$FP_TREE/." "$FP_W/smnt/"
+"$BENCH_PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"sync\n")
+while s.recv(65536): pass' "$FP_W/s/run/cp.sock"
+framed=$("$FP_CTL" --home "$FP_W/s" --json status cp | "$BENCH_PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["sealed_in_frames"], d["files_sealed"])')
+fusermount3 -u "$FP_W/smnt"
+while kill -0 "$FP_PID" 2>/dev/null; do sleep 0.1; done
+FP_PID=""
+t_copy=$(bench_calc "$(bench_now) - $t0")
+du_copy=$(fp_du "$FP_W/s")
+rm -rf "$FP_W/s"
+
 # cold full reads: the env through blastfs vs the tree itself
 mkdir -p "$FP_W/mnt"
 "$FP_FS" --home "$FP_W/h" big "$FP_W/mnt"
@@ -133,6 +153,8 @@ mkdir -p "$(dirname "$FP_OUT")"
 		"$(fp_mib "$du_import")" "$(fp_mib "$sqsize")" "$(bench_calc "$du_import / $sqsize")"
 	printf '| du with ten envs of the packages | %s MiB | one env %s MiB | %s |\n' \
 		"$(fp_mib "$du_ten")" "$(fp_mib "$du_import")" "$(bench_calc "$du_ten / $du_import")"
+	printf '| du after `cp -r` of the tree into a mounted empty env and its unmount (%.1f s; %s of %s seals in shared frames) | %s MiB | `blastctl import` %s MiB | %s |\n' \
+		"$t_copy" "${framed% *}" "${framed#* }" "$(fp_mib "$du_copy")" "$(fp_mib "$du_import")" "$(bench_calc "$du_copy / $du_import")"
 	printf '| du after `blastctl compact` (%.1f s) | %s MiB | squashfs-zstd image %s MiB | %s |\n' \
 		"$t_compact" "$(fp_mib "$du_compact")" "$(fp_mib "$sqsize")" "$(bench_calc "$du_compact / $sqsize")"
 	printf '| du once the background compactor import starts settled (%.0f s after the import began) | %s MiB | squashfs-zstd image %s MiB | %s |\n' \
