@@ -60,15 +60,29 @@ fp_time() { # CMD...: wall seconds of CMD
 }
 fp_med() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# import vs tar --zstd, interleaved
-imp=() tar=() dus=()
-for ((r = 0; r < FP_RUNS; r++)); do
-	rm -rf "$FP_W/h" "$FP_W/t.tar.zst"
+# import vs tar --zstd, interleaved, the order swapped every round, the
+# tree in the page cache for both (one untimed read first)
+fp_import() {
+	rm -rf "$FP_W/h"
 	sync
 	imp+=("$(fp_time "$FP_CTL" --home "$FP_W/h" import big "$FP_TREE" -q)")
 	dus+=("$(fp_du "$FP_W/h")")
+}
+fp_tar() {
+	rm -f "$FP_W/t.tar.zst"
 	sync
 	tar+=("$(fp_time tar --zstd -cf "$FP_W/t.tar.zst" -C "$FP_TREE" .)")
+}
+imp=() tar=() dus=()
+tar -cf - -C "$FP_TREE" . | wc -c >/dev/null
+for ((r = 0; r < FP_RUNS; r++)); do
+	if ((r % 2)); then
+		fp_tar
+		fp_import
+	else
+		fp_import
+		fp_tar
+	fi
 done
 tarsize=$(bench_size "$FP_W/t.tar.zst")
 rm -f "$FP_W/t.tar.zst"
