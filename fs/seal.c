@@ -363,6 +363,7 @@ static void group_seal(struct fs *fs, struct node **g, size_t n, bool *sealed)
 	int err;
 
 	for (size_t i = 0; i < n; i++) {
+		sealed[i] = false; /* changed since picked: fs_seal's */
 		memset(&v[k], 0, sizeof(v[k]));
 		v[k].n = g[i];
 		if (member_take(fs, &v[k]) == 1)
