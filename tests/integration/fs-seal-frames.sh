@@ -68,6 +68,30 @@ for r in range(5):
         if os.path.exists(p):
             os.unlink(p)
 PY
+note "files fsynced or grown past 64 KiB while the sealer groups them"
+# (a node the sealer picked for a group and another thread sealed, or that
+# grew out of the group's size, before the group copied it: left to fs_seal)
+"$BLAST_TEST_PYTHON" - "$MNT/pkg" <<'PY'
+import os, sys, threading
+d = sys.argv[1]
+def worker(t):
+    for r in range(150):
+        p = os.path.join(d, "race-%d-%d.py" % (t, r % 20))
+        with open(p, "wb") as f:
+            f.write(b"thread %d round %d\n" % (t, r) * 40)
+        if r % 3 == 0:
+            fd = os.open(p, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+        elif r % 3 == 1:
+            with open(p, "ab") as f:
+                f.write(b"x" * 70000)
+ts = [threading.Thread(target=worker, args=(t,)) for t in range(6)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+PY
 "$BLAST_TEST_PYTHON" - "$MNT/pkg" "$W/want" <<'PY'
 import os, shutil, sys
 shutil.copytree(sys.argv[1], sys.argv[2])
