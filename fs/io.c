@@ -4,14 +4,14 @@
  * release, fsync, ioctl. A WRITE changes the node's content through
  * write.c (logged in wlog.c, buffered in content.c) before it is
  * answered; the content is sealed into the store (seal.c) when a
- * creating handle is released, on fsync, or by the sealer once the file
- * is idle (sealer.c). FALLOCATE and LSEEK (SEEK_DATA, SEEK_HOLE) work
- * on the staging file that holds a file's holes (content.c) or on the
- * sealed blob's hole map. OPEN and FLUSH answer ENOSYS (fs_no_open): the
- * kernel then opens and closes files without a round trip, and Python's
- * imports pay one (its isatty IOCTL) instead of two per module. No fd is
- * held per inode. Locks: fs->lock around node fields, none across a
- * reply.
+ * creating handle is released (a small file: by the sealer's next pass,
+ * grouped), on fsync, or by the sealer once the file is idle (sealer.c).
+ * FALLOCATE and LSEEK (SEEK_DATA, SEEK_HOLE) work on the staging file that
+ * holds a file's holes (content.c) or on the sealed blob's hole map. OPEN and
+ * FLUSH answer ENOSYS (fs_no_open): the kernel then opens and closes files
+ * without a round trip, and Python's imports pay one (its isatty IOCTL) instead
+ * of two per module. No fd is held per inode. Locks: fs->lock around node
+ * fields, none across a reply.
  */
 #include <errno.h>
 #include <linux/falloc.h>

@@ -3,7 +3,9 @@
  * sealer.c - seals written files in the background. The kernel does not
  * say when a file opened without an OPEN is closed (io.c), so a file is
  * sealed once no write has touched it for SEAL_IDLE_MS (a creating
- * handle's RELEASE, where the kernel sends one, still seals at once),
+ * handle's RELEASE, where the kernel sends one, still seals at once, but
+ * a small file's is left to the next pass: seal_soon, sealed in a group
+ * with the others, fs_seal_small),
  * once it has been dirty for SEAL_AGE_MS however busy, and at once when its
  * unsealed writes keep an old write log generation alive. Until then its writes
  * are in memory and in the write log (wlog.c). After a pass the log is tidied,
