@@ -108,9 +108,17 @@ on_exit kill_pid "$rpid"
 declare -A seen=()
 for f in "$H"/packs/*.pack; do seen[${f##*/}]=1; done
 first=("${!seen[@]}")
+first_gone() {
+	local f
+	for f in "${first[@]}"; do [ -e "$H/packs/$f" ] || return 0; done
+	return 1
+}
 gcs=0
 end=$(_lib_deadline "$SECS")
-until _lib_past "$end"; do
+# a loaded machine writes less in SECS: go on (up to 4x) until a pack file
+# of the import has been rewritten and removed
+hard=$(_lib_deadline $((SECS * 4)))
+until _lib_past "$hard" || { _lib_past "$end" && first_gone; }; do
 	bctl gc >"$W/gc.out" 2>&1 || die "gc $gcs failed: $(cat "$W/gc.out")"
 	gcs=$((gcs + 1))
 	for f in "$H"/packs/*.pack; do seen[${f##*/}]=1; done
