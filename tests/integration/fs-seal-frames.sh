@@ -96,6 +96,28 @@ PY
 import os, shutil, sys
 shutil.copytree(sys.argv[1], sys.argv[2])
 PY
+note "kill -9 right after the close, before the sealer's pass: the write log keeps them"
+"$BLAST_TEST_PYTHON" - "$MNT/pkg" "$W/want" <<'PY'
+import os, sys
+for i in range(80):
+    data = b"closed just before the kill %d\n" % i * (10 + i * 20)
+    with open(os.path.join(sys.argv[1], "late-%02d.py" % i), "wb") as f:
+        f.write(data)
+PY
+fs_kill9 fr "$MNT"
+fs_mount fr "$MNT"
+"$BLAST_TEST_PYTHON" - "$MNT/pkg" <<'PY' || die "a small file closed just before kill -9 was lost"
+import os, sys
+for i in range(80):
+    want = b"closed just before the kill %d\n" % i * (10 + i * 20)
+    with open(os.path.join(sys.argv[1], "late-%02d.py" % i), "rb") as f:
+        assert f.read() == want, i
+PY
+"$BLAST_TEST_PYTHON" - "$MNT/pkg" "$W/want" <<'PY'
+import os, shutil, sys
+shutil.rmtree(sys.argv[2])
+shutil.copytree(sys.argv[1], sys.argv[2])
+PY
 fs_remount fr "$MNT"
 echo 3 >/proc/sys/vm/drop_caches
 diff -r "$W/want" "$MNT/pkg" || die "files rewritten while sealing read back different after a remount"
