@@ -40,7 +40,8 @@ struct inode {
 	size_t xalen;
 	uint64_t blob;
 	struct inode *parent;
-	bool big; /* a file needing a blob */
+	bool big;    /* a file needing a blob */
+	size_t rank; /* files: place in a walk in name order (order_files) */
 	/* directories: position in im->dirs (pre-order), subtree size in
 	 * dirs, depth, the least depth of the lowest common ancestor of the
 	 * dirs hashing like one in the subtree, and the table built */
@@ -977,6 +978,74 @@ static int build_env(struct import *im, struct store_env *e)
 	return store_txn_commit(t);
 }
 
+static int rank_cmp(const void *a, const void *b)
+{
+	const struct inode *x = *(struct inode *const *)a;
+	const struct inode *y = *(struct inode *const *)b;
+
+	return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+/* Put im->files in the order readers meet them: depth-first, each
+ * directory's entries in name order, as blastfs lists them (tar, cp -r
+ * and a package's imports read in that order). Blob ids, the frames
+ * made at import and compaction's frames all follow this order, so a
+ * frame's members are read together and it is decoded once, where the
+ * host's readdir order (a hash order on ext4) scatters a directory's
+ * files over many frames. */
+static int order_files(struct import *im)
+{
+	struct ostack {
+		struct inode *d;
+		size_t k;
+	} *stk = NULL;
+	size_t n = 0, cap = 0, rank = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < im->ndirs; i++)
+		if (im->dirs[i]->nkids > 1)
+			qsort(im->dirs[i]->kids, im->dirs[i]->nkids,
+			      sizeof(*im->dirs[i]->kids), kid_cmp);
+	for (size_t i = 0; i < im->nfiles; i++)
+		im->files[i]->rank = SIZE_MAX;
+	if (im->ndirs) { /* the root */
+		stk = store_malloc(16 * sizeof(*stk));
+		if (!stk)
+			return -ENOMEM;
+		cap = 16;
+		stk[n++] = (struct ostack){im->dirs[0], 0};
+	}
+	while (n) {
+		struct ostack *top = &stk[n - 1];
+		struct inode *c;
+
+		if (top->k == top->d->nkids) {
+			n--;
+			continue;
+		}
+		c = top->d->kids[top->k++];
+		if (c->big)
+			c->rank = rank++;
+		if (!c->listed)
+			continue;
+		if (n == cap) {
+			void *p = store_realloc(stk, 2 * cap * sizeof(*stk));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			stk = p;
+			cap *= 2;
+		}
+		stk[n++] = (struct ostack){c, 0};
+	}
+	free(stk);
+	if (!err && im->nfiles > 1)
+		qsort(im->files, im->nfiles, sizeof(*im->files), rank_cmp);
+	return err;
+}
+
 static void unpin_after_failure(struct store *st)
 {
 	struct store_txn *t;
@@ -1030,6 +1099,8 @@ int store_import(struct store *st, const char *dir, struct store_env *e,
 		goto out;
 	fd = dup(im.rootfd);
 	err = fd < 0 ? -errno : walk(&im, fd);
+	if (!err)
+		err = order_files(&im);
 	if (!err)
 		err = store_files(&im, threads);
 	if (!err)

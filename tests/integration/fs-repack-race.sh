@@ -35,9 +35,28 @@ for i in range(6):
             f.write(data)
     os.link(os.path.join(w, "versions", "h%d.v0" % i),
             os.path.join(w, "src", "hot", "h%d" % i))
+# import goes in name order, so zz-last is the last file imported, alone
+# in a pack file (zy-big, over BLAST_PFILE_MAX, fills the one before): the
+# file the daemon appends to first, which goes once the versions appended
+# to it are dead
+with open(os.path.join(w, "src", "zy-big"), "wb") as f:
+    f.write(os.urandom(100000))
+with open(os.path.join(w, "src", "zz-last"), "wb") as f:
+    f.write(b"the last file of the import\n" * 4)
 PY
 fs_import rr "$W/src"
 fs_mount rr "$MNT"
+# the daemon's first append goes to the import's last pack file, after
+# zz-last; it dies at once, so that file is mostly dead and gc repacks it
+"$BLAST_TEST_PYTHON" - "$MNT" <<'PY'
+import os, sys
+p = os.path.join(sys.argv[1], "hot", ".seed")
+with open(p, "wb") as f:
+    f.write(os.urandom(3000))
+    f.flush()
+    os.fsync(f.fileno())
+os.unlink(p)
+PY
 npacks() { find "$H/packs" -name '*.pack' | wc -l; }
 note "$(npacks) pack files after the import"
 
