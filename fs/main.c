@@ -586,7 +586,12 @@ static int serve(struct fs *fs)
 		err = -EAGAIN;
 		goto out_audit;
 	}
+	/* frames decoded ahead of reads (store/framecache.c): a speedup
+	 * only, so a thread that cannot start is no failure */
+	if (store_frame_readahead(fs->st, true))
+		fprintf(stderr, "blastfs: no frame readahead\n");
 	err = fs_loop(fs);
+	store_frame_readahead(fs->st, false);
 	fs_reclaim_stop(fs);
 out_audit:
 	fs_audit_stop(fs);

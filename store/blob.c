@@ -79,7 +79,7 @@ ZSTD_CCtx *store_thread_cctx(void)
 	return c;
 }
 
-static ZSTD_DCtx *thread_dctx(void)
+ZSTD_DCtx *store_thread_dctx(void)
 {
 	ZSTD_DCtx *d;
 
@@ -669,7 +669,7 @@ int store_chunk_decode(struct store_txn *t, uint64_t id, uint32_t idx,
 			goto corrupt;
 		memcpy(dst, data, len);
 	} else if (codec == CODEC_ZSTD) {
-		dctx = thread_dctx();
+		dctx = store_thread_dctx();
 		if (!dctx)
 			return -ENOMEM;
 		n = ZSTD_decompressDCtx(dctx, dst, ulen, data, len);

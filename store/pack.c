@@ -16,51 +16,15 @@
  * The member count is the pack's refcount: deleting a member blob drops
  * it, and the pack goes with its last member.
  *
- * Reads decode a whole pack (at most STORE_PACK_RAW bytes) into a
- * per-thread cache and share it through a small process-wide LRU, so
- * reading the files of one directory decodes each pack once, whichever
- * threads serve the reads. The cache is keyed by store and pack id; pack ids
- * are never reused and each member read is checked against its own hash, so a
- * stale cache entry can only cost a second decode, never wrong bytes.
- * Compaction (compact.c) makes packs.
+ * Reads decode a whole pack (at most STORE_PACK_RAW bytes) into the
+ * process's cache of decoded frames (framecache.c), so the members of one
+ * frame are read from one decode. Compaction (compact.c) makes packs.
  */
+#include <sched.h>
 #include <xxhash.h>
 #include <zstd.h>
 
 #include "store_internal.h"
-
-/* ---- per-thread cache of the last decoded pack ---- */
-
-struct pack_cache {
-	const struct store *st;
-	uint64_t id;
-	size_t len;
-	unsigned char buf[STORE_PACK_RAW];
-};
-
-static pthread_key_t cache_key;
-static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
-
-static void cache_keys_init(void)
-{
-	pthread_key_create(&cache_key, free);
-}
-
-static struct pack_cache *thread_cache(void)
-{
-	struct pack_cache *c;
-
-	pthread_once(&cache_once, cache_keys_init);
-	c = pthread_getspecific(cache_key);
-	if (!c) {
-		c = store_calloc(1, sizeof(*c));
-		if (c && pthread_setspecific(cache_key, c)) {
-			free(c);
-			c = NULL;
-		}
-	}
-	return c;
-}
 
 static void pack_key(unsigned char k[8], uint64_t id)
 {
@@ -73,8 +37,35 @@ static int pack_corrupt(struct store_txn *t, uint64_t id, const char *what)
 	return -EIO;
 }
 
-/* Decode pack id into the thread's cache. */
-static int pack_load(struct store_txn *t, uint64_t id, struct pack_cache *c)
+/* Decode a frame STEP bytes at a time, yielding the CPU between steps:
+ * for readahead (framecache.c), whose thread runs at SCHED_IDLE and must
+ * not keep a request waiting for long where it took the CPU of a thread
+ * that spins for requests (fs/loop.c). A zstd size_t result. */
+#define STEP (128 * 1024)
+static size_t decode_yielding(ZSTD_DCtx *dctx, unsigned char *buf,
+			      const unsigned char *frame, size_t flen)
+{
+	ZSTD_inBuffer in = {frame, flen, 0};
+	ZSTD_outBuffer out = {buf, 0, 0};
+
+	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+	for (;;) {
+		size_t in0 = in.pos, out0 = out.pos, r;
+
+		out.size = STORE_PACK_RAW - out.pos > STEP ? out.pos + STEP
+							   : STORE_PACK_RAW;
+		r = ZSTD_decompressStream(dctx, &out, &in);
+		if (ZSTD_isError(r) || !r)
+			return ZSTD_isError(r) ? r : out.pos;
+		/* no progress: cut short, or longer than STORE_PACK_RAW */
+		if (in.pos == in0 && out.pos == out0)
+			return (size_t)-1;
+		sched_yield();
+	}
+}
+
+int store_pack_decode(struct store_txn *t, uint64_t id, unsigned char *buf,
+		      size_t *len, bool yielding)
 {
 	unsigned char kb[8];
 	MDB_val k = {8, kb}, v;
@@ -82,6 +73,7 @@ static int pack_load(struct store_txn *t, uint64_t id, struct pack_cache *c)
 	uint64_t check;
 	uint32_t rawlen;
 	size_t n, flen;
+	ZSTD_DCtx *dctx;
 	int err;
 
 	pack_key(kb, id);
@@ -108,113 +100,46 @@ static int pack_load(struct store_txn *t, uint64_t id, struct pack_cache *c)
 				   ? pack_corrupt(t, id, "lost its bytes")
 				   : err;
 	}
-	c->st = NULL;
-	n = ZSTD_decompress(c->buf, STORE_PACK_RAW, frame, flen);
-	if (ZSTD_isError(n) || n != rawlen || XXH3_64bits(c->buf, n) != check)
+	dctx = store_thread_dctx();
+	if (!dctx)
+		return -ENOMEM;
+	n = yielding
+		? decode_yielding(dctx, buf, frame, flen)
+		: ZSTD_decompressDCtx(dctx, buf, STORE_PACK_RAW, frame, flen);
+	if (ZSTD_isError(n) || n != rawlen || XXH3_64bits(buf, n) != check)
 		return pack_corrupt(t, id, "does not decode");
-	c->st = t->st;
-	c->id = id;
-	c->len = n;
+	*len = n;
 	return 0;
 }
 
-/* ---- a process-wide LRU of decoded packs, shared by all threads: the
- * threads of a FUSE daemon reading one directory take turns, and each
- * would otherwise decode the same pack again. A hit copies the member out
- * under the lock; the copy is then checked like any read. ---- */
-
-#define SHARED_SLOTS 8
-
-static struct shared_slot {
-	const struct store *st;
-	uint64_t id, used;
-	size_t len;
-	unsigned char *buf; /* STORE_PACK_RAW bytes, kept for the process */
-} shared[SHARED_SLOTS];
-static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t shared_clock;
-
-/* 1: copied from the shared cache, 0: not there. */
-static int shared_get(const struct store *st, uint64_t id, uint32_t off,
-		      void *dst, size_t len)
+int store_pack_member_bad(struct store_txn *t, uint64_t id)
 {
-	int hit = 0;
-
-	pthread_mutex_lock(&shared_lock);
-	for (int i = 0; i < SHARED_SLOTS; i++) {
-		struct shared_slot *s = &shared[i];
-
-		if (s->buf && s->st == st && s->id == id && off <= s->len &&
-		    len <= s->len - off) {
-			memcpy(dst, s->buf + off, len);
-			s->used = ++shared_clock;
-			hit = 1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&shared_lock);
-	return hit;
+	return pack_corrupt(t, id, "member does not match its check");
 }
 
-static void shared_put(const struct pack_cache *c)
+int store_pack_read_uncached(struct store_txn *t, uint64_t id, uint32_t off,
+			     void *dst, size_t len, uint64_t check)
 {
-	struct shared_slot *v = &shared[0];
+	unsigned char *buf = store_malloc(STORE_PACK_RAW);
+	size_t n = 0;
+	int err = buf ? store_pack_decode(t, id, buf, &n, false) : -ENOMEM;
 
-	pthread_mutex_lock(&shared_lock);
-	for (int i = 0; i < SHARED_SLOTS; i++) {
-		if (shared[i].st == c->st && shared[i].id == c->id &&
-		    shared[i].buf) {
-			v = &shared[i]; /* replace a stale copy */
-			break;
-		}
-		if (shared[i].used < v->used)
-			v = &shared[i];
-	}
-	if (!v->buf)
-		v->buf = malloc(STORE_PACK_RAW);
-	if (v->buf) {
-		memcpy(v->buf, c->buf, c->len);
-		v->st = c->st;
-		v->id = c->id;
-		v->len = c->len;
-		v->used = ++shared_clock;
-	}
-	pthread_mutex_unlock(&shared_lock);
+	if (!err &&
+	    (off > n || len > n - off || XXH3_64bits(buf + off, len) != check))
+		err = store_pack_member_bad(t, id);
+	if (!err)
+		memcpy(dst, buf + off, len);
+	free(buf);
+	return err;
 }
 
 int store_pack_read(struct store_txn *t, const unsigned char *ref, size_t rlen,
 		    void *dst, size_t len, uint64_t check)
 {
-	struct pack_cache *c = thread_cache();
-	uint64_t id;
-	uint32_t off;
-	int err, tries;
-
-	if (!c)
-		return -ENOMEM;
 	if (rlen != 12)
 		return -EIO;
-	id = get_le64(ref);
-	off = get_le32(ref + 8);
-	if ((c->st != t->st || c->id != id) &&
-	    shared_get(t->st, id, off, dst, len) &&
-	    XXH3_64bits(dst, len) == check)
-		return 0;
-	for (tries = 0; tries < 2; tries++) {
-		if (tries || c->st != t->st || c->id != id) {
-			err = pack_load(t, id, c);
-			if (err)
-				return err;
-			shared_put(c);
-		}
-		if (off > c->len || len > c->len - off)
-			return pack_corrupt(t, id, "member out of range");
-		if (XXH3_64bits(c->buf + off, len) == check) {
-			memcpy(dst, c->buf + off, len);
-			return 0;
-		}
-	}
-	return pack_corrupt(t, id, "member does not match its check");
+	return store_frame_cache_read(t, get_le64(ref), get_le32(ref + 8), dst,
+				      len, check);
 }
 
 int store_pack_unref(struct store_txn *t, const unsigned char *ref, size_t rlen)

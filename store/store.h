@@ -278,6 +278,19 @@ int store_blob_commit_member(struct store_txn *t, struct store_blob_prep *p,
 void store_frame_free(struct store_frame *f);
 /* A prep's raw bytes when it holds them (small files), else NULL. */
 const unsigned char *store_blob_prep_bytes(const struct store_blob_prep *p);
+/* Reads of a frame's members decode the whole frame once into a cache
+ * each process keeps, shared by its threads: up to 32 frames (32 MiB),
+ * mapped as they are first filled. store_frame_cache_trim unmaps the
+ * frames no read used for idle_ns (0: all) and returns the bytes given
+ * back; safe at any time, from any thread (blastfs's sealer calls it when
+ * idle). */
+size_t store_frame_cache_trim(uint64_t idle_ns);
+/* Decode frames ahead of the reads of st on a thread of its own at
+ * SCHED_IDLE (on: start it; off: stop it and wait for it), for a
+ * long-lived reader such as blastfs. One store per process: -EBUSY for
+ * another while it runs, -EAGAIN if the thread cannot start. Turn it off
+ * before store_close. */
+int store_frame_readahead(struct store *st, bool on);
 
 /* Convenience: prepare + commit. */
 int store_blob_put(struct store_txn *t, const void *data, size_t len,

@@ -357,6 +357,8 @@ int store_chunk_bytes(struct store_txn *t, const MDB_val *v,
 /* The calling thread's zstd compression context (NULL: out of memory),
  * kept for the thread's life: one per worker, never reallocated. */
 struct ZSTD_CCtx_s *store_thread_cctx(void);
+/* The same for decompression. */
+struct ZSTD_DCtx_s *store_thread_dctx(void);
 struct store_frame {
 	unsigned char *z; /* the compressed frame */
 	size_t zlen, rawlen;
@@ -371,6 +373,21 @@ uint64_t store_blob_prep_check(const struct store_blob_prep *p);
 /* Packs (pack.c): ref is a CODEC_PACK chunk's data. */
 int store_pack_read(struct store_txn *t, const unsigned char *ref, size_t rlen,
 		    void *dst, size_t len, uint64_t check);
+/* Decode pack id (its record, frame and check) into buf, STORE_PACK_RAW
+ * bytes; its length in *len. -EIO (logged) if it is missing or bad.
+ * yielding: a step at a time, sched_yield() between steps (readahead). */
+int store_pack_decode(struct store_txn *t, uint64_t id, unsigned char *buf,
+		      size_t *len, bool yielding);
+/* Member (off, len, check) of pack id, decoded into a buffer of its own,
+ * for when the frame cache has no slot free. */
+int store_pack_read_uncached(struct store_txn *t, uint64_t id, uint32_t off,
+			     void *dst, size_t len, uint64_t check);
+/* Log that a member of pack id does not match its check: -EIO. */
+int store_pack_member_bad(struct store_txn *t, uint64_t id);
+/* framecache.c: member (off, len, check) of pack id, through the
+ * process's cache of decoded frames. */
+int store_frame_cache_read(struct store_txn *t, uint64_t id, uint32_t off,
+			   void *dst, size_t len, uint64_t check);
 int store_pack_unref(struct store_txn *t, const unsigned char *ref,
 		     size_t rlen);
 int store_pack_exists(struct store_txn *t, const unsigned char *ref,

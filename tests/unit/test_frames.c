@@ -4,10 +4,14 @@
  * content: blob ids (and so the frames made at import and by compaction)
  * follow a depth-first walk of the tree in name order, the order blastfs
  * lists a directory and tar or a package's imports read it, whatever
- * order the host's readdir gave.
+ * order the host's readdir gave. The process's cache of decoded frames
+ * (framecache.c): readers on several threads, with readahead on and the
+ * cache emptied under them, get every byte right.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,4 +110,142 @@ Test(frames, blob_ids_follow_the_tree_in_name_order)
 			     "file %zu of the walk has blob %llu after %llu", i,
 			     (unsigned long long)ids[i],
 			     (unsigned long long)ids[i - 1]);
+}
+
+/* ---- the frame cache under concurrent readers ---- */
+
+#define NDIRS	3
+#define NFILES	40
+#define FSIZE	20000
+#define BIGSIZE (3u << 20)
+
+/* File f of directory d (f == NFILES: the big one): compressible bytes
+ * that no other file has. */
+static void content(unsigned d, unsigned f, unsigned char *b, size_t n)
+{
+	uint32_t x = 2654435761u * (d * 131 + f + 1);
+
+	for (size_t i = 0; i < n; i++) {
+		if (i % 64 == 0)
+			x = x * 1103515245u + 12345u;
+		b[i] = (unsigned char)('a' + (x >> 16) % 7 + i % 3);
+	}
+}
+
+struct file_ref {
+	uint64_t blob;
+	unsigned d, f;
+	size_t size;
+};
+
+static struct file_ref refs[NDIRS * (NFILES + 1)];
+static size_t nrefs;
+static atomic_int readers_left, mismatches;
+
+static void *reader(void *arg)
+{
+	size_t start = (size_t)(uintptr_t)arg;
+	unsigned char *got = malloc(BIGSIZE), *want = malloc(BIGSIZE);
+
+	for (int round = 0; round < 6 && got && want; round++)
+		for (size_t k = 0; k < nrefs; k++) {
+			const struct file_ref *r =
+			    &refs[(start + k * 7) % nrefs];
+			struct store_txn *t;
+			ssize_t n = -1;
+
+			if (!store_txn_begin(st, false, &t)) {
+				n = store_blob_read(t, r->blob, got, r->size,
+						    0);
+				store_txn_abort(t);
+			}
+			content(r->d, r->f, want, r->size);
+			if (n != (ssize_t)r->size || memcmp(got, want, r->size))
+				atomic_fetch_add(&mismatches, 1);
+		}
+	free(got);
+	free(want);
+	atomic_fetch_sub(&readers_left, 1);
+	return NULL;
+}
+
+static void *trimmer(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&readers_left) > 0) {
+		store_frame_cache_trim(0);
+		usleep(200);
+	}
+	return NULL;
+}
+
+Test(frames, cache_serves_readers_on_threads_through_trims)
+{
+	char src[512], path[700];
+	unsigned char *buf = malloc(BIGSIZE);
+	struct store_env e = {0};
+	struct store_compact_stats cs;
+	struct store_txn *t;
+	pthread_t th[5];
+
+	cr_assert_not_null(buf);
+	snprintf(src, sizeof(src), "%s/src", workdir);
+	cr_assert_eq(mkdir(src, 0755), 0);
+	for (unsigned d = 0; d < NDIRS; d++) {
+		snprintf(path, sizeof(path), "%s/d%u", src, d);
+		cr_assert_eq(mkdir(path, 0755), 0);
+		for (unsigned f = 0; f <= NFILES; f++) {
+			size_t n = f == NFILES ? BIGSIZE : FSIZE;
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/d%u/f%02u", src, d, f);
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			cr_assert_geq(fd, 0);
+			content(d, f, buf, n);
+			cr_assert_eq(write(fd, buf, n), (ssize_t)n);
+			close(fd);
+		}
+	}
+	snprintf(e.name, sizeof(e.name), "frames");
+	cr_assert_eq(store_import(st, src, &e, 2, NULL), 0);
+	cr_assert_eq(store_compact(st, 3, 2, &cs), 0);
+	cr_assert_gt(cs.packs, 3, "compaction made %llu frames",
+		     (unsigned long long)cs.packs);
+
+	/* the files, found by name */
+	cr_assert_eq(store_txn_begin(st, false, &t), 0);
+	for (unsigned d = 0; d < NDIRS; d++) {
+		struct store_entry de, fe;
+		char name[16];
+
+		snprintf(name, sizeof(name), "d%u", d);
+		cr_assert_eq(store_dir_get(t, e.root, name, strlen(name), &de),
+			     0);
+		for (unsigned f = 0; f <= NFILES; f++) {
+			snprintf(name, sizeof(name), "f%02u", f);
+			cr_assert_eq(
+			    store_dir_get(t, de.ref, name, strlen(name), &fe),
+			    0);
+			cr_assert_eq(fe.payload, STORE_P_BLOB);
+			refs[nrefs++] = (struct file_ref){
+			    fe.ref, d, f, f == NFILES ? BIGSIZE : FSIZE};
+		}
+	}
+	store_txn_abort(t);
+
+	cr_assert_eq(store_frame_readahead(st, true), 0);
+	cr_assert_eq(store_frame_readahead(st, true), 0, "on twice is on");
+	atomic_store(&readers_left, 4);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, reader,
+					    (void *)(uintptr_t)(i * 11)),
+			     0);
+	cr_assert_eq(pthread_create(&th[4], NULL, trimmer, NULL), 0);
+	for (int i = 0; i < 5; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(store_frame_readahead(st, false), 0);
+	cr_assert_eq(atomic_load(&mismatches), 0,
+		     "%d reads returned wrong bytes", atomic_load(&mismatches));
+	store_frame_cache_trim(0);
+	free(buf);
 }
