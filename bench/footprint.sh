@@ -6,9 +6,10 @@
 # (interleaved with `tar --zstd` of the same tree, N runs), against the
 # squashfs-zstd image; after ten envs of the same packages; after
 # `blastctl compact`; after a `cp -r` of the tree into a mounted env (seal-time
-# packing); and cold full reads of the env through blastfs
-# against the same tree on the host's filesystem (page cache dropped before
-# each, interleaved). Writes bench/results/footprint.md. Needs root.
+# packing); and cold full reads and python imports of the env through a
+# fresh blastfs against the same tree on the host's filesystem (page cache
+# dropped before each, interleaved), as imported and compacted. Writes
+# bench/results/footprint.md. Needs root.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -118,26 +119,66 @@ t_copy=$(bench_calc "$(bench_now) - $t0")
 du_copy=$(fp_du "$FP_W/s")
 rm -rf "$FP_W/s"
 
-# cold full reads: the env through blastfs vs the tree itself
-mkdir -p "$FP_W/mnt"
-"$FP_FS" --home "$FP_W/h" big "$FP_W/mnt"
-FP_PID=$(sed -n 's/^pid=//p' "$FP_W/h/run/big.info")
+# cold reads: the env through a fresh blastfs (unmounted, page cache
+# dropped, mounted again, the mount not timed) vs the tree on the host fs
+# (page cache dropped): a full read (tar) and a python import, interleaved,
+# the order swapped every round; on the store as import left it, and again
+# after `blastctl compact` (1 MiB zstd-15 frames, what the background
+# compactor leaves)
+mkdir -p "$FP_W/mnt" "$FP_W/mpl"
+FP_IMPORTS='import numpy, scipy, pandas, matplotlib, sympy'
 fp_read() { tar -cf - -C "$1" . | wc -c >/dev/null; }
-cold_b=() cold_n=()
-for ((r = 0; r < FP_RUNS; r++)); do
+fp_py() {
+	env -u PYTHONPATH -u PYTHONHOME PYTHONDONTWRITEBYTECODE=1 \
+		MPLCONFIGDIR="$FP_W/mpl" "$1/bin/python" -c "$FP_IMPORTS"
+}
+fp_mount() {
+	"$FP_FS" --home "$FP_W/h" big "$FP_W/mnt"
+	FP_PID=$(sed -n 's/^pid=//p' "$FP_W/h/run/big.info")
+}
+fp_umount() {
+	fusermount3 -u "$FP_W/mnt"
+	while kill -0 "$FP_PID" 2>/dev/null; do sleep 0.05; done
+	FP_PID=""
+}
+fp_cold_blast() { # FN ARRAY: FN on a fresh daemon, page cache dropped
+	local -n bout=$2
+	fp_umount
 	bench_drop_caches
-	cold_b+=("$(fp_time fp_read "$FP_W/mnt")")
+	fp_mount
+	bout+=("$(fp_time "$1" "$FP_W/mnt")")
+}
+fp_cold_host() { # FN ARRAY
+	local -n hout=$2
 	bench_drop_caches
-	cold_n+=("$(fp_time fp_read "$FP_TREE")")
-done
-fusermount3 -u "$FP_W/mnt"
-while kill -0 "$FP_PID" 2>/dev/null; do sleep 0.1; done
-FP_PID=""
+	hout+=("$(fp_time "$1" "$FP_TREE")")
+}
+fp_cold() { # PREFIX: PREFIX_{read,py}_{b,n}, FP_RUNS runs each
+	local r k
+	fp_mount
+	fp_py "$FP_W/mnt" >/dev/null # matplotlib's font cache, once
+	for ((r = 0; r < FP_RUNS; r++)); do
+		for k in read py; do
+			if ((r % 2)); then
+				fp_cold_host "fp_$k" "${1}_${k}_n"
+				fp_cold_blast "fp_$k" "${1}_${k}_b"
+			else
+				fp_cold_blast "fp_$k" "${1}_${k}_b"
+				fp_cold_host "fp_$k" "${1}_${k}_n"
+			fi
+		done
+	done
+	fp_umount
+}
+imp_read_b=() imp_read_n=() imp_py_b=() imp_py_n=()
+cmp_read_b=() cmp_read_n=() cmp_py_b=() cmp_py_n=()
+fp_cold imp
 
 # compact, then du
 t_compact=$(fp_time "$FP_CTL" --home "$FP_W/h" compact -q)
 du_compact=$(fp_du "$FP_W/h")
 check=$("$FP_CTL" --home "$FP_W/h" check --store --deep 2>&1 | tail -n 1)
+fp_cold cmp
 
 # no manual step: an import as users run it starts the background
 # compactor (idle priority, zstd 19); du once it has settled
@@ -176,10 +217,18 @@ mkdir -p "$(dirname "$FP_OUT")"
 	printf '| import time | %s s | `tar --zstd` %s s (%s MiB) | %s |\n' \
 		"$(fp_med "${imp[@]}")" "$(fp_med "${tar[@]}")" "$(fp_mib "$tarsize")" \
 		"$(bench_calc "$(fp_med "${imp[@]}") / $(fp_med "${tar[@]}")")"
-	printf '| cold full read (tar of the tree) | %s s | the tree on the host fs %s s | %s |\n\n' \
-		"$(fp_med "${cold_b[@]}")" "$(fp_med "${cold_n[@]}")" \
-		"$(bench_calc "$(fp_med "${cold_b[@]}") / $(fp_med "${cold_n[@]}")")"
-	printf 'Runs: import %s; tar %s; cold read blastfs %s; host %s. `check --store --deep`: %s (after the background compactor: %s)\n' \
-		"${imp[*]}" "${tar[*]}" "${cold_b[*]}" "${cold_n[*]}" "$check" "$check_auto"
+	fp_cold_row() { # LABEL PREFIX KIND
+		local -n b=${2}_${3}_b n=${2}_${3}_n
+		printf '| %s | %s s | the tree on the host fs %s s | %s |\n' "$1" \
+			"$(fp_med "${b[@]}")" "$(fp_med "${n[@]}")" \
+			"$(bench_calc "$(fp_med "${b[@]}") / $(fp_med "${n[@]}")")"
+	}
+	fp_cold_row 'cold full read (tar of the tree), as imported' imp read
+	fp_cold_row 'cold python import (`'"$FP_IMPORTS"'`), as imported' imp py
+	fp_cold_row 'cold full read, after `blastctl compact`' cmp read
+	fp_cold_row 'cold python import, after `blastctl compact`' cmp py
+	printf '\nRuns: import %s; tar %s. Cold, as imported: read %s (host %s), python %s (host %s); compacted: read %s (host %s), python %s (host %s). `check --store --deep`: %s (after the background compactor: %s)\n' \
+		"${imp[*]}" "${tar[*]}" "${imp_read_b[*]}" "${imp_read_n[*]}" "${imp_py_b[*]}" "${imp_py_n[*]}" \
+		"${cmp_read_b[*]}" "${cmp_read_n[*]}" "${cmp_py_b[*]}" "${cmp_py_n[*]}" "$check" "$check_auto"
 } >"$FP_OUT"
 cat "$FP_OUT"
