@@ -9,9 +9,10 @@
  * whichever threads serve the reads (32 slots take the large workload's
  * python imports from 211 decodes to 120 of its 115 frames; 8 took them
  * to 211). A frame is decoded straight into its slot; a thread that
- * wants a frame another thread is decoding waits for it rather than
- * decoding it again. Readers pin a slot while they copy a member out, so
- * copies run in parallel and a pinned slot is never reused.
+ * wants a frame another reader is decoding waits for it rather than
+ * decoding it again (for readahead's decoding at most RA_WAIT_NS: that
+ * thread may be starved of CPU). Readers pin a slot while they copy a member
+ * out, so copies run in parallel and a pinned slot is never reused.
  *
  * Readahead (store_frame_readahead; blastfs turns it on): pack ids
  * follow the order frames were written, which for imports and compaction
@@ -41,6 +42,9 @@
 #define SLOTS	 32
 #define RA_AHEAD 2 /* frames decoded ahead of the reader */
 #define RA_QUEUE 4 /* frames whose followers are wanted */
+/* how long a reader waits for readahead to finish a frame it needs (a
+ * decode takes about 1 ms here) before it decodes the frame itself */
+#define RA_WAIT_NS (2 * 1000 * 1000)
 
 enum slot_state { SLOT_EMPTY, SLOT_FILLING, SLOT_READY };
 
@@ -50,6 +54,7 @@ struct slot {
 	enum slot_state state;
 	unsigned pins;	    /* readers copying out, or its filler */
 	bool ahead;	    /* filled by readahead, not read since */
+	bool by_ra;	    /* FILLING: by the readahead thread */
 	uint64_t used;	    /* LRU order */
 	uint64_t used_ns;   /* CLOCK_MONOTONIC of the last use (trim) */
 	size_t len;	    /* decoded bytes (READY) */
@@ -85,14 +90,23 @@ static void touch(struct slot *s)
 	s->used_ns = mono_ns();
 }
 
-/* Under lock: the slot holding or filling (st, id), or NULL. */
+/* Under lock: the slot holding (st, id) READY, else one filling it (a
+ * reader's fill before readahead's), or NULL. */
 static struct slot *find(const struct store *st, uint64_t id)
 {
-	for (int i = 0; i < SLOTS; i++)
-		if (slots[i].state != SLOT_EMPTY && slots[i].st == st &&
-		    slots[i].id == id)
-			return &slots[i];
-	return NULL;
+	struct slot *f = NULL;
+
+	for (int i = 0; i < SLOTS; i++) {
+		struct slot *s = &slots[i];
+
+		if (s->state == SLOT_EMPTY || s->st != st || s->id != id)
+			continue;
+		if (s->state == SLOT_READY)
+			return s;
+		if (!f || (f->by_ra && !s->by_ra))
+			f = s;
+	}
+	return f;
 }
 
 /* Under lock: the slot to fill next (an empty one, else the least
@@ -133,10 +147,25 @@ static void ra_want(const struct store *st, uint64_t id)
 static struct slot *pin(const struct store *st, uint64_t id, bool *fill)
 {
 	struct slot *s;
+	struct timespec dl = {0, 0}; /* for readahead's fill, once needed */
+	bool timed_out = false;
 
-	while ((s = find(st, id)) && s->state == SLOT_FILLING)
-		pthread_cond_wait(&settled, &lock);
-	if (s) {
+	while ((s = find(st, id)) && s->state == SLOT_FILLING &&
+	       !(s->by_ra && timed_out)) {
+		if (!s->by_ra) {
+			pthread_cond_wait(&settled, &lock);
+			continue;
+		}
+		if (!dl.tv_sec) {
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_nsec += RA_WAIT_NS;
+			dl.tv_sec += dl.tv_nsec / STORE_NS_PER_S;
+			dl.tv_nsec %= STORE_NS_PER_S;
+		}
+		if (pthread_cond_timedwait(&settled, &lock, &dl) == ETIMEDOUT)
+			timed_out = true;
+	}
+	if (s && s->state == SLOT_READY) {
 		s->pins++;
 		touch(s);
 		*fill = false;
@@ -146,12 +175,16 @@ static struct slot *pin(const struct store *st, uint64_t id, bool *fill)
 		}
 		return s;
 	}
+	/* not there, or readahead has been decoding it for RA_WAIT_NS:
+	 * readahead runs at SCHED_IDLE and can wait long for a CPU on a busy
+	 * machine, so the reader decodes the frame itself */
 	s = victim();
 	if (!s)
 		return NULL;
 	s->st = st;
 	s->id = id;
 	s->state = SLOT_FILLING;
+	s->by_ra = false;
 	s->pins = 1;
 	s->ahead = false;
 	s->len = 0;
@@ -266,6 +299,7 @@ static void ra_fill(struct store *st, uint64_t id)
 			s->st = st;
 			s->id = next;
 			s->state = SLOT_FILLING;
+			s->by_ra = true;
 			s->pins = 1;
 			s->ahead = false;
 			touch(s);
@@ -341,7 +375,8 @@ size_t store_frame_cache_trim(uint64_t idle_ns)
 	for (int i = 0; i < SLOTS; i++) {
 		struct slot *s = &slots[i];
 
-		if (s->buf && !s->pins && s->state != SLOT_FILLING &&
+		/* pins first: a filler sets buf outside the lock */
+		if (!s->pins && s->state != SLOT_FILLING && s->buf &&
 		    now - s->used_ns >= idle_ns) {
 			munmap(s->buf, STORE_PACK_RAW);
 			s->buf = NULL;
