@@ -31,11 +31,7 @@ umount_v() {
 	while kill -0 "${PID[$1]}" 2>/dev/null; do sleep 0.05; done
 }
 read_all() { tar -cf - -C "$1" . | wc -c; }
-py_import() {
-	env -u PYTHONPATH -u PYTHONHOME PYTHONDONTWRITEBYTECODE=1 \
-		MPLCONFIGDIR="$W/mpl" "$1/bin/python" -c \
-		'import numpy, scipy, pandas, matplotlib, sympy'
-}
+py_import() { bench_ba_py_import "$@"; }
 run() { # VARIANT FN: one cold run, its line
 	local root=$T t
 	bench_drop_caches

@@ -24,7 +24,6 @@
 #define SEAL_IDLE_MS 100
 #define SEAL_AGE_MS  2000
 #define TICK_NS	     (50 * 1000000LL)
-#define FRAME_IDLE_S 10 /* decoded frames kept this long unused */
 
 void fs_sealer_kick(struct fs *fs)
 {
@@ -274,16 +273,7 @@ static void *sealer_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	while (!s->stopping) {
 		if (!left && !s->kicked) {
-			/* idle: now and then, give back the decoded frames
-			 * no read wanted for FRAME_IDLE_S (pack.c) */
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += FRAME_IDLE_S;
-			if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) ==
-			    ETIMEDOUT)
-				store_frame_cache_trim(FRAME_IDLE_S *
-						       STORE_NS_PER_S);
+			pthread_cond_wait(&s->cv, &s->mu);
 			continue;
 		}
 		/* at most one pass a tick, however many files became dirty:

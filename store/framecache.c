@@ -23,14 +23,16 @@
  * while it waits for its other requests: tar, or a package's imports,
  * then find the frames decoded.
  *
- * Slots are keyed by store and pack id. Pack ids are never reused and
- * every member read is checked against its own hash, so a stale slot (a
- * store closed and another opened at the same address) can only cost a
- * second decode, never wrong bytes. Buffers are mapped when a slot is
+ * Slots are keyed by the store's serial (unique in the process, where a
+ * store closed and another opened may share an address) and the pack id,
+ * never reused in a store; every member read is still checked against its
+ * own hash, so a slot gone wrong can only cost a second decode, never
+ * wrong bytes. Buffers are mapped when a slot is
  * first filled, populated at once (MAP_POPULATE: on this VM a page fault
  * costs 11.7 us, a populated page 0.86 us, so a megabyte faulted in page
- * by page was 3 ms of a cold read); store_frame_cache_trim unmaps the
- * idle ones.
+ * by page was 3 ms of a cold read); the readahead thread, when idle,
+ * unmaps the ones unused for IDLE_S (store_frame_cache_trim does it on
+ * demand).
  */
 #include <sched.h>
 #include <sys/mman.h>
@@ -45,11 +47,12 @@
 /* how long a reader waits for readahead to finish a frame it needs (a
  * decode takes about 1 ms here) before it decodes the frame itself */
 #define RA_WAIT_NS (2 * 1000 * 1000)
+#define IDLE_S	   10 /* the readahead thread unmaps slots unused this long */
 
 enum slot_state { SLOT_EMPTY, SLOT_FILLING, SLOT_READY };
 
 struct slot {
-	const struct store *st;
+	uint64_t serial; /* of the store (store.c), 0: none */
 	uint64_t id;
 	enum slot_state state;
 	unsigned pins;	    /* readers copying out, or its filler */
@@ -76,6 +79,8 @@ static struct {
 	pthread_cond_t cv;
 } ra = {.cv = PTHREAD_COND_INITIALIZER};
 
+static size_t trim_locked(uint64_t idle_ns);
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -99,7 +104,8 @@ static struct slot *find(const struct store *st, uint64_t id)
 	for (int i = 0; i < SLOTS; i++) {
 		struct slot *s = &slots[i];
 
-		if (s->state == SLOT_EMPTY || s->st != st || s->id != id)
+		if (s->state == SLOT_EMPTY || s->serial != st->serial ||
+		    s->id != id)
 			continue;
 		if (s->state == SLOT_READY)
 			return s;
@@ -126,6 +132,21 @@ static struct slot *victim(void)
 			v = s;
 	}
 	return v;
+}
+
+/* Under lock: make victim s the slot (st, id) is decoded into, pinned by
+ * its filler (readahead's if by_ra). */
+static void claim(struct slot *s, const struct store *st, uint64_t id,
+		  bool by_ra)
+{
+	s->serial = st->serial;
+	s->id = id;
+	s->state = SLOT_FILLING;
+	s->by_ra = by_ra;
+	s->pins = 1;
+	s->ahead = false;
+	s->len = 0;
+	touch(s);
 }
 
 /* Under lock: ask the readahead thread for the frames after id. */
@@ -179,17 +200,10 @@ static struct slot *pin(const struct store *st, uint64_t id, bool *fill)
 	 * readahead runs at SCHED_IDLE and can wait long for a CPU on a busy
 	 * machine, so the reader decodes the frame itself */
 	s = victim();
-	if (!s)
-		return NULL;
-	s->st = st;
-	s->id = id;
-	s->state = SLOT_FILLING;
-	s->by_ra = false;
-	s->pins = 1;
-	s->ahead = false;
-	s->len = 0;
-	touch(s);
-	*fill = true;
+	if (s) {
+		claim(s, st, id, false);
+		*fill = true;
+	}
 	return s;
 }
 
@@ -219,7 +233,7 @@ static int fill(struct store_txn *t, uint64_t id, struct slot *s, bool ahead)
 	if (!err && !ahead) /* a reader had to wait for it: read ahead */
 		ra_want(t->st, id);
 	if (err)
-		s->st = NULL;
+		s->serial = 0;
 	pthread_cond_broadcast(&settled);
 	pthread_mutex_unlock(&lock);
 	return err;
@@ -230,7 +244,7 @@ static void unpin(struct slot *s, bool stale)
 	pthread_mutex_lock(&lock);
 	s->pins--;
 	if (stale) /* nobody finds it again; reused once unpinned */
-		s->st = NULL;
+		s->serial = 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -295,15 +309,8 @@ static void ra_fill(struct store *st, uint64_t id)
 		struct slot *s = NULL;
 
 		pthread_mutex_lock(&lock);
-		if (!ra.stop && !find(st, next) && (s = victim())) {
-			s->st = st;
-			s->id = next;
-			s->state = SLOT_FILLING;
-			s->by_ra = true;
-			s->pins = 1;
-			s->ahead = false;
-			touch(s);
-		}
+		if (!ra.stop && !find(st, next) && (s = victim()))
+			claim(s, st, next, true);
 		pthread_mutex_unlock(&lock);
 		if (s) {
 			fill(t, next, s, true);
@@ -327,7 +334,15 @@ static void *ra_main(void *arg)
 		uint64_t id;
 
 		if (!ra.n) {
-			pthread_cond_wait(&ra.cv, &lock);
+			/* idle: now and then, give back the frames no read
+			 * wanted for IDLE_S */
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += IDLE_S;
+			if (pthread_cond_timedwait(&ra.cv, &lock, &ts) ==
+			    ETIMEDOUT)
+				trim_locked((uint64_t)IDLE_S * STORE_NS_PER_S);
 			continue;
 		}
 		id = ra.after[--ra.n]; /* the newest: where the reader is */
@@ -366,12 +381,12 @@ int store_frame_readahead(struct store *st, bool on)
 	return err;
 }
 
-size_t store_frame_cache_trim(uint64_t idle_ns)
+/* Under lock: unmap the slots unused for idle_ns; the bytes given back. */
+static size_t trim_locked(uint64_t idle_ns)
 {
 	uint64_t now = mono_ns();
 	size_t freed = 0;
 
-	pthread_mutex_lock(&lock);
 	for (int i = 0; i < SLOTS; i++) {
 		struct slot *s = &slots[i];
 
@@ -380,11 +395,20 @@ size_t store_frame_cache_trim(uint64_t idle_ns)
 		    now - s->used_ns >= idle_ns) {
 			munmap(s->buf, STORE_PACK_RAW);
 			s->buf = NULL;
-			s->st = NULL;
+			s->serial = 0;
 			s->state = SLOT_EMPTY;
 			freed += STORE_PACK_RAW;
 		}
 	}
+	return freed;
+}
+
+size_t store_frame_cache_trim(uint64_t idle_ns)
+{
+	size_t freed;
+
+	pthread_mutex_lock(&lock);
+	freed = trim_locked(idle_ns);
 	pthread_mutex_unlock(&lock);
 	return freed;
 }

@@ -381,6 +381,9 @@ int store_env_open(struct store *st)
 	return err;
 }
 
+/* store->serial: never reused in the process, unlike the pointer */
+static atomic_uint_fast64_t serials;
+
 int store_open_why(const char *home, unsigned flags, char *why, size_t len,
 		   struct store **out)
 {
@@ -419,6 +422,7 @@ int store_open_why(const char *home, unsigned flags, char *why, size_t len,
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
+	st->serial = atomic_fetch_add(&serials, 1) + 1;
 	st->space_fd = -1;
 	st->open_fd = -1;
 	st->can_alloc = can_alloc;

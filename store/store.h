@@ -282,8 +282,8 @@ const unsigned char *store_blob_prep_bytes(const struct store_blob_prep *p);
  * each process keeps, shared by its threads: up to 32 frames (32 MiB),
  * mapped as they are first filled. store_frame_cache_trim unmaps the
  * frames no read used for idle_ns (0: all) and returns the bytes given
- * back; safe at any time, from any thread (blastfs's sealer calls it when
- * idle). */
+ * back; safe at any time, from any thread. With readahead on
+ * (store_frame_readahead), its thread does it when idle. */
 size_t store_frame_cache_trim(uint64_t idle_ns);
 /* Decode frames ahead of the reads of st on a thread of its own at
  * SCHED_IDLE (on: start it; off: stop it and wait for it), for a

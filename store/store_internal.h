@@ -49,6 +49,7 @@ enum store_db {
 };
 
 struct store {
+	uint64_t serial; /* unique in the process: keys its decoded frames */
 	MDB_env *env;
 	MDB_dbi dbi[DB__COUNT];
 	char *path;

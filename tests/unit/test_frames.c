@@ -249,3 +249,50 @@ Test(frames, cache_serves_readers_on_threads_through_trims)
 	store_frame_cache_trim(0);
 	free(buf);
 }
+
+/* The cache is keyed by store pointer and pack id: a store closed and
+ * another one opened (malloc may give it the same address) whose packs
+ * reuse the same ids with other bytes must still read its own bytes. */
+Test(frames, a_store_reopened_at_the_same_address_reads_its_own_bytes)
+{
+	unsigned char *got = malloc(BIGSIZE), *want = malloc(BIGSIZE);
+	char src[512], path[700], home2[600];
+	struct store_env e = {0};
+
+	cr_assert(got && want);
+	cr_assert_eq(store_frame_readahead(st, true), 0);
+	for (unsigned pass = 0; pass < 2; pass++) {
+		struct store_entry fe;
+		struct store_txn *t;
+		int fd;
+
+		/* pass 0 in the fixture's store, pass 1 in a second store */
+		if (pass) {
+			cr_assert_eq(store_frame_readahead(st, false), 0);
+			store_close(st);
+			snprintf(home2, sizeof(home2), "%s/store2", workdir);
+			cr_assert_eq(store_open(home2, 0, &st), 0);
+			cr_assert_eq(store_frame_readahead(st, true), 0);
+		}
+		snprintf(src, sizeof(src), "%s/src%u", workdir, pass);
+		cr_assert_eq(mkdir(src, 0755), 0);
+		snprintf(path, sizeof(path), "%s/f", src);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		cr_assert_geq(fd, 0);
+		content(pass, 7, want, FSIZE);
+		cr_assert_eq(write(fd, want, FSIZE), FSIZE);
+		close(fd);
+		snprintf(e.name, sizeof(e.name), "p%u", pass);
+		cr_assert_eq(store_import(st, src, &e, 1, NULL), 0);
+		cr_assert_eq(store_compact(st, 3, 1, NULL), 0);
+		cr_assert_eq(store_txn_begin(st, false, &t), 0);
+		cr_assert_eq(store_dir_get(t, e.root, "f", 1, &fe), 0);
+		cr_assert_eq(store_blob_read(t, fe.ref, got, FSIZE, 0), FSIZE);
+		store_txn_abort(t);
+		cr_assert(memcmp(got, want, FSIZE) == 0,
+			  "store %u read bytes that are not its own", pass);
+	}
+	cr_assert_eq(store_frame_readahead(st, false), 0);
+	free(got);
+	free(want);
+}
